@@ -1,0 +1,89 @@
+"""Shared benchmark helpers.
+
+Every benchmark times its numpy/scipy baseline in the same run and records the ratio in
+``extra_info`` (with threads, threading layer and versions), because these machines are
+shared and noisy. Under ``--benchmark-disable`` (CI) each benchmark runs once at a small
+size as an ordinary test; set ``FASTDGM_BENCH_FULL=1`` (or run without the flag) for the
+sizes quoted in the README.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+
+def _full(config) -> bool:
+    if os.environ.get("FASTDGM_BENCH_FULL"):
+        return True
+    disabled = config.getoption("benchmark_disable", default=False) and not config.getoption(
+        "benchmark_enable", default=False)
+    return not disabled
+
+
+@pytest.fixture(scope="session")
+def full_size(request) -> bool:
+    """True when benchmarks run at full size (timed), False for the single CI pass."""
+    return _full(request.config)
+
+
+def pick(full: bool, big, small):
+    """``big`` at full size, ``small`` under --benchmark-disable."""
+    return big if full else small
+
+
+def median_time(fn, *, repeat: int = 5, min_time: float = 0.05) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeat`` rounds (each >= ``min_time``)."""
+    fn()  # warm-up (compiles, fills caches)
+    times = []
+    for _ in range(repeat):
+        n = 0
+        t0 = time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            dt = time.perf_counter() - t0
+            if dt >= min_time:
+                break
+        times.append(dt / n)
+    return statistics.median(times)
+
+
+@pytest.fixture
+def compare(benchmark, full_size):
+    """``compare(fast, baseline, **info)``: benchmark ``fast`` and record the speed-up.
+
+    The baseline's median is measured in the same run (when timing is enabled) and
+    ``extra_info['speedup']`` = baseline median / fast median.
+    """
+    import fastdgm
+
+    def run(fast, baseline=None, **info):
+        fast()  # compile outside the timed region
+        result = benchmark(fast)
+        benchmark.extra_info.update(info)
+        benchmark.extra_info["threads"] = fastdgm.get_num_threads()
+        benchmark.extra_info["numpy"] = np.__version__
+        benchmark.extra_info["fastdgm"] = fastdgm.__version__
+        try:
+            import numba
+            try:
+                benchmark.extra_info["threading_layer"] = numba.threading_layer()
+            except ValueError:
+                benchmark.extra_info["threading_layer"] = "uninitialised"
+        except ImportError:  # pragma: no cover
+            pass
+        if baseline is not None:
+            if full_size and benchmark.enabled:
+                base = median_time(baseline)
+                fast_t = benchmark.stats.stats.median
+                benchmark.extra_info["baseline_s"] = base
+                benchmark.extra_info["speedup"] = base / fast_t
+            else:
+                baseline()  # the baseline still runs once: it must work
+        return result
+
+    return run

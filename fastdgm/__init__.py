@@ -1,0 +1,54 @@
+"""fastdgm: fast, exact kernels for explicit distribution learning over discrete data.
+
+Learn P_w(x) by maximum likelihood, evaluate its log-likelihood, sample it:
+
+- cumulative-level thresholding (Cython): :func:`categorical`, :func:`threshold`,
+  :func:`cumulative_levels`, :func:`sample_density`, :func:`gaussian_transport`,
+  :func:`sample_joint`, :class:`Categorical`;
+- Gibbs sweeps over discrete Markov random fields (numba): :class:`PairwiseMRF`,
+  :func:`gibbs`, :func:`rhat`, :func:`ess`;
+- log-likelihood reductions, estimators and maximum-likelihood fitting (numba):
+  :class:`Factorized`, :class:`Mixture`, :class:`ChowLiuTree`, :func:`kl_estimate`,
+  :func:`entropy_estimate`, :func:`kl_divergence`.
+
+``import fastdgm`` is cheap: numba is imported, and kernels compiled, only on first use.
+"""
+from importlib import import_module as _import_module
+
+from ._version import __version__
+from ._config import get_num_threads, set_num_threads, threads, show_config
+from .sampling import (
+    cumulative_levels, threshold, categorical, sample_density, gaussian_transport, sample_joint,
+    Categorical,
+)
+
+# Names served lazily from numba-backed modules (imported on first attribute access).
+_LAZY = {
+    "PairwiseMRF": "mrf",
+    "gibbs": "gibbs", "GibbsResult": "gibbs",
+    "rhat": "diagnostics", "ess": "diagnostics",
+    "Factorized": "models", "Mixture": "models", "ChowLiuTree": "models",
+    "Estimate": "estimators", "kl_estimate": "estimators", "entropy_estimate": "estimators",
+    "cross_entropy": "estimators", "kl_divergence": "estimators", "empirical_entropy": "estimators",
+    "Model": "_model", "load": "_model",
+    "warmup": "_warmup",
+}
+
+__all__ = [
+    "__version__", "get_num_threads", "set_num_threads", "threads", "show_config",
+    "cumulative_levels", "threshold", "categorical", "sample_density", "gaussian_transport",
+    "sample_joint", "Categorical", *_LAZY,
+]
+
+
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'fastdgm' has no attribute {name!r}")
+    value = getattr(_import_module(f".{mod}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,1 @@
+"""Slow, obviously-correct numpy references of every fast kernel (for tests and benchmark baselines)."""
