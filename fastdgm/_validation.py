@@ -51,8 +51,11 @@ def as_float_array(a, name: str, *, ndim: int | None = None, min_ndim: int = 0) 
     return arr
 
 
-def check_weights(p: np.ndarray, name: str = "p") -> None:
-    """Check probabilities/weights: finite, non-negative, each row (last axis) with a positive sum."""
+def check_weights(p: np.ndarray, name: str = "p", *, rows: bool = True) -> None:
+    """Check probabilities/weights: finite, non-negative, and a positive sum.
+
+    With ``rows=True`` each row (last axis) must have a positive sum, else the whole array.
+    """
     bad = ~np.isfinite(p)
     idx = first_bad(bad)
     if idx is not None:
@@ -60,6 +63,13 @@ def check_weights(p: np.ndarray, name: str = "p") -> None:
     idx = first_bad(p < 0)
     if idx is not None:
         raise ValueError(f"{name} must be non-negative: {name}{_pos(idx)} = {p[idx]}")
+    if not rows:
+        total = p.sum(dtype=np.float64)
+        if not total > 0:
+            raise ValueError(f"{name} is all zeros (no outcome has positive probability)")
+        if not np.isfinite(total):
+            raise ValueError(f"{name} sum overflows float64")
+        return
     sums = p.sum(axis=-1, dtype=np.float64)
     idx = first_bad(~(sums > 0))
     if idx is not None:
@@ -70,11 +80,15 @@ def check_weights(p: np.ndarray, name: str = "p") -> None:
         raise ValueError(f"{name} row sum overflows float64: {name}{_pos(idx)}")
 
 
-def check_logits(logits: np.ndarray, name: str = "logits") -> None:
-    """Check logits: no NaN or +inf; -inf allowed; at least one finite entry per row."""
+def check_logits(logits: np.ndarray, name: str = "logits", *, rows: bool = True) -> None:
+    """Check logits: no NaN or +inf; -inf allowed; a finite entry in each row (or anywhere)."""
     idx = first_bad(np.isnan(logits) | (logits == np.inf))
     if idx is not None:
         raise ValueError(f"{name} must not be NaN or +inf: {name}{_pos(idx)} = {logits[idx]}")
+    if not rows:
+        if not np.any(np.isfinite(logits)):
+            raise ValueError(f"{name} is all -inf (no outcome has positive probability)")
+        return
     idx = first_bad(~np.any(np.isfinite(logits), axis=-1))
     if idx is not None:
         raise ValueError(f"{name} has a row that is all -inf (no category has positive probability): "

@@ -1,0 +1,409 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Cumulative-level thresholding kernels (the first hot path of fastdgm).
+
+Every function here trusts its inputs: shapes, dtypes and values are checked by
+``fastdgm/sampling.py`` before anything below runs. All loops run without the GIL;
+``nthreads`` is the OpenMP thread count (ignored when built without OpenMP).
+
+Draws depend only on (key, output index) through ``uniform01`` (counter_rng.pxd), so
+results are identical for any thread count and any chunking.
+
+Contract of every search: return the first k with ``u < L[k]`` for levels
+``L[0] <= ... <= L[C-1] = 1.0`` and ``0 <= u < 1``; a zero-width category is never
+returned and neither is C.
+"""
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.math cimport exp, erfc, sqrt, INFINITY
+from libc.stdlib cimport malloc, free
+from cython cimport floating
+from cython.parallel cimport prange, parallel
+
+from counter_rng cimport uniform01
+
+cdef extern from *:
+    """
+    #ifndef FASTDGM_OPENMP
+    #define FASTDGM_OPENMP 0
+    #endif
+    """
+    int FASTDGM_OPENMP
+
+ctypedef fused out_t:
+    int8_t
+    int16_t
+    int32_t
+    int64_t
+    uint8_t
+    uint16_t
+    uint32_t
+    uint64_t
+
+METHODS = {"scan": 0, "bisect": 1, "guide": 2, "alias": 3}
+cdef enum:
+    SCAN = 0
+    BISECT = 1
+    GUIDE = 2
+    ALIAS = 3
+    BLOCK = 8          # block length of the fused row scan
+    ROW_CHUNK = 64     # rows per OpenMP task in the batched kernels
+
+# margin that makes guide-table buckets robust to rounding of u * C
+cdef double GUIDE_MARGIN = 1.0 - 2.0 ** -50
+
+
+def openmp_enabled():
+    """True if the extension was compiled with OpenMP."""
+    return bool(FASTDGM_OPENMP)
+
+
+# ---------------------------------------------------------------------------------------
+# searches on normalised levels (one table)
+# ---------------------------------------------------------------------------------------
+cdef inline int64_t search_scan(const double* L, int64_t C, double u) noexcept nogil:
+    cdef int64_t k = 0
+    while k < C - 1 and u >= L[k]:
+        k += 1
+    return k
+
+
+cdef inline int64_t search_bisect(const double* L, int64_t C, double u) noexcept nogil:
+    cdef int64_t lo = 0, hi = C - 1, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if u < L[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+cdef inline int64_t search_guide(const double* L, const int64_t* G, int64_t C, double u) noexcept nogil:
+    cdef int64_t j = <int64_t>(u * C)
+    if j >= C:
+        j = C - 1
+    cdef int64_t k = G[j]
+    while k < C - 1 and u >= L[k]:
+        k += 1
+    return k
+
+
+cdef inline int64_t search_alias(const double* Q, const int64_t* A, int64_t C, double u) noexcept nogil:
+    cdef double x = u * C
+    cdef int64_t j = <int64_t>x
+    if j >= C:
+        j = C - 1
+    if x - j < Q[j]:
+        return j
+    return A[j]
+
+
+cdef inline int64_t search(int method, const double* L, const int64_t* G, const double* Q,
+                           const int64_t* A, int64_t C, double u) noexcept nogil:
+    if method == GUIDE:
+        return search_guide(L, G, C, u)
+    elif method == BISECT:
+        return search_bisect(L, C, u)
+    elif method == ALIAS:
+        return search_alias(Q, A, C, u)
+    return search_scan(L, C, u)
+
+
+# ---------------------------------------------------------------------------------------
+# table construction (O(C), no allocation of size beyond C)
+# ---------------------------------------------------------------------------------------
+cdef bint levels_from_weights(const double* w, int64_t C, double* L) noexcept nogil:
+    """Normalised cumulative levels of non-negative weights; L[C-1] = 1.
+
+    Returns False (L undefined) if the weights sum to 0 or overflow."""
+    cdef double acc = 0.0
+    cdef int64_t k
+    for k in range(C):
+        acc += w[k]
+        L[k] = acc
+    if not (acc > 0.0) or acc == INFINITY:
+        return False
+    for k in range(C):
+        L[k] = L[k] / acc
+    L[C - 1] = 1.0
+    return True
+
+
+cdef void build_guide(const double* L, int64_t C, int64_t* G) noexcept nogil:
+    """G[j] = first k with L[k] > (j / C) * (1 - 2^-50) (Chen & Asau 1974)."""
+    cdef int64_t j, k = 0
+    cdef double t
+    for j in range(C):
+        t = (<double>j / C) * GUIDE_MARGIN
+        while k < C - 1 and L[k] <= t:
+            k += 1
+        G[j] = k
+
+
+cdef int build_alias(const double* L, int64_t C, double* Q, int64_t* A) noexcept nogil:
+    """Walker/Vose alias table from levels. Returns -1 if out of memory."""
+    cdef int64_t* small = <int64_t*>malloc(C * sizeof(int64_t))
+    cdef int64_t* large = <int64_t*>malloc(C * sizeof(int64_t))
+    cdef int64_t ns = 0, nl = 0, k, s, l, anchor = 0
+    cdef double prev = 0.0, p, best = -1.0
+    if small == NULL or large == NULL:
+        free(small)
+        free(large)
+        return -1
+    for k in range(C):
+        p = (L[k] - prev) * C          # scaled probability
+        prev = L[k]
+        Q[k] = p
+        A[k] = k
+        if p > best:
+            best = p
+            anchor = k
+        if p < 1.0:
+            small[ns] = k
+            ns += 1
+        else:
+            large[nl] = k
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        l = large[nl - 1]
+        A[s] = l
+        Q[l] = (Q[l] + Q[s]) - 1.0
+        if Q[l] < 1.0:
+            nl -= 1
+            small[ns] = l
+            ns += 1
+    while nl > 0:
+        nl -= 1
+        Q[large[nl]] = 1.0
+    while ns > 0:              # left over only through rounding
+        ns -= 1
+        s = small[ns]
+        if L[s] > (L[s - 1] if s > 0 else 0.0):
+            Q[s] = 1.0
+        else:                  # a zero-probability category must stay unreachable
+            Q[s] = 0.0
+            A[s] = anchor
+    free(small)
+    free(large)
+    return 0
+
+
+def prepare_tables(const double[::1] levels, int method):
+    """Build the search tables of one distribution.
+
+    Parameters
+    ----------
+    levels : float64 (C,), normalised cumulative levels (last = 1.0)
+    method : int, 2 = guide table, 3 = alias table
+
+    Returns
+    -------
+    (int64 (C,), float64 (C,)) : the guide table (or alias indices) and the alias
+    probabilities (empty for the guide table).
+    """
+    import numpy as np
+    cdef int64_t C = levels.shape[0]
+    idx = np.empty(C, dtype=np.int64)
+    cdef int64_t[::1] iv = idx
+    if method == GUIDE:
+        with nogil:
+            build_guide(&levels[0], C, &iv[0])
+        return idx, np.empty(0, dtype=np.float64)
+    q = np.empty(C, dtype=np.float64)
+    cdef double[::1] qv = q
+    cdef int rc
+    with nogil:
+        rc = build_alias(&levels[0], C, &qv[0], &iv[0])
+    if rc != 0:
+        raise MemoryError("alias table")
+    return idx, q
+
+
+# ---------------------------------------------------------------------------------------
+# one distribution, many draws
+# ---------------------------------------------------------------------------------------
+def sample_table(const double[::1] levels, const int64_t[::1] index, const double[::1] prob,
+                 int method, uint64_t key, uint64_t offset, out_t[::1] out, int nthreads):
+    """out[i] = draw of the distribution with uniform(key, offset + i).
+
+    ``index``/``prob`` are the guide table (method 2) or alias table (method 3) from
+    :func:`prepare_tables`; pass length-1 dummies for scan/bisect.
+    """
+    cdef int64_t n = out.shape[0], C = levels.shape[0], i
+    cdef const double* L = &levels[0]
+    cdef const int64_t* G = &index[0]
+    cdef const double* Q = &prob[0]
+    if n == 0:
+        return
+    with nogil:
+        for i in prange(n, num_threads=nthreads, schedule="static"):
+            out[i] = <out_t>search(method, L, G, Q, G, C, uniform01(key, offset + i))
+
+
+# ---------------------------------------------------------------------------------------
+# a batch of distributions: one row each
+# ---------------------------------------------------------------------------------------
+cdef inline bint row_weights(const floating[:, :] P, int64_t r, int64_t C, bint logits,
+                             double* w) noexcept nogil:
+    """Copy row r as non-negative float64 weights into w (softmax-shifted for logits).
+
+    Returns False if the row is invalid (NaN, inf, negative; all -inf logits)."""
+    cdef int64_t k
+    cdef double x, m = -INFINITY
+    cdef bint ok = True
+    if logits:
+        for k in range(C):
+            x = P[r, k]
+            ok = ok & (x < INFINITY) & (x == x)
+            if x > m:
+                m = x
+        if not ok or m == -INFINITY:
+            return False
+        for k in range(C):
+            w[k] = exp(P[r, k] - m)
+        return True
+    for k in range(C):
+        x = P[r, k]
+        ok = ok & (x >= 0.0) & (x < INFINITY)
+        w[k] = x
+    return ok
+
+
+cdef inline int64_t fused_scan(const double* w, int64_t C, double* bs, double u) noexcept nogil:
+    """Draw from unnormalised weights w[:C] in one read: block sums, then a scan.
+
+    Returns -1 if the weights sum to 0 or overflow."""
+    cdef int64_t nb = (C + BLOCK - 1) // BLOCK, b, k, k0, k1, last
+    cdef double total = 0.0, s, acc, target
+    for b in range(nb):
+        k0 = b * BLOCK
+        k1 = k0 + BLOCK if k0 + BLOCK < C else C
+        s = 0.0
+        for k in range(k0, k1):
+            s += w[k]
+        bs[b] = s
+        total += s
+    if not (total > 0.0) or total == INFINITY:
+        return -1
+    target = u * total
+    acc = 0.0
+    b = 0
+    while b < nb - 1 and target >= acc + bs[b]:
+        acc += bs[b]
+        b += 1
+    for k in range(b * BLOCK, C):
+        if w[k] > 0.0:
+            acc += w[k]
+            if target < acc:
+                return k
+    # rounding left the target at or past the running sum: the last positive weight
+    last = C - 1
+    while last > 0 and not (w[last] > 0.0):
+        last -= 1
+    return last
+
+
+def sample_rows(const floating[:, :] P, bint logits, int method, int64_t draws, uint64_t key,
+                out_t[::1] out, int nthreads):
+    """Draws from each row of P (n, C): out[j * n + r] uses uniform(key, j * n + r).
+
+    For ``draws == 1`` the row is read once by the fused block scan (whatever ``method``:
+    building a table for one draw costs more than the scan). For more draws per row the
+    normalised levels and the method's table are built per row in an O(C) buffer.
+
+    Returns
+    -------
+    int : the number of invalid rows (their draws are left at 0); 0 on success.
+    """
+    cdef int64_t n = P.shape[0], C = P.shape[1], r, j, c, nchunks, r0, r1, k
+    cdef int64_t nbad = 0
+    cdef double* w
+    cdef double* bs
+    cdef double* L
+    cdef int64_t* G
+    cdef double* Q
+    cdef int64_t res
+    if n == 0 or draws == 0:
+        return 0
+    nchunks = (n + ROW_CHUNK - 1) // ROW_CHUNK
+    w = NULL
+    G = NULL
+    bs = NULL
+    L = NULL
+    Q = NULL
+    with nogil, parallel(num_threads=nthreads):
+        w = <double*>malloc((3 * C + C // BLOCK + 2) * sizeof(double))
+        G = <int64_t*>malloc(C * sizeof(int64_t))
+        bs = w + C
+        L = bs + C // BLOCK + 2
+        Q = L + C
+        for c in prange(nchunks, schedule="dynamic"):
+            r0 = c * ROW_CHUNK
+            r1 = r0 + ROW_CHUNK if r0 + ROW_CHUNK < n else n
+            for r in range(r0, r1):
+                if w == NULL or G == NULL:
+                    nbad += 1
+                    continue
+                if not row_weights(P, r, C, logits, w):
+                    nbad += 1
+                    for j in range(draws):
+                        out[j * n + r] = 0
+                    continue
+                if draws == 1:
+                    res = fused_scan(w, C, bs, uniform01(key, r))
+                    if res < 0:
+                        nbad += 1
+                        res = 0
+                    out[r] = <out_t>res
+                    continue
+                if not levels_from_weights(w, C, L):
+                    nbad += 1
+                    for j in range(draws):
+                        out[j * n + r] = 0
+                    continue
+                if method == GUIDE:
+                    build_guide(L, C, G)
+                elif method == ALIAS:
+                    if build_alias(L, C, Q, G) != 0:
+                        nbad += 1
+                        continue
+                for j in range(draws):
+                    out[j * n + r] = <out_t>search(method, L, G, Q, G, C, uniform01(key, j * n + r))
+        free(w)
+        free(G)
+    return nbad
+
+
+# ---------------------------------------------------------------------------------------
+# the primitive with the caller's uniforms, uniforms themselves, and the normal CDF
+# ---------------------------------------------------------------------------------------
+def threshold_rows(const double[::1] u, const double[:, ::1] levels, const int64_t[::1] rows,
+                   const int64_t[::1] last, int64_t[::1] out, int nthreads):
+    """out[i] = first k with u[i] < levels[rows[i], k], else last[rows[i]] (binary search)."""
+    cdef int64_t n = u.shape[0], C = levels.shape[1], i, r, k
+    if n == 0:
+        return
+    with nogil:
+        for i in prange(n, num_threads=nthreads, schedule="static"):
+            r = rows[i]
+            k = search_bisect(&levels[r, 0], C, u[i])
+            if k > last[r]:
+                k = last[r]
+            out[i] = k
+
+
+def fill_uniforms(uint64_t key, uint64_t offset, double[::1] out, int nthreads):
+    """out[i] = uniform(key, offset + i) in [0, 1)."""
+    cdef int64_t n = out.shape[0], i
+    with nogil:
+        for i in prange(n, num_threads=nthreads, schedule="static"):
+            out[i] = uniform01(key, offset + i)
+
+
+def ndtr(const double[::1] z, double[::1] out, int nthreads):
+    """Standard normal CDF, out[i] = Phi(z[i]) = erfc(-z / sqrt 2) / 2."""
+    cdef int64_t n = z.shape[0], i
+    with nogil:
+        for i in prange(n, num_threads=nthreads, schedule="static"):
+            out[i] = 0.5 * erfc(-z[i] * 0.7071067811865476)
