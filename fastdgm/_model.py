@@ -110,7 +110,14 @@ def load(path) -> Model:
     Model
     """
     # make sure every model class is registered
-    from . import models, mrf, sampling  # noqa: F401
+    import importlib
+
+    for mod in ("sampling", "models", "mrf"):
+        try:
+            importlib.import_module(f"{__package__}.{mod}")
+        except ModuleNotFoundError as exc:  # a partial install: only what exists can load
+            if exc.name != f"{__package__}.{mod}":
+                raise
 
     with np.load(os.fspath(path), allow_pickle=False) as f:
         if "__model__" not in f.files:

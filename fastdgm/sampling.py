@@ -311,8 +311,11 @@ def _check_density(grid, density):
                          f"<= grid[{idx[0]}] = {x[idx[0]]}")
     check_weights(f, "density")
     mass = np.diff(x) * (f[:-1] + f[1:]) * 0.5
-    if not mass.sum() > 0:
+    total = mass.sum()
+    if not total > 0:
         raise ValueError("density has zero total mass")
+    if not np.isfinite(total):
+        raise ValueError("density: the total mass overflows float64 (rescale grid or density)")
     return x, f, mass
 
 
