@@ -54,14 +54,15 @@ def median_time(fn, *, repeat: int = 5, min_time: float = 0.05) -> float:
 
 @pytest.fixture
 def compare(benchmark, full_size):
-    """``compare(fast, baseline, **info)``: benchmark ``fast`` and record the speed-up.
+    """``compare(fast, baseline, others={name: fn}, **info)``: benchmark ``fast``, record speed-ups.
 
-    The baseline's median is measured in the same run (when timing is enabled) and
-    ``extra_info['speedup']`` = baseline median / fast median.
+    Each baseline's median is measured in the same run (when timing is enabled):
+    ``extra_info['speedup']`` = baseline median / fast median, and ``speedup_<name>`` for
+    each of ``others``.
     """
     import fastdgm
 
-    def run(fast, baseline=None, **info):
+    def run(fast, baseline=None, *, others=None, **info):
         fast()  # compile outside the timed region
         result = benchmark(fast)
         benchmark.extra_info.update(info)
@@ -76,14 +77,17 @@ def compare(benchmark, full_size):
                 benchmark.extra_info["threading_layer"] = "uninitialised"
         except ImportError:  # pragma: no cover
             pass
+        baselines = dict(others or {})
         if baseline is not None:
+            baselines[""] = baseline
+        for name, fn in baselines.items():
+            suffix = f"_{name}" if name else ""
             if full_size and benchmark.enabled:
-                base = median_time(baseline)
-                fast_t = benchmark.stats.stats.median
-                benchmark.extra_info["baseline_s"] = base
-                benchmark.extra_info["speedup"] = base / fast_t
+                base = median_time(fn)
+                benchmark.extra_info["baseline_s" + suffix] = base
+                benchmark.extra_info["speedup" + suffix] = base / benchmark.stats.stats.median
             else:
-                baseline()  # the baseline still runs once: it must work
+                fn()  # the baseline still runs once: it must work
         return result
 
     return run

@@ -45,7 +45,7 @@ cdef enum:
     GUIDE = 2
     ALIAS = 3
     BLOCK = 8          # block length of the fused row scan
-    ROW_CHUNK = 64     # rows per OpenMP task in the batched kernels
+    ROW_CHUNK = 256    # rows per OpenMP task in the batched kernels
 
 # margin that makes guide-table buckets robust to rounding of u * C
 cdef double GUIDE_MARGIN = 1.0 - 2.0 ** -50
@@ -60,7 +60,12 @@ def openmp_enabled():
 # searches on normalised levels (one table)
 # ---------------------------------------------------------------------------------------
 cdef inline int64_t search_scan(const double* L, int64_t C, double u) noexcept nogil:
-    cdef int64_t k = 0
+    cdef int64_t k = 0, j
+    if C <= 16:
+        # branchless: the answer is the number of levels at or below u (levels are sorted)
+        for j in range(C - 1):
+            k += <int64_t>(u >= L[j])
+        return k
     while k < C - 1 and u >= L[k]:
         k += 1
     return k
@@ -82,6 +87,8 @@ cdef inline int64_t search_guide(const double* L, const int64_t* G, int64_t C, d
     if j >= C:
         j = C - 1
     cdef int64_t k = G[j]
+    if k < C - 1:
+        k += <int64_t>(u >= L[k])            # the usual one step, without a branch
     while k < C - 1 and u >= L[k]:
         k += 1
     return k
@@ -92,9 +99,9 @@ cdef inline int64_t search_alias(const double* Q, const int64_t* A, int64_t C, d
     cdef int64_t j = <int64_t>x
     if j >= C:
         j = C - 1
-    if x - j < Q[j]:
-        return j
-    return A[j]
+    cdef int64_t a = A[j]
+    cdef int64_t keep = -<int64_t>(x - j < Q[j])   # all ones if the coin keeps j
+    return a ^ ((a ^ j) & keep)
 
 
 cdef inline int64_t search(int method, const double* L, const int64_t* G, const double* Q,
@@ -236,94 +243,145 @@ def sample_table(const double[::1] levels, const int64_t[::1] index, const doubl
     cdef const double* Q = &prob[0]
     if n == 0:
         return
+    # one loop per method, so that the search inlines into a tight loop
     with nogil:
-        for i in prange(n, num_threads=nthreads, schedule="static"):
-            out[i] = <out_t>search(method, L, G, Q, G, C, uniform01(key, offset + i))
+        if method == GUIDE:
+            for i in prange(n, num_threads=nthreads, schedule="static"):
+                out[i] = <out_t>search_guide(L, G, C, uniform01(key, offset + i))
+        elif method == ALIAS:
+            for i in prange(n, num_threads=nthreads, schedule="static"):
+                out[i] = <out_t>search_alias(Q, G, C, uniform01(key, offset + i))
+        elif method == BISECT:
+            for i in prange(n, num_threads=nthreads, schedule="static"):
+                out[i] = <out_t>search_bisect(L, C, uniform01(key, offset + i))
+        else:
+            for i in prange(n, num_threads=nthreads, schedule="static"):
+                out[i] = <out_t>search_scan(L, C, uniform01(key, offset + i))
 
 
 # ---------------------------------------------------------------------------------------
 # a batch of distributions: one row each
 # ---------------------------------------------------------------------------------------
-cdef inline bint row_weights(const floating[:, :] P, int64_t r, int64_t C, bint logits,
-                             double* w) noexcept nogil:
-    """Copy row r as non-negative float64 weights into w (softmax-shifted for logits).
-
-    Returns False if the row is invalid (NaN, inf, negative; all -inf logits)."""
+cdef inline bint logit_weights(const floating* row, int64_t stride, int64_t C, double* w) noexcept nogil:
+    """w[k] = exp(row[k] - max(row)); False if a logit is NaN or +inf, or all are -inf."""
     cdef int64_t k
     cdef double x, m = -INFINITY
     cdef bint ok = True
-    if logits:
-        for k in range(C):
-            x = P[r, k]
-            ok = ok & (x < INFINITY) & (x == x)
-            if x > m:
-                m = x
-        if not ok or m == -INFINITY:
-            return False
-        for k in range(C):
-            w[k] = exp(P[r, k] - m)
-        return True
     for k in range(C):
-        x = P[r, k]
-        ok = ok & (x >= 0.0) & (x < INFINITY)
-        w[k] = x
-    return ok
+        x = row[k * stride]
+        ok = ok & (x < INFINITY) & (x == x)
+        m = x if x > m else m
+    if not ok or m == -INFINITY:
+        return False
+    for k in range(C):
+        w[k] = exp(row[k * stride] - m)
+    return True
 
 
-cdef inline int64_t fused_scan(const double* w, int64_t C, double* bs, double u) noexcept nogil:
-    """Draw from unnormalised weights w[:C] in one read: block sums, then a scan.
+cdef inline int64_t fused_scan(const floating* w, int64_t C, double* bs, double u) noexcept nogil:
+    """Draw from the unnormalised weights w[:C] (contiguous) in one read from memory.
 
-    Returns -1 if the weights sum to 0 or overflow."""
-    cdef int64_t nb = (C + BLOCK - 1) // BLOCK, b, k, k0, k1, last
-    cdef double total = 0.0, s, acc, target
+    Pass 1 forms block sums of BLOCK weights (independent adds, vectorisable) and checks
+    validity through the minimum and the total (NaN/inf make the total non-finite);
+    pass 2 walks the block sums, then the weights of one block, in L1 cache.
+    Returns -1 if a weight is negative, NaN or inf, or the weights sum to 0 or overflow."""
+    cdef int64_t nb = C // BLOCK, b, k, k0, k1, last, res
+    cdef double total = 0.0, s, acc, target, mn = 0.0, x
+    cdef bint take
+    cdef const floating* p
     for b in range(nb):
-        k0 = b * BLOCK
-        k1 = k0 + BLOCK if k0 + BLOCK < C else C
-        s = 0.0
-        for k in range(k0, k1):
-            s += w[k]
+        p = w + b * BLOCK
+        s = ((<double>p[0] + <double>p[1]) + (<double>p[2] + <double>p[3])) + \
+            ((<double>p[4] + <double>p[5]) + (<double>p[6] + <double>p[7]))
+        for k in range(BLOCK):
+            x = p[k]
+            mn = x if x < mn else mn
         bs[b] = s
         total += s
-    if not (total > 0.0) or total == INFINITY:
+    if nb * BLOCK < C:                     # the partial last block
+        s = 0.0
+        for k in range(nb * BLOCK, C):
+            x = w[k]
+            s += x
+            mn = x if x < mn else mn
+        bs[nb] = s
+        total += s
+        nb += 1
+    if mn < 0.0 or not (total > 0.0) or total == INFINITY:
         return -1
     target = u * total
+    # find the block: first b whose running sum exceeds the target. Branch-free for a few
+    # blocks (a mispredicted exit costs more than walking all of them); a loop otherwise.
     acc = 0.0
     b = 0
-    while b < nb - 1 and target >= acc + bs[b]:
-        acc += bs[b]
-        b += 1
-    for k in range(b * BLOCK, C):
+    if nb <= 8:
+        s = 0.0
+        for k in range(nb - 1):
+            s += bs[k]
+            take = target >= s
+            b += take
+            acc = s if take else acc
+    else:
+        while b < nb - 1 and target >= acc + bs[b]:
+            acc += bs[b]
+            b += 1
+    # inside the block: the number of running sums at or below the target (branch-free)
+    k0 = b * BLOCK
+    k1 = k0 + BLOCK if k0 + BLOCK < C else C
+    res = k0
+    for k in range(k0, k1 - 1):
+        acc += w[k]
+        res += target >= acc
+    if w[res] > 0.0:
+        return res
+    # only rounding at a block end lands on a zero weight: the next positive one, else the last
+    for k in range(res + 1, C):
         if w[k] > 0.0:
-            acc += w[k]
-            if target < acc:
-                return k
-    # rounding left the target at or past the running sum: the last positive weight
+            return k
     last = C - 1
     while last > 0 and not (w[last] > 0.0):
         last -= 1
     return last
 
 
+cdef inline bint row_levels(const floating[:, :] P, int64_t r, bint logits, double* w, double* L) noexcept nogil:
+    """Normalised levels of row r into L (w is scratch); False if the row is invalid."""
+    cdef int64_t C = P.shape[1], k
+    cdef int64_t stride = P.strides[1] // sizeof(floating)
+    cdef double x
+    if logits:
+        if not logit_weights(&P[r, 0], stride, C, w):
+            return False
+    else:
+        for k in range(C):
+            x = P[r, k]
+            if not (x >= 0.0 and x < INFINITY):
+                return False
+            w[k] = x
+    return levels_from_weights(w, C, L)
+
+
 def sample_rows(const floating[:, :] P, bint logits, int method, int64_t draws, uint64_t key,
                 out_t[::1] out, int nthreads):
     """Draws from each row of P (n, C): out[j * n + r] uses uniform(key, j * n + r).
 
-    For ``draws == 1`` the row is read once by the fused block scan (whatever ``method``:
-    building a table for one draw costs more than the scan). For more draws per row the
+    For ``draws == 1`` each row is read once by the fused block scan, whatever ``method``
+    (building a table for one draw costs more than the scan). For more draws per row the
     normalised levels and the method's table are built per row in an O(C) buffer.
 
     Returns
     -------
     int : the number of invalid rows (their draws are left at 0); 0 on success.
     """
-    cdef int64_t n = P.shape[0], C = P.shape[1], r, j, c, nchunks, r0, r1, k
-    cdef int64_t nbad = 0
+    cdef int64_t n = P.shape[0], C = P.shape[1], r, j, c, nchunks, r0, r1
+    cdef int64_t stride = P.strides[1] // sizeof(floating)
+    cdef bint direct = (stride == 1) and not logits
+    cdef int64_t nbad = 0, res
     cdef double* w
     cdef double* bs
     cdef double* L
     cdef int64_t* G
     cdef double* Q
-    cdef int64_t res
     if n == 0 or draws == 0:
         return 0
     nchunks = (n + ROW_CHUNK - 1) // ROW_CHUNK
@@ -338,26 +396,31 @@ def sample_rows(const floating[:, :] P, bint logits, int method, int64_t draws, 
         bs = w + C
         L = bs + C // BLOCK + 2
         Q = L + C
-        for c in prange(nchunks, schedule="dynamic"):
+        for c in prange(nchunks, schedule="static"):
             r0 = c * ROW_CHUNK
             r1 = r0 + ROW_CHUNK if r0 + ROW_CHUNK < n else n
             for r in range(r0, r1):
                 if w == NULL or G == NULL:
                     nbad += 1
                     continue
-                if not row_weights(P, r, C, logits, w):
-                    nbad += 1
-                    for j in range(draws):
-                        out[j * n + r] = 0
-                    continue
                 if draws == 1:
-                    res = fused_scan(w, C, bs, uniform01(key, r))
+                    if direct:
+                        res = fused_scan(&P[r, 0], C, bs, uniform01(key, r))
+                    else:
+                        if logits:
+                            res = 0 if logit_weights(&P[r, 0], stride, C, w) else -1
+                        else:
+                            for j in range(C):
+                                w[j] = P[r, j]
+                            res = 0
+                        if res == 0:
+                            res = fused_scan(w, C, bs, uniform01(key, r))
                     if res < 0:
                         nbad += 1
                         res = 0
                     out[r] = <out_t>res
                     continue
-                if not levels_from_weights(w, C, L):
+                if not row_levels(P, r, logits, w, L):
                     nbad += 1
                     for j in range(draws):
                         out[j * n + r] = 0

@@ -267,6 +267,7 @@ def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto
         raise ValueError(f"size {size} is not compatible with the batch shape {batch} of {name} "
                          f"(shape {arr.shape}): p.shape[:-1] must broadcast to size")
     if math.prod(size) == 0:
+        (check_logits if is_logits else check_weights)(arr, name)
         return np.empty(size, dtype=dt)
     P = arr.reshape(n, C)
     if size[len(size) - len(batch):] == batch:       # draws x rows: the fused kernel

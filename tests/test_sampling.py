@@ -568,3 +568,24 @@ def test_categorical_model(tmp_path):
         cat.log_prob([40])
     with pytest.raises(ValueError):
         fd.Categorical(np.ones((2, 2)))
+
+
+def test_batched_peak_memory_has_no_n_by_C_temporary():
+    import tracemalloc
+    P = np.random.default_rng(0).random((20_000, 500))      # 80 MB of input
+    fd.categorical(P, rng=0)                                  # warm caches of the call path
+    tracemalloc.start()
+    try:
+        x = fd.categorical(P, rng=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < x.nbytes + 2**20, f"peak {peak} bytes for an output of {x.nbytes} bytes"
+    L = np.log(P)
+    tracemalloc.start()
+    try:
+        x = fd.categorical(logits=L, size=(3, 20_000), rng=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < x.nbytes + 2**20
