@@ -72,13 +72,12 @@ cdef inline int64_t search_scan(const double* L, int64_t C, double u) noexcept n
 
 
 cdef inline int64_t search_bisect(const double* L, int64_t C, double u) noexcept nogil:
-    cdef int64_t lo = 0, hi = C - 1, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if u < L[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
+    # branch-free binary search: the answer stays in [lo, lo + n - 1]
+    cdef int64_t lo = 0, n = C, half
+    while n > 1:
+        half = n >> 1
+        lo = lo + half if u >= L[lo + half - 1] else lo
+        n -= half
     return lo
 
 
@@ -462,6 +461,45 @@ def fill_uniforms(uint64_t key, uint64_t offset, double[::1] out, int nthreads):
     with nogil:
         for i in prange(n, num_threads=nthreads, schedule="static"):
             out[i] = uniform01(key, offset + i)
+
+
+cdef inline double inverse_cdf(const double* L, const double* x, const double* f, const double* mass,
+                               int64_t m, double u) noexcept nogil:
+    """Exact inverse CDF at u of the piecewise-linear density (x, f) on m intervals of
+    masses ``mass`` with normalised levels L: the interval by thresholding, then the root
+    of the quadratic CDF inside it (in its cancellation-free form)."""
+    cdef int64_t k = search_bisect(L, m, u)
+    while k > 0 and not (mass[k] > 0.0):       # u at the very top (u = 1 from Phi)
+        k -= 1
+    cdef double lo = L[k - 1] if k > 0 else 0.0
+    cdef double width = L[k] - lo
+    cdef double v = (u - lo) / width if width > 0.0 else 0.0
+    v = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+    cdef double r = v * mass[k], h = x[k + 1] - x[k], fk = f[k]
+    cdef double s = (f[k + 1] - fk) / h
+    cdef double disc = fk * fk + 2.0 * s * r
+    disc = sqrt(disc) if disc > 0.0 else 0.0
+    cdef double t = 2.0 * r / (fk + disc) if fk + disc > 0.0 else 0.0
+    t = 0.0 if t < 0.0 else (h if t > h else t)
+    return x[k] + t
+
+
+def density_inverse(const double[::1] u, const double[::1] levels, const double[::1] x,
+                    const double[::1] f, const double[::1] mass, double[::1] out, int nthreads):
+    """out[i] = F^{-1}(u[i]) for the piecewise-linear density (x, f) (u in [0, 1])."""
+    cdef int64_t n = out.shape[0], m = mass.shape[0], i
+    with nogil:
+        for i in prange(n, num_threads=nthreads, schedule="static"):
+            out[i] = inverse_cdf(&levels[0], &x[0], &f[0], &mass[0], m, u[i])
+
+
+def density_sample(uint64_t key, const double[::1] levels, const double[::1] x, const double[::1] f,
+                   const double[::1] mass, double[::1] out, int nthreads):
+    """out[i] = F^{-1}(uniform(key, i)) for the piecewise-linear density (x, f)."""
+    cdef int64_t n = out.shape[0], m = mass.shape[0], i
+    with nogil:
+        for i in prange(n, num_threads=nthreads, schedule="static"):
+            out[i] = inverse_cdf(&levels[0], &x[0], &f[0], &mass[0], m, uniform01(key, i))
 
 
 def ndtr(const double[::1] z, double[::1] out, int nthreads):

@@ -45,10 +45,11 @@ def _out_dtype(dtype, n_states: int) -> np.dtype:
 
 def _method_code(method: str, n_states: int, draws: int) -> int:
     if method == "auto":
+        # scan, bisect and guide give identical draws: "auto" only picks the fastest
         if draws <= 1 or n_states <= 8:
-            return _METHODS["scan"]
-        if draws < n_states // 8:           # the table would cost more than it saves
-            return _METHODS["bisect"]
+            return _METHODS["scan"]           # branch-free count of the levels below u
+        if n_states <= 64 or draws < n_states // 8:
+            return _METHODS["bisect"]         # a table would cost more than it saves
         return _METHODS["guide"]
     try:
         return _METHODS[method]
@@ -320,26 +321,6 @@ def _check_density(grid, density):
     return x, f, mass
 
 
-def _inverse_cdf(u: np.ndarray, x: np.ndarray, f: np.ndarray, mass: np.ndarray) -> np.ndarray:
-    """Exact inverse CDF of the piecewise-linear density (x, f) at u in [0, 1]."""
-    levels = _levels_1d(mass, False)
-    k = np.empty(u.size, dtype=np.int64)
-    last = np.array([len(mass) - 1 - np.argmax(mass[::-1] > 0)], dtype=np.int64)
-    _k.threshold_rows(u, levels.reshape(1, -1), np.zeros(u.size, dtype=np.int64), last, k,
-                      get_num_threads())
-    lo = np.where(k > 0, levels[k - 1], 0.0)
-    v = np.clip((u - lo) / (levels[k] - lo), 0.0, 1.0)
-    r = v * mass[k]                                   # mass to cover inside interval k
-    fk, h = f[k], x[k + 1] - x[k]
-    s = (f[k + 1] - fk) / h                           # slope of the density
-    # solve fk t + s t^2 / 2 = r for t in [0, h] (cancellation-free root)
-    disc = np.sqrt(np.maximum(fk * fk + 2.0 * s * r, 0.0))
-    den = fk + disc
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(den > 0, 2.0 * r / den, 0.0)
-    return x[k] + np.clip(t, 0.0, h)
-
-
 def sample_density(grid, density, size=None, *, rng=None) -> np.ndarray:
     """Exact samples of a continuous density known at C grid points, linear in between.
 
@@ -364,9 +345,10 @@ def sample_density(grid, density, size=None, *, rng=None) -> np.ndarray:
     x, f, mass = _check_density(grid, density)
     size = check_size(size)
     shape = () if size is None else size
-    u = _uniforms(make_key(rng), math.prod(shape))
-    out = _inverse_cdf(u, x, f, mass).reshape(shape)
-    return float(out) if size is None else out
+    out = np.empty(math.prod(shape), dtype=np.float64)
+    _k.density_sample(np.uint64(make_key(rng)), _levels_1d(mass, False), x, f, mass, out,
+                      get_num_threads())
+    return float(out[0]) if size is None else out.reshape(shape)
 
 
 def gaussian_transport(z, grid, density) -> np.ndarray:
@@ -390,8 +372,11 @@ def gaussian_transport(z, grid, density) -> np.ndarray:
         raise ValueError(f"z must be finite: z[{', '.join(map(str, idx))}] = {zz[idx]}")
     flat = np.ascontiguousarray(zz).reshape(-1)
     u = np.empty_like(flat)
-    _k.ndtr(flat, u, get_num_threads())
-    out = _inverse_cdf(u, x, f, mass).reshape(zz.shape)
+    nt = get_num_threads()
+    _k.ndtr(flat, u, nt)
+    out = np.empty_like(flat)
+    _k.density_inverse(u, _levels_1d(mass, False), x, f, mass, out, nt)
+    out = out.reshape(zz.shape)
     return out[()] if out.ndim == 0 else out
 
 
