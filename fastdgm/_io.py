@@ -1,0 +1,138 @@
+"""File input/output shared by the command line and the demo.
+
+Arrays are read from ``.npy``, ``.npz`` (its only array, or ``FILE.npz:NAME``) and
+``.csv``/``.txt``; outputs are written to a temporary file in the destination directory and
+renamed, so a killed process never leaves a half-written file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+__all__ = ["CLIError", "atomic_save_npy", "check_out_path", "load_array", "load_data", "load_model",
+           "parse_grid"]
+
+
+class CLIError(ValueError):
+    """A bad file or option; its message is shown to the user as is."""
+
+
+def atomic_save_npy(path, array) -> str:
+    """``numpy.save`` to ``path`` through a temporary file and an atomic rename."""
+    import numpy as np
+
+    path = os.path.abspath(os.fspath(path))
+    d = os.path.dirname(path)
+    if not os.path.isdir(d):
+        raise CLIError(f"output directory does not exist: {d}")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, np.asarray(array), allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def check_out_path(path, suffix: str) -> str:
+    path = os.path.abspath(os.fspath(path))
+    if not path.endswith(suffix):
+        raise CLIError(f"--out must be a {suffix} file, got {path}")
+    d = os.path.dirname(path)
+    if not os.path.isdir(d):
+        raise CLIError(f"output directory does not exist: {d}")
+    return path
+
+
+def load_array(path, what: str = "file"):
+    """Read an array from ``.npy``, ``.npz`` (its only array, or ``FILE.npz:key``), ``.csv``/``.txt``."""
+    import zipfile
+
+    import numpy as np
+
+    path = os.fspath(path)
+    key = None
+    if ".npz:" in path:
+        path, key = path.rsplit(":", 1)
+    if not os.path.exists(path):
+        raise CLIError(f"{what} {path}: no such file")
+    try:
+        if path.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as f:
+                names = list(f.files)
+                if key is None:
+                    if len(names) != 1:
+                        raise CLIError(f"{what} {path} holds several arrays {names}: "
+                                       f"choose one with {path}:NAME")
+                    key = names[0]
+                if key not in names:
+                    raise CLIError(f"{what} {path} has no array {key!r} (it has {names})")
+                return f[key]
+        if path.endswith((".csv", ".txt")):
+            return np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2)
+        return np.load(path, allow_pickle=False)
+    except CLIError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise CLIError(f"{what} {path} is not a readable numpy file ({exc})") from None
+
+
+def load_model(path):
+    from ._model import load
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CLIError(f"model file {path}: no such file")
+    try:
+        return load(path)
+    except CLIError:
+        raise
+    except ValueError:
+        raise
+    except (OSError, EOFError, KeyError) as exc:
+        raise CLIError(f"model file {path} is not a readable fastdgm model ({exc})") from None
+    except Exception as exc:
+        import zipfile
+
+        if isinstance(exc, zipfile.BadZipFile):
+            raise CLIError(f"model file {path} is not a readable fastdgm model ({exc})") from None
+        raise
+
+
+def load_data(path):
+    """An (n, d) integer data array from a file (float files must hold whole numbers)."""
+    import numpy as np
+
+    X = load_array(path, "data file")
+    if X.ndim != 2:
+        raise CLIError(f"data file {path} must hold a 2-D (n, d) array, got shape {X.shape}")
+    if X.dtype.kind == "f":
+        if not np.all(np.isfinite(X)) or not np.all(X == np.round(X)):
+            bad = np.argwhere(~np.isfinite(X) | (X != np.round(X)))[0]
+            raise CLIError(f"data file {path} must hold integer states; X[{bad[0]}, {bad[1]}] = "
+                           f"{X[tuple(bad)]!r}")
+        if X.size and X.min() < 0:
+            bad = np.argwhere(X < 0)[0]
+            raise CLIError(f"data file {path}: states must be >= 0; X[{bad[0]}, {bad[1]}] = "
+                           f"{X[tuple(bad)]!r}")
+        X = X.astype(np.int64)
+    elif X.dtype.kind not in "iub":
+        raise CLIError(f"data file {path} must hold integer states, got dtype {X.dtype}")
+    return X
+
+
+def parse_grid(text: str) -> tuple:
+    try:
+        shape = tuple(int(s) for s in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise CLIError(f"--grid must look like HxW (e.g. 32x32), got {text!r}") from None
+    if not shape or any(s < 1 for s in shape):
+        raise CLIError(f"--grid sides must be positive, got {text!r}")
+    return shape

@@ -1,0 +1,383 @@
+"""The ``fastdgm`` command line (also ``python -m fastdgm``).
+
+Subcommands: ``demo`` (the main job), ``bench`` (scaling report), ``info`` (configuration),
+and batch commands for scripts that read and write ``.npy``/``.npz`` files: ``sample``,
+``gibbs``, ``fit``, ``score``. Every command takes ``--seed S`` (same result as the API
+with ``rng=S``) and ``--threads N``. Outputs are written to a temporary file and renamed,
+so a killed job never leaves a half-written file. Errors print one line on stderr and exit
+with status 1 (2 for usage errors), without a traceback unless ``--debug``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from ._io import CLIError, atomic_save_npy, check_out_path, load_array, load_data, load_model, parse_grid
+
+__all__ = ["main"]
+
+
+def _say(args, *msg) -> None:
+    if not args.quiet:
+        print(*msg, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------------------
+def cmd_info(args) -> int:
+    from ._config import show_config
+
+    show_config()
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(out=args.out, data=args.data, quick=args.quick, seed=args.seed, progress=args.progress,
+             quiet=args.quiet, n_train=args.n_train)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from ._bench import run_bench
+
+    kernels = None if args.kernels is None else [k.strip() for k in args.kernels.split(",") if k.strip()]
+    run_bench(quick=args.quick, json_path=args.json, plot_path=args.plot, progress=args.progress,
+              quiet=args.quiet, source=args.source, kernels=kernels)
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+
+    out = check_out_path(args.out, ".npy")
+    sources = [s for s in (args.probs, args.logits, args.model) if s is not None]
+    if len(sources) != 1:
+        raise CLIError("give exactly one of --probs, --logits and --model")
+    if args.size is not None and args.size < 0:
+        raise CLIError(f"--size must be >= 0, got {args.size}")
+    if args.model is not None:
+        model = load_model(args.model)
+        if args.size is None:
+            raise CLIError("--size is required with --model")
+        X = model.sample(args.size, rng=args.seed)
+    else:
+        from .sampling import categorical
+
+        arr = load_array(args.probs or args.logits, "--probs file" if args.probs else "--logits file")
+        if arr.dtype.kind not in "fiu":
+            raise CLIError(f"probabilities must be numbers, got dtype {arr.dtype}")
+        arr = arr.astype(np.float64, copy=False)
+        if arr.ndim == 1:
+            size = args.size                      # None: one draw, saved as a 0-d array
+        else:
+            size = None if args.size is None else (args.size,) + arr.shape[:-1]
+        kw = {"logits": arr} if args.logits else {"p": arr}
+        X = np.asarray(categorical(size=size, rng=args.seed, dtype=args.dtype, **kw))
+    atomic_save_npy(out, X)
+    _say(args, f"wrote {X.shape} {X.dtype} samples to {out}")
+    return 0
+
+
+def _gibbs_model(args):
+    if args.model is not None:
+        if args.grid is not None:
+            raise CLIError("give either --model or --grid, not both")
+        return load_model(args.model)
+    if args.grid is None:
+        raise CLIError("give --model FILE or --grid HxW --states C --coupling B")
+    if args.states is None or args.coupling is None:
+        raise CLIError("--grid needs --states C and --coupling B")
+    from .mrf import PairwiseMRF
+
+    return PairwiseMRF.grid(parse_grid(args.grid), n_states=args.states, coupling=args.coupling,
+                            periodic=not args.open)
+
+
+def cmd_gibbs(args) -> int:
+    out = check_out_path(args.out, ".npz")
+    model = _gibbs_model(args)
+    from ._model import atomic_savez
+    from .gibbs import gibbs
+
+    kw = dict(burn_in=args.burn_in, thin=args.thin, rng=args.seed, progress=args.progress)
+    if args.checkpoint is not None:
+        ck = os.path.abspath(args.checkpoint)
+        if not os.path.isdir(os.path.dirname(ck)):
+            raise CLIError(f"checkpoint directory does not exist: {os.path.dirname(ck)}")
+        kw["checkpoint"] = ck
+        if os.path.exists(ck):
+            kw["resume"] = ck
+            _say(args, f"resuming from checkpoint {ck}")
+    t0 = time.perf_counter()
+    res = gibbs(model, args.chains, args.sweeps, **kw)
+    dt = time.perf_counter() - t0
+    atomic_savez(out, samples=res.samples, energy=res.energy, state=res.state)
+    _say(args, f"{args.chains} chains x {args.sweeps} sweeps in {dt:.2f} s; wrote samples "
+               f"{res.samples.shape}, energy {res.energy.shape}, state {res.state.shape} to {out}")
+    return 0
+
+
+_FITTERS = {"factorized": "Factorized", "mixture": "Mixture", "chowliu": "ChowLiuTree",
+            "mrf": "PairwiseMRF"}
+
+
+def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=None, grid=None,
+              l2=None, progress=False):
+    """Fit one model kind on X (shared by ``fit`` and ``demo``)."""
+    if kind == "factorized":
+        from .models import Factorized
+
+        return Factorized.fit(X, n_states=n_states, alpha=alpha)
+    if kind == "mixture":
+        from .models import Mixture
+
+        return Mixture.fit(X, n_components=n_components, n_states=n_states, rng=seed)
+    if kind == "chowliu":
+        from .models import ChowLiuTree
+
+        return ChowLiuTree.fit(X, n_states=n_states, alpha=alpha)
+    if kind == "mrf":
+        from .mrf import PairwiseMRF
+
+        if grid is None:
+            raise CLIError("fit mrf needs --grid HxW (the lattice whose sites are the d columns)")
+        kw = {} if l2 is None else {"l2": l2}
+        return PairwiseMRF.fit(X, grid, n_states=n_states, method="pll", **kw)
+    raise CLIError(f"unknown model kind {kind!r}")  # pragma: no cover - argparse checks
+
+
+def cmd_fit(args) -> int:
+    out = check_out_path(args.out, ".npz")
+    X = load_data(args.data)
+    grid = parse_grid(args.grid) if args.grid else None
+    if grid is not None and int(__import__("math").prod(grid)) != X.shape[1]:
+        raise CLIError(f"--grid {args.grid} has {__import__('math').prod(grid)} sites but the data "
+                       f"has d = {X.shape[1]} columns")
+    t0 = time.perf_counter()
+    model = fit_model(args.kind, X, n_states=args.states, alpha=args.alpha, n_components=args.components,
+                      seed=args.seed, grid=grid, l2=args.l2, progress=args.progress)
+    dt = time.perf_counter() - t0
+    model.save(out)
+    _say(args, f"fitted {model!r} on {X.shape[0]} samples in {dt:.2f} s; wrote {out}")
+    return 0
+
+
+def cmd_score(args) -> int:
+    import math
+
+    import numpy as np
+
+    model = load_model(args.model)
+    X = load_data(args.data)
+    lp = np.asarray(model.log_prob(X), dtype=np.float64)
+    n = lp.shape[0]
+    mean = float(lp.mean()) if n else float("nan")
+    se = float(lp.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+    d = model.n_dims
+    print(f"n_samples          {n}")
+    print(f"log_likelihood     {mean:.6f} nats/sample (stderr {se:.6f})")
+    print(f"cross_entropy      {-mean:.6f} nats/sample = KL(P_data||P_model) + H(P_data)")
+    print(f"bits_per_dim       {-mean / (d * math.log(2)):.6f}")
+    if args.out:
+        out = check_out_path(args.out, ".npy")
+        atomic_save_npy(out, lp)
+        _say(args, f"wrote per-sample log-likelihoods {lp.shape} to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# parser
+# ---------------------------------------------------------------------------------------
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _nonneg_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_argument_group("common options")
+    g.add_argument("--seed", type=_nonneg_int, default=0,
+                   help="random seed; the same result as the Python API with rng=SEED (default 0)")
+    g.add_argument("--threads", type=_positive_int, default=None,
+                   help="threads of the parallel kernels (default: all available CPUs)")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show progress on long steps (default: only when stderr is a terminal)")
+    g.add_argument("--quiet", "-q", action="store_true", help="print only results and errors")
+    g.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+    p = argparse.ArgumentParser(
+        prog="fastdgm",
+        description="Fast, exact kernels for explicit distribution learning over discrete data: "
+                    "fit P_w by maximum likelihood, score it, sample it.",
+        epilog="Run 'fastdgm COMMAND --help' for the options of each command.")
+    from ._version import __version__
+
+    p.add_argument("--version", action="version", version=f"fastdgm {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("demo", parents=[common], help="fit every model on the embedded digits data, "
+                       "print the likelihood table and write a PNG of sampled digits",
+                       description="Fit Factorized, Mixture, ChowLiuTree and PairwiseMRF on the UCI "
+                       "optical digits (or --data), print train/test log-likelihoods and write a PNG "
+                       "grid of sampled digits beside real ones.")
+    s.add_argument("--out", default="fastdgm_demo.png", help="PNG file to write (default "
+                   "./fastdgm_demo.png)")
+    s.add_argument("--data", default=None, help="your own (n, d) integer data (.npy/.npz/.csv) "
+                   "instead of the digits")
+    s.add_argument("--quick", action="store_true", help="fewer components, sweeps and samples")
+    s.add_argument("--n-train", type=_positive_int, default=None,
+                   help="use at most this many training samples (a subsample)")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("bench", parents=[common], help="run the benchmark suites and print scaling "
+                       "tables", description="Time every kernel next to its numpy baseline in the "
+                       "same run; print throughputs, speed-ups and growth exponents.")
+    s.add_argument("--quick", action="store_true", help="small sizes, under two minutes")
+    s.add_argument("--json", default=None, help="write the results as JSON to this file")
+    s.add_argument("--plot", default=None, help="draw log-log scaling plots to this PNG "
+                   "(needs matplotlib)")
+    s.add_argument("--source", choices=["auto", "pytest", "embedded"], default="auto",
+                   help="pytest: the benchmarks/ suites of a source checkout; embedded: the "
+                   "timings built into the package; auto: embedded with --quick, else pytest "
+                   "when the suites and pytest-benchmark are there (default)")
+    s.add_argument("--kernels", default=None, help="comma-separated kernel names to run (default "
+                   "all), e.g. categorical-single,gibbs-potts")
+    s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("info", parents=[common], help="print versions, threads, threading layer "
+                       "and JIT cache (show_config)")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("sample", parents=[common], help="draw categorical samples or samples of a "
+                       "saved model", description="Draw samples by cumulative-level thresholding. "
+                       "--probs/--logits: an array (C,) gives --size draws; (n, C) one draw per row "
+                       "(--size N: N draws per row, shape (N, n)). --model: --size samples (N, d).")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--probs", help=".npy/.npz file of weights (C,) or (..., C)")
+    src.add_argument("--logits", help=".npy/.npz file of logits (C,) or (..., C)")
+    src.add_argument("--model", help="model file written by 'fastdgm fit' or Model.save")
+    s.add_argument("--size", type=_nonneg_int, default=None, help="number of draws")
+    s.add_argument("--dtype", default="int64", help="integer dtype of categorical draws "
+                   "(default int64)")
+    s.add_argument("--out", required=True, help=".npy file to write")
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("gibbs", parents=[common], help="Gibbs-sample a Markov random field",
+                       description="Run K Gibbs chains on a saved PairwiseMRF or a Potts grid and "
+                       "write samples (kept, chains, d), energy (sweeps, chains) and the final "
+                       "state to an .npz. With --checkpoint, a killed run started again with the "
+                       "same command resumes where it stopped and gives the same result.")
+    s.add_argument("--model", help="PairwiseMRF model file")
+    s.add_argument("--grid", help="Potts lattice HxW (periodic unless --open)")
+    s.add_argument("--states", type=_positive_int, help="states per site C (with --grid)")
+    s.add_argument("--coupling", type=float, help="Potts coupling beta (with --grid)")
+    s.add_argument("--open", action="store_true", help="open instead of periodic boundaries")
+    s.add_argument("--chains", type=_positive_int, required=True)
+    s.add_argument("--sweeps", type=_positive_int, required=True)
+    s.add_argument("--burn-in", type=_nonneg_int, default=0, help="sweeps run first and not kept")
+    s.add_argument("--thin", type=_positive_int, default=1, help="keep every THIN-th sweep")
+    s.add_argument("--checkpoint", default=None, help="checkpoint file (.npz), written atomically "
+                   "from time to time; resumed from if it exists")
+    s.add_argument("--out", required=True, help=".npz file to write")
+    s.set_defaults(func=cmd_gibbs)
+
+    s = sub.add_parser("fit", parents=[common], help="fit a model by maximum (pseudo-)likelihood",
+                       description="Fit a model to (n, d) integer data and save it (.npz).")
+    s.add_argument("kind", choices=sorted(_FITTERS), help="model family")
+    s.add_argument("--data", required=True, help="(n, d) integer data (.npy/.npz/.csv)")
+    s.add_argument("--out", required=True, help=".npz model file to write")
+    s.add_argument("--states", type=_positive_int, default=None, help="C (default: max + 1)")
+    s.add_argument("--alpha", type=float, default=1.0, help="additive smoothing (factorized, "
+                   "chowliu)")
+    s.add_argument("--components", type=_positive_int, default=10, help="mixture components K")
+    s.add_argument("--grid", default=None, help="lattice HxW of the d sites (mrf)")
+    s.add_argument("--l2", type=float, default=None, help="L2 penalty of the pseudo-likelihood "
+                   "fit (mrf)")
+    s.set_defaults(func=cmd_fit)
+
+    s = sub.add_parser("score", parents=[common], help="mean log-likelihood of data under a model",
+                       description="Print the mean log-likelihood (nats/sample, with its standard "
+                       "error), the cross-entropy and bits per dimension of data under a model.")
+    s.add_argument("--model", required=True, help="model file")
+    s.add_argument("--data", required=True, help="(n, d) integer data")
+    s.add_argument("--out", default=None, help="optional .npy file for the per-sample "
+                   "log-likelihoods (n,)")
+    s.set_defaults(func=cmd_score)
+    return p
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [m.strip() for m in str(exc).strip().splitlines() if m.strip()]
+    text = " ".join(lines) if lines else type(exc).__name__
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("fastdgm"):
+        return f"{exc.name} is not available in this installation of fastdgm"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or text}: {exc.filename}"
+    if isinstance(exc, (ValueError, TypeError, OSError)):   # our messages name the argument
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
+def main(argv=None) -> int:
+    """Run the ``fastdgm`` command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 on error, 2 on a usage error, 130 when interrupted.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.progress is None:
+        args.progress = bool(getattr(sys.stderr, "isatty", lambda: False)()) and not args.quiet
+    try:
+        if args.threads is not None:
+            from ._config import threads
+
+            with threads(args.threads):
+                return args.func(args)
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"fastdgm {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:  # pragma: no cover
+            pass
+        return 0
+    except Exception as exc:  # one clear line, the traceback only on request
+        if args.debug:
+            raise
+        print(f"fastdgm {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
