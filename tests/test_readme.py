@@ -1,0 +1,25 @@
+"""The README's Python examples run as written."""
+import os
+import re
+
+import pytest
+
+README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+
+
+def _blocks():
+    if not os.path.exists(README):  # running against an installed package elsewhere
+        return []
+    with open(README) as f:
+        text = f.read()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("i", range(len(_blocks())))
+def test_readme_example(i, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(_blocks()[i], f"README.md[python block {i}]", "exec"), {})
+
+
+def test_readme_has_examples():
+    assert len(_blocks()) >= 1
