@@ -85,25 +85,29 @@ def load_array(path, what: str = "file"):
 
 
 def load_model(path):
+    """A model saved with ``Model.save``; a bad file is a :class:`CLIError` naming it."""
+    import zipfile
+
+    import numpy as np
+
     from ._model import load
 
     path = os.fspath(path)
     if not os.path.exists(path):
         raise CLIError(f"model file {path}: no such file")
     try:
-        return load(path)
+        with np.load(path, allow_pickle=False) as f:
+            if not hasattr(f, "files") or "__model__" not in f.files:
+                raise CLIError(f"model file {path} is not a fastdgm model (no '__model__' entry)")
     except CLIError:
         raise
-    except ValueError:
-        raise
-    except (OSError, EOFError, KeyError) as exc:
-        raise CLIError(f"model file {path} is not a readable fastdgm model ({exc})") from None
-    except Exception as exc:
-        import zipfile
-
-        if isinstance(exc, zipfile.BadZipFile):
-            raise CLIError(f"model file {path} is not a readable fastdgm model ({exc})") from None
-        raise
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        raise CLIError(f"model file {path} is not a readable fastdgm model ({msg})") from None
+    try:
+        return load(path)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"model file {path}: {exc}") from None
 
 
 def load_data(path):
