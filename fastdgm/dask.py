@@ -257,9 +257,9 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
     rng : SPEC 7 seed
         With an int or SeedSequence the result equals ``fastdgm.gibbs(..., rng=rng)`` bit for
         bit. A Generator (or None) is turned into an int seed once, here.
-    client : distributed.Client, optional
+    client : distributed.Client or "threads", optional
         Where to run; default: the current client if there is one, else dask's local
-        threaded scheduler.
+        threaded scheduler ("threads" forces the latter).
     chains_per_task : int, optional
         Chains per task (default: n_chains spread evenly over the workers).
 
@@ -269,7 +269,11 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         samples (kept, chains, d), energy (sweeps, chains), state (chains, d).
     """
     n_chains = check_positive_int(n_chains, "n_chains")
-    if client is None:
+    if isinstance(client, str):
+        if client != "threads":
+            raise ValueError(f"client must be a distributed.Client, 'threads' or None, got {client!r}")
+        client = None
+    elif client is None:
         try:
             from distributed import default_client
 
