@@ -304,7 +304,9 @@ def pytest_timings(bench_dir, quick: bool, progress: bool = False, kernels=None)
     """Run the pytest-benchmark suites in a subprocess; return records like :func:`embedded_timings`."""
     fd, json_path = tempfile.mkstemp(suffix=".json")
     os.close(fd)
-    cmd = [sys.executable, "-m", "pytest", bench_dir, "-q", "-p", "no:cacheprovider",
+    files = sorted(os.path.join(bench_dir, f) for f in os.listdir(bench_dir)
+                   if f.startswith("bench_") and f.endswith(".py"))
+    cmd = [sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider",
            "--benchmark-enable", f"--benchmark-json={json_path}", "-o", "addopts="]
     if quick:
         cmd += ["--benchmark-min-rounds=1", "--benchmark-max-time=0.02", "--benchmark-warmup=off"]
@@ -329,6 +331,8 @@ def pytest_timings(bench_dir, quick: bool, progress: bool = False, kernels=None)
         params = {k: info[k] for k in SIZE_KEYS if isinstance(info.get(k), (int, float)) and info[k] > 0}
         if "nthreads" in info:
             params["threads"] = info["nthreads"]
+        if "joint" in kernel and "C" in params and "d" in params:   # O(C^d): fit on table cells
+            params["cells"] = params.pop("C") ** params.pop("d")
         med = b["stats"]["median"]
         items = info.get("items") or info.get("updates") or params.get("n")
         rec = {"kernel": kernel, "name": b["name"], "params": params, "median_s": med,
