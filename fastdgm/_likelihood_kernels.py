@@ -1,0 +1,381 @@
+"""Numba kernels of the log-likelihood reductions, sufficient statistics and model samplers.
+
+Everything here trusts its inputs (checked by :mod:`fastdgm.models` / :mod:`fastdgm.estimators`):
+X is a C-contiguous (n, d) array of states in [0, C) of any integer dtype (kept compact:
+uint8/uint16 are read as they are), tables are float64.
+
+Determinism: rows are split into chunks of a fixed size (``CHUNK`` rows, or a size that
+depends only on the problem's shape, never on the thread count); float partial sums are
+kept per chunk and added in chunk order by the caller, so every float result is bit-identical
+for any number of threads, and the serial twin (used below ``SERIAL_WORK``) gives the same bits.
+Randomness: ``uniform(key, i * d + j)`` for element (i, j) of a sample.
+
+Slow numpy references of every kernel are in :mod:`fastdgm.slow.likelihood`.
+"""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+from numba import prange
+
+from ._jit import parallel_kernel, serial_kernel
+from ._numba_rng import substream, uniform
+from ._numba_threshold import threshold_levels
+
+__all__ = [
+    "CHUNK", "SERIAL_WORK", "run", "n_chunks",
+    "factorized_log_prob", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
+    "mixture_em_stats", "weighted_counts", "pair_counts", "pair_mutual_info",
+    "factorized_sample", "mixture_sample", "tree_sample", "uniform_fill",
+]
+
+CHUNK = 4096           # rows per task of the row-parallel kernels
+SERIAL_WORK = 1 << 16  # below this many cells (rows x columns x components) run serially
+
+
+class _Twin:
+    """A kernel compiled twice: parallel (``@parallel_kernel``) and serial (``@serial_kernel``).
+
+    Both run the same chunked loop (``prange`` is ``range`` in the serial one), so they give
+    the same bits; the serial one avoids the thread start-up cost on small inputs.
+    """
+
+    def __init__(self, fn):
+        self.py_func = fn
+        self.parallel = parallel_kernel(fn)
+        # a renamed copy: numba's cache keys on the qualified name, not on parallel=True
+        twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                                  fn.__defaults__, fn.__closure__)
+        twin.__qualname__ = fn.__qualname__ + "_serial"
+        self.serial = serial_kernel(twin)
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+
+    def __call__(self, work, *args):
+        if work < SERIAL_WORK:
+            return self.serial(*args)
+        return self.parallel(*args)
+
+
+def run(kernel, work, *args):
+    """Call ``kernel`` (a ``_Twin``) serially when ``work`` is small, else in parallel."""
+    return kernel(work, *args)
+
+
+def n_chunks(n: int, per_chunk_cells: int, *, budget: int = 1 << 22, chunk: int = CHUNK) -> tuple[int, int]:
+    """(number of chunks, rows per chunk) for a reduction with a per-chunk partial of
+    ``per_chunk_cells`` float64 entries: chunks of ``chunk`` rows, fewer (bigger) chunks when
+    the partials would exceed ``budget`` entries. Depends only on the shape: thread-invariant.
+    """
+    k = max(1, -(-n // chunk))
+    k = max(1, min(k, budget // max(1, per_chunk_cells)))
+    rows = -(-n // k)
+    return -(-n // rows), rows
+
+
+# ---------------------------------------------------------------------------------------
+# per-sample log-likelihoods
+# ---------------------------------------------------------------------------------------
+def _factorized_log_prob(X, logp, out):
+    """out[i] = sum_j logp[j, X[i, j]] (j ascending). X (n, d) int, logp (d, C) float64."""
+    n, d = X.shape
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        i = c * CHUNK
+        stop = min(n, i + CHUNK)
+        # four rows at a time: four independent accumulators keep the gathers in flight
+        while i + 4 <= stop:
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            for j in range(d):
+                r = logp[j]
+                s0 += r[X[i, j]]
+                s1 += r[X[i + 1, j]]
+                s2 += r[X[i + 2, j]]
+                s3 += r[X[i + 3, j]]
+            out[i] = s0
+            out[i + 1] = s1
+            out[i + 2] = s2
+            out[i + 3] = s3
+            i += 4
+        while i < stop:
+            s = 0.0
+            for j in range(d):
+                s += logp[j, X[i, j]]
+            out[i] = s
+            i += 1
+
+
+factorized_log_prob = _Twin(_factorized_log_prob)
+
+
+@serial_kernel(inline="always")
+def _logsumexp_into(acc, K):
+    m = -np.inf
+    for k in range(K):
+        if acc[k] > m:
+            m = acc[k]
+    if m == -np.inf:
+        return m
+    s = 0.0
+    for k in range(K):
+        s += np.exp(acc[k] - m)
+    return m + np.log(s)
+
+
+def _mixture_log_prob(X, T, logw, out):
+    """out[i] = logsumexp_k (logw[k] + sum_j T[j, X[i, j], k]). T (d, C, K) float64."""
+    n, d = X.shape
+    K = logw.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        acc = np.empty(K)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for k in range(K):
+                acc[k] = logw[k]
+            for j in range(d):
+                t = T[j, X[i, j]]
+                for k in range(K):
+                    acc[k] += t[k]
+            out[i] = _logsumexp_into(acc, K)
+
+
+mixture_log_prob = _Twin(_mixture_log_prob)
+
+
+def _mixture_responsibilities(X, T, logw, resp, out):
+    """resp[i, k] = P(z = k | x_i); out[i] = log P(x_i). Rows of probability zero get -inf
+    and uniform responsibilities."""
+    n, d = X.shape
+    K = logw.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        acc = np.empty(K)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for k in range(K):
+                acc[k] = logw[k]
+            for j in range(d):
+                t = T[j, X[i, j]]
+                for k in range(K):
+                    acc[k] += t[k]
+            lse = _logsumexp_into(acc, K)
+            out[i] = lse
+            if lse == -np.inf:
+                for k in range(K):
+                    resp[i, k] = 1.0 / K
+            else:
+                for k in range(K):
+                    resp[i, k] = np.exp(acc[k] - lse)
+
+
+mixture_responsibilities = _Twin(_mixture_responsibilities)
+
+
+def _tree_log_prob(X, cond, parent, out):
+    """out[i] = sum_j cond[j, X[i, parent[j]], X[i, j]]; cond (d, C, C) float64, parent (d,) int64
+    (the root is its own parent and its table rows all hold its marginal)."""
+    n, d = X.shape
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            s = 0.0
+            for j in range(d):
+                s += cond[j, X[i, parent[j]], X[i, j]]
+            out[i] = s
+
+
+tree_log_prob = _Twin(_tree_log_prob)
+
+
+# ---------------------------------------------------------------------------------------
+# sufficient statistics
+# ---------------------------------------------------------------------------------------
+def _weighted_counts(X, w, rows, partial):
+    """partial[c, j, x] = sum of w[i] (1 if w is empty) over rows i of chunk c with X[i, j] = x.
+
+    Chunk c holds rows [c*rows, (c+1)*rows). Sum the partials over c in order for the counts.
+    """
+    n, d = X.shape
+    nc = partial.shape[0]
+    has_w = w.shape[0] > 0
+    for c in prange(nc):
+        p = partial[c]
+        p[:, :] = 0.0
+        for i in range(c * rows, min(n, (c + 1) * rows)):
+            wi = w[i] if has_w else 1.0
+            for j in range(d):
+                p[j, X[i, j]] += wi
+    return partial
+
+
+weighted_counts = _Twin(_weighted_counts)
+
+
+def _mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
+    """E-step fused with the M-step statistics, per chunk c of ``rows`` rows:
+
+    counts[c, j, x, k] = sum_i w_i r_ik [X[i, j] = x], nk[c, k] = sum_i w_i r_ik,
+    ll[c] = sum_i w_i log P(x_i), where r_ik = P(z = k | x_i) under (logw, T (d, C, K)).
+    """
+    n, d = X.shape
+    K = logw.shape[0]
+    nc = counts.shape[0]
+    has_w = w.shape[0] > 0
+    for c in prange(nc):
+        acc = np.empty(K)
+        r = np.empty(K)
+        cc = counts[c]
+        cc[:, :, :] = 0.0
+        nkc = nk[c]
+        nkc[:] = 0.0
+        s = 0.0
+        for i in range(c * rows, min(n, (c + 1) * rows)):
+            wi = w[i] if has_w else 1.0
+            for k in range(K):
+                acc[k] = logw[k]
+            for j in range(d):
+                t = T[j, X[i, j]]
+                for k in range(K):
+                    acc[k] += t[k]
+            lse = _logsumexp_into(acc, K)
+            if wi == 0.0:
+                continue
+            s += wi * lse
+            if lse == -np.inf:
+                continue
+            for k in range(K):
+                r[k] = wi * np.exp(acc[k] - lse)
+                nkc[k] += r[k]
+            for j in range(d):
+                ck = cc[j, X[i, j]]
+                for k in range(K):
+                    ck[k] += r[k]
+        ll[c] = s
+
+
+mixture_em_stats = _Twin(_mixture_em_stats)
+
+
+@serial_kernel(inline="always")
+def _count_pair(xa, xb, w, has_w, o):
+    o[:, :] = 0.0
+    for i in range(xa.shape[0]):
+        o[xa[i], xb[i]] += w[i] if has_w else 1.0
+
+
+def _pair_counts(Xt, w, a, b, out):
+    """out[p, u, v] = sum_i w_i [Xt[a[p], i] = u, Xt[b[p], i] = v]. Xt (d, n) (X transposed)."""
+    for p in prange(a.shape[0]):
+        _count_pair(Xt[a[p]], Xt[b[p]], w, w.shape[0] > 0, out[p])
+    return out
+
+
+pair_counts = _Twin(_pair_counts)
+
+
+def _pair_mutual_info(Xt, w, a, b, C, total, out):
+    """out[p] = empirical mutual information (nats) of columns a[p] and b[p] of X (weights w).
+
+    Pairs are processed in blocks of 64 with one C x C count buffer per block, so memory is
+    bounded by (blocks in flight) x C^2 whatever d is.
+    """
+    P = a.shape[0]
+    has_w = w.shape[0] > 0
+    nb = (P + 63) // 64
+    logt = np.log(total)
+    for blk in prange(nb):
+        o = np.empty((C, C))
+        ra = np.empty(C)
+        cb = np.empty(C)
+        for p in range(blk * 64, min(P, blk * 64 + 64)):
+            _count_pair(Xt[a[p]], Xt[b[p]], w, has_w, o)
+            for u in range(C):
+                ra[u] = 0.0
+                cb[u] = 0.0
+            for u in range(C):
+                for v in range(C):
+                    ra[u] += o[u, v]
+                    cb[v] += o[u, v]
+            for u in range(C):
+                ra[u] = np.log(ra[u]) if ra[u] > 0 else 0.0
+                cb[u] = np.log(cb[u]) if cb[u] > 0 else 0.0
+            mi = 0.0
+            for u in range(C):
+                for v in range(C):
+                    q = o[u, v]
+                    if q > 0:
+                        mi += q * (np.log(q) + logt - ra[u] - cb[v])
+            out[p] = mi / total
+    return out
+
+
+pair_mutual_info = _Twin(_pair_mutual_info)
+
+
+# ---------------------------------------------------------------------------------------
+# samplers (thresholding with uniform(key, i * d + j))
+# ---------------------------------------------------------------------------------------
+def _factorized_sample(levels, key, out):
+    """out[i, j] = first x with u_ij < levels[j, x]; levels (d, C), last level 1.0."""
+    n, d = out.shape
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for j in range(d):
+                out[i, j] = threshold_levels(levels[j], uniform(key, i * d + j))
+    return out
+
+
+factorized_sample = _Twin(_factorized_sample)
+
+
+def _mixture_sample(wlevels, levels, key, out):
+    """Component z_i by thresholding ``wlevels`` (K,) with uniform(substream(key, 0), i), then
+    out[i, j] from levels[z_i, j] (K, d, C) with uniform(key, i * d + j)."""
+    n, d = out.shape
+    zkey = substream(key, 0)
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            z = threshold_levels(wlevels, uniform(zkey, i))
+            for j in range(d):
+                out[i, j] = threshold_levels(levels[z, j], uniform(key, i * d + j))
+    return out
+
+
+mixture_sample = _Twin(_mixture_sample)
+
+
+def _tree_sample(levels, parent, order, key, out):
+    """Ancestral sampling down a tree: for j in ``order`` (root first),
+    out[i, j] = threshold(levels[j, out[i, parent[j]]], uniform(key, i * d + j));
+    the root (parent[j] == j) uses levels[j, 0]."""
+    n, d = out.shape
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for t in range(d):
+                j = order[t]
+                pj = parent[j]
+                ps = 0 if pj == j else out[i, pj]
+                out[i, j] = threshold_levels(levels[j, ps], uniform(key, i * d + j))
+    return out
+
+
+tree_sample = _Twin(_tree_sample)
+
+
+def _uniform_fill(key, out):
+    """out[i] = uniform(key, i) for the flat float64 array ``out``."""
+    n = out.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            out[i] = uniform(key, i)
+    return out
+
+
+uniform_fill = _Twin(_uniform_fill)

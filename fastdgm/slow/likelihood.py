@@ -1,0 +1,139 @@
+"""Slow, obviously-correct numpy references of :mod:`fastdgm._likelihood_kernels`,
+and the numpy idioms the benchmarks time against.
+
+X is an integer array (n, d) of states in [0, C); tables are float64.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+__all__ = [
+    "factorized_log_prob", "factorized_log_prob_numpy", "mixture_log_prob", "mixture_log_prob_numpy",
+    "tree_log_prob", "mixture_responsibilities", "weighted_counts", "resp_counts", "pairwise_counts",
+    "mutual_info", "logsumexp", "all_states",
+]
+
+
+def factorized_log_prob(X, logp):
+    """log P(x_i) = sum_j logp[j, x_ij], one row at a time. logp (d, C)."""
+    X = np.asarray(X)
+    out = np.zeros(X.shape[0])
+    for i in range(X.shape[0]):
+        s = 0.0
+        for j in range(X.shape[1]):
+            s += logp[j, X[i, j]]
+        out[i] = s
+    return out
+
+
+def factorized_log_prob_numpy(X, logp):
+    """The numpy idiom (benchmark baseline): loop over columns gathering ``logp[j][X[:, j]]``."""
+    out = np.zeros(X.shape[0])
+    for j in range(X.shape[1]):
+        out += logp[j][X[:, j]]
+    return out
+
+
+def logsumexp(a, axis=-1):
+    """log(sum(exp(a))) along ``axis``, max-shifted; -inf for an all -inf slice."""
+    m = np.max(a, axis=axis, keepdims=True)
+    m_safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - m_safe), axis=axis, keepdims=True)) + m_safe
+    return np.squeeze(out, axis=axis)
+
+
+def _component_log_probs(X, logw, logc):
+    """(n, K) log w_k + sum_j logc[k, j, x_ij], by loops."""
+    X = np.asarray(X)
+    n, d = X.shape
+    K = logw.shape[0]
+    a = np.empty((n, K))
+    for k in range(K):
+        a[:, k] = logw[k] + factorized_log_prob(X, logc[k])
+    return a
+
+
+def mixture_log_prob(X, logw, logc):
+    """log sum_k w_k prod_j c[k, j, x_ij]; logw (K,), logc (K, d, C)."""
+    return logsumexp(_component_log_probs(X, logw, logc), axis=1)
+
+
+def mixture_log_prob_numpy(X, logw, logc):
+    """The numpy idiom (benchmark baseline): one-hot (n, d*C) matrix product + logsumexp."""
+    X = np.asarray(X)
+    n, d = X.shape
+    K, _, C = logc.shape
+    onehot = np.zeros((n, d * C))
+    onehot[np.arange(n)[:, None], np.arange(d) * C + X] = 1.0
+    a = onehot @ logc.reshape(K, d * C).T + logw
+    return logsumexp(a, axis=1)
+
+
+def mixture_responsibilities(X, logw, logc):
+    """(resp (n, K), log P(x) (n,)): posterior of the component given each row."""
+    a = _component_log_probs(X, logw, logc)
+    lse = logsumexp(a, axis=1)
+    with np.errstate(invalid="ignore"):
+        resp = np.exp(a - lse[:, None])
+    resp[~np.isfinite(lse)] = 1.0 / a.shape[1]
+    return resp, lse
+
+
+def tree_log_prob(X, log_marginal_root, log_cond, parent, root):
+    """log P(x) = log m_root[x_root] + sum_{j != root} log_cond[j, x_parent(j), x_j]."""
+    X = np.asarray(X)
+    out = np.zeros(X.shape[0])
+    for i in range(X.shape[0]):
+        s = log_marginal_root[X[i, root]]
+        for j in range(X.shape[1]):
+            if j != root:
+                s += log_cond[j, X[i, parent[j]], X[i, j]]
+        out[i] = s
+    return out
+
+
+def weighted_counts(X, C, w=None):
+    """counts[j, x] = sum of w_i over rows with X[i, j] = x (w_i = 1 if w is None)."""
+    X = np.asarray(X)
+    n, d = X.shape
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
+    out = np.zeros((d, C))
+    for j in range(d):
+        for x in range(C):
+            out[j, x] = w[X[:, j] == x].sum()
+    return out
+
+
+def resp_counts(X, C, resp):
+    """counts[k, j, x] = sum_i resp[i, k] [X[i, j] = x] (the mixture M-step statistics)."""
+    X = np.asarray(X)
+    return np.stack([weighted_counts(X, C, resp[:, k]) for k in range(resp.shape[1])])
+
+
+def pairwise_counts(X, C, w=None):
+    """counts[a, b, u, v] = sum_i w_i [X[i, a] = u, X[i, b] = v], all pairs (d, d, C, C)."""
+    X = np.asarray(X)
+    n, d = X.shape
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
+    out = np.zeros((d, d, C, C))
+    for a in range(d):
+        for b in range(d):
+            np.add.at(out[a, b], (X[:, a], X[:, b]), w)
+    return out
+
+
+def mutual_info(pair_counts):
+    """Plug-in mutual information (nats) of a (C, C) table of (weighted) counts."""
+    p = pair_counts / pair_counts.sum()
+    pa = p.sum(axis=1, keepdims=True)
+    pb = p.sum(axis=0, keepdims=True)
+    nz = p > 0
+    return float(np.sum(p[nz] * np.log((p / (pa * pb))[nz])))
+
+
+def all_states(d, C):
+    """Every state of the joint space, shape (C**d, d), in lexicographic order."""
+    return np.array(list(itertools.product(range(C), repeat=d)), dtype=np.int64).reshape(-1, d)
