@@ -12,7 +12,8 @@ import numpy as np
 __all__ = [
     "factorized_log_prob", "factorized_log_prob_numpy", "mixture_log_prob", "mixture_log_prob_numpy",
     "tree_log_prob", "mixture_responsibilities", "weighted_counts", "resp_counts", "pairwise_counts",
-    "mutual_info", "logsumexp", "all_states",
+    "mutual_info", "logsumexp", "all_states", "factorized_sample", "mixture_sample", "tree_sample",
+    "joint_probs",
 ]
 
 
@@ -131,9 +132,57 @@ def mutual_info(pair_counts):
     pa = p.sum(axis=1, keepdims=True)
     pb = p.sum(axis=0, keepdims=True)
     nz = p > 0
-    return float(np.sum(p[nz] * np.log((p / (pa * pb))[nz])))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.sum(p[nz] * np.log((p / (pa * pb))[nz])))
 
 
 def all_states(d, C):
     """Every state of the joint space, shape (C**d, d), in lexicographic order."""
     return np.array(list(itertools.product(range(C), repeat=d)), dtype=np.int64).reshape(-1, d)
+
+
+def _threshold(levels, u):
+    """First k with u < levels[k]."""
+    return int(np.searchsorted(levels, u, side="right"))
+
+
+def factorized_sample(levels, key, n):
+    """Reference of the factorized sampler: X[i, j] = threshold(levels[j], uniform(key, i*d + j))."""
+    from .._rng import uniform_ref
+
+    d = levels.shape[0]
+    return np.array([[_threshold(levels[j], uniform_ref(key, i * d + j)) for j in range(d)]
+                     for i in range(n)], dtype=np.int64).reshape(n, d)
+
+
+def mixture_sample(wlevels, levels, key, n):
+    """Reference of the mixture sampler: component from uniform(substream(key, 0), i)."""
+    from .._rng import substream_ref, uniform_ref
+
+    K, d, _ = levels.shape
+    zkey = substream_ref(key, 0)
+    out = np.empty((n, d), dtype=np.int64)
+    for i in range(n):
+        z = _threshold(wlevels, uniform_ref(zkey, i))
+        for j in range(d):
+            out[i, j] = _threshold(levels[z, j], uniform_ref(key, i * d + j))
+    return out
+
+
+def tree_sample(levels, parent, order, key, n):
+    """Reference of ancestral sampling: levels (d, C, C) of P(x_j | x_parent); root parent -1
+    (its row 0 is used)."""
+    from .._rng import uniform_ref
+
+    d = levels.shape[0]
+    out = np.zeros((n, d), dtype=np.int64)
+    for i in range(n):
+        for j in order:
+            ps = 0 if parent[j] < 0 else out[i, parent[j]]
+            out[i, j] = _threshold(levels[j, ps], uniform_ref(key, i * d + j))
+    return out
+
+
+def joint_probs(model):
+    """Exact probability of every state (C**d,), in the order of :func:`all_states`."""
+    return np.exp(model.log_prob(all_states(model.n_dims, model.n_states)))
