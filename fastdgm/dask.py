@@ -36,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("fastdgm.dask needs dask: pip install 'fastdgm[dask]' "
                       "(dask[array] and distributed)") from exc
 
-from ._rng import make_key
+from ._rng import GOLDEN, make_key, substream_ref
 from ._validation import check_positive_int, smallest_uint
 
 __all__ = ["log_prob", "score", "sample", "gibbs", "DaskGibbsResult"]
@@ -133,6 +133,17 @@ def score(model, X):
 # ---------------------------------------------------------------------------------------
 # sampling
 # ---------------------------------------------------------------------------------------
+def _shift_key(key, counter_offset: int) -> np.uint64:
+    """A key whose stream starts ``counter_offset`` draws later.
+
+    ``uniform(key, c) = mix64(key + (c + 1) * GOLDEN)`` (mod 2^64), so
+    ``uniform(_shift_key(key, s), c) == uniform(key, s + c)``: a kernel that draws element
+    (i, j) with ``uniform(key, i*d + j)`` produces rows [a, a + n) when given
+    ``_shift_key(key, a*d)``.
+    """
+    return np.uint64((int(key) + int(counter_offset) * GOLDEN) % (1 << 64))
+
+
 def _categorical_block(model, key, start, n_rows):
     """Rows [start, start + n_rows) of ``Categorical.sample(n)``: counters start.. (flat index)."""
     from . import sampling as s
@@ -142,13 +153,62 @@ def _categorical_block(model, key, start, n_rows):
     return s._draw_table(model.levels, tables, m, key, start, (n_rows,), np.dtype(np.int64))
 
 
+def _model_block(model, key, start, n_rows):
+    """Rows [start, start + n_rows) of ``model.sample(n)`` for the models of fastdgm.models.
+
+    Their samplers draw element (i, j) with ``uniform(key, i*d + j)``; the mixture draws
+    component z_i with ``uniform(substream(key, 0), i)``.
+    """
+    from . import _likelihood_kernels as _k
+    from . import models as M
+    from .sampling import _uniforms
+
+    d = model.n_dims
+    out = np.empty((n_rows, d), dtype=smallest_uint(model.n_states))
+    if n_rows == 0:
+        return out
+    shifted = _shift_key(key, start * d)
+    if isinstance(model, M.Factorized):
+        _k.factorized_sample(out.size, M._levels(model.log_probs), shifted, out)
+    elif isinstance(model, M.ChowLiuTree):
+        _k.tree_sample(out.size, M._levels(model.log_cond), model._kparent, model.order, shifted, out)
+    elif isinstance(model, M.Mixture):
+        # the component stream is a sub-stream of key: draw it here with the same counters
+        wlevels, levels = M._levels(model.log_weights), M._levels(model.log_components)
+        zkey = np.uint64(substream_ref(int(key), 0))
+        z = np.searchsorted(wlevels, _uniforms(zkey, n_rows, start), side="right")
+        u = _uniforms(key, n_rows * d, start * d).reshape(n_rows, d)
+        for k in np.unique(z):
+            rows = np.flatnonzero(z == k)
+            for j in range(d):  # first state whose level is above u, as threshold_levels
+                out[rows, j] = np.searchsorted(levels[k, j], u[rows, j], side="right")
+    else:
+        raise TypeError(f"{type(model).__name__} cannot be sampled block by block (no "
+                        "_sample_block hook): use model.sample on one machine")
+    return out
+
+
 def _sample_block(frozen, key, start, n_rows):
     from .sampling import Categorical
 
     model = _thaw(frozen)
     if isinstance(model, Categorical):
-        return _categorical_block(model, key, start, n_rows)
-    return model._sample_block(np.uint64(key), int(start), int(n_rows))
+        return _categorical_block(model, np.uint64(key), int(start), int(n_rows))
+    if hasattr(model, "_sample_block"):
+        return model._sample_block(np.uint64(key), int(start), int(n_rows))
+    return _model_block(model, np.uint64(key), int(start), int(n_rows))
+
+
+def _block_samplable(model) -> bool:
+    from .sampling import Categorical
+
+    if isinstance(model, Categorical) or hasattr(model, "_sample_block"):
+        return True
+    try:
+        from . import models as M
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(model, (M.Factorized, M.Mixture, M.ChowLiuTree))
 
 
 def _normalize_chunks(n, chunks):
@@ -192,7 +252,7 @@ def sample(model, n, *, chunks=100_000, rng=None):
 
     n = check_positive_int(n, "n")
     is_cat = isinstance(model, Categorical)
-    if not is_cat and not hasattr(model, "_sample_block"):
+    if not _block_samplable(model):
         raise TypeError(f"{type(model).__name__} cannot be sampled block by block (no _sample_block "
                         "hook): use model.sample on one machine")
     sizes = _normalize_chunks(n, chunks)
