@@ -102,19 +102,41 @@ def cmd_gibbs(args) -> int:
     out = check_out_path(args.out, ".npz")
     model = _gibbs_model(args)
     from ._model import atomic_savez
-    from .gibbs import gibbs
+    from ._rng import make_key
+    from .gibbs import GibbsResult, _fingerprint, gibbs
 
     kw = dict(burn_in=args.burn_in, thin=args.thin, rng=args.seed, progress=args.progress)
+    res = None
     if args.checkpoint is not None:
-        ck = os.path.abspath(args.checkpoint)
-        if not os.path.isdir(os.path.dirname(ck)):
-            raise CLIError(f"checkpoint directory does not exist: {os.path.dirname(ck)}")
+        ck = check_out_path(args.checkpoint, ".npz")
         kw["checkpoint"] = ck
+        kw["checkpoint_every"] = args.checkpoint_every
         if os.path.exists(ck):
+            try:
+                prev = GibbsResult.load(ck)
+            except (ValueError, OSError, KeyError) as exc:
+                raise CLIError(f"checkpoint {ck} is not a readable Gibbs checkpoint ({exc})") from None
+            if prev.key != make_key(args.seed):
+                raise CLIError(f"checkpoint {ck} was written by a run with another --seed: remove it "
+                               "or use the same seed")
+            if prev.model_id != _fingerprint(model):
+                raise CLIError(f"checkpoint {ck} was written for another model: remove it or use "
+                               "the same model")
+            settings = (prev.burn_in, prev.n_sweeps, prev.thin, prev.n_chains)
+            if settings != (args.burn_in, args.sweeps, args.thin, args.chains):
+                raise CLIError(f"checkpoint {ck} holds a run with burn_in, sweeps, thin, chains = "
+                               f"{settings}: use the same settings to finish it, or remove it")
+            kw["rng"] = None
             kw["resume"] = ck
-            _say(args, f"resuming from checkpoint {ck}")
+            if prev.complete:
+                res = prev
+                _say(args, f"checkpoint {ck} holds the finished run: writing it")
+            else:
+                _say(args, f"resuming from checkpoint {ck} ({prev.sweeps_done} of "
+                           f"{prev.burn_in + prev.n_sweeps} sweeps done)")
     t0 = time.perf_counter()
-    res = gibbs(model, args.chains, args.sweeps, **kw)
+    if res is None:
+        res = gibbs(model, args.chains, args.sweeps, **kw)
     dt = time.perf_counter() - t0
     atomic_savez(out, samples=res.samples, energy=res.energy, state=res.state)
     _say(args, f"{args.chains} chains x {args.sweeps} sweeps in {dt:.2f} s; wrote samples "
@@ -299,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--thin", type=_positive_int, default=1, help="keep every THIN-th sweep")
     s.add_argument("--checkpoint", default=None, help="checkpoint file (.npz), written atomically "
                    "from time to time; resumed from if it exists")
+    s.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                   help="seconds between checkpoint writes (default 60)")
     s.add_argument("--out", required=True, help=".npz file to write")
     s.set_defaults(func=cmd_gibbs)
 

@@ -148,11 +148,11 @@ def test_gibbs_grid_equals_api(tmp_path):
 
 def test_gibbs_killed_and_resumed(tmp_path):
     """SIGKILL a run once its checkpoint exists; the same command again finishes the same run."""
-    sweeps = 200_000
+    sweeps = 8000                                          # ~3 s on one thread
     ck, out = tmp_path / "ck.npz", tmp_path / "out.npz"
     env = dict(os.environ, PYTHONPATH=_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    args = [sys.executable, "-m", "fastdgm", *map(str, _gibbs_args(tmp_path, sweeps, "--checkpoint",
-                                                                    ck, "--out", out))]
+    resumable = ["--checkpoint", ck, "--checkpoint-every", 0.2, "--out", out]
+    args = [sys.executable, "-m", "fastdgm", *map(str, _gibbs_args(tmp_path, sweeps, *resumable))]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 120
@@ -169,12 +169,25 @@ def test_gibbs_killed_and_resumed(tmp_path):
     assert not out.exists()                                # no half-written output
     with np.load(ck) as f:                                 # the checkpoint is whole
         assert len(f.files) > 0
-    r = run(*_gibbs_args(tmp_path, sweeps, "--checkpoint", ck, "--out", out))
-    assert "resum" in r.stderr
+    with np.load(ck) as f:
+        done = int(f["sweeps_done"])
+    assert 0 < done < sweeps
+    r = run(*_gibbs_args(tmp_path, sweeps, *resumable))
+    assert f"resuming from checkpoint {ck} ({done} of {sweeps} sweeps done)" in r.stderr
     run(*_gibbs_args(tmp_path, sweeps, "--out", tmp_path / "ref.npz", "-q"))
     with np.load(out) as a, np.load(tmp_path / "ref.npz") as b:
         for k in ("samples", "energy", "state"):
             np.testing.assert_array_equal(a[k], b[k])
+    # a finished checkpoint is written out as is; other settings or seed are refused
+    os.unlink(out)
+    r = run(*_gibbs_args(tmp_path, sweeps, *resumable))
+    assert "finished run" in r.stderr
+    with np.load(out) as a, np.load(tmp_path / "ref.npz") as b:
+        np.testing.assert_array_equal(a["samples"], b["samples"])
+    proc = run(*_gibbs_args(tmp_path, sweeps + 1, *resumable), check=False)
+    assert_one_line_error(proc, "same settings")
+    proc = run(*_gibbs_args(tmp_path, sweeps, *resumable), "--seed", 12, check=False)
+    assert_one_line_error(proc, "another --seed")
 
 
 def test_bench_quick_json(tmp_path):
