@@ -36,8 +36,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("fastdgm.dask needs dask: pip install 'fastdgm[dask]' "
                       "(dask[array] and distributed)") from exc
 
-from ._rng import GOLDEN, make_key, substream_ref
-from ._validation import check_positive_int, smallest_uint
+from ._rng import GOLDEN, STREAM, make_key, substream_ref
+from ._validation import check_positive_int, check_states, smallest_uint
 
 __all__ = ["log_prob", "score", "sample", "gibbs", "DaskGibbsResult"]
 
@@ -289,20 +289,32 @@ class DaskGibbsResult:
     state: np.ndarray
 
 
-def _gibbs_block(frozen, seed, chain_start, n_chains, n_sweeps, burn_in, thin, init, schedule):
-    from .gibbs import gibbs as _gibbs
+def _gibbs_block(frozen, key, chain_start, n_chains, n_sweeps, burn_in, thin, init, schedule):
+    """Chains [chain_start, chain_start + n_chains) of the run with key ``key``.
+
+    Chain c of a run uses ``substream(key, c)`` = ``substream(key + c0*STREAM, c - c0)``, so
+    the block runs as a run of its own with the shifted key, started through ``resume``
+    (the only door into :func:`fastdgm.gibbs` for a given key), from the same initial states.
+    """
+    from . import _gibbs_kernels as K
+    from .gibbs import GibbsResult, _fingerprint, gibbs as _gibbs
 
     model = _thaw(frozen)
-    res = _gibbs(model, n_chains, n_sweeps, burn_in=burn_in, thin=thin, init=init, rng=seed,
-                 schedule=schedule, _chain_start=chain_start)
+    d, C = model.n_dims, model.n_states
+    dtype = smallest_uint(C)
+    bkey = np.uint64((int(key) + int(chain_start) * STREAM) % (1 << 64))
+    if init is None or isinstance(init, str):
+        X = np.empty((n_chains, d), dtype=dtype)
+        K.random_init(K.chain_keys(bkey, 0, n_chains), X, C)
+    else:
+        X = np.array(init, dtype=dtype, order="C")
+    sched = "chromatic" if schedule == "auto" else schedule
+    start = GibbsResult(np.zeros((0, n_chains, d), dtype), np.zeros((0, n_chains)), X,
+                          np.asarray(model.energy(X), dtype=np.float64), bkey, 0, sched, burn_in,
+                          n_sweeps, thin, 0, _fingerprint(model))
+    res = _gibbs(model, n_chains, n_sweeps, burn_in=burn_in, thin=thin, schedule=schedule,
+                  resume=start)
     return np.asarray(res.samples), np.asarray(res.energy), np.asarray(res.state)
-
-
-def _seed_of(rng):
-    """An rng that every worker can turn into the same key (ints and SeedSequences pass through)."""
-    if rng is None or isinstance(rng, np.random.Generator) or isinstance(rng, np.random.BitGenerator):
-        return int(make_key(rng))
-    return rng
 
 
 def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, schedule="auto",
@@ -315,8 +327,8 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
     n_chains, n_sweeps, burn_in, thin, init, schedule
         As in :func:`fastdgm.gibbs`; ``init`` is "random", None or an array (n_chains, d).
     rng : SPEC 7 seed
-        With an int or SeedSequence the result equals ``fastdgm.gibbs(..., rng=rng)`` bit for
-        bit. A Generator (or None) is turned into an int seed once, here.
+        The run's key is drawn from it once, here, as ``fastdgm.gibbs`` does: the result
+        equals ``fastdgm.gibbs(model, n_chains, n_sweeps, ..., rng=rng)`` bit for bit.
     client : distributed.Client or "threads", optional
         Where to run; default: the current client if there is one, else dask's local
         threaded scheduler ("threads" forces the latter).
@@ -344,11 +356,24 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         workers = len(client.scheduler_info()["workers"]) if client is not None else 2
         chains_per_task = max(1, math.ceil(n_chains / max(1, workers)))
     chains_per_task = check_positive_int(chains_per_task, "chains_per_task")
-    seed = _seed_of(rng)
-    if init is not None and not isinstance(init, str):
-        init = np.asarray(init)
-        if init.ndim != 2 or init.shape[0] != n_chains:
-            raise ValueError(f"init must have shape (n_chains, d) = ({n_chains}, d), got {init.shape}")
+    from .mrf import PairwiseMRF
+
+    if not isinstance(model, PairwiseMRF):
+        raise TypeError(f"model must be a PairwiseMRF, got {type(model).__name__}")
+    n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    thin = check_positive_int(thin, "thin")
+    if schedule not in ("auto", "chromatic", "sequential", "random"):
+        raise ValueError(f"schedule must be 'auto', 'chromatic', 'sequential' or 'random', got {schedule!r}")
+    if isinstance(init, str):
+        if init != "random":
+            raise ValueError(f"init must be None, 'random' or an array (n_chains, d), got {init!r}")
+    elif init is not None:
+        init, _ = check_states(init, "init", n_states=model.n_states, n_dims=model.n_dims)
+        if init.shape[0] != n_chains:
+            raise ValueError(f"init must have shape (n_chains, d) = ({n_chains}, {model.n_dims}), "
+                             f"got {init.shape}")
+    seed = int(make_key(rng))
     frozen = _freeze(model)
     args = []
     for a in range(0, n_chains, chains_per_task):

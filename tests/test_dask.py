@@ -90,6 +90,10 @@ def test_gibbs_over_workers(client):
     np.testing.assert_array_equal(res.samples, ref.samples)
     np.testing.assert_array_equal(res.energy, ref.energy)
     np.testing.assert_array_equal(res.state, ref.state)
+    for schedule in ("random", "sequential"):
+        ref = fd.gibbs(m, 5, 6, rng=9, schedule=schedule)
+        res = fdd.gibbs(m, 5, 6, rng=9, schedule=schedule, client=client, chains_per_task=2)
+        np.testing.assert_array_equal(res.samples, ref.samples)
     init = np.random.default_rng(1).integers(0, 3, size=(5, 36))
     ref = fd.gibbs(m, 5, 4, init=init, rng=8)
     res = fdd.gibbs(m, 5, 4, init=init, rng=8, client=client, chains_per_task=3)
