@@ -1,0 +1,307 @@
+"""Gibbs sampling of a :class:`~fastdgm.mrf.PairwiseMRF`: many chains, resumable, reproducible.
+
+Random numbers: chain c uses ``substream(key, c)``; the update of a site in absolute sweep
+s (counted from the chain's first sweep ever, burn-in included) uses the uniform at
+counter ``s * d + site`` (random scan: ``s * d + step``, and the site itself from a second
+sub-stream). The key is stored in the result, so a resumed run continues the same streams
+and gives bit for bit what one uninterrupted run would have given, on any thread count.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+
+import numpy as np
+
+from ._config import get_num_threads
+from ._model import atomic_savez
+from ._progress import Progress
+from ._rng import make_key
+from ._validation import check_positive_int, check_states, smallest_uint
+
+__all__ = ["gibbs", "GibbsResult"]
+
+_SCHEDULES = ("auto", "chromatic", "sequential", "random")
+
+
+def _fingerprint(model) -> str:
+    h = hashlib.sha1()
+    for a in (model._unary, model._edges, model._tables, model._etab):
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+class GibbsResult:
+    """Output of :func:`gibbs`, and everything needed to continue the chains.
+
+    Attributes
+    ----------
+    samples : ndarray, shape (n_sweeps // thin, n_chains, d), smallest unsigned dtype for C
+        State after every ``thin``-th sweep following burn-in.
+    energy : ndarray of float64, shape (n_sweeps, n_chains)
+        Energy E(x) = -log of the unnormalised probability after every sweep following
+        burn-in (tracked incrementally from the exact initial energy).
+    state : ndarray, shape (n_chains, d)
+        Final states.
+    final_energy : ndarray of float64, shape (n_chains,)
+        Running energy of ``state`` (carried over on resume).
+    key : numpy.uint64
+        Random stream key of the run (resume continues it).
+    sweep : int
+        Sweeps done by the chains since their start, over every resumed run.
+    schedule : str
+        "chromatic", "sequential" or "random".
+    burn_in, n_sweeps, thin, sweeps_done : int
+        This run's settings and the sweeps done so far (burn-in included).
+    """
+
+    def __init__(self, samples, energy, state, final_energy, key, sweep, schedule, burn_in, n_sweeps,
+                 thin, sweeps_done, model_id):
+        self.samples = samples
+        self.energy = energy
+        self.state = state
+        self.final_energy = final_energy
+        self.key = np.uint64(key)
+        self.sweep = int(sweep)
+        self.schedule = str(schedule)
+        self.burn_in = int(burn_in)
+        self.n_sweeps = int(n_sweeps)
+        self.thin = int(thin)
+        self.sweeps_done = int(sweeps_done)
+        self.model_id = str(model_id)
+
+    @property
+    def n_chains(self) -> int:
+        return self.state.shape[0]
+
+    @property
+    def complete(self) -> bool:
+        """True when the run did all its burn_in + n_sweeps sweeps."""
+        return self.sweeps_done >= self.burn_in + self.n_sweeps
+
+    def save(self, path) -> None:
+        """Write the result (a checkpoint) atomically to an ``.npz`` file."""
+        atomic_savez(path, samples=self.samples, energy=self.energy, state=self.state,
+                     final_energy=self.final_energy, key=np.asarray(self.key, np.uint64),
+                     sweep=np.int64(self.sweep), schedule=np.asarray(self.schedule),
+                     burn_in=np.int64(self.burn_in), n_sweeps=np.int64(self.n_sweeps),
+                     thin=np.int64(self.thin), sweeps_done=np.int64(self.sweeps_done),
+                     model_id=np.asarray(self.model_id), __gibbs__=np.int64(1))
+
+    @classmethod
+    def load(cls, path) -> "GibbsResult":
+        """Read a result or checkpoint written by :meth:`save` / ``gibbs(checkpoint=...)``."""
+        with np.load(os.fspath(path), allow_pickle=False) as f:
+            if "__gibbs__" not in f.files:
+                raise ValueError(f"{os.fspath(path)} is not a fastdgm Gibbs checkpoint")
+            g = {k: f[k] for k in f.files}
+        return cls(g["samples"], g["energy"], g["state"], g["final_energy"], g["key"][()],
+                   int(g["sweep"]), str(g["schedule"]), int(g["burn_in"]), int(g["n_sweeps"]),
+                   int(g["thin"]), int(g["sweeps_done"]), str(g["model_id"]))
+
+    def __repr__(self) -> str:
+        return (f"GibbsResult(samples={self.samples.shape}, chains={self.n_chains}, sweep={self.sweep}, "
+                f"schedule={self.schedule!r}{'' if self.complete else ', incomplete'})")
+
+
+def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, schedule="auto",
+          progress=False, checkpoint=None, resume=None, checkpoint_every=60.0, _layout=None):
+    """Run ``n_chains`` Gibbs chains on a pairwise MRF.
+
+    Parameters
+    ----------
+    model : PairwiseMRF
+    n_chains : int
+        Independent chains (updated in parallel).
+    n_sweeps : int
+        Sweeps after burn-in; one sweep updates every site once (random scan: d random sites).
+    burn_in : int
+        Sweeps run first and not recorded.
+    thin : int
+        Keep the state after every ``thin``-th recorded sweep (``n_sweeps // thin`` kept).
+    init : None, "random" or array_like of int, shape (n_chains, d)
+        Initial states; "random" (the default) draws them uniformly from ``rng``.
+    rng : SPEC 7 rng
+        Seeds the run; not allowed with ``resume`` (the stream continues from its key).
+    schedule : {"auto", "chromatic", "sequential", "random"}
+        "chromatic" (the default): colour by colour, sites of a colour in parallel; the same
+        chain as a sequential scan in colour order. "sequential": sites 0..d-1 in order.
+        "random": random scan. "auto" is "chromatic", or the schedule of ``resume``.
+    progress : bool
+        Progress bar on stderr with sweeps/s.
+    checkpoint : str or os.PathLike, optional
+        File rewritten atomically about every ``checkpoint_every`` seconds and at the end; it
+        holds the states, the samples so far and the stream key.
+    resume : GibbsResult, or str or os.PathLike of a checkpoint, optional
+        Continue those chains: the states are exactly those an uninterrupted run would give.
+        A checkpoint file of an unfinished run, resumed with the same ``burn_in``,
+        ``n_sweeps`` and ``thin``, finishes that run (the result holds all its samples);
+        otherwise a new run of ``burn_in + n_sweeps`` sweeps continues from its final state.
+    checkpoint_every : float
+        Seconds between checkpoint writes.
+
+    Returns
+    -------
+    GibbsResult
+    """
+    from .mrf import PairwiseMRF
+
+    if not isinstance(model, PairwiseMRF):
+        raise TypeError(f"model must be a PairwiseMRF, got {type(model).__name__}")
+    n_chains = check_positive_int(n_chains, "n_chains")
+    n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    thin = check_positive_int(thin, "thin")
+    if schedule not in _SCHEDULES:
+        raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
+    if _layout not in (None, "chains", "sites"):
+        raise ValueError(f"_layout must be None, 'chains' or 'sites', got {_layout!r}")
+    checkpoint_every = float(checkpoint_every)
+    d, C = model.n_dims, model.n_states
+    dtype = smallest_uint(C)
+    model_id = _fingerprint(model)
+    from . import _gibbs_kernels as K
+
+    total = burn_in + n_sweeps
+    kept = n_sweeps // thin
+    prev = None
+    if resume is not None:
+        if rng is not None:
+            raise ValueError("rng must be None with resume (the random stream continues from resume's key)")
+        if init is not None:
+            raise ValueError("init must be None with resume (the chains continue from resume's state)")
+        from_file = not isinstance(resume, GibbsResult)
+        if from_file:
+            try:
+                path = os.fspath(resume)
+            except TypeError:
+                raise TypeError(f"resume must be a GibbsResult or a checkpoint path, got "
+                                f"{type(resume).__name__}") from None
+            resume = GibbsResult.load(path)
+        if resume.model_id != model_id:
+            raise ValueError("resume comes from a different model (parameters differ)")
+        if resume.n_chains != n_chains:
+            raise ValueError(f"n_chains must equal resume's number of chains {resume.n_chains}, got {n_chains}")
+        if schedule == "auto":
+            schedule = resume.schedule
+        key = np.uint64(resume.key)
+        X = np.array(resume.state, dtype=dtype, order="C")
+        e_now = np.array(resume.final_energy, dtype=np.float64)
+        sweep_abs = resume.sweep
+        if from_file and not resume.complete:
+            same = (resume.burn_in, resume.n_sweeps, resume.thin) == (burn_in, n_sweeps, thin)
+            if not same:
+                raise ValueError(
+                    f"the checkpoint holds an unfinished run (burn_in={resume.burn_in}, n_sweeps="
+                    f"{resume.n_sweeps}, thin={resume.thin}; {resume.sweeps_done} sweeps done): call with "
+                    f"the same burn_in, n_sweeps and thin to finish it, or pass GibbsResult.load(path) "
+                    f"as resume to start a new run from its state")
+            prev = resume
+    else:
+        key = make_key(rng)
+        sweep_abs = 0
+        keys0 = K.chain_keys(key, 0, n_chains)
+        if init is None or (isinstance(init, str) and init == "random"):
+            X = np.empty((n_chains, d), dtype=dtype)
+            K.random_init(keys0, X, C)
+        elif isinstance(init, str):
+            raise ValueError(f"init must be None, 'random' or an array of shape ({n_chains}, {d}), got {init!r}")
+        else:
+            X, _ = check_states(init, "init", n_states=C, n_dims=d)
+            if X.shape[0] != n_chains:
+                raise ValueError(f"init must have shape (n_chains, d) = ({n_chains}, {d}), got {X.shape}")
+            X = np.array(X, dtype=dtype, order="C")
+        e_now = model.energy(X)
+    if schedule == "auto":
+        schedule = "chromatic"
+    keys = K.chain_keys(key, 0, n_chains)
+
+    if prev is not None:
+        samples, energy, done = prev.samples.astype(dtype), prev.energy.astype(np.float64), prev.sweeps_done
+        samples = np.ascontiguousarray(samples)
+        energy = np.ascontiguousarray(energy)
+    else:
+        samples = np.zeros((kept, n_chains, d), dtype=dtype)
+        energy = np.zeros((n_sweeps, n_chains))
+        done = 0
+    empty_s = np.zeros((0, n_chains, d), dtype=dtype)
+    empty_e = np.zeros((0, n_chains))
+
+    run = _chunk_runner(model, schedule, n_chains, _layout)
+
+    def result(done_now):
+        return GibbsResult(samples, energy, X.copy(), e_now.copy(), key, sweep_abs + done_now - (
+            prev.sweeps_done if prev is not None else 0), schedule, burn_in, n_sweeps, thin, done_now, model_id)
+
+    base_sweep = sweep_abs - (prev.sweeps_done if prev is not None else 0)  # absolute sweep of run start
+    adaptive = bool(progress) or checkpoint is not None
+    chunk = 1
+    t_ck = time.perf_counter()
+    with Progress(total, unit="sweeps", enabled=bool(progress), desc="gibbs") as bar:
+        bar.update(done)
+        while done < total:
+            t0 = time.perf_counter()
+            if done < burn_in:
+                n = min(burn_in - done, chunk) if adaptive else burn_in - done
+                run(X, keys, base_sweep + done, n, 1, False, empty_s, empty_e, e_now)
+            else:
+                t = done - burn_in
+                n = min(n_sweeps - t, thin * max(1, chunk // thin)) if adaptive else n_sweeps - t
+                run(X, keys, base_sweep + done, n, thin, True, samples[t // thin:], energy[t:t + n], e_now)
+            done += n
+            bar.update(n)
+            if adaptive:
+                dt = time.perf_counter() - t0
+                chunk = max(1, int(n * min(4.0, 0.25 / dt))) if dt > 0 else chunk * 4
+            if checkpoint is not None and (done >= total or time.perf_counter() - t_ck >= checkpoint_every):
+                result(done).save(checkpoint)
+                t_ck = time.perf_counter()
+    if checkpoint is not None and total == 0:
+        result(done).save(checkpoint)
+    return result(done)
+
+
+def _chunk_runner(model, schedule, n_chains, layout):
+    """The kernel call ``run(X, keys, sweep0, n, thin, record, samples, energies, e_now)``."""
+    from . import _gibbs_kernels as K
+
+    g = model._structure()
+    C = model.n_states
+    d = model.n_dims
+    if layout is None:
+        layout = "sites" if (n_chains < get_num_threads() and d >= 16 * K.BLOCK) else "chains"
+    if schedule == "chromatic" and g["grid_geom"] is not None:
+        beta = g["grid_beta"]
+        n = np.arange(5)
+        ising = np.zeros(25)
+        for n1 in range(5):
+            for n0 in range(5 - n1):
+                ising[n1 * 5 + n0] = 1.0 / (1.0 + np.exp(beta * (n1 - n0)))
+        ising_int = np.array([math.ceil(ising[4 * n1 + 4] * 2.0 ** 53) for n1 in range(5)], np.uint64)
+        shift = max(0.0, 4.0 * beta)
+        expb = np.exp(beta * n - shift)
+        kern = K.grid_sweeps_sites if layout == "sites" else K.grid_sweeps_chains
+        geom = g["grid_geom"]
+
+        def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
+            kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, geom, beta, ising, ising_int, expb, C)
+        return run
+    graph = (g["mode"], C, model._unary, g["ptr"], g["nbr"], g["tab"], g["otab"], g["beta"])
+    if schedule == "random":
+        def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
+            K.graph_sweeps_random(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, *graph)
+        return run
+    if schedule == "sequential":
+        order = np.arange(d, dtype=np.int64)
+        cptr = np.array([0, d], np.int64)
+        kern = K.graph_sweeps_chains
+    else:
+        order, cptr = g["order"], g["cptr"]
+        kern = K.graph_sweeps_sites if layout == "sites" else K.graph_sweeps_chains
+
+    def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
+        kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, order, cptr, *graph)
+    return run
