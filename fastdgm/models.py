@@ -134,6 +134,11 @@ class Factorized(Model):
     def _set(self, log_probs):
         self.log_probs = log_probs
         self._levels = None
+        self._binary = None
+        if log_probs.shape[1] == 2 and np.all(np.isfinite(log_probs)):
+            # C = 2: log P(x) = sum_j logp[j, 0] + sum_j x_j (logp[j, 1] - logp[j, 0])
+            self._binary = (float(log_probs[:, 0].sum()),
+                            np.ascontiguousarray(log_probs[:, 1] - log_probs[:, 0]))
 
     @classmethod
     def _from_log(cls, log_probs):
@@ -191,10 +196,18 @@ class Factorized(Model):
         Parameters
         ----------
         X : array_like of int, shape (n, d)
+
+        Notes
+        -----
+        Sums logp[j, X[i, j]] over j; for C = 2 with no zero probability, the same sum as a
+        vectorised multiply-add (equal up to rounding, ~1e-15 relative).
         """
         X, _ = check_states(X, "X", n_states=self.n_states, n_dims=self.n_dims)
         out = np.empty(X.shape[0])
-        _k.factorized_log_prob(X.size, X, self.log_probs, out)
+        if self._binary is not None:
+            _k.binary_log_prob(X.size, X, self._binary[0], self._binary[1], out)
+        else:
+            _k.factorized_log_prob(X.size, X, self.log_probs, out)
         return out
 
     def sample(self, size, rng=None) -> np.ndarray:

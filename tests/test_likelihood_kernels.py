@@ -246,3 +246,36 @@ def test_uniform_fill():
     out = np.empty(100)
     K.uniform_fill.serial(key, out)
     np.testing.assert_array_equal(out, [uniform_ref(int(key), i) for i in range(100)])
+
+
+@pytest.mark.parametrize("twin", TWINS)
+@pytest.mark.parametrize("n,d", [(1, 1), (33, 7), (5000, 64), (4097, 130)])
+def test_binary_log_prob(n, d, twin):
+    rng, X = _data(n, d, 2, np.uint8, seed=9)
+    logp = _log_table(rng, (d, 2))
+    base = float(logp[:, 0].sum())
+    delta = np.ascontiguousarray(logp[:, 1] - logp[:, 0])
+    out = np.empty(n)
+    getattr(K.binary_log_prob, twin)(X, base, delta, out)
+    ref = slow.factorized_log_prob(X, logp)
+    np.testing.assert_allclose(out, ref, rtol=1e-13, atol=1e-13 * np.abs(logp).sum())
+
+
+def test_binary_log_prob_same_bits_serial_parallel_and_in_pieces():
+    rng, X = _data(20_000, 100, 2, np.uint8, seed=10)
+    m = fd.Factorized(rng.random((100, 2)) + 0.01)
+    full = m.log_prob(X)                               # parallel twin
+    pieces = np.concatenate([m.log_prob(X[s:s + 500]) for s in range(0, 20_000, 500)])  # serial
+    np.testing.assert_array_equal(full, pieces)
+    with fd.threads(1):
+        np.testing.assert_array_equal(m.log_prob(X), full)
+    out = np.empty(20_000)
+    K.binary_log_prob.parallel.serial(X, m._binary[0], m._binary[1], out)   # the uncached fallback
+    np.testing.assert_array_equal(out, full)
+    # with a zero probability the gather path runs: -inf, never NaN
+    p = np.exp(m.log_probs)
+    p[3] = [1.0, 0.0]
+    z = fd.Factorized(p)
+    assert z._binary is None
+    lp = z.log_prob(X)
+    np.testing.assert_array_equal(np.isneginf(lp), X[:, 3] == 1)

@@ -13,7 +13,7 @@ __all__ = [
     "factorized_log_prob", "factorized_log_prob_numpy", "mixture_log_prob", "mixture_log_prob_numpy",
     "tree_log_prob", "mixture_responsibilities", "weighted_counts", "resp_counts", "pairwise_counts",
     "mutual_info", "logsumexp", "all_states", "factorized_sample", "mixture_sample", "tree_sample",
-    "joint_probs",
+    "joint_probs", "mixture_em_step_numpy", "mutual_info_matrix_numpy",
 ]
 
 
@@ -186,3 +186,34 @@ def tree_sample(levels, parent, order, key, n):
 def joint_probs(model):
     """Exact probability of every state (C**d,), in the order of :func:`all_states`."""
     return np.exp(model.log_prob(all_states(model.n_dims, model.n_states)))
+
+
+def mixture_em_step_numpy(X, logw, logc, onehot=None):
+    """One EM iteration the numpy way (benchmark baseline): one-hot E-step by a matrix
+    product + logsumexp, M-step statistics by the transposed product. Returns (logw, logc, ll)."""
+    n, d = X.shape
+    K, _, C = logc.shape
+    if onehot is None:
+        onehot = np.zeros((n, d * C))
+        onehot[np.arange(n)[:, None], np.arange(d) * C + X] = 1.0
+    a = onehot @ logc.reshape(K, d * C).T + logw
+    lse = logsumexp(a, axis=1)
+    resp = np.exp(a - lse[:, None])
+    nk = resp.sum(axis=0)
+    counts = (resp.T @ onehot).reshape(K, d, C)
+    with np.errstate(divide="ignore"):
+        return np.log(nk / n), np.log((counts + 1.0) / (nk[:, None, None] + C)), lse.sum()
+
+
+def mutual_info_matrix_numpy(X, C):
+    """Empirical mutual information of every pair of columns by ``np.bincount`` per pair
+    (the numpy idiom; benchmark baseline of the Chow-Liu statistics)."""
+    X = np.asarray(X)
+    n, d = X.shape
+    Xi = X.astype(np.int64)
+    mi = np.zeros((d, d))
+    for a in range(d):
+        for b in range(a + 1, d):
+            mi[a, b] = mi[b, a] = mutual_info(np.bincount(Xi[:, a] * C + Xi[:, b],
+                                                          minlength=C * C).reshape(C, C))
+    return mi
