@@ -30,7 +30,18 @@ def _trace(trace, name="trace") -> np.ndarray:
 
 
 def _ndtri(p: np.ndarray) -> np.ndarray:
-    """Inverse standard normal CDF (Acklam's rational approximation + one Halley step)."""
+    """Inverse standard normal CDF (Acklam's rational approximation + one Halley step).
+
+    The upper half uses the symmetry x(p) = -x(1 - p) (1 - p is exact there), so the
+    refinement never subtracts numbers close to 1.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    upper = p > 0.5
+    return np.where(upper, -_ndtri_lower(np.where(upper, 1.0 - p, 0.5)),
+                    _ndtri_lower(np.where(upper, 0.5, p)))
+
+
+def _ndtri_lower(p: np.ndarray) -> np.ndarray:
     a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
          1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
     b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
