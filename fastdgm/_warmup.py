@@ -22,39 +22,53 @@ __all__ = ["warmup"]
 
 
 def _paths():
-    """(name, function) of each public path to run once, smallest inputs that reach the kernels."""
+    """(name, function) of each public path to run once.
+
+    Each path runs on a tiny input (the serial twins of the likelihood kernels) and on one
+    just above their serial threshold (the ``parallel=True`` versions), for uint8 and
+    uint16 data; Gibbs runs in its two layouts (parallel over chains, and over sites for few
+    chains on a large lattice) on a lattice and on a general graph, in each schedule.
+    """
     import fastdgm as fd
 
     rng = np.random.default_rng(0)
-    X8 = rng.integers(0, 3, size=(64, 4)).astype(np.uint8)
+    small = rng.integers(0, 3, size=(64, 4)).astype(np.uint8)
+    big = rng.integers(0, 3, size=(1 << 15, 4)).astype(np.uint8)   # above SERIAL_WORK cells
+    data = [small, big, big.astype(np.uint16)]
 
     def sampling():
         fd.categorical([0.2, 0.3, 0.5], size=16, rng=0)
         fd.categorical(np.ones((4, 3)), rng=0)
 
     def factorized():
-        m = fd.Factorized.fit(X8, n_states=3)
-        m.log_prob(X8), m.log_prob(X8.astype(np.uint16)), m.sample(8, rng=0)
+        for X in data:
+            m = fd.Factorized.fit(X, n_states=3)
+            m.log_prob(X), m.sample(len(X), rng=0)
 
     def mixture():
-        m = fd.Mixture.fit(X8, n_components=2, n_states=3, rng=0)
-        m.log_prob(X8), m.sample(8, rng=0)
+        for X in data:
+            m = fd.Mixture.fit(X, n_components=2, n_states=3, rng=0, max_iter=2)
+            m.log_prob(X), m.predict_proba(X), m.sample(len(X), rng=0)
 
     def chowliu():
-        m = fd.ChowLiuTree.fit(X8, n_states=3)
-        m.log_prob(X8), m.sample(8, rng=0)
+        for X in data:
+            m = fd.ChowLiuTree.fit(X, n_states=3)
+            m.log_prob(X), m.sample(len(X), rng=0)
 
     def mrf():
-        g = fd.PairwiseMRF.grid((4, 4), n_states=2, coupling=0.5)
-        fd.gibbs(g, 2, 2, rng=0)
-        Xg = g.sample(8, rng=0) if hasattr(g, "sample") else None
-        if Xg is not None:
-            g.pseudo_log_likelihood(Xg)
-        e = np.array([[0, 1], [1, 2], [2, 3], [0, 3]])
-        m = fd.PairwiseMRF(np.zeros((4, 3)), e, np.zeros((4, 3, 3)))
-        fd.gibbs(m, 2, 2, rng=0)
-        m.pseudo_log_likelihood(X8)
-        fd.PairwiseMRF.fit(X8, e, n_states=3, method="pll")
+        for shape, chains in (((4, 4), 2), ((64, 64), 1)):       # chains / sites layouts
+            g = fd.PairwiseMRF.grid(shape, n_states=2, coupling=0.5)
+            fd.gibbs(g, chains, 1, rng=0)
+        fd.gibbs(fd.PairwiseMRF.grid((8, 8), n_states=3, coupling=0.5), 2, 1, rng=0)
+        for d, chains in ((4, 2), (4096, 1)):
+            e = np.stack([np.arange(d), (np.arange(d) + 1) % d], 1)   # a ring
+            m = fd.PairwiseMRF(np.zeros((d, 3)), e, np.zeros((d, 3, 3)))
+            for schedule in ("chromatic", "sequential", "random"):
+                fd.gibbs(m, chains, 1, rng=0, schedule=schedule)
+        m = fd.PairwiseMRF(np.zeros((4, 3)), e[:0].tolist() + [[0, 1], [1, 2], [2, 3], [0, 3]],
+                           np.zeros((4, 3, 3)))
+        m.log_partition(), m.log_prob(small), m.pseudo_log_likelihood(small)
+        fd.PairwiseMRF.fit(small, [[0, 1], [1, 2], [2, 3]], n_states=3, method="pll", max_iter=3)
 
     return [("sampling", sampling), ("factorized", factorized), ("mixture", mixture),
             ("chowliu", chowliu), ("mrf", mrf)]

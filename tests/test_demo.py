@@ -81,3 +81,14 @@ def test_demo_cli_quick(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "fastdgm", "demo", "--data", str(tmp_path / "nope.npy")],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_warmup_compiles_every_parallel_kernel():
+    seconds = fd.warmup()
+    assert seconds > 0
+    from fastdgm._jit import all_kernels
+
+    kernels = all_kernels()
+    assert len(kernels) >= 10
+    missing = [k.py_func.__name__ for k in kernels if not k.parallel.signatures]
+    assert missing == []
