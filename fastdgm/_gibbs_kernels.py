@@ -332,6 +332,47 @@ def _potts_site(x, i, old, s0, s1, s2, s3, u, n_states, expb, lst, cnt):
     return agree_old
 
 
+@serial_kernel(inline="always")
+def _potts4(x, i, old, s0, s1, s2, s3, u, n_states, expb):
+    """Potts heat-bath without field for an interior site (4 neighbours), nearly branch-free.
+
+    Same law as :func:`_potts_site`: weight expb[count] for each distinct neighbour state,
+    expb[0] for each of the other C - n_distinct states. Data-dependent branches would be
+    mispredicted on almost every update, so counts and selections are arithmetic.
+    """
+    c0 = 1 + (s0 == s1) + (s0 == s2) + (s0 == s3)
+    c1 = 1 + (s1 == s0) + (s1 == s2) + (s1 == s3)
+    c2 = 1 + (s2 == s0) + (s2 == s1) + (s2 == s3)
+    c3 = 1 + (s3 == s0) + (s3 == s1) + (s3 == s2)
+    f1 = np.int64(s1 != s0)
+    f2 = np.int64((s2 != s0) & (s2 != s1))
+    f3 = np.int64((s3 != s0) & (s3 != s1) & (s3 != s2))
+    nd = 1 + f1 + f2 + f3
+    w0 = expb[0]
+    cum0 = expb[c0]
+    cum1 = cum0 + f1 * expb[c1]
+    cum2 = cum1 + f2 * expb[c2]
+    cum3 = cum2 + f3 * expb[c3]
+    n_other = n_states - nd
+    total = cum3 + n_other * w0
+    target = u * total
+    agree_old = np.int64(s0 == old) + (s1 == old) + (s2 == old) + (s3 == old)
+    if target < cum3 or n_other == 0 or w0 == 0.0:
+        k = np.int64(target >= cum0) + (target >= cum1) + (target >= cum2)
+        new = s0 if k == 0 else (s1 if k == 1 else (s2 if k == 2 else s3))
+        agree_new = np.int64(s0 == new) + (s1 == new) + (s2 == new) + (s3 == new)
+    else:
+        rr = np.int64((target - cum3) / w0)
+        rr = min(max(rr, 0), n_other - 1)
+        # rr-th state absent among the neighbours: fixed point of new = rr + #{present <= new}
+        new = rr
+        for _ in range(4):
+            new = rr + np.int64(s0 <= new) + f1 * (s1 <= new) + f2 * (s2 <= new) + f3 * (s3 <= new)
+        agree_new = 0
+    x[i] = new
+    return agree_old - agree_new
+
+
 @serial_kernel
 def _grid_site(x, i, s0, s1, s2, s3, u, n_states, ising, expb, lst, cnt):
     """Heat-bath update of site i from its (up to 4) neighbour states; return agree_old - agree_new."""
@@ -396,9 +437,8 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
     elif full:
         while j < W - 1:
             i = rw + j
-            acc += _potts_site(x, i, np.int64(x[i]), np.int64(x[up + j]), np.int64(x[dn + j]),
-                               np.int64(x[i - 1]), np.int64(x[i + 1]), uniform(key, base + i), n_states,
-                               expb, lst, cnt)
+            acc += _potts4(x, i, np.int64(x[i]), np.int64(x[up + j]), np.int64(x[dn + j]),
+                           np.int64(x[i - 1]), np.int64(x[i + 1]), uniform(key, base + i), n_states, expb)
             j += 2
     else:
         while j < W - 1:

@@ -31,6 +31,7 @@ CASES = {
     "ising_4x4_grid": (lambda: PairwiseMRF.grid((4, 4), 2, 0.6), "chromatic"),  # grid fast path, C=2
     "ising_3x4_open_grid": (lambda: PairwiseMRF.grid((3, 4), 2, -0.7, periodic=False), "chromatic"),
     "potts_2x4_q5_grid": (lambda: PairwiseMRF.grid((2, 4), 5, 0.9), "chromatic"),  # grid fast path, C>2
+    "potts_4x3_q3_open": (lambda: PairwiseMRF.grid((4, 3), 3, 1.0, periodic=False), "chromatic"),  # interior
     "potts_ring6_q4": (lambda: PairwiseMRF.grid((6,), 4, 1.1), "chromatic"),  # 1-D grid fast path
     "potts_3x3_q3_field": (lambda: PairwiseMRF.grid((3, 3), 3, 0.5, field=np.random.default_rng(1).normal(
         size=(9, 3))), "chromatic"),  # 3 colours, Potts with field
@@ -253,3 +254,41 @@ def test_uniform_shortcut_matches_counter_rng():
         bits = int(u * 2.0 ** 53)
         import math
         assert (u < p) == (bits < math.ceil(p * 2.0 ** 53))
+
+
+def test_potts_grid_conditionals_by_inversion():
+    """The O(4) Potts updates map u in [0, 1) to states with exactly the conditional law."""
+    import numba
+
+    from fastdgm._gibbs_kernels import _potts4, _potts_site
+
+    @numba.njit
+    def masses(s, n_states, expb, n_u, interior):
+        out = np.zeros(n_states)
+        x = np.zeros(1, dtype=np.int64)
+        lst = np.zeros(4, dtype=np.int64)
+        cnt = np.zeros(4, dtype=np.int64)
+        for t in range(n_u):
+            u = (t + 0.5) / n_u
+            if interior:
+                _potts4(x, 0, 0, s[0], s[1], s[2], s[3], u, n_states, expb)
+            else:
+                _potts_site(x, 0, 0, s[0], s[1], s[2], s[3], u, n_states, expb, lst, cnt)
+            out[x[0]] += 1.0
+        return out / n_u
+
+    gen = np.random.default_rng(0)
+    for C in (2, 3, 5, 12):
+        for beta in (0.9, -0.7):
+            expb = np.exp(beta * np.arange(5) - max(0.0, 4 * beta))
+            for _ in range(25):
+                s = gen.integers(0, min(C, 4) if gen.random() < 0.5 else C, 4)
+                for interior in (True, False):
+                    nb = s.copy()
+                    if not interior:
+                        nb[gen.random(4) < 0.4] = -1
+                    logit = beta * np.array([(nb == k).sum() for k in range(C)], float)
+                    p = np.exp(logit - logit.max())
+                    p /= p.sum()
+                    got = masses(nb, C, expb, 200000, interior)
+                    np.testing.assert_allclose(got, p, atol=2e-5, err_msg=f"{C} {beta} {nb} {interior}")
