@@ -34,7 +34,7 @@ def _paths():
     rng = np.random.default_rng(0)
     small = rng.integers(0, 3, size=(64, 4)).astype(np.uint8)
     big = rng.integers(0, 3, size=(1 << 15, 4)).astype(np.uint8)   # above SERIAL_WORK cells
-    data = [small, big, big.astype(np.uint16)]
+    data = [small, big, big.astype(np.uint16), big & 1]          # C = 2 has fast paths
 
     def sampling():
         fd.categorical([0.2, 0.3, 0.5], size=16, rng=0)
@@ -42,17 +42,17 @@ def _paths():
 
     def factorized():
         for X in data:
-            m = fd.Factorized.fit(X, n_states=3)
+            m = fd.Factorized.fit(X, n_states=int(X.max()) + 1)
             m.log_prob(X), m.sample(len(X), rng=0)
 
     def mixture():
         for X in data:
-            m = fd.Mixture.fit(X, n_components=2, n_states=3, rng=0, max_iter=2)
+            m = fd.Mixture.fit(X, n_components=2, n_states=int(X.max()) + 1, rng=0, max_iter=2)
             m.log_prob(X), m.predict_proba(X), m.sample(len(X), rng=0)
 
     def chowliu():
         for X in data:
-            m = fd.ChowLiuTree.fit(X, n_states=3)
+            m = fd.ChowLiuTree.fit(X, n_states=int(X.max()) + 1)
             m.log_prob(X), m.sample(len(X), rng=0)
 
     def mrf():
