@@ -149,7 +149,7 @@ _FITTERS = {"factorized": "Factorized", "mixture": "Mixture", "chowliu": "ChowLi
 
 
 def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=None, grid=None,
-              l2=None, progress=False):
+              l2=None, progress=False, edges=None, periodic=True, pairwise="full"):
     """Fit one model kind on X (shared by ``fit`` and ``demo``)."""
     if kind == "factorized":
         from .models import Factorized
@@ -166,10 +166,15 @@ def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=N
     if kind == "mrf":
         from .mrf import PairwiseMRF
 
-        if grid is None:
-            raise CLIError("fit mrf needs --grid HxW (the lattice whose sites are the d columns)")
-        kw = {} if l2 is None else {"l2": l2}
-        return PairwiseMRF.fit(X, grid, n_states=n_states, method="pll", **kw)
+        if (grid is None) == (edges is None):
+            raise CLIError("fit mrf needs --grid HxW (a lattice over the d columns) or --edges FILE "
+                           "((m, 2) site pairs)")
+        kw = {"pairwise": pairwise}
+        if l2 is not None:
+            kw["l2"] = l2
+        if grid is not None:
+            return PairwiseMRF.fit(X, grid, n_states=n_states, method="pll", periodic=periodic, **kw)
+        return PairwiseMRF.fit(X, edges, n_states=n_states, method="pll", **kw)
     raise CLIError(f"unknown model kind {kind!r}")  # pragma: no cover - argparse checks
 
 
@@ -180,9 +185,16 @@ def cmd_fit(args) -> int:
     if grid is not None and int(__import__("math").prod(grid)) != X.shape[1]:
         raise CLIError(f"--grid {args.grid} has {__import__('math').prod(grid)} sites but the data "
                        f"has d = {X.shape[1]} columns")
+    edges = None
+    if args.edges is not None:
+        edges = load_array(args.edges, "--edges file")
+        if edges.ndim != 2 or edges.shape[1] != 2 or edges.dtype.kind not in "iu":
+            raise CLIError(f"--edges file must hold an (m, 2) integer array, got {edges.dtype} "
+                           f"{edges.shape}")
     t0 = time.perf_counter()
     model = fit_model(args.kind, X, n_states=args.states, alpha=args.alpha, n_components=args.components,
-                      seed=args.seed, grid=grid, l2=args.l2, progress=args.progress)
+                      seed=args.seed, grid=grid, l2=args.l2, progress=args.progress, edges=edges,
+                      periodic=not args.open, pairwise=args.pairwise)
     dt = time.perf_counter() - t0
     model.save(out)
     _say(args, f"fitted {model!r} on {X.shape[0]} samples in {dt:.2f} s; wrote {out}")
@@ -196,14 +208,28 @@ def cmd_score(args) -> int:
 
     model = load_model(args.model)
     X = load_data(args.data)
-    lp = np.asarray(model.log_prob(X), dtype=np.float64)
+    if args.pseudo:
+        if not hasattr(model, "pseudo_log_likelihood"):
+            raise CLIError(f"--pseudo: {type(model).__name__} has no pseudo-likelihood (its "
+                           "likelihood is exact: drop --pseudo)")
+        lp = np.asarray(model.pseudo_log_likelihood(X), dtype=np.float64)
+    else:
+        try:
+            lp = np.asarray(model.log_prob(X), dtype=np.float64)
+        except ValueError as exc:
+            if hasattr(model, "pseudo_log_likelihood") and "log_partition" in str(exc):
+                raise CLIError(f"{exc}; use --pseudo for the pseudo-log-likelihood") from None
+            raise
     n = lp.shape[0]
     mean = float(lp.mean()) if n else float("nan")
     se = float(lp.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
     d = model.n_dims
     print(f"n_samples          {n}")
-    print(f"log_likelihood     {mean:.6f} nats/sample (stderr {se:.6f})")
-    print(f"cross_entropy      {-mean:.6f} nats/sample = KL(P_data||P_model) + H(P_data)")
+    if args.pseudo:
+        print(f"pseudo_log_lik     {mean:.6f} nats/sample (stderr {se:.6f}): sum_i log P(x_i | x_-i)")
+    else:
+        print(f"log_likelihood     {mean:.6f} nats/sample (stderr {se:.6f})")
+        print(f"cross_entropy      {-mean:.6f} nats/sample = KL(P_data||P_model) + H(P_data)")
     print(f"bits_per_dim       {-mean / (d * math.log(2)):.6f}")
     if args.out:
         out = check_out_path(args.out, ".npy")
@@ -335,7 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--alpha", type=float, default=1.0, help="additive smoothing (factorized, "
                    "chowliu)")
     s.add_argument("--components", type=_positive_int, default=10, help="mixture components K")
-    s.add_argument("--grid", default=None, help="lattice HxW of the d sites (mrf)")
+    s.add_argument("--grid", default=None, help="lattice HxW of the d sites (mrf), periodic unless "
+                   "--open")
+    s.add_argument("--open", action="store_true", help="open lattice boundaries (mrf --grid)")
+    s.add_argument("--edges", default=None, help="(m, 2) integer file of site pairs: a general "
+                   "graph (mrf)")
+    s.add_argument("--pairwise", choices=["full", "shared", "potts"], default="full",
+                   help="mrf couplings: a (C, C) table per edge, one shared table, or one Potts "
+                   "coupling (default full)")
     s.add_argument("--l2", type=float, default=None, help="L2 penalty of the pseudo-likelihood "
                    "fit (mrf)")
     s.set_defaults(func=cmd_fit)
@@ -345,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "error), the cross-entropy and bits per dimension of data under a model.")
     s.add_argument("--model", required=True, help="model file")
     s.add_argument("--data", required=True, help="(n, d) integer data")
+    s.add_argument("--pseudo", action="store_true", help="the pseudo-log-likelihood of a "
+                   "PairwiseMRF (when its partition function is out of reach)")
     s.add_argument("--out", default=None, help="optional .npy file for the per-sample "
                    "log-likelihoods (n,)")
     s.set_defaults(func=cmd_score)
