@@ -24,8 +24,8 @@ from ._numba_rng import substream, uniform
 from ._numba_threshold import threshold_levels
 
 __all__ = [
-    "CHUNK", "SERIAL_WORK", "run", "n_chunks",
-    "factorized_log_prob", "binary_log_prob", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
+    "CHUNK", "SERIAL_WORK", "n_chunks",
+    "factorized_log_prob", "binary_log_prob", "binary_tables", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
     "mixture_em_stats", "weighted_counts", "pair_counts", "pair_mutual_info",
     "factorized_sample", "mixture_sample", "tree_sample", "uniform_fill",
 ]
@@ -56,11 +56,6 @@ class _Twin:
         if work < SERIAL_WORK:
             return self.serial(*args)
         return self.parallel(*args)
-
-
-def run(kernel, work, *args):
-    """Call ``kernel`` (a ``_Twin``) serially when ``work`` is small, else in parallel."""
-    return kernel(work, *args)
 
 
 def n_chunks(n: int, per_chunk_cells: int, *, budget: int = 1 << 22, chunk: int = CHUNK) -> tuple[int, int]:
@@ -112,25 +107,66 @@ def _factorized_log_prob(X, logp, out):
 factorized_log_prob = _Twin(_factorized_log_prob)
 
 
-def _binary_log_prob(X, base, delta, out):
-    """C = 2 with a finite table: out[i] = base + sum_j X[i, j] * delta[j], where
-    base = sum_j logp[j, 0] and delta = logp[:, 1] - logp[:, 0].
+_PACK = np.uint64(0x8040201008040201)
+_S56 = np.uint64(56)
 
-    A multiply-add instead of a gather, which LLVM vectorises when allowed to reassociate
-    the sum over j (``fastmath={"reassoc"}``): the order of the additions within a row is
-    fixed by the compiled code, so results still do not depend on the thread count.
+
+def _binary_log_prob(X64, tab, out):
+    """C = 2, d = 8 G: X viewed as (n, G) uint64 words of eight 0/1 bytes each.
+
+    ``(word * 0x8040201008040201) >> 56`` gathers the eight bytes' bits into one byte b
+    (column 8k + t at bit ``BINARY_BIT[t]``), and tab[k, b] (G, 256) holds the sum of the
+    eight columns' log-probabilities: one multiply and one lookup per eight columns.
     """
-    n, d = X.shape
+    n, G = X64.shape
     nc = (n + CHUNK - 1) // CHUNK
     for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+        i = c * CHUNK
+        stop = min(n, i + CHUNK)
+        while i + 2 <= stop:
+            s0 = 0.0
+            s1 = 0.0
+            for k in range(G):
+                s0 += tab[k, (X64[i, k] * _PACK) >> _S56]
+                s1 += tab[k, (X64[i + 1, k] * _PACK) >> _S56]
+            out[i] = s0
+            out[i + 1] = s1
+            i += 2
+        if i < stop:
             s = 0.0
-            for j in range(d):
-                s += X[i, j] * delta[j]
-            out[i] = base + s
+            for k in range(G):
+                s += tab[k, (X64[i, k] * _PACK) >> _S56]
+            out[i] = s
 
 
-binary_log_prob = _Twin(_binary_log_prob, fastmath={"reassoc"})
+binary_log_prob = _Twin(_binary_log_prob)
+
+
+def _binary_bit_positions():
+    """Bit of the packed byte that holds byte t of a word (depends on the byte order)."""
+    pos = []
+    for t in range(8):
+        e = np.zeros(8, dtype=np.uint8)
+        e[t] = 1
+        with np.errstate(over="ignore"):
+            b = (e.view(np.uint64)[0] * _PACK) >> _S56
+        pos.append(int(b).bit_length() - 1)
+    return np.array(pos, dtype=np.int64)
+
+
+BINARY_BIT = _binary_bit_positions()
+
+
+def binary_tables(logp):
+    """(G, 256) tables of :func:`_binary_log_prob` for a (d, 2) log table, d = 8 G:
+    tab[k, b] = sum_t logp[8k + t, bit BINARY_BIT[t] of b] (t ascending; -inf propagates)."""
+    d = logp.shape[0]
+    b = np.arange(256)
+    tab = np.zeros((d // 8, 256))
+    for k in range(d // 8):
+        for t in range(8):
+            tab[k] += logp[8 * k + t][(b >> BINARY_BIT[t]) & 1]
+    return tab
 
 
 @serial_kernel(inline="always")

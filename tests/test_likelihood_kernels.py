@@ -249,33 +249,42 @@ def test_uniform_fill():
 
 
 @pytest.mark.parametrize("twin", TWINS)
-@pytest.mark.parametrize("n,d", [(1, 1), (33, 7), (5000, 64), (4097, 130)])
+@pytest.mark.parametrize("n,d", [(1, 8), (33, 16), (5000, 64), (4097, 136)])
 def test_binary_log_prob(n, d, twin):
     rng, X = _data(n, d, 2, np.uint8, seed=9)
     logp = _log_table(rng, (d, 2))
-    base = float(logp[:, 0].sum())
-    delta = np.ascontiguousarray(logp[:, 1] - logp[:, 0])
+    logp[3, 1] = -np.inf
     out = np.empty(n)
-    getattr(K.binary_log_prob, twin)(X, base, delta, out)
+    getattr(K.binary_log_prob, twin)(X.view(np.uint64), K.binary_tables(logp), out)
     ref = slow.factorized_log_prob(X, logp)
-    np.testing.assert_allclose(out, ref, rtol=1e-13, atol=1e-13 * np.abs(logp).sum())
+    np.testing.assert_array_equal(np.isneginf(out), np.isneginf(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(out[fin], ref[fin], rtol=1e-13)
 
 
-def test_binary_log_prob_same_bits_serial_parallel_and_in_pieces():
-    rng, X = _data(20_000, 100, 2, np.uint8, seed=10)
-    m = fd.Factorized(rng.random((100, 2)) + 0.01)
+def test_binary_log_prob_every_byte_pattern():
+    X = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.uint8)   # all 2^8 rows
+    logp = _log_table(np.random.default_rng(11), (8, 2))
+    out = np.empty(256)
+    K.binary_log_prob.serial(X.view(np.uint64), K.binary_tables(logp), out)
+    np.testing.assert_allclose(out, slow.factorized_log_prob(X, logp), rtol=1e-14)
+
+
+def test_binary_path_same_bits_serial_parallel_in_pieces_and_fallbacks():
+    rng, X = _data(20_000, 96, 2, np.uint8, seed=10)
+    m = fd.Factorized(rng.random((96, 2)) + 0.01)
     full = m.log_prob(X)                               # parallel twin
     pieces = np.concatenate([m.log_prob(X[s:s + 500]) for s in range(0, 20_000, 500)])  # serial
     np.testing.assert_array_equal(full, pieces)
     with fd.threads(1):
         np.testing.assert_array_equal(m.log_prob(X), full)
     out = np.empty(20_000)
-    K.binary_log_prob.parallel.serial(X, m._binary[0], m._binary[1], out)   # the uncached fallback
+    K.binary_log_prob.parallel.serial(X.view(np.uint64), m._binary, out)   # concurrent-caller twin
     np.testing.assert_array_equal(out, full)
-    # with a zero probability the gather path runs: -inf, never NaN
-    p = np.exp(m.log_probs)
-    p[3] = [1.0, 0.0]
-    z = fd.Factorized(p)
-    assert z._binary is None
-    lp = z.log_prob(X)
-    np.testing.assert_array_equal(np.isneginf(lp), X[:, 3] == 1)
+    # d not a multiple of 8, or X not 8-byte aligned: the gather path, same values
+    np.testing.assert_allclose(fd.Factorized(m.probs[:90]).log_prob(X[:, :90]),
+                               slow.factorized_log_prob(X[:, :90], m.log_probs[:90]), rtol=1e-13)
+    buf = np.empty(X.size + 1, dtype=np.uint8)
+    Xu = buf[1:].reshape(X.shape)
+    Xu[:] = X
+    np.testing.assert_allclose(m.log_prob(Xu), full, rtol=1e-13)
