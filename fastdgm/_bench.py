@@ -28,7 +28,7 @@ import numpy as np
 
 __all__ = ["run_bench", "embedded_timings", "fit_exponents", "find_benchmarks_dir"]
 
-SIZE_KEYS = ("n", "C", "d", "K", "L", "cells", "chains", "threads")
+SIZE_KEYS = ("n", "L", "d", "cells", "C", "K", "chains", "threads")
 
 
 # ---------------------------------------------------------------------------------------

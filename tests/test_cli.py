@@ -213,3 +213,7 @@ def test_bench_quick_json(tmp_path):
     except ImportError:
         proc = run("bench", "--quick", "--plot", tmp_path / "p.png", check=False)
         assert_one_line_error(proc, "matplotlib")
+    else:
+        run("bench", "--quick", "--source", "embedded", "--kernels", "sample-joint", "--plot",
+            tmp_path / "p.png", "-q")
+        assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
