@@ -32,6 +32,7 @@ _LAZY = {
     "cross_entropy": "estimators", "kl_divergence": "estimators", "empirical_entropy": "estimators",
     "Model": "_model", "load": "_model",
     "warmup": "_warmup",
+    "load_digits": "datasets",
 }
 
 __all__ = [
