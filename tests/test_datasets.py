@@ -30,3 +30,8 @@ def test_licence_file_ships():
     text = open(os.path.join(ds._DATA_DIR, "LICENSE_digits.txt")).read()
     assert "Alpaydin" in text and "BSD" in text
     assert load_digits(return_labels=False).shape == (1797, 64)
+
+
+def test_exported_lazily():
+    import fastdgm as fd
+    assert fd.load_digits is load_digits
