@@ -24,7 +24,9 @@ the site takes state k; ``beta`` (2m) is the entry's Potts coupling in Potts mod
 Visiting order ``order`` (d) groups sites by colour, ``cptr`` (n_colours+1) bounds.
 
 Update modes: 0 = general tables, O(degree * C); 1 = Potts with a field, O(degree + C);
-2 = Potts without a field, O(degree) whatever C.
+2 = Potts without a field, O(degree) whatever C. Modes 0 and 1 multiply precomputed
+exp-potentials (``eunary`` (d, C), ``eotab`` like ``otab``, ``ebeta`` like ``beta``; rows
+scaled to a maximum of 1) and fall back to the log domain if the product under/overflows.
 """
 import numba
 import numpy as np
@@ -114,8 +116,9 @@ def _potts_nofield_pick(acc, lst, nd, n_states, u, scratch):
     return k
 
 
-@serial_kernel
-def graph_update(x, i, u, mode, n_states, unary, ptr, nbr, tab, otab, beta, logit, w, acc, mark, lst):
+@serial_kernel(inline="always")
+def graph_update(x, i, u, mode, n_states, unary, ptr, nbr, tab, otab, beta, eunary, eotab, ebeta, logit, w, acc,
+                 mark, lst):
     """Redraw x[i] from its full conditional with uniform u; return the energy change."""
     old = np.int64(x[i])
     if mode == MODE_POTTS:
@@ -136,37 +139,87 @@ def graph_update(x, i, u, mode, n_states, unary, ptr, nbr, tab, otab, beta, logi
             mark[lst[a]] = 0
         x[i] = new
         return gain_old - gain_new
+    # weights as products of exp-potentials (no exp per update); eunary/eotab rows have max 1
     for k in range(n_states):
-        logit[k] = unary[i, k]
+        w[k] = eunary[i, k]
     if mode == MODE_POTTS_FIELD:
         for a in range(ptr[i], ptr[i + 1]):
-            logit[np.int64(x[nbr[a]])] += beta[a]
+            w[np.int64(x[nbr[a]])] *= ebeta[a]
+    else:
+        for a in range(ptr[i], ptr[i + 1]):
+            row = eotab[tab[a], np.int64(x[nbr[a]])]
+            for k in range(n_states):
+                w[k] *= row[k]
+    total = 0.0
+    for k in range(n_states):
+        total += w[k]
+    if not (total > 1e-300 and total < 1e300):
+        # products under/overflowed (huge degree x potentials): redo in the log domain
+        for k in range(n_states):
+            logit[k] = unary[i, k]
+        if mode == MODE_POTTS_FIELD:
+            for a in range(ptr[i], ptr[i + 1]):
+                logit[np.int64(x[nbr[a]])] += beta[a]
+        else:
+            for a in range(ptr[i], ptr[i + 1]):
+                row = otab[tab[a], np.int64(x[nbr[a]])]
+                for k in range(n_states):
+                    logit[k] += row[k]
+        total = softmax_weights(logit, n_states, w)
+    new = threshold_weights(w, n_states, total, u)
+    x[i] = new
+    if new == old:
+        return 0.0
+    wo = w[old]
+    if wo > 1e-300 and mode == MODE_TABLE:
+        # E_new - E_old = logit[old] - logit[new] = log(w[old] / w[new]): no second pass over
+        # the (large) per-edge tables
+        return np.log(wo / w[new])
+    # energy change, additively from the log-potentials
+    delta = unary[i, old] - unary[i, new]
+    if mode == MODE_POTTS_FIELD:
+        for a in range(ptr[i], ptr[i + 1]):
+            s = np.int64(x[nbr[a]])
+            if s == old:
+                delta += beta[a]
+            elif s == new:
+                delta -= beta[a]
     else:
         for a in range(ptr[i], ptr[i + 1]):
             row = otab[tab[a], np.int64(x[nbr[a]])]
-            for k in range(n_states):
-                logit[k] += row[k]
-    total = softmax_weights(logit, n_states, w)
-    new = threshold_weights(w, n_states, total, u)
-    x[i] = new
-    return logit[old] - logit[new]
+            delta += row[old] - row[new]
+    return delta
 
 
 @serial_kernel
-def _graph_block(x, key, base, order, p, q, mode, n_states, unary, ptr, nbr, tab, otab, beta,
-                 logit, w, acc, mark, lst):
+def _graph_block(x, key, base, visit, site_of, p, q, mode, n_states, unary, ptr, nbr, tab, otab, beta,
+                 eunary, eotab, ebeta, logit, w, acc, mark, lst):
+    """Update positions visit[p:q] of a relabelled chain; site_of gives the uniform's counter."""
     part = 0.0
-    for t in range(p, q):
-        i = order[t]
-        part += graph_update(x, i, uniform(key, base + i), mode, n_states, unary, ptr, nbr, tab,
-                             otab, beta, logit, w, acc, mark, lst)
+    for r in range(p, q):
+        t = visit[r]
+        part += graph_update(x, t, uniform(key, base + site_of[t]), mode, n_states, unary, ptr, nbr, tab,
+                             otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
     return part
+
+
+@serial_kernel
+def _record_relabelled(dst, x, site_of):
+    for t in range(x.shape[0]):
+        dst[site_of[t]] = x[t]
 
 
 @parallel_kernel
 def graph_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
-                        order, cptr, mode, n_states, unary, ptr, nbr, tab, otab, beta):
-    """Chromatic/sequential sweeps in the chain layout (see module docstring)."""
+                        visit, site_of, cptr, mode, n_states, unary, ptr, nbr, tab, otab, beta,
+                        eunary, eotab, ebeta):
+    """Chromatic/sequential sweeps in the chain layout (see module docstring).
+
+    The chains are relabelled: position t holds site ``site_of[t]`` (colour classes are
+    contiguous, so the adjacency and tables stream through memory); ``visit`` is the order of
+    positions in a sweep, cut into colour classes by ``cptr``. Samples are written back in
+    site order.
+    """
     n_chains, d = X.shape
     n_col = cptr.shape[0] - 1
     for c in prange(n_chains):
@@ -185,19 +238,20 @@ def graph_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energi
                 end = cptr[col + 1]
                 while p < end:
                     q = min(p + BLOCK, end)
-                    e += _graph_block(x, key, base, order, p, q, mode, n_states, unary, ptr, nbr,
-                                      tab, otab, beta, logit, w, acc, mark, lst)
+                    e += _graph_block(x, key, base, visit, site_of, p, q, mode, n_states, unary, ptr, nbr,
+                                      tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
                     p = q
             if record:
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
-                    samples[(s + 1) // thin - 1, c, :] = x
+                    _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
         e_now[c] = e
 
 
 @parallel_kernel
 def graph_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
-                       order, cptr, mode, n_states, unary, ptr, nbr, tab, otab, beta):
+                       visit, site_of, cptr, mode, n_states, unary, ptr, nbr, tab, otab, beta,
+                       eunary, eotab, ebeta):
     """Chromatic sweeps in the site layout: parallel over (chain, block) within a colour."""
     n_chains, d = X.shape
     n_col = cptr.shape[0] - 1
@@ -220,8 +274,8 @@ def graph_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energie
                 mark = np.zeros(n_states, dtype=np.uint8)
                 lst = np.empty(n_states, dtype=np.int64)
                 partial[c, bptr[col] + b] = _graph_block(
-                    X[c], keys[c], base, order, p, q, mode, n_states, unary, ptr, nbr, tab, otab,
-                    beta, logit, w, acc, mark, lst)
+                    X[c], keys[c], base, visit, site_of, p, q, mode, n_states, unary, ptr, nbr, tab, otab,
+                    beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
         for c in range(n_chains):
             e = e_now[c]
             for b in range(bptr[n_col]):
@@ -230,13 +284,16 @@ def graph_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energie
             if record:
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
-                    samples[(s + 1) // thin - 1, c, :] = X[c]
+                    _record_relabelled(samples[(s + 1) // thin - 1, c], X[c], site_of)
 
 
 @parallel_kernel
 def graph_sweeps_random(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
-                        mode, n_states, unary, ptr, nbr, tab, otab, beta):
-    """Random-scan sweeps: d updates of uniformly chosen sites per sweep (chain layout)."""
+                        pos, site_of, mode, n_states, unary, ptr, nbr, tab, otab, beta, eunary, eotab, ebeta):
+    """Random-scan sweeps: d updates of uniformly chosen sites per sweep (chain layout).
+
+    Chains relabelled as in :func:`graph_sweeps_chains`; site i sits at position pos[i].
+    """
     n_chains, d = X.shape
     for c in prange(n_chains):
         x = X[c]
@@ -255,13 +312,13 @@ def graph_sweeps_random(X, keys, sweep0, n_sweeps, thin, record, samples, energi
                 i = np.int64(uniform(site_key, base + t) * d)
                 if i >= d:
                     i = d - 1
-                part += graph_update(x, i, uniform(key, base + t), mode, n_states, unary, ptr, nbr,
-                                     tab, otab, beta, logit, w, acc, mark, lst)
+                part += graph_update(x, pos[i], uniform(key, base + t), mode, n_states, unary, ptr, nbr,
+                                     tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
             e += part
             if record:
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
-                    samples[(s + 1) // thin - 1, c, :] = x
+                    _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
         e_now[c] = e
 
 
@@ -575,7 +632,7 @@ def enum_log_partition(unary, edges, etab, tables, n_states, d, total):
     return mx + np.log(sm)
 
 
-@serial_kernel
+@serial_kernel(inline="always")
 def _conditional_logits(x, i, n_states, unary, ptr, nbr, tab, otab, logit):
     for k in range(n_states):
         logit[k] = unary[i, k]

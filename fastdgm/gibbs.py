@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 import time
+import types
 
 import numpy as np
 
@@ -230,10 +232,12 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
     empty_s = np.zeros((0, n_chains, d), dtype=dtype)
     empty_e = np.zeros((0, n_chains))
 
-    run = _chunk_runner(model, schedule, n_chains, _layout)
+    run, pos, site_of = _chunk_runner(model, schedule, n_chains, _layout)
+    Xk = X if site_of is None else np.ascontiguousarray(X[:, site_of])  # the kernel's layout
 
     def result(done_now):
-        return GibbsResult(samples, energy, X.copy(), e_now.copy(), key, sweep_abs + done_now - (
+        state = Xk.copy() if pos is None else np.ascontiguousarray(Xk[:, pos])
+        return GibbsResult(samples, energy, state, e_now.copy(), key, sweep_abs + done_now - (
             prev.sweeps_done if prev is not None else 0), schedule, burn_in, n_sweeps, thin, done_now, model_id)
 
     base_sweep = sweep_abs - (prev.sweeps_done if prev is not None else 0)  # absolute sweep of run start
@@ -246,11 +250,11 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
             t0 = time.perf_counter()
             if done < burn_in:
                 n = min(burn_in - done, chunk) if adaptive else burn_in - done
-                run(X, keys, base_sweep + done, n, 1, False, empty_s, empty_e, e_now)
+                run(Xk, keys, base_sweep + done, n, 1, False, empty_s, empty_e, e_now)
             else:
                 t = done - burn_in
                 n = min(n_sweeps - t, thin * max(1, chunk // thin)) if adaptive else n_sweeps - t
-                run(X, keys, base_sweep + done, n, thin, True, samples[t // thin:], energy[t:t + n], e_now)
+                run(Xk, keys, base_sweep + done, n, thin, True, samples[t // thin:], energy[t:t + n], e_now)
             done += n
             bar.update(n)
             if adaptive:
@@ -265,7 +269,11 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
 
 
 def _chunk_runner(model, schedule, n_chains, layout):
-    """The kernel call ``run(X, keys, sweep0, n, thin, record, samples, energies, e_now)``."""
+    """The kernel call ``run(X, keys, sweep0, n, thin, record, samples, energies, e_now)``.
+
+    Returns ``(run, pos, site_of)``: graph kernels keep each chain relabelled (site
+    ``site_of[t]`` at position t; ``pos`` the inverse), grid kernels in site order (None).
+    """
     from . import _gibbs_kernels as K
 
     g = model._structure()
@@ -288,20 +296,36 @@ def _chunk_runner(model, schedule, n_chains, layout):
 
         def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
             kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, geom, beta, ising, ising_int, expb, C)
-        return run
-    graph = (g["mode"], C, model._unary, g["ptr"], g["nbr"], g["tab"], g["otab"], g["beta"])
+        return run, None, None
+    graph = (g["mode"], C) + g["gibbs"]
+    site_of, pos = g["order"], g["pos"]
     if schedule == "random":
         def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
-            K.graph_sweeps_random(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, *graph)
-        return run
+            K.graph_sweeps_random(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, pos,
+                                  site_of, *graph)
+        return run, pos, site_of
     if schedule == "sequential":
-        order = np.arange(d, dtype=np.int64)
+        visit = pos  # sites 0..d-1 in order
         cptr = np.array([0, d], np.int64)
         kern = K.graph_sweeps_chains
     else:
-        order, cptr = g["order"], g["cptr"]
+        visit = np.arange(d, dtype=np.int64)
+        cptr = g["cptr"]
         kern = K.graph_sweeps_sites if layout == "sites" else K.graph_sweeps_chains
 
     def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
-        kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, order, cptr, *graph)
-    return run
+        kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, visit, site_of, cptr, *graph)
+    return run, pos, site_of
+
+
+
+class _CallableModule(types.ModuleType):
+    """``import fastdgm.gibbs`` rebinds the package attribute ``fastdgm.gibbs`` to this module
+    (the import system does so after the lazy ``fastdgm.gibbs`` function was served), so the
+    module forwards calls to :func:`gibbs`: ``fastdgm.gibbs(model, ...)`` works either way."""
+
+    def __call__(self, *args, **kwargs):
+        return gibbs(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

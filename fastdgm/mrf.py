@@ -255,20 +255,20 @@ class PairwiseMRF(Model):
         otab[1::2] = T
         src = np.concatenate([e[:, 0], e[:, 1]])
         dst = np.concatenate([e[:, 1], e[:, 0]])
-        tab = np.concatenate([2 * self._etab, 2 * self._etab + 1])
+        tab_all = np.concatenate([2 * self._etab, 2 * self._etab + 1])
+        # site-ordered adjacency (PLL, colouring)
         perm = np.argsort(src, kind="stable")
         inv = np.empty_like(perm)
         inv[perm] = np.arange(2 * m)
         ptr = np.zeros(d + 1, np.int64)
         np.cumsum(np.bincount(src, minlength=d), out=ptr[1:])
         nbr = np.ascontiguousarray(dst[perm], dtype=np.int64)
-        tab = np.ascontiguousarray(tab[perm], dtype=np.int64)
+        tab = np.ascontiguousarray(tab_all[perm], dtype=np.int64)
         # Potts tables: b * I
         diag = np.einsum("kii->ki", T)
         offdiag = T - diag[:, :, None] * np.eye(C)[None]
         potts = bool(np.all(offdiag == 0) and np.all(diag == diag[:, :1]))
         beta_t = diag[:, 0].copy()
-        beta = np.ascontiguousarray(beta_t[tab // 2]) if potts else np.zeros(2 * m)
         nofield = bool(np.all(self._unary == self._unary[:, :1]))
         mode = (K.MODE_POTTS if nofield else K.MODE_POTTS_FIELD) if potts else K.MODE_TABLE
         if self._grid is not None:
@@ -285,9 +285,30 @@ class PairwiseMRF(Model):
         n_col = int(colour.max()) + 1 if d else 0
         cptr = np.zeros(n_col + 1, np.int64)
         np.cumsum(np.bincount(colour, minlength=n_col), out=cptr[1:])
-        g = dict(ptr=ptr, nbr=nbr, tab=tab, otab=np.ascontiguousarray(otab), beta=beta, mode=mode,
-                 order=order, cptr=cptr, colour=colour, pos_u=inv[:m], pos_v=inv[m:], potts=potts,
-                 nofield=nofield)
+        # Gibbs structure relabelled by position (site order[t] at position t): colour classes
+        # are contiguous and a chromatic sweep streams through adjacency and tables
+        pos = np.empty(d, np.int64)
+        pos[order] = np.arange(d)
+        psrc = pos[src]
+        gperm = np.argsort(psrc, kind="stable")
+        g_ptr = np.zeros(d + 1, np.int64)
+        np.cumsum(np.bincount(psrc, minlength=d), out=g_ptr[1:])
+        g_nbr = np.ascontiguousarray(pos[dst][gperm])
+        g_tabt = tab_all[gperm]
+        if T.shape[0] > 1:  # per-edge tables, stored in visiting order
+            g_otab = np.ascontiguousarray(otab[g_tabt])
+            g_tab = np.arange(2 * m, dtype=np.int64)
+        else:
+            g_otab = otab
+            g_tab = np.ascontiguousarray(g_tabt, dtype=np.int64)
+        g_beta = np.ascontiguousarray(beta_t[g_tabt // 2]) if potts else np.zeros(2 * m)
+        g_unary = np.ascontiguousarray(self._unary[order])
+        g = dict(ptr=ptr, nbr=nbr, tab=tab, otab=np.ascontiguousarray(otab), mode=mode,
+                 order=order, pos=pos, cptr=cptr, colour=colour, pos_u=inv[:m], pos_v=inv[m:], potts=potts,
+                 nofield=nofield,
+                 gibbs=(g_unary, g_ptr, g_nbr, g_tab, g_otab, g_beta,
+                        np.exp(g_unary - g_unary.max(1, keepdims=True)),
+                        np.exp(g_otab - g_otab.max(2, keepdims=True)), np.exp(g_beta)))
         # grid fast path: 1-D or 2-D lattice, scalar Potts coupling, no field, 2 colours
         g["grid_geom"] = None
         if (self._grid is not None and potts and nofield and len(self._grid["shape"]) <= 2
