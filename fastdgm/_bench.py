@@ -29,6 +29,7 @@ import numpy as np
 __all__ = ["run_bench", "embedded_timings", "fit_exponents", "find_benchmarks_dir"]
 
 SIZE_KEYS = ("n", "L", "d", "cells", "C", "K", "chains", "threads")
+_LABEL_KEYS = ("case", "method", "what", "dtype", "layout", "schedule")
 
 
 # ---------------------------------------------------------------------------------------
@@ -69,8 +70,8 @@ def fit_exponents(records) -> dict:
     keys = [k for k in SIZE_KEYS
             if all(k in r["params"] for r in records)
             and len({r["params"][k] for r in records}) > 1]
-    if not keys:
-        return {}
+    if not keys or len(records) < (2 if len(keys) == 1 else len(keys) + 2):
+        return {}          # no residual degree of freedom: an exact fit would mean nothing
     A = np.array([[math.log(r["params"][k]) for k in keys] + [1.0] for r in records])
     y = np.array([math.log(r["median_s"]) for r in records])
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)
@@ -329,15 +330,19 @@ def pytest_timings(bench_dir, quick: bool, progress: bool = False, kernels=None)
         if kernels is not None and kernel not in kernels:
             continue
         params = {k: info[k] for k in SIZE_KEYS if isinstance(info.get(k), (int, float)) and info[k] > 0}
+        if "C" not in params and isinstance(info.get("q"), (int, float)):
+            params["C"] = info["q"]                                  # Potts states
         if "nthreads" in info:
             params["threads"] = info["nthreads"]
         if "joint" in kernel and "C" in params and "d" in params:   # O(C^d): fit on table cells
             params["cells"] = params.pop("C") ** params.pop("d")
+        labels = {k: v for k, v in info.items() if isinstance(v, str) and k in _LABEL_KEYS}
         med = b["stats"]["median"]
         items = info.get("items") or info.get("updates") or params.get("n")
-        rec = {"kernel": kernel, "name": b["name"], "params": params, "median_s": med,
-               "baseline_s": info.get("baseline_s"), "speedup": info.get("speedup"),
-               "throughput": items / med if items else None, "items": items}
+        rate = info.get("updates_per_s") or (items / med if items else None)
+        rec = {"kernel": kernel, "name": b["name"], "params": params, "labels": labels,
+               "median_s": med, "baseline_s": info.get("baseline_s"), "speedup": info.get("speedup"),
+               "throughput": rate, "items": items}
         for k, v in info.items():
             if k.startswith("speedup_"):
                 rec[k] = v
@@ -385,7 +390,9 @@ def format_report(records) -> tuple[str, dict]:
                 lines.append(f"{kernel:24s} {r['error']}")
                 continue
             sp = f"x{r['speedup']:.2f}" if r.get("speedup") else "-"
-            lines.append(f"{kernel:24s} {_fmt_params(r['params']):34s} {r['median_s'] * 1e3:8.3f}ms "
+            sizes = " ".join([*(f"{k}={v}" for k, v in r.get("labels", {}).items()),
+                              _fmt_params(r["params"])])
+            lines.append(f"{kernel:24s} {sizes:34s} {r['median_s'] * 1e3:8.3f}ms "
                          f"{_rate(r.get('throughput')):>12s} {sp:>9s}")
         single = [r for r in ok if r["params"].get("threads", 1) == 1] or ok
         exp = fit_exponents(single)
@@ -396,6 +403,8 @@ def format_report(records) -> tuple[str, dict]:
         exponents[kernel] = exp
         if exp:
             lines.append(f"{'':24s} growth: time ∝ " + " ".join(f"{k}^{v:.2f}" for k, v in exp.items()))
+    lines.append("vs numpy: median of the numpy/scipy baseline / median of fastdgm, timed in the same run "
+                 "(kernels named *threads*: one thread / this thread count)")
     return "\n".join(lines), exponents
 
 
