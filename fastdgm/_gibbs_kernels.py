@@ -467,6 +467,22 @@ def _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst
     return _grid_site(x, i, s0, s1, s2, s3, uniform(key, base + i), n_states, ising, expb, lst, cnt)
 
 
+@serial_kernel(inline="always")
+def _ising4(x, rw, up, dn, j, jl, jr, key, base, ising_int):
+    """Ising update of (row offset rw, column j) with 4 neighbours; return agree_old - agree_new.
+
+    u < P(0 | n1) is tested on integers, (hash >> 11) < ceil(P * 2**53): the same test as
+    uniform(key, base + i) < P without the float conversion.
+    """
+    i = rw + j
+    n1 = np.int64(x[up + j]) + np.int64(x[dn + j]) + np.int64(x[rw + jl]) + np.int64(x[rw + jr])
+    old = np.int64(x[i])
+    h = mix64(key + (np.uint64(base + i) + _ONE) * _GOLDEN) >> _S11
+    new = 0 if h < ising_int[n1] else 1
+    x[i] = new
+    return (old - new) * (2 * n1 - 4)
+
+
 @serial_kernel
 def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst, cnt, key, base):
     """Update the sites of colour ``col`` in row r; return the row's energy change."""
@@ -476,6 +492,17 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
     dn = ((r + 1) % H) * W
     acc = 0
     j = (col + r) & 1
+    if full and pw and n_states == 2 and W >= 3:
+        # torus row: the wrapped ends, then a branch-free interior loop
+        if j == 0:
+            acc += _ising4(x, rw, up, dn, 0, W - 1, 1, key, base, ising_int)
+            j = 2
+        while j < W - 1:
+            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, key, base, ising_int)
+            j += 2
+        if j == W - 1:
+            acc += _ising4(x, rw, up, dn, j, j - 1, 0, key, base, ising_int)
+        return beta * acc
     if j == 0:
         acc += _grid_edge_site(x, r, 0, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
         j = 2

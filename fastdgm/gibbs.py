@@ -29,11 +29,16 @@ _SCHEDULES = ("auto", "chromatic", "sequential", "random")
 
 
 def _fingerprint(model) -> str:
-    h = hashlib.sha1()
-    for a in (model._unary, model._edges, model._tables, model._etab):
-        h.update(str(a.shape).encode())
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
+    """SHA-1 of the model's parameters (cached: models are immutable)."""
+    fp = getattr(model, "_fp", None)
+    if fp is None:
+        h = hashlib.sha1()
+        for a in (model._unary, model._edges, model._tables, model._etab):
+            h.update(str(a.shape).encode())
+            h.update(np.ascontiguousarray(a).data)
+        fp = h.hexdigest()
+        model._fp = fp
+    return fp
 
 
 class GibbsResult:

@@ -112,7 +112,8 @@ class PairwiseMRF(Model):
         else:
             raise ValueError(f"pairwise must have shape (m, C, C) or (C, C), got {p.shape}")
         _finite(p, "pairwise")
-        self._init(np.ascontiguousarray(u), e, np.ascontiguousarray(tables), etab, None)
+        # own copies: the model is immutable (arrays read-only) without freezing the caller's
+        self._init(np.array(u, order="C"), e.copy(), np.array(tables, order="C"), etab, None)
 
     # --- construction ------------------------------------------------------------------
     def _init(self, unary, edges, tables, etab, grid):
@@ -125,6 +126,7 @@ class PairwiseMRF(Model):
                                                       and getattr(self, "_per_edge", False))
         self._logz = None
         self._graph = None
+        self._fp = None  # parameter fingerprint, see fastdgm.gibbs._fingerprint
         for a in (self._unary, self._edges, self._tables, self._etab):
             a.setflags(write=False)
 
