@@ -27,7 +27,7 @@ __all__ = [
     "CHUNK", "SERIAL_WORK", "n_chunks",
     "factorized_log_prob", "binary_log_prob", "binary_tables", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
     "mixture_em_stats", "weighted_counts", "pair_counts", "pair_mutual_info",
-    "factorized_sample", "mixture_sample", "tree_sample", "uniform_fill",
+    "factorized_sample", "mixture_sample", "tree_sample", "uniform_fill", "pack_states",
 ]
 
 CHUNK = 4096           # rows per task of the row-parallel kernels
@@ -436,3 +436,22 @@ def _uniform_fill(key, out):
 
 
 uniform_fill = _Twin(_uniform_fill)
+
+
+def _pack_states(X, C, g, out):
+    """out[i, q] = sum_t X[i, q*g + t] * C**(m-1-t) over the m <= g columns of group q
+    (first column most significant): g columns of C states as one state of C**g <= 256."""
+    n, d = X.shape
+    G = out.shape[1]
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for q in range(G):
+                b = 0
+                for j in range(q * g, min(d, q * g + g)):
+                    b = b * C + X[i, j]
+                out[i, q] = b
+    return out
+
+
+pack_states = _Twin(_pack_states)

@@ -98,6 +98,65 @@ def _counts(X: np.ndarray, C: int, w: np.ndarray) -> np.ndarray:
     return partial.sum(axis=0)
 
 
+# Packing g columns of C states into one state of C**g <= _PACK_LIMIT (uint8): the mixture
+# kernels then add one table entry per group instead of one per column, the E-step and the
+# M-step statistics cost d/g instead of d per row and component.
+_PACK_LIMIT = 256
+
+
+def _pack_width(C: int, d: int) -> int:
+    g = 1
+    while g < d and C ** (g + 1) <= _PACK_LIMIT:
+        g += 1
+    return g
+
+
+def _pack(X: np.ndarray, C: int, g: int) -> np.ndarray:
+    """(n, ceil(d/g)) uint8 packed states (X itself when g == 1)."""
+    if g == 1:
+        return X
+    n, d = X.shape
+    out = np.empty((n, -(-d // g)), dtype=np.uint8)
+    _k.pack_states(X.size, X, C, g, out)
+    return out
+
+
+def _group_digits(d: int, C: int, g: int):
+    """For each group q: its columns and, for each packed state b < C**m, the digit of each column."""
+    for q in range(-(-d // g)):
+        cols = list(range(q * g, min(d, q * g + g)))
+        m = len(cols)
+        b = np.arange(C ** m)
+        yield q, cols, [(b // C ** (m - 1 - t)) % C for t in range(m)]
+
+
+def _combine(T: np.ndarray, C: int, g: int) -> np.ndarray:
+    """Per-column tables T (d, C, K) -> per-group tables (G, C**g, K): the sum over the
+    group's columns (column order; -inf propagates). Unused entries of a short last group are 0."""
+    if g == 1:
+        return T
+    d, _, K = T.shape
+    out = np.zeros((-(-d // g), C ** g, K))
+    for q, cols, digits in _group_digits(d, C, g):
+        acc = out[q, :digits[0].size]
+        for j, dig in zip(cols, digits):
+            acc += T[j][dig]
+    return out
+
+
+def _marginalize(S: np.ndarray, d: int, C: int, g: int) -> np.ndarray:
+    """Statistics over packed states (G, C**g, K) -> per column (d, C, K)."""
+    if g == 1:
+        return S
+    out = np.empty((d, C, S.shape[2]))
+    for q, cols, digits in _group_digits(d, C, g):
+        sq = S[q, :digits[0].size]
+        for j, dig in zip(cols, digits):
+            for c in range(C):
+                out[j, c] = sq[dig == c].sum(axis=0)
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # Factorized
 # ---------------------------------------------------------------------------------------
@@ -283,6 +342,7 @@ class Mixture(Model):
         self.log_components = log_components
         self._T = np.ascontiguousarray(log_components.transpose(1, 2, 0))  # (d, C, K)
         self._levels = None
+        self._packed = None    # (g, tables (G, C**g, K)) built on first use
 
     @classmethod
     def _from_log(cls, log_weights, log_components):
@@ -311,23 +371,35 @@ class Mixture(Model):
     def n_states(self) -> int:
         return self.log_components.shape[2]
 
-    def _check(self, X):
+    def _check_packed(self, X):
+        """Validated X packed g columns per state, and the matching (G, C**g, K) tables."""
         X, _ = check_states(X, "X", n_states=self.n_states, n_dims=self.n_dims)
-        return X
+        if self._packed is None:
+            g = _pack_width(self.n_states, self.n_dims)
+            self._packed = (g, np.ascontiguousarray(_combine(self._T, self.n_states, g)))
+        g, T = self._packed
+        return _pack(X, self.n_states, g), T
 
     def log_prob(self, X) -> np.ndarray:
-        """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components)."""
-        X = self._check(X)
-        out = np.empty(X.shape[0])
-        _k.mixture_log_prob(X.size * self.n_components, X, self._T, self.log_weights, out)
+        """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
+
+        Notes
+        -----
+        For small C, g columns are packed into one state of C**g <= 256 (a uint8 copy of
+        n * ceil(d/g) bytes) and summed through precomputed group tables: equal to the
+        column-by-column sum up to rounding.
+        """
+        Xp, T = self._check_packed(X)
+        out = np.empty(Xp.shape[0])
+        _k.mixture_log_prob(Xp.size * self.n_components, Xp, T, self.log_weights, out)
         return out
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior P(component k | x) of each row, shape (n, K), float64, rows sum to 1."""
-        X = self._check(X)
-        resp = np.empty((X.shape[0], self.n_components))
-        out = np.empty(X.shape[0])
-        _k.mixture_responsibilities(X.size * self.n_components, X, self._T, self.log_weights, resp, out)
+        Xp, T = self._check_packed(X)
+        resp = np.empty((Xp.shape[0], self.n_components))
+        out = np.empty(Xp.shape[0])
+        _k.mixture_responsibilities(Xp.size * self.n_components, Xp, T, self.log_weights, resp, out)
         return resp
 
     def sample(self, size, rng=None) -> np.ndarray:
@@ -447,9 +519,12 @@ def _m_step(counts, nk, total, alpha, C):
 def _em(X, C, K, w, alpha, max_iter, tol, key):
     n, d = X.shape
     total = float(w.sum()) if w.size else float(n)
-    work = X.size * K
-    nc, rows = _k.n_chunks(n, d * C * K)
-    counts = np.empty((nc, d, C, K))
+    g = _pack_width(C, d)
+    Xp = _pack(X, C, g)
+    G, Cg = Xp.shape[1], C ** g
+    work = Xp.size * K
+    nc, rows = _k.n_chunks(n, G * Cg * K)
+    counts = np.empty((nc, G, Cg, K))
     nk = np.empty((nc, K))
     ll = np.empty(nc)
 
@@ -469,8 +544,8 @@ def _em(X, C, K, w, alpha, max_iter, tol, key):
     obj_hist, ll_hist = [], []
     converged = False
     for it in range(max_iter):
-        T = np.ascontiguousarray(lc.transpose(1, 2, 0))
-        _k.mixture_em_stats(work, X, T, lw, w, rows, counts, nk, ll)
+        T = np.ascontiguousarray(_combine(np.ascontiguousarray(lc.transpose(1, 2, 0)), C, g))
+        _k.mixture_em_stats(work, Xp, T, lw, w, rows, counts, nk, ll)
         loglik = float(ll.sum())
         prior = alpha * float(lc.sum()) if alpha > 0 else 0.0
         obj_hist.append((loglik + prior) / total)
@@ -480,8 +555,8 @@ def _em(X, C, K, w, alpha, max_iter, tol, key):
             break
         if it == max_iter - 1:
             break
-        lw, lc = _m_step(np.ascontiguousarray(counts.sum(axis=0).transpose(2, 0, 1)), nk.sum(axis=0),
-                         total, alpha, C)
+        stats = _marginalize(counts.sum(axis=0), d, C, g)          # (d, C, K)
+        lw, lc = _m_step(np.ascontiguousarray(stats.transpose(2, 0, 1)), nk.sum(axis=0), total, alpha, C)
     return lw, lc, obj_hist, ll_hist, converged
 
 

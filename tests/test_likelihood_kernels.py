@@ -288,3 +288,12 @@ def test_binary_path_same_bits_serial_parallel_in_pieces_and_fallbacks():
     Xu = buf[1:].reshape(X.shape)
     Xu[:] = X
     np.testing.assert_allclose(m.log_prob(Xu), full, rtol=1e-13)
+
+
+@pytest.mark.parametrize("twin", TWINS)
+@pytest.mark.parametrize("n,d,C,g", [(5, 1, 2, 1), (37, 7, 3, 5), (4500, 10, 4, 4), (300, 9, 16, 2)])
+def test_pack_states(n, d, C, g, twin):
+    _, X = _data(n, d, C, np.uint8, seed=12)
+    out = np.empty((n, -(-d // g)), dtype=np.uint8)
+    getattr(K.pack_states, twin)(X, C, g, out)
+    np.testing.assert_array_equal(out, slow.pack_states(X, C, g))

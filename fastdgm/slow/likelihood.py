@@ -13,7 +13,7 @@ __all__ = [
     "factorized_log_prob", "factorized_log_prob_numpy", "mixture_log_prob", "mixture_log_prob_numpy",
     "tree_log_prob", "mixture_responsibilities", "weighted_counts", "resp_counts", "pairwise_counts",
     "mutual_info", "logsumexp", "all_states", "factorized_sample", "mixture_sample", "tree_sample",
-    "joint_probs", "mixture_em_step_numpy", "mutual_info_matrix_numpy",
+    "joint_probs", "mixture_em_step_numpy", "mutual_info_matrix_numpy", "pack_states",
 ]
 
 
@@ -217,3 +217,16 @@ def mutual_info_matrix_numpy(X, C):
             mi[a, b] = mi[b, a] = mutual_info(np.bincount(Xi[:, a] * C + Xi[:, b],
                                                           minlength=C * C).reshape(C, C))
     return mi
+
+
+def pack_states(X, C, g):
+    """Reference of the packing: state of group q = sum_t X[:, q*g + t] * C**(m-1-t)."""
+    X = np.asarray(X, dtype=np.int64)
+    n, d = X.shape
+    out = []
+    for q in range(-(-d // g)):
+        b = np.zeros(n, dtype=np.int64)
+        for j in range(q * g, min(d, q * g + g)):
+            b = b * C + X[:, j]
+        out.append(b)
+    return np.stack(out, axis=1)
