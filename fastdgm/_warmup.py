@@ -33,7 +33,7 @@ def _paths():
 
     rng = np.random.default_rng(0)
     small = rng.integers(0, 3, size=(64, 4)).astype(np.uint8)
-    big = rng.integers(0, 3, size=(1 << 15, 4)).astype(np.uint8)   # above SERIAL_WORK cells
+    big = rng.integers(0, 3, size=(1 << 15, 16)).astype(np.uint8)  # above SERIAL_WORK cells
     data = [small, big, big.astype(np.uint16), big & 1]          # C = 2 has fast paths
 
     def sampling():
@@ -47,7 +47,7 @@ def _paths():
 
     def mixture():
         for X in data:
-            m = fd.Mixture.fit(X, n_components=2, n_states=int(X.max()) + 1, rng=0, max_iter=2)
+            m = fd.Mixture.fit(X, n_components=4, n_states=int(X.max()) + 1, rng=0, max_iter=2)
             m.log_prob(X), m.predict_proba(X), m.sample(len(X), rng=0)
 
     def chowliu():
