@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["encode_png", "write_png", "tile_images"]
+__all__ = ["encode_png", "write_png", "tile_images", "text_image"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -123,3 +123,42 @@ def tile_images(images, n_cols: int, *, pad: int = 1, fill: int = 0) -> np.ndarr
         y, x = pad + r * (h + pad), pad + c * (w + pad)
         out[y:y + h, x:x + w] = imgs[i]
     return out
+
+
+# A 3x5 pixel font, enough to label image grids without a plotting library.
+_FONT = {
+    "A": "010101111101101", "B": "110101110101110", "C": "011100100100011", "D": "110101101101110",
+    "E": "111100110100111", "F": "111100110100100", "G": "011100101101011", "H": "101101111101101",
+    "I": "111010010010111", "K": "101101110101101", "L": "100100100100111", "M": "101111111101101",
+    "N": "110101101101101", "O": "010101101101010", "P": "110101110100100", "R": "110101110101101",
+    "S": "011100010001110", "T": "111010010010010", "U": "101101101101111", "V": "101101101101010",
+    "W": "101101111111101", "X": "101101010101101", "Y": "101101010010010", "Z": "111001010100111",
+    "0": "111101101101111", "1": "010110010010111", "2": "110001010100111", "3": "110001010001110",
+    "4": "101101111001001", "5": "111100110001110", "6": "011100111101111", "7": "111001010010010",
+    "8": "111101111101111", "9": "111101111001110", "-": "000000111000000", "=": "000111000111000",
+    "(": "001010010010001", ")": "100010010010100", ".": "000000000000010", " ": "000000000000000",
+}
+
+
+def text_image(text: str, scale: int = 2) -> np.ndarray:
+    """``text`` drawn in a 3x5 pixel font (upper case, digits, ``-=(). ``), ink 1 on 0.
+
+    Parameters
+    ----------
+    text : str
+        Characters outside the font are drawn as blanks.
+    scale : int
+        Pixel size of one font dot.
+
+    Returns
+    -------
+    ndarray, uint8, shape (5*scale, (4*len(text) - 1)*scale), values 0 and 1
+    """
+    cols = []
+    for k, ch in enumerate(text.upper()):
+        glyph = np.array([int(b) for b in _FONT.get(ch, _FONT[" "])], dtype=np.uint8).reshape(5, 3)
+        if k:
+            cols.append(np.zeros((5, 1), np.uint8))
+        cols.append(glyph)
+    img = np.concatenate(cols, axis=1) if cols else np.zeros((5, 0), np.uint8)
+    return img.repeat(scale, 0).repeat(scale, 1)

@@ -294,13 +294,26 @@ of reach for {result.n_states}^{d} states), not comparable with the exact log-li
 
 
 def _write_grid(out, real, samples, n_states, image_shape, n_show) -> str:
-    from ._png import tile_images, write_png
+    """One row of images per source (real data first), each row labelled on its left."""
+    from ._png import text_image, tile_images, write_png
 
     scale = max(1, 32 // max(image_shape))
-    blocks = [_to_pixels(real[:n_show], n_states, image_shape, scale)]
-    for X in samples.values():
-        blocks.append(_to_pixels(X[:n_show], n_states, image_shape, scale))
-    imgs = np.concatenate(blocks)
+    rows = {"data": real, **samples}
     n_cols = n_show if image_shape[0] > 1 else 1
-    grid = tile_images(imgs, n_cols=n_cols, pad=2, fill=128)
-    return write_png(out, grid)
+    pad = 2
+    strips = [tile_images(_to_pixels(X[:n_show], n_states, image_shape, scale), n_cols=n_cols, pad=pad,
+                          fill=128) for X in rows.values()]
+    labels = [text_image(_short_label(name), scale=2) for name in rows]
+    width = max(lab.shape[1] for lab in labels) + 8
+    out_rows = []
+    for lab, strip in zip(labels, strips):
+        panel = np.full((strip.shape[0], width), 255, dtype=np.uint8)
+        y = (strip.shape[0] - lab.shape[0]) // 2
+        panel[y:y + lab.shape[0], 4:4 + lab.shape[1]][lab == 1] = 0
+        out_rows.append(np.concatenate([panel, strip], axis=1))
+    return write_png(out, np.concatenate(out_rows, axis=0))
+
+
+def _short_label(name: str) -> str:
+    name = name.replace("ChowLiuTree", "Chow-Liu").replace("PairwiseMRF", "MRF")
+    return name.split(" (")[0] + ("" if " (" not in name else " " + name.split(" (")[1].rstrip(")"))

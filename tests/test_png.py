@@ -6,7 +6,7 @@ import zlib
 import numpy as np
 import pytest
 
-from fastdgm._png import encode_png, tile_images, write_png
+from fastdgm._png import encode_png, text_image, tile_images, write_png
 
 
 def decode_png(data: bytes):
@@ -78,3 +78,11 @@ def test_tile_images():
     assert grid.sum() == imgs.astype(int).sum()          # padding is background only
     rgb = tile_images(np.zeros((3, 2, 2, 3), np.uint8), n_cols=3, pad=0)
     assert rgb.shape == (2, 6, 3)
+
+
+def test_text_image():
+    img = text_image("Ab1", scale=2)
+    assert img.shape == (10, (3 * 4 - 1) * 2) and set(np.unique(img)) == {0, 1}
+    a = text_image("A", scale=1)
+    np.testing.assert_array_equal(a, [[0, 1, 0], [1, 0, 1], [1, 1, 1], [1, 0, 1], [1, 0, 1]])
+    assert text_image("?", scale=1).sum() == 0          # unknown characters are blank
