@@ -613,11 +613,16 @@ ENUM_BLOCK = 4096  # states per enumeration work item (fixed: thread-count invar
 
 @parallel_kernel
 def enum_log_partition(unary, edges, etab, tables, n_states, d, total):
-    """log sum_x exp(-E(x)) over all ``total`` = C**d states (row-major, site 0 slowest)."""
+    """(log Z, E_p[-E]) over all ``total`` = C**d states (row-major, site 0 slowest).
+
+    log Z = log sum_x exp(-E(x)); the second value, the mean of log of the unnormalised
+    probability under P, gives the entropy H = log Z - E_p[-E].
+    """
     m = edges.shape[0]
     n_blocks = (total + ENUM_BLOCK - 1) // ENUM_BLOCK
     bmax = np.empty(n_blocks)
     bsum = np.empty(n_blocks)
+    bmom = np.empty(n_blocks)
     for b in prange(n_blocks):
         x = np.zeros(d, dtype=np.int64)
         start = b * ENUM_BLOCK
@@ -628,6 +633,7 @@ def enum_log_partition(unary, edges, etab, tables, n_states, d, total):
         stop = min(start + ENUM_BLOCK, total)
         mx = -np.inf
         sm = 0.0
+        sv = 0.0  # sum of exp(v - mx) * v
         for _ in range(start, stop):
             v = 0.0
             for i in range(d):
@@ -635,10 +641,14 @@ def enum_log_partition(unary, edges, etab, tables, n_states, d, total):
             for e in range(m):
                 v += tables[etab[e], x[edges[e, 0]], x[edges[e, 1]]]
             if v > mx:
-                sm = sm * np.exp(mx - v) + 1.0
+                r = np.exp(mx - v)
+                sm = sm * r + 1.0
+                sv = sv * r + v
                 mx = v
             else:
-                sm += np.exp(v - mx)
+                ev = np.exp(v - mx)
+                sm += ev
+                sv += ev * v
             # next state in row-major order
             i = d - 1
             while i >= 0:
@@ -649,14 +659,18 @@ def enum_log_partition(unary, edges, etab, tables, n_states, d, total):
                 i -= 1
         bmax[b] = mx
         bsum[b] = sm
+        bmom[b] = sv
     mx = -np.inf
     for b in range(n_blocks):
         if bmax[b] > mx:
             mx = bmax[b]
     sm = 0.0
+    sv = 0.0
     for b in range(n_blocks):
-        sm += bsum[b] * np.exp(bmax[b] - mx)
-    return mx + np.log(sm)
+        r = np.exp(bmax[b] - mx)
+        sm += bsum[b] * r
+        sv += bmom[b] * r
+    return mx + np.log(sm), sv / sm
 
 
 @serial_kernel(inline="always")

@@ -370,9 +370,22 @@ class PairwiseMRF(Model):
             if total > ENUM_LIMIT:
                 raise ValueError(f"log_partition enumerates C**d states; C**d = {C}**{d} exceeds the "
                                  f"limit 2**24 = {ENUM_LIMIT}")
-            self._logz = float(enum_log_partition(self._unary, self._edges, self._etab, self._tables,
-                                                  C, d, total))
+            logz, mean_logp = enum_log_partition(self._unary, self._edges, self._etab, self._tables,
+                                                 C, d, total)
+            self._logz = float(logz)
+            self._entropy = float(logz - mean_logp)
         return self._logz
+
+    def entropy(self) -> float:
+        """Exact entropy in nats, H = log Z - E_P[-E(x)], by the enumeration of :meth:`log_partition`.
+
+        Raises
+        ------
+        ValueError
+            If C**d > 2**24.
+        """
+        self.log_partition()
+        return self._entropy
 
     def log_prob(self, X) -> np.ndarray:
         """Exact log P(x) = -E(x) - log Z of each row (needs C**d <= 2**24, see log_partition).

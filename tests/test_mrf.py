@@ -44,8 +44,9 @@ def test_exact_quantities_match_slow(name):
     np.testing.assert_allclose(m.log_prob(X), slow.log_prob(m.unary, m.edges, T, X), rtol=0, atol=1e-8)
     np.testing.assert_allclose(m.pseudo_log_likelihood(X), slow.pseudo_log_likelihood(m.unary, m.edges, T, X),
                                rtol=0, atol=1e-10)
-    # probabilities of all states sum to one
+    # probabilities of all states sum to one; exact entropy
     S, p = slow.exact_probs(m.unary, m.edges, T)
+    assert abs(m.entropy() - float(-(p * np.log(p)).sum())) < 1e-9
     np.testing.assert_allclose(np.exp(m.log_prob(S)), p, rtol=1e-9, atol=1e-15)
 
 
