@@ -56,7 +56,7 @@ def _freeze(model):
 def _thaw(frozen):
     if not isinstance(frozen, tuple):
         return frozen
-    from ._model import _MODELS, load  # noqa: F401  (load imports every model module)
+    from ._model import _MODELS
 
     name, params = frozen
     if name not in _MODELS:

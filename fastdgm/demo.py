@@ -218,8 +218,6 @@ def run_demo(out="fastdgm_demo.png", data=None, *, quick: bool = False, seed: in
     uniform = -d * math.log(C)
     rows.append(DemoRow("Uniform (reference)", uniform, uniform, 0.0, 0.0, "-", 0))
 
-    # each entry: label, fit function, sampler description, sampling function
-    from . import models as _models  # noqa: F401  (fail early with a clear message if missing)
     from .models import ChowLiuTree, Factorized, Mixture
 
     fitted = {}
@@ -283,11 +281,13 @@ def _print_table(result: DemoResult, file) -> None:
         print(f"{r.model + mark:22s} {r.n_params:7d} {r.train:9.2f} {r.test:9.2f} {r.test_stderr:6.2f} "
               f"{r.bits_per_dim(d):8.3f} {'' if r.pseudo else f'{ce:8.2f}':>8s} {dkl:>9s} "
               f"{r.fit_seconds:6.2f}  {r.sampler}", file=file)
+    uniform_bits = math.log2(result.n_states)
     print(f"""
 train/test: mean log-likelihood in nats per sample (± standard error on the test set);
-bits/dim = -test / (d ln 2) with d = {d} (uniform over {result.n_states} states: {math.log2(result.n_states):.3f}).
+bits/dim = -test / (d ln 2) with d = {d} (uniform over {result.n_states} states: {uniform_bits:.3f}).
 KL+H = test cross-entropy -E[log P_w(x)] = KL(P_data || P_w) + H(P_data), in nats: H(P_data)
-is unknown but common to all rows, so KL-KLbest is each model's KL excess over the best one.
+is unknown but common to all rows, so KL-KLbest is each model's KL excess over the best one;
+as KL >= 0, H(P_data) <= {best:.1f} nats per sample (the best row, within its standard error).
 † PairwiseMRF: pseudo-log-likelihood sum_i log P_w(x_i | x_-i) (its partition function is out
 of reach for {result.n_states}^{d} states), not comparable with the exact log-likelihoods above.""",
           file=file)
@@ -301,8 +301,8 @@ def _write_grid(out, real, samples, n_states, image_shape, n_show) -> str:
     rows = {"data": real, **samples}
     n_cols = n_show if image_shape[0] > 1 else 1
     pad = 2
-    strips = [tile_images(_to_pixels(X[:n_show], n_states, image_shape, scale), n_cols=n_cols, pad=pad,
-                          fill=128) for X in rows.values()]
+    strips = [tile_images(_to_pixels(X[:n_show], n_states, image_shape, scale), n_cols=n_cols,
+                          pad=pad, fill=128) for X in rows.values()]
     labels = [text_image(_short_label(name), scale=2) for name in rows]
     width = max(lab.shape[1] for lab in labels) + 8
     out_rows = []
