@@ -195,8 +195,11 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         if schedule == "auto":
             schedule = resume.schedule
         key = np.uint64(resume.key)
-        X = np.array(resume.state, dtype=dtype, order="C")
-        e_now = np.array(resume.final_energy, dtype=np.float64)
+        X, _ = check_states(resume.state, "resume.state", n_states=C, n_dims=d)
+        X = np.array(X, dtype=dtype, order="C")
+        e_now = np.array(resume.final_energy, dtype=np.float64).reshape(-1)
+        if e_now.shape != (n_chains,):
+            raise ValueError(f"resume.final_energy must have shape ({n_chains},), got {e_now.shape}")
         sweep_abs = resume.sweep
         if from_file and not resume.complete:
             same = (resume.burn_in, resume.n_sweeps, resume.thin) == (burn_in, n_sweeps, thin)
