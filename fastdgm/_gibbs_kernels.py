@@ -28,7 +28,6 @@ Update modes: 0 = general tables, O(degree * C); 1 = Potts with a field, O(degre
 exp-potentials (``eunary`` (d, C), ``eotab`` like ``otab``, ``ebeta`` like ``beta``; rows
 scaled to a maximum of 1) and fall back to the log domain if the product under/overflows.
 """
-import numba
 import numpy as np
 from numba import prange
 
