@@ -321,6 +321,9 @@ def pytest_timings(bench_dir, quick: bool, progress: bool = False, kernels=None)
             raise RuntimeError("the benchmark suites produced no results: " + " | ".join(tail))
         with open(json_path) as f:
             data = json.load(f)
+        if proc.returncode != 0:
+            print(f"fastdgm bench: warning: some benchmarks failed (pytest exit {proc.returncode}); "
+                  "the table shows those that ran", file=sys.stderr)
     finally:
         os.unlink(json_path)
     records = []
