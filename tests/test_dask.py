@@ -100,6 +100,16 @@ def test_gibbs_over_workers(client):
     np.testing.assert_array_equal(res.samples, ref.samples)
 
 
+def test_threaded_scheduler_reductions_and_samples(data, models):
+    """dask's threaded scheduler runs blocks concurrently in one process: same bits."""
+    big = np.tile(data, (40, 1))                        # 60000 rows: the parallel kernels
+    Xd = da.from_array(big, chunks=(7000, -1))
+    for m in models:
+        np.testing.assert_array_equal(fdd.log_prob(m, Xd).compute(scheduler="threads"), m.log_prob(big))
+        np.testing.assert_array_equal(fdd.sample(m, 50_000, chunks=6000, rng=1).compute(scheduler="threads"),
+                                      m.sample(50_000, rng=1))
+
+
 def test_gibbs_threaded_scheduler():
     """Local threads call the numba kernels concurrently: serial fallback, same result."""
     m = fd.PairwiseMRF.grid((8, 8), n_states=2, coupling=0.4)
