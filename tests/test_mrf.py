@@ -225,3 +225,14 @@ def test_fit_errors():
         PairwiseMRF.fit(X, (3, 3))
     with pytest.raises(ValueError, match="l2"):
         PairwiseMRF.fit(X, [[0, 1]], l2=-1)
+
+
+def test_pll_fit_is_thread_invariant():
+    X = np.random.default_rng(0).integers(0, 3, (200, 12))
+    edges = np.array([(i, (i + 1) % 12) for i in range(12)] + [(0, 6)])
+    fits = []
+    for t in (1, 2):
+        with fd.threads(t):
+            fits.append(PairwiseMRF.fit(X, edges, n_states=3, l2=0.1))
+    np.testing.assert_array_equal(fits[0].pairwise, fits[1].pairwise)
+    np.testing.assert_array_equal(fits[0].unary, fits[1].unary)
