@@ -263,7 +263,7 @@ def embedded_timings(quick: bool = True, kernels=None, progress: bool = False) -
 
     wanted = None if kernels is None else set(kernels)
     records = []
-    repeat, min_time = (3, 0.02) if quick else (5, 0.1)
+    repeat, min_time = (5, 0.05) if quick else (7, 0.2)
     for kernel, module, setup, points in _suite(quick):
         if wanted is not None and kernel not in wanted:
             continue
