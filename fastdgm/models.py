@@ -72,6 +72,20 @@ def _check_sample_weight(sample_weight, n: int) -> np.ndarray:
     return np.ascontiguousarray(w, dtype=np.float64)
 
 
+def _check_X(X, C: int, d: int) -> np.ndarray:
+    """X of a model with C states and d columns, compact and C-contiguous.
+
+    When X already has the model's compact dtype and that dtype cannot hold a value >= C
+    (uint8 with C = 256, uint16 with C = 65536), every value is valid: the scan for
+    out-of-range values is skipped. Otherwise :func:`check_states` does the full check.
+    """
+    if (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0 and X.shape[1] == d
+            and X.dtype == smallest_uint(C) and np.iinfo(X.dtype).max == C - 1
+            and X.flags.c_contiguous):
+        return X
+    return check_states(X, "X", n_states=C, n_dims=d)[0]
+
+
 def _check_n_samples(size) -> int:
     return check_positive_int(size, "size", minimum=0)
 
@@ -258,7 +272,7 @@ class Factorized(Model):
         the eight 0/1 bytes are packed into one byte that indexes a table of the 256 sums
         (equal to the plain sum up to rounding, ~1e-15 relative).
         """
-        X, _ = check_states(X, "X", n_states=self.n_states, n_dims=self.n_dims)
+        X = _check_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         if self.n_states == 2 and self.n_dims % 8 == 0 and X.ctypes.data % 8 == 0:
             if self._binary is None:
@@ -373,7 +387,7 @@ class Mixture(Model):
 
     def _check_packed(self, X):
         """Validated X packed g columns per state, and the matching (G, C**g, K) tables."""
-        X, _ = check_states(X, "X", n_states=self.n_states, n_dims=self.n_dims)
+        X = _check_X(X, self.n_states, self.n_dims)
         if self._packed is None:
             g = _pack_width(self.n_states, self.n_dims)
             self._packed = (g, np.ascontiguousarray(_combine(self._T, self.n_states, g)))
@@ -807,7 +821,7 @@ class ChowLiuTree(Model):
 
     def log_prob(self, X) -> np.ndarray:
         """Exact log P(x) of each row, shape (n,), float64."""
-        X, _ = check_states(X, "X", n_states=self.n_states, n_dims=self.n_dims)
+        X = _check_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         _k.tree_log_prob(X.size, X, self.log_cond, self._kparent, out)
         return out

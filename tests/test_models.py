@@ -457,3 +457,15 @@ def test_mixture_em_packed_equals_unpacked(monkeypatch):
     assert k >= 10
     np.testing.assert_allclose(a.objective_history_[:k], b.objective_history_[:k], rtol=1e-10)
     np.testing.assert_allclose(a.log_components, b.log_components, rtol=1e-6, atol=1e-8)
+
+
+def test_full_range_dtype_skips_the_value_scan_but_keeps_shape_checks():
+    m = fd.Factorized(np.ones((3, 256)))
+    X = np.random.default_rng(23).integers(0, 256, size=(10, 3)).astype(np.uint8)
+    np.testing.assert_allclose(m.log_prob(X), 3 * np.log(1 / 256))
+    np.testing.assert_array_equal(m.log_prob(X), m.log_prob(X.astype(np.int64)))
+    with pytest.raises(ValueError, match="3 columns"):
+        m.log_prob(X[:, :2])
+    with pytest.raises(ValueError, match="empty"):
+        m.log_prob(X[:0])
+    np.testing.assert_array_equal(m.log_prob(np.asfortranarray(X)), m.log_prob(X))
