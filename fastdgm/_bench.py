@@ -236,7 +236,7 @@ def _suite(quick: bool):
         ("mixture-logprob", "models", _mixture_logprob,
          [dict(n=n, K=K) for n in (10**4, 10**5) for K in (5, 10, 20)]),
         ("gibbs-potts", "mrf", _gibbs_potts,
-         [dict(L=L, C=C) for L in (64, 128, 256) for C in (2, 10, 50)]
+         [dict(L=L, C=C) for L in (64, 128, 256) for C in (2, 10)]
          + [dict(L=256, C=2, chains=8, threads=t) for t in (1, 2)]),
     ]
 
