@@ -27,7 +27,8 @@ __all__ = [
     "CHUNK", "SERIAL_WORK", "n_chunks",
     "factorized_log_prob", "binary_log_prob", "binary_tables", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
     "mixture_em_stats", "weighted_counts", "pair_counts", "pair_mutual_info",
-    "factorized_sample", "mixture_sample", "tree_sample", "uniform_fill", "pack_states",
+    "factorized_sample", "mixture_sample", "tree_sample", "pack_states",
+    "random_resp_stats",
 ]
 
 CHUNK = 4096           # rows per task of the row-parallel kernels
@@ -425,19 +426,6 @@ def _tree_sample(levels, parent, order, key, out):
 tree_sample = _Twin(_tree_sample)
 
 
-def _uniform_fill(key, out):
-    """out[i] = uniform(key, i) for the flat float64 array ``out``."""
-    n = out.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            out[i] = uniform(key, i)
-    return out
-
-
-uniform_fill = _Twin(_uniform_fill)
-
-
 def _pack_states(X, C, g, out):
     """out[i, q] = sum_t X[i, q*g + t] * C**(m-1-t) over the m <= g columns of group q
     (first column most significant): g columns of C states as one state of C**g <= 256."""
@@ -455,3 +443,34 @@ def _pack_states(X, C, g, out):
 
 
 pack_states = _Twin(_pack_states)
+
+
+def _random_resp_stats(X, K, key, w, rows, counts, nk):
+    """EM initialisation: random responsibilities r_ik proportional to -log(1 - u) + 1e-12,
+    u = uniform(key, i*K + k) (Dirichlet(1) rows), times w_i, accumulated like
+    :func:`_mixture_em_stats`: counts[c, j, x, k] and nk[c, k] per chunk c of ``rows`` rows."""
+    n, d = X.shape
+    nc = counts.shape[0]
+    has_w = w.shape[0] > 0
+    for c in prange(nc):
+        r = np.empty(K)
+        cc = counts[c]
+        cc[:, :, :] = 0.0
+        nkc = nk[c]
+        nkc[:] = 0.0
+        for i in range(c * rows, min(n, (c + 1) * rows)):
+            s = 0.0
+            for k in range(K):
+                r[k] = -np.log1p(-uniform(key, i * K + k)) + 1e-12
+                s += r[k]
+            wi = (w[i] if has_w else 1.0) / s
+            for k in range(K):
+                r[k] *= wi
+                nkc[k] += r[k]
+            for j in range(d):
+                ck = cc[j, X[i, j]]
+                for k in range(K):
+                    ck[k] += r[k]
+
+
+random_resp_stats = _Twin(_random_resp_stats)

@@ -542,18 +542,10 @@ def _em(X, C, K, w, alpha, max_iter, tol, key):
     nk = np.empty((nc, K))
     ll = np.empty(nc)
 
-    # initial responsibilities: Dirichlet(1) rows from -log(uniform)
-    u = np.empty(n * K)
-    _k.uniform_fill(u.size, key, u)
-    resp = -np.log1p(-u).reshape(n, K) + 1e-12
-    resp /= resp.sum(axis=1, keepdims=True)
-    if w.size:
-        resp *= w[:, None]
-    init_counts = np.empty((K, d, C))
-    for k in range(K):
-        init_counts[k] = _counts(X, C, np.ascontiguousarray(resp[:, k]))
-    lw, lc = _m_step(init_counts, resp.sum(axis=0), total, alpha, C)
-    del resp, u
+    # initial M-step from random responsibilities (Dirichlet(1) rows), in one pass
+    _k.random_resp_stats(work, Xp, K, key, w, rows, counts, nk)
+    stats = _marginalize(counts.sum(axis=0), d, C, g)
+    lw, lc = _m_step(np.ascontiguousarray(stats.transpose(2, 0, 1)), nk.sum(axis=0), total, alpha, C)
 
     obj_hist, ll_hist = [], []
     converged = False

@@ -239,15 +239,6 @@ def test_serial_and_parallel_twins_identical_on_many_chunks():
         np.testing.assert_array_equal(a, b)
 
 
-def test_uniform_fill():
-    from fastdgm._rng import uniform_ref
-
-    key = make_key(3)
-    out = np.empty(100)
-    K.uniform_fill.serial(key, out)
-    np.testing.assert_array_equal(out, [uniform_ref(int(key), i) for i in range(100)])
-
-
 @pytest.mark.parametrize("twin", TWINS)
 @pytest.mark.parametrize("n,d", [(1, 8), (33, 16), (5000, 64), (4097, 136)])
 def test_binary_log_prob(n, d, twin):
@@ -297,3 +288,19 @@ def test_pack_states(n, d, C, g, twin):
     out = np.empty((n, -(-d // g)), dtype=np.uint8)
     getattr(K.pack_states, twin)(X, C, g, out)
     np.testing.assert_array_equal(out, slow.pack_states(X, C, g))
+
+
+@pytest.mark.parametrize("twin", TWINS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_random_resp_stats(twin, weighted):
+    rng, X = _data(700, 5, 3, np.uint8, seed=13)
+    k = 4
+    w = rng.random(700) if weighted else None
+    key = make_key(14)
+    nc, rows = K.n_chunks(700, 5 * 3 * k, chunk=256)
+    counts = np.empty((nc, 5, 3, k))
+    nk = np.empty((nc, k))
+    getattr(K.random_resp_stats, twin)(X, k, key, np.empty(0) if w is None else w, rows, counts, nk)
+    r = slow.random_responsibilities(int(key), 700, k, w)
+    np.testing.assert_allclose(counts.sum(axis=0).transpose(2, 0, 1), slow.resp_counts(X, 3, r), rtol=1e-12)
+    np.testing.assert_allclose(nk.sum(axis=0), r.sum(axis=0), rtol=1e-12)

@@ -14,6 +14,7 @@ __all__ = [
     "tree_log_prob", "mixture_responsibilities", "weighted_counts", "resp_counts", "pairwise_counts",
     "mutual_info", "logsumexp", "all_states", "factorized_sample", "mixture_sample", "tree_sample",
     "joint_probs", "mixture_em_step_numpy", "mutual_info_matrix_numpy", "pack_states",
+    "random_responsibilities",
 ]
 
 
@@ -230,3 +231,14 @@ def pack_states(X, C, g):
             b = b * C + X[:, j]
         out.append(b)
     return np.stack(out, axis=1)
+
+
+def random_responsibilities(key, n, K, w=None):
+    """Reference of the EM initialisation: r_ik proportional to -log(1 - u_ik) + 1e-12,
+    u_ik = uniform(key, i*K + k), rows normalised, times w_i."""
+    from .._rng import uniform_ref
+
+    u = np.array([uniform_ref(key, c) for c in range(n * K)]).reshape(n, K)
+    r = -np.log1p(-u) + 1e-12
+    r /= r.sum(axis=1, keepdims=True)
+    return r if w is None else r * np.asarray(w)[:, None]
