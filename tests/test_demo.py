@@ -62,6 +62,10 @@ def test_demo_on_own_data_file(tmp_path):
     res = run_demo(tmp_path / "mine.png", data=str(tmp_path / "mine.npy"), quick=True, quiet=True,
                    file=io.StringIO())
     assert (res.n_dims, res.n_states, res.n_test) == (9, 2, 30)
+    mrf = [r for r in res.rows if r.model == "PairwiseMRF"][0]
+    assert not mrf.pseudo                                   # 2^9 states: exact log-likelihood
+    assert all(r.test < 0 for r in res.rows)
+    assert mrf.test > res.rows[0].test                      # better than uniform
     img = decode_png(open(res.png, "rb").read())
     assert img.shape[0] == 5 * (3 * 10 + 2 * 2)             # 3x3 images scaled x10
 
