@@ -25,7 +25,7 @@ from .sampling import (
 # Names served lazily from numba-backed modules (imported on first attribute access).
 _LAZY = {
     "PairwiseMRF": "mrf",
-    "gibbs": "gibbs", "GibbsResult": "gibbs",
+    "gibbs": "mcmc", "GibbsResult": "mcmc",
     "rhat": "diagnostics", "ess": "diagnostics",
     "Factorized": "models", "Mixture": "models", "ChowLiuTree": "models",
     "Estimate": "estimators", "kl_estimate": "estimators", "entropy_estimate": "estimators",

@@ -103,7 +103,7 @@ def cmd_gibbs(args) -> int:
     model = _gibbs_model(args)
     from ._model import atomic_savez
     from ._rng import make_key
-    from .gibbs import GibbsResult, _fingerprint, gibbs
+    from .mcmc import GibbsResult, _fingerprint, gibbs
 
     kw = dict(burn_in=args.burn_in, thin=args.thin, rng=args.seed, progress=args.progress)
     res = None

@@ -297,7 +297,7 @@ def _gibbs_block(frozen, key, chain_start, n_chains, n_sweeps, burn_in, thin, in
     (the only door into :func:`fastdgm.gibbs` for a given key), from the same initial states.
     """
     from . import _gibbs_kernels as K
-    from .gibbs import GibbsResult, _fingerprint, gibbs as _gibbs
+    from .mcmc import GibbsResult, _fingerprint, gibbs as _gibbs
 
     model = _thaw(frozen)
     d, C = model.n_dims, model.n_states

@@ -242,7 +242,7 @@ def run_demo(out="fastdgm_demo.png", data=None, *, quick: bool = False, seed: in
                          "ancestral", lambda m: m.sample(n_show, rng=seed))
 
     # Markov random field on the lattice + the Chow-Liu tree edges, by pseudo-likelihood
-    from .gibbs import gibbs
+    from .mcmc import gibbs
     from .mrf import PairwiseMRF
 
     edges = mrf_edges(image_shape, _tree_edges(tree)) if image_shape[0] > 1 else _tree_edges(tree)

@@ -126,7 +126,7 @@ class PairwiseMRF(Model):
                                                       and getattr(self, "_per_edge", False))
         self._logz = None
         self._graph = None
-        self._fp = None  # parameter fingerprint, see fastdgm.gibbs._fingerprint
+        self._fp = None  # parameter fingerprint, see fastdgm.mcmc._fingerprint
         for a in (self._unary, self._edges, self._tables, self._etab):
             a.setflags(write=False)
 
@@ -435,7 +435,7 @@ class PairwiseMRF(Model):
         -------
         ndarray, shape (size, d), smallest unsigned dtype holding C
         """
-        from .gibbs import gibbs
+        from .mcmc import gibbs
 
         n = check_positive_int(size, "size")
         res = gibbs(self, n, 1, burn_in=check_positive_int(burn_in, "burn_in", minimum=0), rng=rng)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm.gibbs import GibbsResult, gibbs
+from fastdgm.mcmc import GibbsResult, gibbs
 from fastdgm.mrf import PairwiseMRF
 from fastdgm.slow import gibbs as slow
 
@@ -142,7 +142,7 @@ def test_resume_equals_uninterrupted(schedule):
 
 
 def test_checkpoint_resume(tmp_path, monkeypatch):
-    import fastdgm.gibbs as G
+    import fastdgm.mcmc as G
 
     model = PairwiseMRF.grid((8, 8), 4, 0.9)
     full = gibbs(model, 3, 12, burn_in=3, thin=3, rng=5)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import sys
 import time
-import types
 
 import numpy as np
 
@@ -324,16 +322,3 @@ def _chunk_runner(model, schedule, n_chains, layout):
     def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
         kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, visit, site_of, cptr, *graph)
     return run, pos, site_of
-
-
-
-class _CallableModule(types.ModuleType):
-    """``import fastdgm.gibbs`` rebinds the package attribute ``fastdgm.gibbs`` to this module
-    (the import system does so after the lazy ``fastdgm.gibbs`` function was served), so the
-    module forwards calls to :func:`gibbs`: ``fastdgm.gibbs(model, ...)`` works either way."""
-
-    def __call__(self, *args, **kwargs):
-        return gibbs(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

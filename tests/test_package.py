@@ -1,0 +1,34 @@
+"""The package as a dependency: cheap import, version, typing marker, configuration report."""
+import io
+import os
+import subprocess
+import sys
+
+import fastdgm as fd
+
+
+def test_import_is_cheap_and_silent():
+    code = ("import sys, fastdgm; "
+            "assert 'numba' not in sys.modules, 'numba imported at import time'; "
+            "print(fastdgm.__version__)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == fd.__version__
+    assert r.stderr == ""
+
+
+def test_version_and_typing_marker():
+    assert isinstance(fd.__version__, str) and fd.__version__.count(".") >= 2
+    assert os.path.exists(os.path.join(os.path.dirname(fd.__file__), "py.typed"))
+
+
+def test_show_config():
+    buf = io.StringIO()
+    fd.show_config(file=buf)
+    out = buf.getvalue()
+    for word in ("fastdgm", "numpy", "numba", "threading layer", "threads", "OpenMP", "JIT cache"):
+        assert word in out
+
+
+def test_public_names_resolve():
+    for name in fd.__all__:
+        assert getattr(fd, name) is not None, name
