@@ -28,7 +28,7 @@ __all__ = [
     "factorized_log_prob", "binary_log_prob", "binary_tables", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
     "mixture_em_stats", "weighted_counts", "pair_counts", "pair_mutual_info",
     "factorized_sample", "mixture_sample", "tree_sample", "pack_states",
-    "random_resp_stats",
+    "random_resp_stats", "max_state",
 ]
 
 CHUNK = 4096           # rows per task of the row-parallel kernels
@@ -474,3 +474,21 @@ def _random_resp_stats(X, K, key, w, rows, counts, nk):
 
 
 random_resp_stats = _Twin(_random_resp_stats)
+
+
+def _max_state(X):
+    """Largest value of X (n, d), by chunks of rows (the validation scan, in parallel)."""
+    n, d = X.shape
+    flat = X.reshape(-1)
+    nc = (n + CHUNK - 1) // CHUNK
+    part = np.zeros(nc, dtype=np.int64)
+    for c in prange(nc):
+        block = flat[c * CHUNK * d:min(n, (c + 1) * CHUNK) * d]
+        m = block[0]                  # same dtype as X; indices from 0 so LLVM vectorises max()
+        for k in range(block.shape[0]):
+            m = max(m, block[k])
+        part[c] = m
+    return part.max()
+
+
+max_state = _Twin(_max_state)

@@ -75,14 +75,15 @@ def _check_sample_weight(sample_weight, n: int) -> np.ndarray:
 def _check_X(X, C: int, d: int) -> np.ndarray:
     """X of a model with C states and d columns, compact and C-contiguous.
 
-    When X already has the model's compact dtype and that dtype cannot hold a value >= C
-    (uint8 with C = 256, uint16 with C = 65536), every value is valid: the scan for
-    out-of-range values is skipped. Otherwise :func:`check_states` does the full check.
+    Fast path for X already in the model's compact dtype: no scan at all when that dtype
+    cannot hold a value >= C (uint8 with C = 256, uint16 with C = 65536), else a parallel
+    max. Anything else, or a bad value, goes through :func:`check_states` (which names the
+    first bad position).
     """
     if (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0 and X.shape[1] == d
-            and X.dtype == smallest_uint(C) and np.iinfo(X.dtype).max == C - 1
-            and X.flags.c_contiguous):
-        return X
+            and X.dtype == smallest_uint(C) and X.flags.c_contiguous):
+        if np.iinfo(X.dtype).max == C - 1 or (X.shape[1] > 0 and _k.max_state(X.size, X) < C):
+            return X
     return check_states(X, "X", n_states=C, n_dims=d)[0]
 
 

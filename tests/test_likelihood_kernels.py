@@ -304,3 +304,12 @@ def test_random_resp_stats(twin, weighted):
     r = slow.random_responsibilities(int(key), 700, k, w)
     np.testing.assert_allclose(counts.sum(axis=0).transpose(2, 0, 1), slow.resp_counts(X, 3, r), rtol=1e-12)
     np.testing.assert_allclose(nk.sum(axis=0), r.sum(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("twin", TWINS)
+def test_max_state(twin):
+    for n, d, C, dt in [(1, 1, 2, np.uint8), (4099, 3, 7, np.uint8), (9000, 2, 300, np.uint16)]:
+        _, X = _data(n, d, C, dt, seed=15)
+        assert getattr(K.max_state, twin)(X) == X.max()
+        X[-1, -1] = C + 1
+        assert getattr(K.max_state, twin)(X) == C + 1

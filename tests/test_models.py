@@ -369,6 +369,10 @@ def test_bad_data_errors(cls):
     for f in (model.log_prob, fit):
         with pytest.raises(ValueError, match=r"X\[5, 2\] = 3"):
             f(bad)
+    big = np.zeros((5000, 4), dtype=np.uint8)              # compact fast path (parallel scan)
+    big[4321, 1] = 7
+    with pytest.raises(ValueError, match=r"X\[4321, 1\] = 7"):
+        model.log_prob(big)
     neg = X.copy()
     neg[1, 3] = -1
     with pytest.raises(ValueError, match=r"X\[1, 3\] = -1"):
