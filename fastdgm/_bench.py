@@ -26,6 +26,8 @@ import time
 
 import numpy as np
 
+from ._atomic import atomic_output
+
 __all__ = ["run_bench", "embedded_timings", "fit_exponents", "find_benchmarks_dir"]
 
 SIZE_KEYS = ("n", "L", "d", "cells", "C", "K", "chains", "threads")
@@ -448,16 +450,9 @@ def _plot(records, path) -> str:
     for ax in axes.ravel()[len(kernels):]:
         ax.axis("off")
     fig.tight_layout()
-    d = os.path.dirname(path)
-    fdesc, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=d)
-    os.close(fdesc)
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=100, format=os.path.splitext(path)[1][1:] or "png")
     finally:
         plt.close(fig)
     return path
@@ -467,15 +462,8 @@ def _write_json(path, payload) -> str:
     from ._io import check_out_path
 
     path = check_out_path(path, ".json")
-    fdesc, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fdesc, "w") as f:
-            json.dump(payload, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "w") as f:
+        json.dump(payload, f, indent=1)
     return path
 
 

@@ -7,7 +7,8 @@ renamed, so a killed process never leaves a half-written file.
 from __future__ import annotations
 
 import os
-import tempfile
+
+from ._atomic import atomic_output
 
 __all__ = ["CLIError", "atomic_save_npy", "check_out_path", "load_array", "load_data", "load_model",
            "parse_grid"]
@@ -25,19 +26,8 @@ def atomic_save_npy(path, array) -> str:
     d = os.path.dirname(path)
     if not os.path.isdir(d):
         raise CLIError(f"output directory does not exist: {d}")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=d)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, np.asarray(array), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.asarray(array), allow_pickle=False)
     return path
 
 

@@ -7,9 +7,10 @@ A model holds its parameters like a frozen scipy distribution. Subclasses implem
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
+
+from ._atomic import atomic_output
 
 __all__ = ["Model", "load", "register_model"]
 
@@ -81,21 +82,8 @@ class Model:
 
 def atomic_savez(path, **arrays) -> None:
     """``numpy.savez`` to ``path`` through a temporary file and an atomic rename."""
-    path = os.fspath(path)
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=d)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def load(path) -> Model:

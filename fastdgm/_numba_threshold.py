@@ -32,15 +32,17 @@ def threshold_weights(w, n, total, u):
 
 @serial_kernel(inline="always")
 def threshold_levels(levels, u):
-    """First k with ``u < levels[k]`` by binary search; ``levels`` non-decreasing, last = 1.0."""
+    """First k with ``u < levels[k]``; ``levels`` non-decreasing, last = 1.0.
+
+    Branch-free binary search (the answer stays in [lo, lo + n - 1]), as in
+    ``csrc/_threshold.pyx``: a mispredicted branch costs more than the comparisons.
+    """
     lo = 0
-    hi = levels.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if u < levels[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
+    n = levels.shape[0]
+    while n > 1:
+        half = n >> 1
+        lo = lo + half if u >= levels[lo + half - 1] else lo
+        n -= half
     return lo
 
 

@@ -5,37 +5,11 @@ import itertools
 
 import numpy as np
 import pytest
-from scipy import stats
 
 import fastdgm as fd
 from fastdgm.slow import likelihood as slow
 
-ALPHA = 1e-4   # significance of the goodness-of-fit tests (fixed seeds)
-
-
-def g_test_pvalue(counts, probs):
-    """G-test p-value of observed counts against exact probabilities (expected < 5 merged)."""
-    counts = np.asarray(counts, dtype=np.float64).ravel()
-    probs = np.asarray(probs, dtype=np.float64).ravel()
-    zero = probs <= 0
-    assert counts[zero].sum() == 0, "a zero-probability state was drawn"
-    counts, exp = counts[~zero], probs[~zero] / probs[~zero].sum() * counts.sum()
-    order = np.argsort(exp)
-    c_m, e_m, ac, ae = [], [], 0.0, 0.0
-    for i in order:
-        ac += counts[i]
-        ae += exp[i]
-        if ae >= 5:
-            c_m.append(ac)
-            e_m.append(ae)
-            ac = ae = 0.0
-    if ae > 0:
-        c_m[-1] += ac
-        e_m[-1] += ae
-    c_m, e_m = np.array(c_m), np.array(e_m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g = 2 * np.sum(np.where(c_m > 0, c_m * np.log(c_m / e_m), 0.0))
-    return stats.chi2.sf(g, len(c_m) - 1)
+from gof import ALPHA, g_test_pvalue
 
 
 def joint_counts(S, C):

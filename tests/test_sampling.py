@@ -6,51 +6,12 @@ from scipy import stats
 
 import fastdgm as fd
 from fastdgm import _threshold
-from fastdgm._rng import make_key, uniform_ref
+from fastdgm._rng import make_key
 from fastdgm.slow import sampling as slow
 
+from gof import ALPHA, g_test
+
 METHODS = ["scan", "bisect", "guide", "alias"]
-ALPHA = 1e-4     # a correct sampler fails a test with probability 1e-4 at most (fixed seeds: never)
-
-
-def g_test(counts, probs, alpha=ALPHA):
-    """G-test of observed counts against exact probabilities (bins with expected < 5 merged).
-
-    Categories of probability zero must have zero counts."""
-    counts = np.asarray(counts, dtype=np.float64)
-    probs = np.asarray(probs, dtype=np.float64)
-    probs = probs / probs.sum()
-    assert counts.shape == probs.shape
-    zero = probs == 0
-    assert counts[zero].sum() == 0, "a zero-probability category was drawn"
-    n = counts.sum()
-    counts, probs = counts[~zero], probs[~zero]
-    exp = probs * n
-    order = np.argsort(exp)
-    # merge the smallest expected bins until each merged bin has expected >= 5
-    c_m, e_m, acc_c, acc_e = [], [], 0.0, 0.0
-    for i in order:
-        acc_c += counts[i]
-        acc_e += exp[i]
-        if acc_e >= 5:
-            c_m.append(acc_c)
-            e_m.append(acc_e)
-            acc_c = acc_e = 0.0
-    if acc_e > 0:
-        if e_m:
-            c_m[-1] += acc_c
-            e_m[-1] += acc_e
-        else:
-            c_m.append(acc_c)
-            e_m.append(acc_e)
-    c_m, e_m = np.array(c_m), np.array(e_m)
-    if len(c_m) < 2:
-        return 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g = 2 * np.sum(np.where(c_m > 0, c_m * np.log(c_m / e_m), 0.0))
-    pval = stats.chi2.sf(g, len(c_m) - 1)
-    assert pval > alpha, f"G-test rejects: G={g:.1f}, df={len(c_m) - 1}, p={pval:.2e}"
-    return pval
 
 
 def test_g_test_detects_a_wrong_sampler():
