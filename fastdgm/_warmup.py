@@ -56,15 +56,18 @@ def _paths():
             m.log_prob(X), m.sample(len(X), rng=0)
 
     def mrf():
-        for shape, chains in (((4, 4), 2), ((64, 64), 1)):       # chains / sites layouts
-            g = fd.PairwiseMRF.grid(shape, n_states=2, coupling=0.5)
-            fd.gibbs(g, chains, 1, rng=0)
-        fd.gibbs(fd.PairwiseMRF.grid((8, 8), n_states=3, coupling=0.5), 2, 1, rng=0)
-        for d, chains in ((4, 2), (4096, 1)):
-            e = np.stack([np.arange(d), (np.arange(d) + 1) % d], 1)   # a ring
-            m = fd.PairwiseMRF(np.zeros((d, 3)), e, np.zeros((d, 3, 3)))
-            for schedule in ("chromatic", "sequential", "random"):
-                fd.gibbs(m, chains, 1, rng=0, schedule=schedule)
+        # both layouts explicitly: the automatic choice depends on the thread count
+        layouts = ("chains", "sites")
+        for layout in layouts:
+            g = fd.PairwiseMRF.grid((64, 64), n_states=2, coupling=0.5)
+            fd.gibbs(g, 2, 1, rng=0, _layout=layout)
+            fd.gibbs(fd.PairwiseMRF.grid((8, 8), n_states=3, coupling=0.5), 2, 1, rng=0, _layout=layout)
+        d = 4096
+        e = np.stack([np.arange(d), (np.arange(d) + 1) % d], 1)   # a ring
+        m = fd.PairwiseMRF(np.zeros((d, 3)), e, np.zeros((d, 3, 3)))
+        for schedule in ("chromatic", "sequential", "random"):
+            for layout in layouts:
+                fd.gibbs(m, 2, 1, rng=0, schedule=schedule, _layout=layout)
         m = fd.PairwiseMRF(np.zeros((4, 3)), e[:0].tolist() + [[0, 1], [1, 2], [2, 3], [0, 3]],
                            np.zeros((4, 3, 3)))
         m.log_partition(), m.log_prob(small), m.pseudo_log_likelihood(small)
