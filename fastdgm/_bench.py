@@ -315,7 +315,9 @@ def pytest_timings(bench_dir, quick: bool, progress: bool = False, kernels=None)
         cmd += ["--benchmark-min-rounds=1", "--benchmark-max-time=0.02", "--benchmark-warmup=off"]
     env = dict(os.environ, FASTDGM_BENCH_FULL="1")
     try:
-        proc = subprocess.run(cmd, cwd=os.path.dirname(bench_dir), env=env, text=True,
+        # not from the checkout: "-m" puts the working directory first on sys.path, where the
+        # source tree (without its compiled extension) would shadow the installed package
+        proc = subprocess.run(cmd, cwd=tempfile.gettempdir(), env=env, text=True,
                               stdout=None if progress else subprocess.PIPE,
                               stderr=None if progress else subprocess.STDOUT)
         if not os.path.getsize(json_path):

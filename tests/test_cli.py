@@ -18,7 +18,7 @@ def run(*args, check=True, timeout=300):
     """Run ``python -m fastdgm ARGS``; return the CompletedProcess (text)."""
     env = dict(os.environ, PYTHONPATH=_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-m", "fastdgm", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=timeout)
+                          text=True, env=env, timeout=timeout, cwd=_ROOT)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
@@ -161,7 +161,7 @@ def test_gibbs_killed_and_resumed(tmp_path):
     env = dict(os.environ, PYTHONPATH=_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     resumable = ["--checkpoint", ck, "--checkpoint-every", 0.2, "--out", out]
     args = [sys.executable, "-m", "fastdgm", *map(str, _gibbs_args(tmp_path, sweeps, *resumable))]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=_ROOT)
     try:
         deadline = time.time() + 120
         while not ck.exists() and proc.poll() is None and time.time() < deadline:

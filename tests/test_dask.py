@@ -51,7 +51,7 @@ def test_import_fastdgm_does_not_import_dask():
     code = ("import sys, fastdgm, fastdgm.cli; fastdgm.Factorized; "
             "assert not any(m == 'dask' or m.startswith('dask.') for m in sys.modules), 'dask imported'")
     env = dict(os.environ, PYTHONPATH=_ROOT)
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=_ROOT)
 
 
 def test_log_prob_and_score(client, data, models):

@@ -84,7 +84,7 @@ def test_demo_cli_quick(tmp_path):
     decode_png((tmp_path / "d.png").read_bytes())
     assert sorted(os.listdir(tmp_path)) == ["d.png"]
     bad = subprocess.run([sys.executable, "-m", "fastdgm", "demo", "--data", str(tmp_path / "nope.npy")],
-                         capture_output=True, text=True, env=env, timeout=120)
+                         capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
 
 

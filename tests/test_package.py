@@ -11,7 +11,10 @@ def test_import_is_cheap_and_silent():
     code = ("import sys, fastdgm; "
             "assert 'numba' not in sys.modules, 'numba imported at import time'; "
             "print(fastdgm.__version__)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # run beside the package in use: "-c" puts the working directory first on sys.path,
+    # and a source checkout there would shadow the installed package
+    here = os.path.dirname(os.path.dirname(os.path.abspath(fd.__file__)))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=here)
     assert r.stdout.strip() == fd.__version__
     assert r.stderr == ""
 
