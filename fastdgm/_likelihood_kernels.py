@@ -184,6 +184,18 @@ def _logsumexp_into(acc, K):
     return m + np.log(s)
 
 
+@serial_kernel(inline="always")
+def _component_scores(X, i, T, logw, acc):
+    """acc[k] = logw[k] + sum_j T[j, X[i, j], k]: the joint log-likelihood of row i and component k."""
+    K = logw.shape[0]
+    for k in range(K):
+        acc[k] = logw[k]
+    for j in range(X.shape[1]):
+        t = T[j, X[i, j]]
+        for k in range(K):
+            acc[k] += t[k]
+
+
 def _mixture_log_prob(X, T, logw, out):
     """out[i] = logsumexp_k (logw[k] + sum_j T[j, X[i, j], k]). T (d, C, K) float64."""
     n, d = X.shape
@@ -192,12 +204,7 @@ def _mixture_log_prob(X, T, logw, out):
     for c in prange(nc):
         acc = np.empty(K)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for k in range(K):
-                acc[k] = logw[k]
-            for j in range(d):
-                t = T[j, X[i, j]]
-                for k in range(K):
-                    acc[k] += t[k]
+            _component_scores(X, i, T, logw, acc)
             out[i] = _logsumexp_into(acc, K)
 
 
@@ -213,12 +220,7 @@ def _mixture_responsibilities(X, T, logw, resp, out):
     for c in prange(nc):
         acc = np.empty(K)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for k in range(K):
-                acc[k] = logw[k]
-            for j in range(d):
-                t = T[j, X[i, j]]
-                for k in range(K):
-                    acc[k] += t[k]
+            _component_scores(X, i, T, logw, acc)
             lse = _logsumexp_into(acc, K)
             out[i] = lse
             if lse == -np.inf:
@@ -292,12 +294,7 @@ def _mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
         s = 0.0
         for i in range(c * rows, min(n, (c + 1) * rows)):
             wi = w[i] if has_w else 1.0
-            for k in range(K):
-                acc[k] = logw[k]
-            for j in range(d):
-                t = T[j, X[i, j]]
-                for k in range(K):
-                    acc[k] += t[k]
+            _component_scores(X, i, T, logw, acc)
             lse = _logsumexp_into(acc, K)
             if wi == 0.0:
                 continue
