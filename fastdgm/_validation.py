@@ -170,7 +170,11 @@ def check_states(X, name: str = "X", *, n_states: int | None = None, n_dims: int
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if n_dims is not None and arr.shape[-1] != n_dims:
         raise ValueError(f"{name} must have {n_dims} columns (the model's n_dims), got shape {arr.shape}")
-    if arr.size:
+    if n_states is not None:
+        n_states = check_positive_int(n_states, "n_states")
+    if n_states is not None and arr.dtype.kind == "u" and np.iinfo(arr.dtype).max < n_states:
+        mx = -1            # every value the dtype can hold is a valid state: nothing to scan
+    elif arr.size:
         idx = first_bad(arr < 0) if arr.dtype.kind == "i" else None
         if idx is not None:
             raise ValueError(f"{name} must hold states in [0, n_states): {name}{_pos(idx)} = {arr[idx]}")
@@ -179,12 +183,10 @@ def check_states(X, name: str = "X", *, n_states: int | None = None, n_dims: int
         mx = -1
     if n_states is None:
         n_states = mx + 1
-    else:
-        n_states = check_positive_int(n_states, "n_states")
-        if mx >= n_states:
-            idx = first_bad(arr >= n_states)
-            raise ValueError(f"{name} must hold states in [0, n_states={n_states}): "
-                             f"{name}{_pos(idx)} = {arr[idx]}")
+    elif mx >= n_states:
+        idx = first_bad(arr >= n_states)
+        raise ValueError(f"{name} must hold states in [0, n_states={n_states}): "
+                         f"{name}{_pos(idx)} = {arr[idx]}")
     if compact:
         arr = np.ascontiguousarray(arr, dtype=smallest_uint(max(n_states, 1)))
     else:
