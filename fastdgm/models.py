@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _likelihood_kernels as _k
 from ._model import Model, register_model
+from ._progress import Progress
 from ._rng import make_key
 from ._validation import (
     as_float_array, check_logits, check_positive_int, check_states, check_weights, first_bad,
@@ -451,7 +452,7 @@ class Mixture(Model):
     # --- EM --------------------------------------------------------------------------------
     @classmethod
     def fit(cls, X, n_components, n_states=None, rng=None, max_iter=200, tol=1e-7, n_init=1,
-            alpha=1.0, sample_weight=None):
+            alpha=1.0, sample_weight=None, progress=False):
         """Fit by expectation-maximisation (MAP-EM with a Dirichlet smoothing prior).
 
         E-step: responsibilities r_ik = P(k | x_i) with a max-shifted logsumexp per row.
@@ -479,6 +480,8 @@ class Mixture(Model):
             Pseudo-count added to every component state (0: plain maximum-likelihood EM;
             a component that loses all its weight then keeps uniform tables and weight 0).
         sample_weight : array_like of float, shape (n,), optional
+        progress : bool
+            Show a progress bar of EM iterations (over all restarts) on stderr.
 
         Returns
         -------
@@ -500,10 +503,12 @@ class Mixture(Model):
         from ._rng import substream_ref  # restart r uses sub-stream r of the call's key
 
         best = None
-        for r in range(n_init):
-            fit = _em(X, C, K, w, alpha, max_iter, tol, np.uint64(substream_ref(int(key), r)))
-            if best is None or fit[2][-1] > best[2][-1]:
-                best = fit
+        with Progress(n_init * max_iter, unit="iterations", enabled=progress, desc="fit Mixture") as bar:
+            for r in range(n_init):
+                fit = _em(X, C, K, w, alpha, max_iter, tol, np.uint64(substream_ref(int(key), r)), bar)
+                bar.n = (r + 1) * max_iter                 # a converged restart skips its rest
+                if best is None or fit[2][-1] > best[2][-1]:
+                    best = fit
         lw, lc, obj, ll, converged = best
         model = cls._from_log(lw, lc)
         model.objective_history_ = obj
@@ -531,7 +536,7 @@ def _m_step(counts, nk, total, alpha, C):
     return lw, np.ascontiguousarray(lc)
 
 
-def _em(X, C, K, w, alpha, max_iter, tol, key):
+def _em(X, C, K, w, alpha, max_iter, tol, key, bar=None):
     n, d = X.shape
     total = float(w.sum()) if w.size else float(n)
     g = _pack_width(C, d)
@@ -557,6 +562,8 @@ def _em(X, C, K, w, alpha, max_iter, tol, key):
         prior = alpha * float(lc.sum()) if alpha > 0 else 0.0
         obj_hist.append((loglik + prior) / total)
         ll_hist.append(loglik / total)
+        if bar is not None:
+            bar.update(1)
         if it > 0 and obj_hist[-1] - obj_hist[-2] < tol:
             converged = True
             break

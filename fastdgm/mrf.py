@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ._model import Model, register_model
+from ._progress import Progress
 from ._validation import _pos, as_float_array, check_positive_int, check_states, first_bad
 
 __all__ = ["PairwiseMRF", "ENUM_LIMIT"]
@@ -444,7 +445,7 @@ class PairwiseMRF(Model):
     # --- fitting -----------------------------------------------------------------------
     @classmethod
     def fit(cls, X, edges, n_states=None, *, method="pll", l2=1e-2, pairwise="full", periodic=True,
-            max_iter=500, tol=1e-7):
+            max_iter=500, tol=1e-7, progress=False):
         """Maximum pseudo-likelihood fit: minimise -mean_r PLL(x_r) + l2/2 * ||params||^2.
 
         Parameters
@@ -463,6 +464,8 @@ class PairwiseMRF(Model):
         periodic : bool or sequence of bool
             Only for a lattice shape.
         max_iter, tol : optimiser controls (L-BFGS; scipy's when installed, else a built-in one).
+        progress : bool
+            Show a progress bar of objective evaluations on stderr.
 
         Returns
         -------
@@ -494,8 +497,7 @@ class PairwiseMRF(Model):
         m = e.shape[0]
         K = {"full": m, "shared": 1, "potts": 1}[pairwise]
         etab = np.arange(m, dtype=np.int64) if pairwise == "full" else np.zeros(m, np.int64)
-        counts = np.zeros((d, C))
-        np.add.at(counts, (np.arange(d)[None, :].repeat(n, 0), X), 1.0)
+        counts = np.stack([np.bincount(X[:, j], minlength=C) for j in range(d)]).astype(np.float64)
         unary0 = np.log((counts + 1.0) / (n + C))
         unary0 -= unary0.mean(1, keepdims=True)
         n_tab = {"full": m * C * C, "shared": C * C, "potts": 1}[pairwise]
@@ -536,7 +538,12 @@ class PairwiseMRF(Model):
             grad = -np.concatenate([g_unary.ravel(), gt]) / n + l2 * theta
             return f, grad
 
-        theta = _minimize(objective, theta0, max_iter=max_iter, tol=tol)
+        with Progress(max_iter, unit="evals", enabled=progress, desc="fit PairwiseMRF") as bar:
+            def tracked(theta):
+                bar.update(1)
+                return objective(theta)
+
+            theta = _minimize(tracked, theta0, max_iter=max_iter, tol=tol)
         u, T = unpack(theta)
         self = cls.__new__(cls)
         if pairwise == "full":
