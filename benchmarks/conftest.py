@@ -9,11 +9,11 @@ sizes quoted in the README.
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 import numpy as np
 import pytest
+
+from fastdgm._bench import median_time  # the one timer of `fastdgm bench` and these suites
 
 
 def _full(config) -> bool:
@@ -33,23 +33,6 @@ def full_size(request) -> bool:
 def pick(full: bool, big, small):
     """``big`` at full size, ``small`` under --benchmark-disable."""
     return big if full else small
-
-
-def median_time(fn, *, repeat: int = 5, min_time: float = 0.05) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeat`` rounds (each >= ``min_time``)."""
-    fn()  # warm-up (compiles, fills caches)
-    times = []
-    for _ in range(repeat):
-        n = 0
-        t0 = time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            dt = time.perf_counter() - t0
-            if dt >= min_time:
-                break
-        times.append(dt / n)
-    return statistics.median(times)
 
 
 @pytest.fixture
