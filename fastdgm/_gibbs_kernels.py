@@ -33,7 +33,7 @@ from numba import prange
 
 from ._jit import parallel_kernel, serial_kernel
 from ._numba_rng import mix64, substream, uniform
-from ._numba_threshold import softmax_weights, threshold_weights
+from ._numba_threshold import logsumexp, softmax_weights, threshold_weights
 
 MODE_TABLE = 0
 MODE_POTTS_FIELD = 1
@@ -680,14 +680,7 @@ def _conditional_logits(x, i, n_states, unary, ptr, nbr, tab, otab, logit):
         row = otab[tab[a], np.int64(x[nbr[a]])]
         for k in range(n_states):
             logit[k] += row[k]
-    m = -np.inf
-    for k in range(n_states):
-        if logit[k] > m:
-            m = logit[k]
-    s = 0.0
-    for k in range(n_states):
-        s += np.exp(logit[k] - m)
-    return m + np.log(s)
+    return logsumexp(logit, n_states)
 
 
 @parallel_kernel

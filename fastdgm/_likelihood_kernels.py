@@ -21,7 +21,7 @@ from numba import prange
 
 from ._jit import parallel_kernel, serial_kernel
 from ._numba_rng import substream, uniform
-from ._numba_threshold import threshold_levels
+from ._numba_threshold import logsumexp, threshold_levels
 
 __all__ = [
     "CHUNK", "SERIAL_WORK", "n_chunks",
@@ -171,20 +171,6 @@ def binary_tables(logp):
 
 
 @serial_kernel(inline="always")
-def _logsumexp_into(acc, K):
-    m = -np.inf
-    for k in range(K):
-        if acc[k] > m:
-            m = acc[k]
-    if m == -np.inf:
-        return m
-    s = 0.0
-    for k in range(K):
-        s += np.exp(acc[k] - m)
-    return m + np.log(s)
-
-
-@serial_kernel(inline="always")
 def _component_scores(X, i, T, logw, acc):
     """acc[k] = logw[k] + sum_j T[j, X[i, j], k]: the joint log-likelihood of row i and component k."""
     K = logw.shape[0]
@@ -205,7 +191,7 @@ def _mixture_log_prob(X, T, logw, out):
         acc = np.empty(K)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             _component_scores(X, i, T, logw, acc)
-            out[i] = _logsumexp_into(acc, K)
+            out[i] = logsumexp(acc, K)
 
 
 mixture_log_prob = _Twin(_mixture_log_prob)
@@ -221,7 +207,7 @@ def _mixture_responsibilities(X, T, logw, resp, out):
         acc = np.empty(K)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             _component_scores(X, i, T, logw, acc)
-            lse = _logsumexp_into(acc, K)
+            lse = logsumexp(acc, K)
             out[i] = lse
             if lse == -np.inf:
                 for k in range(K):
@@ -295,7 +281,7 @@ def _mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
         for i in range(c * rows, min(n, (c + 1) * rows)):
             wi = w[i] if has_w else 1.0
             _component_scores(X, i, T, logw, acc)
-            lse = _logsumexp_into(acc, K)
+            lse = logsumexp(acc, K)
             if wi == 0.0:
                 continue
             s += wi * lse

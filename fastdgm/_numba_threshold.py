@@ -52,6 +52,21 @@ def threshold_levels(levels, u):
 
 
 @serial_kernel(inline="always")
+def logsumexp(a, n):
+    """log sum_k exp(a[k]) over ``a[:n]``, shifted by the maximum; -inf if every entry is -inf."""
+    m = -np.inf
+    for k in range(n):
+        if a[k] > m:
+            m = a[k]
+    if m == -np.inf:
+        return m
+    s = 0.0
+    for k in range(n):
+        s += np.exp(a[k] - m)
+    return m + np.log(s)
+
+
+@serial_kernel(inline="always")
 def softmax_weights(logits, n, out):
     """Write exp(logits - max) into ``out[:n]``; return their sum (>= 1). -inf gives 0."""
     m = -np.inf
