@@ -1,4 +1,4 @@
-"""Build the Cython thresholding kernels in csrc/ into fastdgm._threshold.
+"""Build the Cython thresholding kernels in csrc/ into fastdgm.kernels._threshold.
 
 OpenMP is used when the compiler accepts ``-fopenmp``; otherwise the kernels build serial.
 """
@@ -36,7 +36,7 @@ def _openmp_flags():
 omp = _openmp_flags()
 compile_args = ["-O3"] + omp if sys.platform != "win32" else ["/O2"] + omp
 ext = Extension(
-    "fastdgm._threshold",
+    "fastdgm.kernels._threshold",
     sources=["csrc/_threshold.pyx"],
     include_dirs=[np.get_include(), "csrc"],
     extra_compile_args=compile_args,

@@ -74,14 +74,14 @@ def test_regular_graph(compare, benchmark, full_size, kind):
     gen = np.random.default_rng(2)
     pw = gen.normal(size=(len(edges), C, C)) * 0.5 if kind == "tables" else 0.8 * np.eye(C)
     model = fd.PairwiseMRF(gen.normal(size=(d, C)) * 0.3, edges, pw)
-    g = model._structure()
-    T = np.broadcast_to(model._tables[model._etab], (len(edges), C, C))
+    colour = model.gibbs_plan.colour
+    T = np.broadcast_to(model.pairwise, (len(edges), C, C))
     state = gen.integers(0, C, (chains, d))
     base_rng = np.random.default_rng(3)
     with fd.threads(1):
         compare(lambda: fd.gibbs(model, chains, sweeps, rng=0),
-                lambda: slow.chromatic_gibbs(state, model.unary, edges, T, g["colour"], sweeps, base_rng),
-                d=d, C=C, chains=chains, sweeps=sweeps, colours=int(g["colour"].max() + 1),
+                lambda: slow.chromatic_gibbs(state, model.unary, edges, T, colour, sweeps, base_rng),
+                d=d, C=C, chains=chains, sweeps=sweeps, colours=int(colour.max() + 1),
                 kernel=f"gibbs-graph-{kind}")
     _record(benchmark, d * chains * sweeps)
 

@@ -17,20 +17,19 @@ from importlib import import_module as _import_module
 
 from ._version import __version__
 from ._config import get_num_threads, set_num_threads, threads, show_config
-from .sampling import (
-    cumulative_levels, threshold, categorical, sample_density, gaussian_transport, sample_joint,
-    Categorical,
-)
+from .sampling import cumulative_levels, threshold, categorical, sample_joint
+from .continuous import sample_density, gaussian_transport
+from .models.categorical import Categorical
 
 # Names served lazily from numba-backed modules (imported on first attribute access).
 _LAZY = {
-    "PairwiseMRF": "mrf",
+    "PairwiseMRF": "models",
     "gibbs": "mcmc", "GibbsResult": "mcmc",
     "rhat": "diagnostics", "ess": "diagnostics",
     "Factorized": "models", "Mixture": "models", "ChowLiuTree": "models",
     "Estimate": "estimators", "kl_estimate": "estimators", "entropy_estimate": "estimators",
     "cross_entropy": "estimators", "kl_divergence": "estimators", "empirical_entropy": "estimators",
-    "Model": "_model", "load": "_model",
+    "Model": "models", "load": "models",
     "warmup": "_warmup",
     "load_digits": "datasets",
 }

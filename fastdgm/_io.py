@@ -80,7 +80,7 @@ def load_model(path):
 
     import numpy as np
 
-    from ._model import load
+    from .models.base import load
 
     path = os.fspath(path)
     if not os.path.exists(path):

@@ -6,13 +6,16 @@ Kernels downstream trust what these helpers return.
 """
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
 
 __all__ = [
     "as_float_array", "check_weights", "check_logits", "check_size", "check_states",
-    "smallest_uint", "first_bad", "check_positive_int",
+    "smallest_uint", "first_bad", "check_positive_int", "check_scalar", "check_alpha",
+    "check_sample_weight", "check_model_X", "check_log_table", "check_parent", "check_finite",
+    "check_edges",
 ]
 
 
@@ -192,3 +195,153 @@ def check_states(X, name: str = "X", *, n_states: int | None = None, n_dims: int
     else:
         arr = np.ascontiguousarray(arr)
     return arr, int(n_states)
+
+
+def check_log_table(probs, logits, *, name_p: str, ndim: int, shape_doc: str) -> np.ndarray:
+    """Validated table of exactly one of probs / logits -> log-probabilities normalised over
+    the last axis (float64, C-contiguous, -inf for zero probability)."""
+    if (probs is None) == (logits is None):
+        raise TypeError(f"give exactly one of {name_p} and logits")
+    name = name_p if probs is not None else "logits"
+    arr = as_float_array(probs if probs is not None else logits, name)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have shape {shape_doc}, got shape {arr.shape}")
+    arr = arr.astype(np.float64)
+    if probs is not None:
+        check_weights(arr, name)
+        with np.errstate(divide="ignore"):
+            lt = np.log(arr / arr.sum(axis=-1, keepdims=True))
+    else:
+        check_logits(arr, name)
+        lt = arr - arr.max(axis=-1, keepdims=True)
+        lt = lt - np.log(np.exp(lt).sum(axis=-1, keepdims=True))
+    return np.ascontiguousarray(lt)
+
+
+def check_alpha(alpha) -> float:
+    """``alpha`` (additive smoothing) as a float, finite and >= 0."""
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}") from None
+    if not (math.isfinite(a) and a >= 0):
+        raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
+    return a
+
+
+def check_sample_weight(sample_weight, n: int) -> np.ndarray:
+    """float64 (n,) weights, or an empty array for 'all ones'."""
+    if sample_weight is None:
+        return np.empty(0)
+    w = as_float_array(sample_weight, "sample_weight", ndim=1)
+    if w.shape[0] != n:
+        raise ValueError(f"sample_weight must have one entry per row of X ({n}), got shape {w.shape}")
+    check_weights(w, "sample_weight", rows=False)
+    return np.ascontiguousarray(w, dtype=np.float64)
+
+
+def check_model_X(X, C: int, d: int) -> np.ndarray:
+    """X of a model with C states and d columns, compact and C-contiguous.
+
+    Fast path for X already in the model's compact dtype: no scan at all when that dtype
+    cannot hold a value >= C (uint8 with C = 256, uint16 with C = 65536), else a parallel
+    max. Anything else, or a bad value, goes through :func:`check_states` (which names the
+    first bad position).
+    """
+    if (type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 0 and X.shape[1] == d
+            and X.dtype == smallest_uint(C) and X.flags.c_contiguous):
+        if np.iinfo(X.dtype).max == C - 1 or (X.shape[1] > 0 and _max_state(X) < C):
+            return X
+    return check_states(X, "X", n_states=C, n_dims=d)[0]
+
+
+def check_parent(parent, d=None) -> np.ndarray:
+    """``parent`` (d,) int64 with one root (-1), entries in [0, d), no self-loop (cycles:
+    see :func:`fastdgm.models._trees.tree_order`)."""
+    try:
+        p = np.asarray(parent)
+    except Exception as exc:
+        raise TypeError(f"parent must be an integer array: {exc}") from None
+    if p.dtype.kind not in "iu":
+        raise TypeError(f"parent must have an integer dtype, got {p.dtype}")
+    if p.ndim != 1 or p.size == 0:
+        raise ValueError(f"parent must be a non-empty 1-d array (d,), got shape {p.shape}")
+    p = p.astype(np.int64)
+    if d is not None and p.shape[0] != d:
+        raise ValueError(f"parent must have {d} entries (one per variable), got {p.shape[0]}")
+    d = p.shape[0]
+    idx = first_bad((p < -1) | (p >= d) | (p == np.arange(d)))
+    if idx is not None:
+        raise ValueError(f"parent must hold -1 (the root) or another variable in [0, {d}): "
+                         f"parent[{idx[0]}] = {p[idx]}")
+    roots = np.flatnonzero(p == -1)
+    if roots.size != 1:
+        raise ValueError(f"parent must have exactly one root (entry -1), got {roots.size}")
+    return p
+
+
+def check_scalar(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+                 include_minimum: bool = True) -> float:
+    """``value`` as a finite float within the bounds; TypeError for non-numbers (sklearn style)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number, got bool")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and (v < minimum or (v == minimum and not include_minimum)):
+        op = ">=" if include_minimum else ">"
+        raise ValueError(f"{name} must be {op} {minimum}, got {value}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return v
+
+
+def _max_state(X: np.ndarray) -> int:
+    from .kernels.likelihood import max_state
+
+    return max_state(X.size, X)
+
+
+def check_finite(a: np.ndarray, name: str) -> None:
+    """ValueError naming the first NaN or infinite entry of ``a``."""
+    idx = first_bad(~np.isfinite(a))
+    if idx is not None:
+        raise ValueError(f"{name} must be finite: {name}{_pos(idx)} = {a[idx]}")
+
+
+def check_edges(edges, d: int) -> np.ndarray:
+    """Edges (m, 2) int64 of a graph on d sites: in range, no self-loop, no repeated pair."""
+    try:
+        e = np.asarray(edges)
+    except Exception as exc:
+        raise TypeError(f"edges must be an integer array of shape (m, 2): {exc}") from None
+    if e.size == 0:
+        e = e.reshape(0, 2).astype(np.int64)
+    if e.dtype.kind not in "iu":
+        raise TypeError(f"edges must have an integer dtype, got {e.dtype}")
+    if e.ndim != 2 or e.shape[1] != 2:
+        raise ValueError(f"edges must have shape (m, 2), got {e.shape}")
+    idx = first_bad((e < 0) | (e >= d))
+    if idx is not None:
+        raise ValueError(f"edges must hold site indices in [0, d={d}): edges{_pos(idx)} = {e[idx]}")
+    e = np.ascontiguousarray(e, dtype=np.int64)
+    loops = np.flatnonzero(e[:, 0] == e[:, 1])
+    if loops.size:
+        k = loops[0]
+        raise ValueError(f"edges must not contain self-loops: edges[{k}] = ({e[k, 0]}, {e[k, 1]})")
+    if e.shape[0] > 1:
+        lo = np.minimum(e[:, 0], e[:, 1])
+        hi = np.maximum(e[:, 0], e[:, 1])
+        code = lo * d + hi
+        order = np.argsort(code, kind="stable")
+        dup = np.flatnonzero(code[order][1:] == code[order][:-1])
+        if dup.size:
+            # report the later of the first duplicated pair, in edge order
+            cands = [(max(order[j], order[j + 1]), min(order[j], order[j + 1])) for j in dup]
+            k, k0 = min(cands)
+            raise ValueError(f"edges must not repeat a pair (in either orientation): edges[{k}] = "
+                             f"({e[k, 0]}, {e[k, 1]}) duplicates edges[{k0}] = ({e[k0, 0]}, {e[k0, 1]})")
+    return e

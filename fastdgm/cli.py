@@ -14,7 +14,15 @@ import os
 import sys
 import time
 
-from ._io import CLIError, atomic_save_npy, check_out_path, load_array, load_data, load_model, parse_grid
+from ._io import (
+    CLIError,
+    atomic_save_npy,
+    check_out_path,
+    load_array,
+    load_data,
+    load_model,
+    parse_grid,
+)
 
 __all__ = ["main"]
 
@@ -92,7 +100,7 @@ def _gibbs_model(args):
         raise CLIError("give --model FILE or --grid HxW --states C --coupling B")
     if args.states is None or args.coupling is None:
         raise CLIError("--grid needs --states C and --coupling B")
-    from .mrf import PairwiseMRF
+    from .models.mrf import PairwiseMRF
 
     return PairwiseMRF.grid(parse_grid(args.grid), n_states=args.states, coupling=args.coupling,
                             periodic=not args.open)
@@ -101,9 +109,9 @@ def _gibbs_model(args):
 def cmd_gibbs(args) -> int:
     out = check_out_path(args.out, ".npz")
     model = _gibbs_model(args)
-    from ._model import atomic_savez
     from ._rng import make_key
-    from .mcmc import GibbsResult, _fingerprint, gibbs
+    from .mcmc import GibbsResult, gibbs
+    from .models.base import atomic_savez
 
     kw = dict(burn_in=args.burn_in, thin=args.thin, rng=args.seed, progress=args.progress)
     res = None
@@ -119,7 +127,7 @@ def cmd_gibbs(args) -> int:
             if prev.key != make_key(args.seed):
                 raise CLIError(f"checkpoint {ck} was written by a run with another --seed: remove it "
                                "or use the same seed")
-            if prev.model_id != _fingerprint(model):
+            if prev.model_id != model.fingerprint:
                 raise CLIError(f"checkpoint {ck} was written for another model: remove it or use "
                                "the same model")
             settings = (prev.burn_in, prev.n_sweeps, prev.thin, prev.n_chains)
@@ -144,10 +152,6 @@ def cmd_gibbs(args) -> int:
     return 0
 
 
-_FITTERS = {"factorized": "Factorized", "mixture": "Mixture", "chowliu": "ChowLiuTree",
-            "mrf": "PairwiseMRF"}
-
-
 def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=None, grid=None,
               l2=None, progress=False, edges=None, periodic=True, pairwise="full"):
     """Fit one model kind on X (shared by ``fit`` and ``demo``)."""
@@ -158,13 +162,13 @@ def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=N
     if kind == "mixture":
         from .models import Mixture
 
-        return Mixture.fit(X, n_components=n_components, n_states=n_states, rng=seed)
+        return Mixture.fit(X, n_components=n_components, n_states=n_states, rng=seed, progress=progress)
     if kind == "chowliu":
         from .models import ChowLiuTree
 
         return ChowLiuTree.fit(X, n_states=n_states, alpha=alpha)
     if kind == "mrf":
-        from .mrf import PairwiseMRF
+        from .models.mrf import PairwiseMRF
 
         if (grid is None) == (edges is None):
             raise CLIError("fit mrf needs --grid HxW (a lattice over the d columns) or --edges FILE "
@@ -351,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("fit", parents=[common], help="fit a model by maximum (pseudo-)likelihood",
                        description="Fit a model to (n, d) integer data and save it (.npz).")
-    s.add_argument("kind", choices=sorted(_FITTERS), help="model family")
+    s.add_argument("kind", choices=("chowliu", "factorized", "mixture", "mrf"), help="model family")
     s.add_argument("--data", required=True, help="(n, d) integer data (.npy/.npz/.csv)")
     s.add_argument("--out", required=True, help=".npz model file to write")
     s.add_argument("--states", type=_positive_int, default=None, help="C (default: max + 1)")

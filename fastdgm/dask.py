@@ -9,15 +9,19 @@ Same seed, same result as on one machine:
 - :func:`sample` returns a dask array whose blocks are exactly the rows
   ``model.sample(n, rng)`` would have produced: every random number is
   ``uniform(key, counter)`` with a counter fixed by the output row, so block ``[a, b)`` is
-  drawn on its own from (key, a). Models provide this through the private hook
-  ``model._sample_block(key, start, n_rows)``.
+  drawn on its own from (key, a). Models provide this through their public hook
+  ``model.sample_rows(key, start, n_rows)``.
 - :func:`gibbs` spreads chains over workers: chain c always uses the sub-stream
-  ``substream(key, c)``, so its result does not depend on which worker ran it.
+  ``substream(key, c)``, so its result does not depend on which worker ran it
+  (``fastdgm.gibbs(..., key=key, chain_start=c0)`` runs a block of chains).
+
+Only public names of the rest of the package are used here: models travel as
+``(class name, model.get_params())`` and are rebuilt with ``Model.from_params``.
 
 Workers: prefer processes with one thread each and set ``NUMBA_NUM_THREADS`` to the cores a
 worker may use. With several threads per worker, numba's default ``workqueue`` threading
 layer cannot run parallel kernels from two threads at once; fastdgm detects this and runs
-the serial twin of the kernel in the second thread (see :func:`fastdgm._config.numba_threads`),
+the serial twin of the kernel in the second thread (see :func:`fastdgm.kernels.threads.numba_threads`),
 so results stay identical and nothing aborts.
 
 Importing :mod:`fastdgm` never imports dask; importing this module does.
@@ -36,7 +40,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("fastdgm.dask needs dask: pip install 'fastdgm[dask]' "
                       "(dask[array] and distributed)") from exc
 
-from ._rng import GOLDEN, STREAM, make_key, substream_ref
+from ._rng import make_key
 from ._validation import check_positive_int, check_states, smallest_uint
 
 __all__ = ["log_prob", "score", "sample", "gibbs", "DaskGibbsResult"]
@@ -47,7 +51,7 @@ __all__ = ["log_prob", "score", "sample", "gibbs", "DaskGibbsResult"]
 # ---------------------------------------------------------------------------------------
 def _freeze(model):
     try:
-        params = {k: np.asarray(v) for k, v in model._get_params().items()}
+        params = {k: np.asarray(v) for k, v in model.get_params().items()}
     except NotImplementedError:
         return model
     return (type(model).__name__, params)
@@ -56,18 +60,10 @@ def _freeze(model):
 def _thaw(frozen):
     if not isinstance(frozen, tuple):
         return frozen
-    from ._model import _MODELS
+    from .models.base import registered_models
 
     name, params = frozen
-    if name not in _MODELS:
-        import importlib
-
-        for mod in ("sampling", "models", "mrf"):
-            try:
-                importlib.import_module(f"fastdgm.{mod}")
-            except ImportError:
-                pass
-    return _MODELS[name]._from_params(params)
+    return registered_models()[name].from_params(params)
 
 
 # ---------------------------------------------------------------------------------------
@@ -133,82 +129,14 @@ def score(model, X):
 # ---------------------------------------------------------------------------------------
 # sampling
 # ---------------------------------------------------------------------------------------
-def _shift_key(key, counter_offset: int) -> np.uint64:
-    """A key whose stream starts ``counter_offset`` draws later.
-
-    ``uniform(key, c) = mix64(key + (c + 1) * GOLDEN)`` (mod 2^64), so
-    ``uniform(_shift_key(key, s), c) == uniform(key, s + c)``: a kernel that draws element
-    (i, j) with ``uniform(key, i*d + j)`` produces rows [a, a + n) when given
-    ``_shift_key(key, a*d)``.
-    """
-    return np.uint64((int(key) + int(counter_offset) * GOLDEN) % (1 << 64))
-
-
-def _categorical_block(model, key, start, n_rows):
-    """Rows [start, start + n_rows) of ``Categorical.sample(n)``: counters start.. (flat index)."""
-    from . import sampling as s
-
-    m = s._method_code("auto", model.n_states, n_rows)
-    tables = s._tables(model.levels, m)
-    return s._draw_table(model.levels, tables, m, key, start, (n_rows,), np.dtype(np.int64))
-
-
-def _model_block(model, key, start, n_rows):
-    """Rows [start, start + n_rows) of ``model.sample(n)`` for the models of fastdgm.models.
-
-    Their samplers draw element (i, j) with ``uniform(key, i*d + j)``; the mixture draws
-    component z_i with ``uniform(substream(key, 0), i)``.
-    """
-    from . import _likelihood_kernels as _k
-    from . import models as M
-    from .sampling import _uniforms
-
-    d = model.n_dims
-    out = np.empty((n_rows, d), dtype=smallest_uint(model.n_states))
-    if n_rows == 0:
-        return out
-    shifted = _shift_key(key, start * d)
-    if isinstance(model, M.Factorized):
-        _k.factorized_sample(out.size, M._levels(model.log_probs), shifted, out)
-    elif isinstance(model, M.ChowLiuTree):
-        _k.tree_sample(out.size, M._levels(model.log_cond), model._kparent, model.order, shifted, out)
-    elif isinstance(model, M.Mixture):
-        # the component stream is a sub-stream of key: draw it here with the same counters
-        wlevels, levels = M._levels(model.log_weights), M._levels(model.log_components)
-        zkey = np.uint64(substream_ref(int(key), 0))
-        z = np.searchsorted(wlevels, _uniforms(zkey, n_rows, start), side="right")
-        u = _uniforms(key, n_rows * d, start * d).reshape(n_rows, d)
-        for k in np.unique(z):
-            rows = np.flatnonzero(z == k)
-            for j in range(d):  # first state whose level is above u, as threshold_levels
-                out[rows, j] = np.searchsorted(levels[k, j], u[rows, j], side="right")
-    else:
-        raise TypeError(f"{type(model).__name__} cannot be sampled block by block (no "
-                        "_sample_block hook): use model.sample on one machine")
-    return out
-
-
 def _sample_block(frozen, key, start, n_rows):
-    from .sampling import Categorical
-
-    model = _thaw(frozen)
-    if isinstance(model, Categorical):
-        return _categorical_block(model, np.uint64(key), int(start), int(n_rows))
-    if hasattr(model, "_sample_block"):
-        return model._sample_block(np.uint64(key), int(start), int(n_rows))
-    return _model_block(model, np.uint64(key), int(start), int(n_rows))
+    return _thaw(frozen).sample_rows(np.uint64(key), int(start), int(n_rows))
 
 
 def _block_samplable(model) -> bool:
-    from .sampling import Categorical
+    from .models.base import Model
 
-    if isinstance(model, Categorical) or hasattr(model, "_sample_block"):
-        return True
-    try:
-        from . import models as M
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(model, (M.Factorized, M.Mixture, M.ChowLiuTree))
+    return type(model).sample_rows is not Model.sample_rows
 
 
 def _normalize_chunks(n, chunks):
@@ -228,8 +156,8 @@ def sample(model, n, *, chunks=100_000, rng=None):
     Parameters
     ----------
     model : fastdgm model
-        ``Categorical`` or any model with the block-sampling hook ``_sample_block``
-        (Factorized, Mixture, ChowLiuTree).
+        Any model with the block-sampling hook ``sample_rows`` (Categorical, Factorized,
+        Mixture, ChowLiuTree, ...).
     n : int
         Number of samples.
     chunks : int or sequence of int
@@ -248,12 +176,12 @@ def sample(model, n, *, chunks=100_000, rng=None):
     TypeError
         If the model has no block-sampling hook (its rows could not be drawn independently).
     """
-    from .sampling import Categorical
+    from .models.categorical import Categorical
 
     n = check_positive_int(n, "n")
     is_cat = isinstance(model, Categorical)
     if not _block_samplable(model):
-        raise TypeError(f"{type(model).__name__} cannot be sampled block by block (no _sample_block "
+        raise TypeError(f"{type(model).__name__} cannot be sampled block by block (no sample_rows "
                         "hook): use model.sample on one machine")
     sizes = _normalize_chunks(n, chunks)
     key = make_key(rng)
@@ -290,30 +218,11 @@ class DaskGibbsResult:
 
 
 def _gibbs_block(frozen, key, chain_start, n_chains, n_sweeps, burn_in, thin, init, schedule):
-    """Chains [chain_start, chain_start + n_chains) of the run with key ``key``.
+    """Chains [chain_start, chain_start + n_chains) of the run with key ``key``."""
+    from .mcmc import gibbs as _gibbs
 
-    Chain c of a run uses ``substream(key, c)`` = ``substream(key + c0*STREAM, c - c0)``, so
-    the block runs as a run of its own with the shifted key, started through ``resume``
-    (the only door into :func:`fastdgm.gibbs` for a given key), from the same initial states.
-    """
-    from . import _gibbs_kernels as K
-    from .mcmc import GibbsResult, _fingerprint, gibbs as _gibbs
-
-    model = _thaw(frozen)
-    d, C = model.n_dims, model.n_states
-    dtype = smallest_uint(C)
-    bkey = np.uint64((int(key) + int(chain_start) * STREAM) % (1 << 64))
-    if init is None or isinstance(init, str):
-        X = np.empty((n_chains, d), dtype=dtype)
-        K.random_init(K.chain_keys(bkey, 0, n_chains), X, C)
-    else:
-        X = np.array(init, dtype=dtype, order="C")
-    sched = "chromatic" if schedule == "auto" else schedule
-    start = GibbsResult(np.zeros((0, n_chains, d), dtype), np.zeros((0, n_chains)), X,
-                          np.asarray(model.energy(X), dtype=np.float64), bkey, 0, sched, burn_in,
-                          n_sweeps, thin, 0, _fingerprint(model))
-    res = _gibbs(model, n_chains, n_sweeps, burn_in=burn_in, thin=thin, schedule=schedule,
-                  resume=start)
+    res = _gibbs(_thaw(frozen), n_chains, n_sweeps, burn_in=burn_in, thin=thin, init=init,
+                 schedule=schedule, key=np.uint64(key), chain_start=chain_start)
     return np.asarray(res.samples), np.asarray(res.energy), np.asarray(res.state)
 
 
@@ -356,7 +265,7 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         workers = len(client.scheduler_info()["workers"]) if client is not None else 2
         chains_per_task = max(1, math.ceil(n_chains / max(1, workers)))
     chains_per_task = check_positive_int(chains_per_task, "chains_per_task")
-    from .mrf import PairwiseMRF
+    from .models.mrf import PairwiseMRF
 
     if not isinstance(model, PairwiseMRF):
         raise TypeError(f"model must be a PairwiseMRF, got {type(model).__name__}")

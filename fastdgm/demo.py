@@ -106,23 +106,9 @@ def mrf_edges(image_shape, tree_edges=None) -> np.ndarray:
     return np.unique(e, axis=0)
 
 
-def _tree_edges(tree) -> np.ndarray | None:
-    """(child, parent) edges of a fitted ChowLiuTree, whatever it calls them."""
-    for name in ("edges", "tree_edges"):
-        e = getattr(tree, name, None)
-        if e is not None:
-            return np.asarray(e, dtype=np.int64).reshape(-1, 2)
-    parents = getattr(tree, "parents", getattr(tree, "parent", None))
-    if parents is not None:
-        p = np.asarray(parents, dtype=np.int64)
-        child = np.flatnonzero(p >= 0)
-        return np.stack([child, p[child]], 1)
-    return None
-
-
 def _n_params(model) -> int:
     try:
-        params = model._get_params()
+        params = model.get_params()
     except Exception:
         return 0
     return int(sum(np.size(v) for v in params.values() if np.asarray(v).dtype.kind == "f"))
@@ -243,9 +229,9 @@ def run_demo(out="fastdgm_demo.png", data=None, *, quick: bool = False, seed: in
 
     # Markov random field on the lattice + the Chow-Liu tree edges, by pseudo-likelihood
     from .mcmc import gibbs
-    from .mrf import PairwiseMRF
+    from .models.mrf import PairwiseMRF
 
-    edges = mrf_edges(image_shape, _tree_edges(tree)) if image_shape[0] > 1 else _tree_edges(tree)
+    edges = mrf_edges(image_shape, tree.edges) if image_shape[0] > 1 else tree.edges
     with steps(f"fitting PairwiseMRF ({len(edges)} edges, pseudo-likelihood)") as st:
         mrf = PairwiseMRF.fit(X_train, edges, n_states=C, method="pll")
     try:                       # exact when C^d is small enough to enumerate

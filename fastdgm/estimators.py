@@ -19,7 +19,13 @@ import math
 
 import numpy as np
 
-from ._validation import as_float_array, check_positive_int, check_states, first_bad, smallest_uint
+from ._validation import (
+    as_float_array,
+    check_positive_int,
+    check_states,
+    first_bad,
+    smallest_uint,
+)
 
 __all__ = ["Estimate", "kl_estimate", "entropy_estimate", "cross_entropy", "kl_divergence",
            "empirical_entropy"]
@@ -161,7 +167,7 @@ def cross_entropy(log_q) -> Estimate:
 def _as_model(m, name: str):
     """Models as they are; a Categorical (one variable) as a Factorized with d = 1."""
     from .models import Factorized
-    from .sampling import Categorical
+    from .models.categorical import Categorical
 
     if isinstance(m, Categorical):
         with np.errstate(divide="ignore"):

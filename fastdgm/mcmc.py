@@ -8,35 +8,22 @@ and gives bit for bit what one uninterrupted run would have given, on any thread
 """
 from __future__ import annotations
 
-import hashlib
-import math
 import os
 import time
 
 import numpy as np
 
 from ._config import get_num_threads
-from ._model import atomic_savez
 from ._progress import Progress
 from ._rng import make_key
-from ._validation import check_positive_int, check_states, smallest_uint
+from ._validation import check_positive_int, check_scalar, check_states, smallest_uint
+from .kernels import gibbs_graph, gibbs_grid
+from .kernels.gibbs_common import BLOCK, chain_keys, random_init
+from .models.base import atomic_savez
 
 __all__ = ["gibbs", "GibbsResult"]
 
 _SCHEDULES = ("auto", "chromatic", "sequential", "random")
-
-
-def _fingerprint(model) -> str:
-    """SHA-1 of the model's parameters (cached: models are immutable)."""
-    fp = getattr(model, "_fp", None)
-    if fp is None:
-        h = hashlib.sha1()
-        for a in (model._unary, model._edges, model._tables, model._etab):
-            h.update(str(a.shape).encode())
-            h.update(np.ascontiguousarray(a).data)
-        fp = h.hexdigest()
-        model._fp = fp
-    return fp
 
 
 class GibbsResult:
@@ -61,10 +48,12 @@ class GibbsResult:
         "chromatic", "sequential" or "random".
     burn_in, n_sweeps, thin, sweeps_done : int
         This run's settings and the sweeps done so far (burn-in included).
+    chain_start : int
+        Global index of the first chain (chain c uses ``substream(key, c)``).
     """
 
     def __init__(self, samples, energy, state, final_energy, key, sweep, schedule, burn_in, n_sweeps,
-                 thin, sweeps_done, model_id):
+                 thin, sweeps_done, model_id, chain_start=0):
         self.samples = samples
         self.energy = energy
         self.state = state
@@ -77,6 +66,7 @@ class GibbsResult:
         self.thin = int(thin)
         self.sweeps_done = int(sweeps_done)
         self.model_id = str(model_id)
+        self.chain_start = int(chain_start)
 
     @property
     def n_chains(self) -> int:
@@ -94,7 +84,8 @@ class GibbsResult:
                      sweep=np.int64(self.sweep), schedule=np.asarray(self.schedule),
                      burn_in=np.int64(self.burn_in), n_sweeps=np.int64(self.n_sweeps),
                      thin=np.int64(self.thin), sweeps_done=np.int64(self.sweeps_done),
-                     model_id=np.asarray(self.model_id), __gibbs__=np.int64(1))
+                     model_id=np.asarray(self.model_id), chain_start=np.int64(self.chain_start),
+                     __gibbs__=np.int64(1))
 
     @classmethod
     def load(cls, path) -> "GibbsResult":
@@ -105,7 +96,7 @@ class GibbsResult:
             g = {k: f[k] for k in f.files}
         return cls(g["samples"], g["energy"], g["state"], g["final_energy"], g["key"][()],
                    int(g["sweep"]), str(g["schedule"]), int(g["burn_in"]), int(g["n_sweeps"]),
-                   int(g["thin"]), int(g["sweeps_done"]), str(g["model_id"]))
+                   int(g["thin"]), int(g["sweeps_done"]), str(g["model_id"]), int(g.get("chain_start", 0)))
 
     def __repr__(self) -> str:
         return (f"GibbsResult(samples={self.samples.shape}, chains={self.n_chains}, sweep={self.sweep}, "
@@ -113,7 +104,8 @@ class GibbsResult:
 
 
 def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, schedule="auto",
-          progress=False, checkpoint=None, resume=None, checkpoint_every=60.0, _layout=None):
+          progress=False, checkpoint=None, resume=None, checkpoint_every=60.0, key=None, chain_start=0,
+          _layout=None):
     """Run ``n_chains`` Gibbs chains on a pairwise MRF.
 
     Parameters
@@ -147,12 +139,19 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         otherwise a new run of ``burn_in + n_sweeps`` sweeps continues from its final state.
     checkpoint_every : float
         Seconds between checkpoint writes.
+    key : int or numpy.uint64, optional
+        The run's 64-bit stream key itself, instead of ``rng`` (``make_key(rng)`` is what
+        ``rng`` gives): with ``chain_start``, it lets a worker run some chains of a larger run.
+    chain_start : int
+        Global index of the first chain: the chains are ``[chain_start, chain_start +
+        n_chains)`` of the run with this key, chain c on ``substream(key, c)``. Chains of a
+        run split into such blocks equal the chains of the whole run, bit for bit.
 
     Returns
     -------
     GibbsResult
     """
-    from .mrf import PairwiseMRF
+    from .models.mrf import PairwiseMRF
 
     if not isinstance(model, PairwiseMRF):
         raise TypeError(f"model must be a PairwiseMRF, got {type(model).__name__}")
@@ -164,18 +163,21 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
     if _layout not in (None, "chains", "sites"):
         raise ValueError(f"_layout must be None, 'chains' or 'sites', got {_layout!r}")
-    checkpoint_every = float(checkpoint_every)
+    checkpoint_every = check_scalar(checkpoint_every, "checkpoint_every", minimum=0.0)
+    chain_start = check_positive_int(chain_start, "chain_start", minimum=0)
+    if key is not None and rng is not None:
+        raise ValueError("give at most one of rng and key")
     d, C = model.n_dims, model.n_states
     dtype = smallest_uint(C)
-    model_id = _fingerprint(model)
-    from . import _gibbs_kernels as K
+    model_id = model.fingerprint
 
     total = burn_in + n_sweeps
     kept = n_sweeps // thin
     prev = None
     if resume is not None:
-        if rng is not None:
-            raise ValueError("rng must be None with resume (the random stream continues from resume's key)")
+        if rng is not None or key is not None:
+            raise ValueError(f"{'rng' if rng is not None else 'key'} must be None with resume (the random "
+                             "stream continues from resume's key)")
         if init is not None:
             raise ValueError("init must be None with resume (the chains continue from resume's state)")
         from_file = not isinstance(resume, GibbsResult)
@@ -193,6 +195,7 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         if schedule == "auto":
             schedule = resume.schedule
         key = np.uint64(resume.key)
+        chain_start = resume.chain_start
         X, _ = check_states(resume.state, "resume.state", n_states=C, n_dims=d)
         X = np.array(X, dtype=dtype, order="C")
         e_now = np.array(resume.final_energy, dtype=np.float64).reshape(-1)
@@ -209,12 +212,12 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
                     f"as resume to start a new run from its state")
             prev = resume
     else:
-        key = make_key(rng)
+        key = make_key(rng) if key is None else np.uint64(key)
         sweep_abs = 0
-        keys0 = K.chain_keys(key, 0, n_chains)
+        keys = chain_keys(key, chain_start, n_chains)
         if init is None or (isinstance(init, str) and init == "random"):
             X = np.empty((n_chains, d), dtype=dtype)
-            K.random_init(keys0, X, C)
+            random_init(keys, X, C)
         elif isinstance(init, str):
             raise ValueError(f"init must be None, 'random' or an array of shape ({n_chains}, {d}), got {init!r}")
         else:
@@ -225,7 +228,8 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         e_now = model.energy(X)
     if schedule == "auto":
         schedule = "chromatic"
-    keys = K.chain_keys(key, 0, n_chains)
+    if resume is not None:
+        keys = chain_keys(key, chain_start, n_chains)
 
     if prev is not None:
         samples, energy, done = prev.samples.astype(dtype), prev.energy.astype(np.float64), prev.sweeps_done
@@ -244,7 +248,7 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
     def result(done_now):
         state = Xk.copy() if pos is None else np.ascontiguousarray(Xk[:, pos])
         return GibbsResult(samples, energy, state, e_now.copy(), key, sweep_abs + done_now - (
-            prev.sweeps_done if prev is not None else 0), schedule, burn_in, n_sweeps, thin, done_now, model_id)
+            prev.sweeps_done if prev is not None else 0), schedule, burn_in, n_sweeps, thin, done_now, model_id, chain_start)
 
     base_sweep = sweep_abs - (prev.sweeps_done if prev is not None else 0)  # absolute sweep of run start
     adaptive = bool(progress) or checkpoint is not None
@@ -280,44 +284,33 @@ def _chunk_runner(model, schedule, n_chains, layout):
     Returns ``(run, pos, site_of)``: graph kernels keep each chain relabelled (site
     ``site_of[t]`` at position t; ``pos`` the inverse), grid kernels in site order (None).
     """
-    from . import _gibbs_kernels as K
-
-    g = model._structure()
-    C = model.n_states
-    d = model.n_dims
+    plan = model.gibbs_plan
+    C, d = model.n_states, model.n_dims
     if layout is None:
-        layout = "sites" if (n_chains < get_num_threads() and d >= 16 * K.BLOCK) else "chains"
-    if schedule == "chromatic" and g["grid_geom"] is not None:
-        beta = g["grid_beta"]
-        n = np.arange(5)
-        ising = np.zeros(25)
-        for n1 in range(5):
-            for n0 in range(5 - n1):
-                ising[n1 * 5 + n0] = 1.0 / (1.0 + np.exp(beta * (n1 - n0)))
-        ising_int = np.array([math.ceil(ising[4 * n1 + 4] * 2.0 ** 53) for n1 in range(5)], np.uint64)
-        shift = max(0.0, 4.0 * beta)
-        expb = np.exp(beta * n - shift)
-        kern = K.grid_sweeps_sites if layout == "sites" else K.grid_sweeps_chains
-        geom = g["grid_geom"]
+        layout = "sites" if (n_chains < get_num_threads() and d >= 16 * BLOCK) else "chains"
+    if schedule == "chromatic" and plan.grid is not None:
+        grid = plan.grid
+        kern = gibbs_grid.grid_sweeps_sites if layout == "sites" else gibbs_grid.grid_sweeps_chains
 
         def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
-            kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, geom, beta, ising, ising_int, expb, C)
+            kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, grid.geom, grid.beta, grid.ising,
+                 grid.ising_int, grid.expb, C)
         return run, None, None
-    graph = (g["mode"], C) + g["gibbs"]
-    site_of, pos = g["order"], g["pos"]
+    graph = plan.graph_args()
+    site_of, pos = plan.order, plan.pos
     if schedule == "random":
         def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
-            K.graph_sweeps_random(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, pos,
-                                  site_of, *graph)
+            gibbs_graph.graph_sweeps_random(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, pos,
+                                            site_of, *graph)
         return run, pos, site_of
     if schedule == "sequential":
         visit = pos  # sites 0..d-1 in order
         cptr = np.array([0, d], np.int64)
-        kern = K.graph_sweeps_chains
+        kern = gibbs_graph.graph_sweeps_chains
     else:
         visit = np.arange(d, dtype=np.int64)
-        cptr = g["cptr"]
-        kern = K.graph_sweeps_sites if layout == "sites" else K.graph_sweeps_chains
+        cptr = plan.cptr
+        kern = gibbs_graph.graph_sweeps_sites if layout == "sites" else gibbs_graph.graph_sweeps_chains
 
     def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
         kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, visit, site_of, cptr, *graph)

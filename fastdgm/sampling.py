@@ -10,97 +10,29 @@ import math
 
 import numpy as np
 
-from . import _threshold as _k
 from ._config import get_num_threads
-from ._model import Model, register_model
+from ._dispatch import (
+    draw_table,
+    levels_1d,
+    method_code,
+    out_dtype,
+    scalar_or_array,
+    search_tables,
+    uniforms,
+    weights_or_logits,
+)
 from ._rng import make_key
 from ._validation import (
-    as_float_array, check_logits, check_size, check_states, check_weights, first_bad, smallest_uint,
+    as_float_array,
+    check_logits,
+    check_size,
+    check_weights,
+    first_bad,
+    smallest_uint,
 )
+from .kernels import _threshold as _k
 
-__all__ = [
-    "cumulative_levels", "threshold", "categorical", "sample_density", "gaussian_transport",
-    "sample_joint", "Categorical",
-]
-
-_METHODS = dict(_k.METHODS)
-_DUMMY_INDEX = np.zeros(1, dtype=np.int64)
-_DUMMY_PROB = np.zeros(1, dtype=np.float64)
-
-
-# ---------------------------------------------------------------------------------------
-# argument helpers
-# ---------------------------------------------------------------------------------------
-def _out_dtype(dtype, n_states: int) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be an integer dtype, got {dtype!r}") from None
-    if dt.kind not in "iu":
-        raise TypeError(f"dtype must be an integer dtype, got {dt}")
-    if n_states - 1 > np.iinfo(dt).max:
-        raise ValueError(f"dtype {dt} cannot hold category {n_states - 1}")
-    return dt.newbyteorder("=")
-
-
-def _method_code(method: str, n_states: int, draws: int) -> int:
-    if method == "auto":
-        # scan, bisect and guide give identical draws: "auto" only picks the fastest
-        if draws <= 1 or n_states <= 8:
-            return _METHODS["scan"]           # branch-free count of the levels below u
-        if n_states <= 64 or draws < n_states // 8:
-            return _METHODS["bisect"]         # a table would cost more than it saves
-        return _METHODS["guide"]
-    try:
-        return _METHODS[method]
-    except (KeyError, TypeError):
-        raise ValueError(f"method must be one of 'auto', 'scan', 'bisect', 'guide', 'alias'; "
-                         f"got {method!r}") from None
-
-
-def _weights_or_logits(p, logits, *, name_p="p", min_ndim=1):
-    """Validate exactly one of p / logits; return (array, is_logits, name)."""
-    if (p is None) == (logits is None):
-        raise TypeError(f"give exactly one of {name_p} and logits")
-    if p is not None:
-        return as_float_array(p, name_p, min_ndim=min_ndim), False, name_p
-    return as_float_array(logits, "logits", min_ndim=min_ndim), True, "logits"
-
-
-def _levels_1d(w: np.ndarray, is_logits: bool) -> np.ndarray:
-    """Normalised levels (C,) float64 of validated weights or logits (last level exactly 1)."""
-    w = np.asarray(w, dtype=np.float64)
-    if is_logits:
-        w = np.exp(w - w.max())
-    c = np.cumsum(w)
-    levels = c / c[-1]
-    levels[-1] = 1.0
-    return levels
-
-
-def _draw_table(levels: np.ndarray, tables, method: int, key, offset: int, shape, dtype) -> np.ndarray:
-    out = np.empty(math.prod(shape), dtype=dtype)
-    index, prob = tables
-    _k.sample_table(levels, index, prob, method, np.uint64(key), np.uint64(offset), out,
-                    get_num_threads())
-    return out.reshape(shape)
-
-
-def _tables(levels: np.ndarray, method: int):
-    if method in (_METHODS["guide"], _METHODS["alias"]):
-        return _k.prepare_tables(levels, method)
-    return _DUMMY_INDEX, _DUMMY_PROB
-
-
-def _scalar_or_array(out: np.ndarray, size):
-    return out[()] if size is None else out
-
-
-def _uniforms(key, n: int, offset: int = 0) -> np.ndarray:
-    out = np.empty(n, dtype=np.float64)
-    _k.fill_uniforms(np.uint64(key), np.uint64(offset), out, get_num_threads())
-    return out
-
+__all__ = ["cumulative_levels", "threshold", "categorical", "sample_joint"]
 
 # ---------------------------------------------------------------------------------------
 # the primitive
@@ -240,10 +172,10 @@ def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto
     >>> fd.categorical([0.2, 0.8], size=5, rng=0).shape
     (5,)
     """
-    arr, is_logits, name = _weights_or_logits(p, logits)
+    arr, is_logits, name = weights_or_logits(p, logits)
     size = check_size(size)
     C = arr.shape[-1]
-    dt = _out_dtype(dtype, C)
+    dt = out_dtype(dtype, C)
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, got {type(method).__name__}")
     key = make_key(rng)
@@ -251,10 +183,10 @@ def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto
         (check_logits if is_logits else check_weights)(arr, name)
         shape = () if size is None else size
         draws = math.prod(shape)
-        m = _method_code(method, C, draws)
-        levels = _levels_1d(arr, is_logits)
-        out = _draw_table(levels, _tables(levels, m), m, key, 0, shape, dt)
-        return _scalar_or_array(out, size)
+        m = method_code(method, C, draws)
+        levels = levels_1d(arr, is_logits)
+        out = draw_table(levels, search_tables(levels, m), m, key, 0, shape, dt)
+        return scalar_or_array(out, size)
 
     batch = arr.shape[:-1]
     n = math.prod(batch)
@@ -273,7 +205,7 @@ def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto
     P = arr.reshape(n, C)
     if size[len(size) - len(batch):] == batch:       # draws x rows: the fused kernel
         draws = math.prod(size[:len(size) - len(batch)])
-        m = _method_code(method, C, draws)
+        m = method_code(method, C, draws)
         out = np.empty(draws * n, dtype=dt)
         nbad = _k.sample_rows(P, is_logits, m, draws, np.uint64(key), out, get_num_threads())
         if nbad:
@@ -281,13 +213,13 @@ def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto
             raise ValueError(f"{name} has invalid rows")  # pragma: no cover - check above names it
         return out.reshape(size)
     # general broadcast (e.g. batch (n, 1) into size (n, k)): levels then the primitive
-    _method_code(method, C, 2)
+    method_code(method, C, 2)
     (check_logits if is_logits else check_weights)(arr, name)
     if is_logits:
         P = np.exp(P - P.max(axis=1, keepdims=True))
     L = cumulative_levels(P)
     rows = np.broadcast_to(np.arange(n, dtype=np.int64).reshape(batch), size).ravel()
-    u = _uniforms(key, rows.size)
+    u = uniforms(key, rows.size)
     last = np.full(n, C - 1, dtype=np.int64)
     out = np.empty(rows.size, dtype=np.int64)
     _k.threshold_rows(u, L, np.ascontiguousarray(rows), last, out, get_num_threads())
@@ -296,92 +228,6 @@ def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto
 
 # ---------------------------------------------------------------------------------------
 # continuous densities tabulated at C points
-# ---------------------------------------------------------------------------------------
-def _check_density(grid, density):
-    x = as_float_array(grid, "grid", ndim=1).astype(np.float64, copy=False)
-    f = as_float_array(density, "density", ndim=1).astype(np.float64, copy=False)
-    if x.shape != f.shape:
-        raise ValueError(f"grid and density must have the same shape, got {x.shape} and {f.shape}")
-    if x.size < 2:
-        raise ValueError(f"grid needs at least 2 points, got {x.size}")
-    idx = first_bad(~np.isfinite(x))
-    if idx is not None:
-        raise ValueError(f"grid must be finite: grid[{idx[0]}] = {x[idx]}")
-    idx = first_bad(~(np.diff(x) > 0))
-    if idx is not None:
-        raise ValueError(f"grid must be strictly increasing: grid[{idx[0] + 1}] = {x[idx[0] + 1]} "
-                         f"<= grid[{idx[0]}] = {x[idx[0]]}")
-    check_weights(f, "density")
-    mass = np.diff(x) * (f[:-1] + f[1:]) * 0.5
-    total = mass.sum()
-    if not total > 0:
-        raise ValueError("density has zero total mass")
-    if not np.isfinite(total):
-        raise ValueError("density: the total mass overflows float64 (rescale grid or density)")
-    return x, f, mass
-
-
-def sample_density(grid, density, size=None, *, rng=None) -> np.ndarray:
-    """Exact samples of a continuous density known at C grid points, linear in between.
-
-    The inverse CDF of the piecewise-linear density is applied to counter-based
-    uniforms: the interval is found by cumulative-level thresholding of the interval
-    masses, and the position inside it by solving the quadratic CDF exactly.
-
-    Parameters
-    ----------
-    grid : array_like of float, shape (C,)
-        Strictly increasing points, C >= 2.
-    density : array_like of float, shape (C,)
-        Non-negative density values at ``grid`` (unnormalised is fine).
-    size : int or tuple of ints, optional
-        Output shape (None: one float).
-    rng : SPEC 7 seed
-
-    Returns
-    -------
-    ndarray of float64, shape ``size`` (a float for ``size=None``), in [grid[0], grid[-1]].
-    """
-    x, f, mass = _check_density(grid, density)
-    size = check_size(size)
-    shape = () if size is None else size
-    out = np.empty(math.prod(shape), dtype=np.float64)
-    _k.density_sample(np.uint64(make_key(rng)), _levels_1d(mass, False), x, f, mass, out,
-                      get_num_threads())
-    return float(out[0]) if size is None else out.reshape(shape)
-
-
-def gaussian_transport(z, grid, density) -> np.ndarray:
-    """The monotone map T with T(Z) ~ density for Z ~ N(0, 1): T = F^{-1} o Phi.
-
-    Parameters
-    ----------
-    z : array_like of float
-        Standard-normal draws (finite).
-    grid, density : array_like of float, shape (C,)
-        As in :func:`sample_density`.
-
-    Returns
-    -------
-    ndarray of float64, shape of ``z``: non-decreasing in ``z``.
-    """
-    x, f, mass = _check_density(grid, density)
-    zz = as_float_array(z, "z").astype(np.float64)
-    idx = first_bad(~np.isfinite(zz))
-    if idx is not None:
-        raise ValueError(f"z must be finite: z[{', '.join(map(str, idx))}] = {zz[idx]}")
-    flat = np.ascontiguousarray(zz).reshape(-1)
-    u = np.empty_like(flat)
-    nt = get_num_threads()
-    _k.ndtr(flat, u, nt)
-    out = np.empty_like(flat)
-    _k.density_inverse(u, _levels_1d(mass, False), x, f, mass, out, nt)
-    out = out.reshape(zz.shape)
-    return out[()] if out.ndim == 0 else out
-
-
-# ---------------------------------------------------------------------------------------
-# the direct O(C^d) sampler of a joint table
 # ---------------------------------------------------------------------------------------
 def sample_joint(table, size=None, *, rng=None, log: bool = False) -> np.ndarray:
     """Direct sampling of a full joint table: O(C^d) setup, exact (the ground truth).
@@ -421,146 +267,3 @@ def sample_joint(table, size=None, *, rng=None, log: bool = False) -> np.ndarray
 # ---------------------------------------------------------------------------------------
 # one categorical variable as a model
 # ---------------------------------------------------------------------------------------
-@register_model
-class Categorical(Model):
-    """One categorical variable over C states, with its sampler prepared once.
-
-    Parameters
-    ----------
-    p : array_like of float, shape (C,), optional
-        Non-negative weights (normalised here).
-    logits : array_like of float, shape (C,), optional
-        Log-weights instead of ``p``.
-
-    Attributes
-    ----------
-    probs : ndarray, float64, shape (C,)
-        Normalised probabilities.
-    log_probs : ndarray, float64, shape (C,)
-        Their logarithms (-inf for zero).
-
-    Notes
-    -----
-    The scalar case of the model protocol: ``sample(size)`` returns an array of shape
-    ``size`` (like :meth:`numpy.random.Generator.choice`), and ``log_prob`` takes states of
-    any shape. ``n_dims`` is 1.
-
-    Examples
-    --------
-    >>> import fastdgm as fd
-    >>> cat = fd.Categorical([0.1, 0.2, 0.7])
-    >>> cat.sample(3, rng=0).shape
-    (3,)
-    """
-
-    def __init__(self, p=None, *, logits=None):
-        arr, is_logits, name = _weights_or_logits(p, logits)
-        if arr.ndim != 1:
-            raise ValueError(f"{name} must be 1-dimensional (C,), got shape {arr.shape}")
-        (check_logits if is_logits else check_weights)(arr, name)
-        arr = arr.astype(np.float64)
-        if is_logits:
-            lp = arr - arr.max()
-            lp = lp - np.log(np.exp(lp).sum())
-            probs = np.exp(lp)
-        else:
-            probs = arr / arr.sum()
-            with np.errstate(divide="ignore"):
-                lp = np.log(probs)
-        self.probs = probs
-        self.log_probs = lp
-        self._levels = _levels_1d(arr, is_logits)
-        self._table_cache = {}
-
-    @property
-    def n_dims(self) -> int:
-        return 1
-
-    @property
-    def n_states(self) -> int:
-        return self.probs.shape[0]
-
-    @property
-    def levels(self) -> np.ndarray:
-        """Cumulative levels, float64 (C,), last exactly 1.0."""
-        return self._levels
-
-    def sample(self, size=None, rng=None, *, method: str = "auto", dtype=np.int64):
-        """Draw states by thresholding; the search tables are built once and kept.
-
-        Parameters
-        ----------
-        size : int or tuple of ints, optional
-            Output shape (None: one scalar draw).
-        rng : SPEC 7 seed
-        method : {"auto", "scan", "bisect", "guide", "alias"}
-        dtype : integer dtype, default int64
-
-        Returns
-        -------
-        ndarray of ``dtype``, shape ``size`` (a numpy scalar for ``size=None``);
-        the same draws as ``categorical(self.probs, size, rng=rng, method=method)``.
-        """
-        size = check_size(size)
-        shape = () if size is None else size
-        C = self.n_states
-        dt = _out_dtype(dtype, C)
-        if not isinstance(method, str):
-            raise TypeError(f"method must be a string, got {type(method).__name__}")
-        m = _method_code(method, C, math.prod(shape))
-        key = make_key(rng)
-        tables = self._table_cache.get(m)
-        if tables is None:
-            tables = self._table_cache[m] = _tables(self._levels, m)
-        return _scalar_or_array(_draw_table(self._levels, tables, m, key, 0, shape, dt), size)
-
-    def log_prob(self, x) -> np.ndarray:
-        """Log-probability of each state in ``x`` (integer array of any shape), float64."""
-        arr, _ = check_states(np.atleast_1d(x), "x", n_states=self.n_states, ndim=np.ndim(x) or 1,
-                              compact=False)
-        out = self.log_probs[arr]
-        return out.reshape(np.shape(x))
-
-    def entropy(self) -> float:
-        """Exact entropy -sum p log p in nats (0 log 0 = 0)."""
-        p = self.probs
-        nz = p > 0
-        return float(-np.sum(p[nz] * self.log_probs[nz]))
-
-    @classmethod
-    def fit(cls, x, n_states: int | None = None, alpha: float = 1.0, sample_weight=None) -> "Categorical":
-        """Maximum-likelihood (``alpha=0``) or smoothed estimate (counts + alpha) / (n + alpha C).
-
-        Parameters
-        ----------
-        x : array_like of int, any shape
-            Observed states in [0, n_states).
-        n_states : int, optional
-            C; ``x.max() + 1`` by default.
-        alpha : float >= 0
-            Additive (Laplace/Lidstone) smoothing.
-        sample_weight : array_like of float, shape of ``x``, optional
-            Non-negative weights of the observations.
-        """
-        arr = np.asarray(x)
-        flat, C = check_states(arr.reshape(-1, 1) if arr.ndim else arr.reshape(1, 1), "x",
-                               n_states=n_states, compact=False)
-        alpha = float(alpha)
-        if not (alpha >= 0 and np.isfinite(alpha)):
-            raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
-        if sample_weight is None:
-            w = None
-        else:
-            w = as_float_array(sample_weight, "sample_weight").astype(np.float64).reshape(-1)
-            if w.shape[0] != flat.shape[0]:
-                raise ValueError(f"sample_weight must have the shape of x, got {np.shape(sample_weight)}")
-            check_weights(w, "sample_weight", rows=False)
-        counts = np.bincount(flat[:, 0], weights=w, minlength=C).astype(np.float64)
-        return cls(counts + alpha)
-
-    def _get_params(self) -> dict:
-        return {"probs": self.probs}
-
-    @classmethod
-    def _from_params(cls, params: dict) -> "Categorical":
-        return cls(params["probs"])

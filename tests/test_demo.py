@@ -91,7 +91,7 @@ def test_demo_cli_quick(tmp_path):
 def test_warmup_compiles_every_parallel_kernel():
     seconds = fd.warmup()
     assert seconds > 0
-    from fastdgm._jit import all_kernels
+    from fastdgm.kernels.parallel import all_kernels
 
     kernels = all_kernels()
     assert len(kernels) >= 10

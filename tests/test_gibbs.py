@@ -4,7 +4,7 @@ import pytest
 
 import fastdgm as fd
 from fastdgm.mcmc import GibbsResult, gibbs
-from fastdgm.mrf import PairwiseMRF
+from fastdgm.models.mrf import PairwiseMRF
 from fastdgm.slow import gibbs as slow
 
 
@@ -260,7 +260,7 @@ def test_potts_grid_conditionals_by_inversion():
     """The O(4) Potts updates map u in [0, 1) to states with exactly the conditional law."""
     import numba
 
-    from fastdgm._gibbs_kernels import _potts4, _potts_site
+    from fastdgm.kernels.gibbs_grid import _potts4, _potts_site
 
     @numba.njit
     def masses(s, n_states, expb, n_u, interior):

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm import _likelihood_kernels as K
+from fastdgm.kernels import ancestral as S
+from fastdgm.kernels import likelihood as K
 from fastdgm._rng import make_key
-from fastdgm.models import _levels
+from fastdgm.models._tables import levels as _levels
 from fastdgm.slow import likelihood as slow
 
 # (n, d, C): single row, single column, ragged 4-row tail, more than one chunk, C > 256
@@ -202,21 +203,21 @@ def test_samplers_match_references_bit_for_bit(twin):
     lf = _log_table(rng, (d, C), zeros=True)
     lev = _levels(lf)
     out = np.empty((n, d), dtype=np.uint8)
-    getattr(K.factorized_sample, twin)(lev, key, out)
+    getattr(S.factorized_sample, twin)(lev, key, 0, out)
     np.testing.assert_array_equal(out, slow.factorized_sample(lev, int(key), n))
     assert not np.any(out == 0)
 
     lw = np.log(rng.dirichlet(np.ones(k)))
     lc = _log_table(rng, (k, d, C))
     wl, cl = _levels(lw), _levels(lc)
-    getattr(K.mixture_sample, twin)(wl, cl, key, out)
+    getattr(S.mixture_sample, twin)(wl, cl, key, 0, out)
     np.testing.assert_array_equal(out, slow.mixture_sample(wl, cl, int(key), n))
 
     parent = np.array([2, 2, -1, 0, 2], dtype=np.int64)
     order = np.array([2, 0, 1, 4, 3], dtype=np.int64)
     tl = _levels(_log_table(rng, (d, C, C)))
     kparent = np.where(parent < 0, np.arange(d), parent)
-    getattr(K.tree_sample, twin)(tl, kparent, order, key, out)
+    getattr(S.tree_sample, twin)(tl, kparent, order, key, 0, out)
     np.testing.assert_array_equal(out, slow.tree_sample(tl, parent, order, int(key), n))
 
 
@@ -270,7 +271,7 @@ def test_binary_path_same_bits_serial_parallel_in_pieces_and_fallbacks():
     with fd.threads(1):
         np.testing.assert_array_equal(m.log_prob(X), full)
     out = np.empty(20_000)
-    K.binary_log_prob.parallel.serial(X.view(np.uint64), m._binary, out)   # concurrent-caller twin
+    K.binary_log_prob.serial(X.view(np.uint64), m._binary, out)   # concurrent-caller twin
     np.testing.assert_array_equal(out, full)
     # d not a multiple of 8, or X not 8-byte aligned: the gather path, same values
     np.testing.assert_allclose(fd.Factorized(m.probs[:90]).log_prob(X[:, :90]),

@@ -404,14 +404,14 @@ def test_bad_parameter_errors():
 
 @pytest.mark.parametrize("d, C", [(7, 3), (9, 2), (5, 20)])
 def test_mixture_packed_groups_match_reference(d, C):
-    from fastdgm import models
+    from fastdgm.models import _packing
 
     rng = np.random.default_rng(20)
     comps = rng.dirichlet(np.ones(C), size=(3, d))
     comps[1, 2, 0] = 0.0                                  # a -inf entry inside a group
     m = fd.Mixture([0.2, 0.3, 0.5], comps)
     X = rng.integers(0, C, size=(3000, d))
-    g = models._pack_width(C, d)
+    g = _packing.pack_width(C, d)
     assert (g > 1) == (C <= 16) and C ** g <= 256
     lp = m.log_prob(X)
     ref = slow.mixture_log_prob(X, m.log_weights, m.log_components)
@@ -423,13 +423,13 @@ def test_mixture_packed_groups_match_reference(d, C):
 
 
 def test_mixture_em_packed_equals_unpacked(monkeypatch):
-    from fastdgm import models
+    from fastdgm.models import _packing
 
     true = planted_mixture(21, d=11)
     X = true.sample(3000, rng=22)
     a = fd.Mixture.fit(X, 3, 2, rng=5, max_iter=30, tol=0.0, alpha=0.5)
-    monkeypatch.setattr(models, "_PACK_LIMIT", 1)
-    assert models._pack_width(2, 11) == 1
+    monkeypatch.setattr(_packing, "_PACK_LIMIT", 1)
+    assert _packing.pack_width(2, 11) == 1
     b = fd.Mixture.fit(X, 3, 2, rng=5, max_iter=30, tol=0.0, alpha=0.5)
     k = min(len(a.objective_history_), len(b.objective_history_))   # tol=0 stops on rounding noise
     assert k >= 10

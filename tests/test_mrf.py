@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm.mrf import PairwiseMRF, _lbfgs
+from fastdgm.models.mrf import PairwiseMRF
 from fastdgm.slow import gibbs as slow
 
 
@@ -60,9 +60,9 @@ def test_potts_ring_transfer_matrix(N, q, beta):
 def test_enumeration_is_thread_invariant_and_limited():
     m = PairwiseMRF.grid((4, 5), 2, 0.3, field=np.random.default_rng(0).normal(size=(20, 2)))
     with fd.threads(1):
-        a = PairwiseMRF._from_params(m._get_params()).log_partition()
+        a = PairwiseMRF.from_params(m.get_params()).log_partition()
     with fd.threads(2):
-        b = PairwiseMRF._from_params(m._get_params()).log_partition()
+        b = PairwiseMRF.from_params(m.get_params()).log_partition()
     assert a == b
     with pytest.raises(ValueError, match="2\\*\\*24"):
         PairwiseMRF.grid((5, 5), 2, 0.3).log_partition()
@@ -79,19 +79,19 @@ def test_grid_edges_no_duplicates():
     assert len(PairwiseMRF.grid((2,), 2, 1.0).edges) == 1
     assert len(PairwiseMRF.grid((3, 3), 2, 1.0, periodic=(True, False)).edges) == 9 + 6
     m = PairwiseMRF.grid((3, 5), 2, 1.0)
-    g = m._structure()
-    col = g["colour"]
+    g = m.gibbs_plan
+    col = g.colour
     assert col.max() == 2  # odd periodic sides need three colours
     assert np.all(col[m.edges[:, 0]] != col[m.edges[:, 1]])
-    assert g["grid_geom"] is None
-    assert PairwiseMRF.grid((4, 6), 5, 1.0)._structure()["grid_geom"] is not None
+    assert g.grid is None
+    assert PairwiseMRF.grid((4, 6), 5, 1.0).gibbs_plan.grid is not None
 
 
 def test_greedy_colouring_is_proper():
     m = _random_graph_model(d=40, C=2, m=100, seed=4)
-    g = m._structure()
-    assert np.all(g["colour"][m.edges[:, 0]] != g["colour"][m.edges[:, 1]])
-    assert np.array_equal(np.sort(g["order"]), np.arange(40))
+    g = m.gibbs_plan
+    assert np.all(g.colour[m.edges[:, 0]] != g.colour[m.edges[:, 1]])
+    assert np.array_equal(np.sort(g.order), np.arange(40))
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
@@ -137,7 +137,7 @@ def test_properties_and_save_load(tmp_path):
     m.save(tmp_path / "m.npz")
     m2 = fd.load(tmp_path / "m.npz")
     assert isinstance(m2, PairwiseMRF) and m2.grid_shape == (4, 4)
-    assert m2._structure()["grid_geom"] is not None
+    assert m2.gibbs_plan.grid is not None
     X = np.random.default_rng(0).integers(0, 3, (5, 16))
     np.testing.assert_array_equal(m.energy(X), m2.energy(X))
     g = _random_graph_model()
@@ -149,17 +149,17 @@ def test_properties_and_save_load(tmp_path):
 
 
 def test_pll_gradient_matches_finite_differences():
-    from fastdgm._gibbs_kernels import pll_grad
+    from fastdgm.kernels.mrf_exact import pll_grad
 
     m = _random_graph_model(d=5, C=3, m=6, seed=7)
-    g = m._structure()
+    g = m.adjacency
     X = np.random.default_rng(1).integers(0, 3, (30, 5)).astype(np.uint8)
     value = np.empty(5)
     gu = np.empty((5, 3))
     ga = np.empty((12, 3, 3))
-    pll_grad(X, 3, m._unary, g["ptr"], g["nbr"], g["tab"], g["otab"], value, gu, ga)
+    pll_grad(X, 3, m.unary, g.ptr, g.nbr, g.tab, g.otab, value, gu, ga)
     assert abs(value.sum() - m.pseudo_log_likelihood(X).sum()) < 1e-9
-    G = ga[g["pos_u"]].transpose(0, 2, 1) + ga[g["pos_v"]]
+    G = ga[g.pos_u].transpose(0, 2, 1) + ga[g.pos_v]
     T = m.pairwise.copy()
     U = m.unary.copy()
     eps = 1e-6
@@ -193,28 +193,12 @@ def test_pll_fit_recovers_potts_coupling(ising_data):
     assert fit.grid_shape == (32, 32)
 
 
-def test_pll_fit_full_tables_and_fallback_optimizer(ising_data):
+def test_pll_fit_full_tables(ising_data):
     fit = PairwiseMRF.fit(ising_data, (32, 32), n_states=2, l2=1e-2)
     T = fit.pairwise
     assert T.shape == (2048, 2, 2)
     eff = (T[:, 0, 0] + T[:, 1, 1] - T[:, 0, 1] - T[:, 1, 0]) / 2  # = beta for beta * [x_u == x_v]
     assert abs(eff.mean() - 0.3) < 0.03, eff.mean()
-    # the built-in optimiser on a small problem (sub-lattice: any graph will do)
-    X = ising_data[:, :64]
-    edges = np.array([(i, i + 1) for i in range(63) if (i + 1) % 32] + [(i, i + 32) for i in range(32)])
-    # the built-in L-BFGS reaches the same optimum as scipy's on a small problem
-    import fastdgm.mrf as mrf
-
-    small = PairwiseMRF.fit(X[:, :8], edges[:7], n_states=2, l2=1e-2)
-    orig = mrf._minimize
-    try:
-        mrf._minimize = lambda f, x0, max_iter, tol: _lbfgs(f, x0, max_iter=max_iter, tol=tol)
-        own = PairwiseMRF.fit(X[:, :8], edges[:7], n_states=2, l2=1e-2)
-    finally:
-        mrf._minimize = orig
-    np.testing.assert_allclose(own.pairwise, small.pairwise, atol=1e-4)
-    assert (own.pseudo_log_likelihood(X[:, :8]).mean()
-            >= small.pseudo_log_likelihood(X[:, :8]).mean() - 1e-6)
 
 
 def test_fit_errors():

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 import fastdgm as fd
-from fastdgm import _threshold
+from fastdgm.kernels import _threshold
 from fastdgm._rng import make_key
 from fastdgm.slow import sampling as slow
 
@@ -48,7 +48,7 @@ def test_cython_uniforms_match_reference():
 def test_numba_uniforms_match_reference():
     import numba
 
-    from fastdgm._numba_rng import substream, uniform
+    from fastdgm.kernels.rng import substream, uniform
 
     @numba.njit
     def fill(key, n):

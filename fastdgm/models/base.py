@@ -1,8 +1,14 @@
 """The protocol every explicit-likelihood model shares, and saving/loading models.
 
 A model holds its parameters like a frozen scipy distribution. Subclasses implement
-``log_prob``, ``sample``, ``n_dims``, ``n_states``, ``_get_params`` and ``_from_params``;
-``score``, ``save`` and :func:`load` come from here.
+``log_prob``, ``n_dims``, ``n_states``, ``get_params`` and ``from_params`` and, for exact
+samplers, ``sample_rows(key, start, n)``: rows ``[start, start + n)`` of the sample that
+``sample(N, rng)`` draws with ``key = make_key(rng)``. A block of rows therefore depends only
+on (key, start, n): that is the hook :mod:`fastdgm.dask` uses to draw blocks on workers.
+``sample``, ``score``, ``save`` and :func:`load` come from here.
+
+To add a model: one file in ``fastdgm/models/``, a class decorated with
+:func:`register_model` (so :func:`load` finds it), kernels in ``fastdgm/kernels/``.
 """
 from __future__ import annotations
 
@@ -10,9 +16,11 @@ import os
 
 import numpy as np
 
-from ._atomic import atomic_output
+from .._atomic import atomic_output
+from .._rng import make_key
+from .._validation import check_positive_int
 
-__all__ = ["Model", "load", "register_model"]
+__all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez"]
 
 _MODELS: dict[str, type] = {}
 
@@ -21,6 +29,21 @@ def register_model(cls):
     """Class decorator: make ``cls`` loadable by :func:`load` under its class name."""
     _MODELS[cls.__name__] = cls
     return cls
+
+
+def registered_models() -> dict[str, type]:
+    """Every model class :func:`load` knows, by class name (imports all models first)."""
+    _import_models()
+    return dict(_MODELS)
+
+
+def _import_models() -> None:
+    import importlib
+
+    from . import MODEL_MODULES
+
+    for mod in MODEL_MODULES:
+        importlib.import_module(f"{__package__}.{mod}")
 
 
 class Model:
@@ -38,9 +61,18 @@ class Model:
         """Log-probability of each row of X, shape (n,), float64."""
         raise NotImplementedError
 
-    def sample(self, size, rng=None) -> np.ndarray:  # pragma: no cover - abstract
-        """Draw ``size`` samples, shape (size, d), smallest unsigned dtype holding C."""
-        raise NotImplementedError
+    def sample(self, size, rng=None) -> np.ndarray:
+        """Draw ``size`` samples, shape (size, d), smallest unsigned dtype holding C.
+
+        The result depends only on the seed, never on the thread count: row i is
+        ``sample_rows(make_key(rng), i, 1)``.
+        """
+        size = check_positive_int(size, "size", minimum=0)
+        return self.sample_rows(make_key(rng), 0, size)
+
+    def sample_rows(self, key, start: int, n: int) -> np.ndarray:  # pragma: no cover - abstract
+        """Rows ``[start, start + n)`` of the sample drawn with the 64-bit ``key``."""
+        raise NotImplementedError(f"{type(self).__name__} has no exact block sampler")
 
     def score(self, X) -> float:
         """Mean log-likelihood per sample of X, in nats (``log_prob(X).mean()``)."""
@@ -52,12 +84,13 @@ class Model:
         raise NotImplementedError(f"{type(self).__name__} has no exact entropy")
 
     # --- persistence ---------------------------------------------------------------------
-    def _get_params(self) -> dict:  # pragma: no cover - abstract
+    def get_params(self) -> dict:  # pragma: no cover - abstract
         """Arrays and scalars that define the model (numpy-serialisable)."""
         raise NotImplementedError
 
     @classmethod
-    def _from_params(cls, params: dict):  # pragma: no cover - abstract
+    def from_params(cls, params: dict):  # pragma: no cover - abstract
+        """The model defined by ``params`` (as returned by :meth:`get_params`), validated."""
         raise NotImplementedError
 
     def save(self, path) -> None:
@@ -69,7 +102,7 @@ class Model:
             Destination; the file is written to a temporary name in the same directory
             and renamed, so a killed process never leaves a half-written model.
         """
-        params = {k: np.asarray(v) for k, v in self._get_params().items()}
+        params = {k: np.asarray(v) for k, v in self.get_params().items()}
         params["__model__"] = np.asarray(type(self).__name__)
         atomic_savez(path, **params)
 
@@ -97,15 +130,7 @@ def load(path) -> Model:
     -------
     Model
     """
-    # make sure every model class is registered
-    import importlib
-
-    for mod in ("sampling", "models", "mrf"):
-        try:
-            importlib.import_module(f"{__package__}.{mod}")
-        except ModuleNotFoundError as exc:  # a partial install: only what exists can load
-            if exc.name != f"{__package__}.{mod}":
-                raise
+    _import_models()     # every model class registered
 
     with np.load(os.fspath(path), allow_pickle=False) as f:
         if "__model__" not in f.files:
@@ -114,4 +139,4 @@ def load(path) -> Model:
         params = {k: f[k] for k in f.files if k != "__model__"}
     if name not in _MODELS:
         raise ValueError(f"{os.fspath(path)}: unknown model type {name!r}")
-    return _MODELS[name]._from_params(params)
+    return _MODELS[name].from_params(params)

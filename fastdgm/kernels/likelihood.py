@@ -14,49 +14,23 @@ Slow numpy references of every kernel are in :mod:`fastdgm.slow.likelihood`.
 """
 from __future__ import annotations
 
-import types
-
 import numpy as np
 from numba import prange
 
-from ._jit import parallel_kernel, serial_kernel
-from ._numba_rng import substream, uniform
-from ._numba_threshold import logsumexp, threshold_levels
+from .levels import logsumexp
+from .parallel import parallel_kernel, serial_kernel
+from .rng import uniform
 
 __all__ = [
     "CHUNK", "SERIAL_WORK", "n_chunks",
     "factorized_log_prob", "binary_log_prob", "binary_tables", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
     "mixture_em_stats", "weighted_counts", "pair_counts", "pair_mutual_info",
-    "factorized_sample", "mixture_sample", "tree_sample", "pack_states",
+    "pack_states",
     "random_resp_stats", "max_state",
 ]
 
 CHUNK = 4096           # rows per task of the row-parallel kernels
 SERIAL_WORK = 1 << 16  # below this many cells (rows x columns x components) run serially
-
-
-class _Twin:
-    """A kernel compiled twice: parallel (``@parallel_kernel``) and serial (``@serial_kernel``).
-
-    Both run the same chunked loop (``prange`` is ``range`` in the serial one), so they give
-    the same bits; the serial one avoids the thread start-up cost on small inputs.
-    """
-
-    def __init__(self, fn, **options):
-        self.py_func = fn
-        self.parallel = parallel_kernel(fn, **options)
-        # a renamed copy: numba's cache keys on the qualified name, not on parallel=True
-        twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
-                                  fn.__defaults__, fn.__closure__)
-        twin.__qualname__ = fn.__qualname__ + "_serial"
-        self.serial = serial_kernel(twin, **options)
-        self.__doc__ = fn.__doc__
-        self.__name__ = fn.__name__
-
-    def __call__(self, work, *args):
-        if work < SERIAL_WORK:
-            return self.serial(*args)
-        return self.parallel(*args)
 
 
 def n_chunks(n: int, per_chunk_cells: int, *, budget: int = 1 << 22, chunk: int = CHUNK) -> tuple[int, int]:
@@ -73,7 +47,8 @@ def n_chunks(n: int, per_chunk_cells: int, *, budget: int = 1 << 22, chunk: int 
 # ---------------------------------------------------------------------------------------
 # per-sample log-likelihoods
 # ---------------------------------------------------------------------------------------
-def _factorized_log_prob(X, logp, out):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def factorized_log_prob(X, logp, out):
     """out[i] = sum_j logp[j, X[i, j]] (j ascending). X (n, d) int, logp (d, C) float64."""
     n, d = X.shape
     nc = (n + CHUNK - 1) // CHUNK
@@ -105,14 +80,12 @@ def _factorized_log_prob(X, logp, out):
             i += 1
 
 
-factorized_log_prob = _Twin(_factorized_log_prob)
-
-
 _PACK = np.uint64(0x8040201008040201)
 _S56 = np.uint64(56)
 
 
-def _binary_log_prob(X64, tab, out):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def binary_log_prob(X64, tab, out):
     """C = 2, d = 8 G: X viewed as (n, G) uint64 words of eight 0/1 bytes each.
 
     ``(word * 0x8040201008040201) >> 56`` gathers the eight bytes' bits into one byte b
@@ -138,9 +111,6 @@ def _binary_log_prob(X64, tab, out):
             for k in range(G):
                 s += tab[k, (X64[i, k] * _PACK) >> _S56]
             out[i] = s
-
-
-binary_log_prob = _Twin(_binary_log_prob)
 
 
 def _binary_bit_positions():
@@ -182,7 +152,8 @@ def _component_scores(X, i, T, logw, acc):
             acc[k] += t[k]
 
 
-def _mixture_log_prob(X, T, logw, out):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def mixture_log_prob(X, T, logw, out):
     """out[i] = logsumexp_k (logw[k] + sum_j T[j, X[i, j], k]). T (d, C, K) float64."""
     n, d = X.shape
     K = logw.shape[0]
@@ -194,10 +165,8 @@ def _mixture_log_prob(X, T, logw, out):
             out[i] = logsumexp(acc, K)
 
 
-mixture_log_prob = _Twin(_mixture_log_prob)
-
-
-def _mixture_responsibilities(X, T, logw, resp, out):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def mixture_responsibilities(X, T, logw, resp, out):
     """resp[i, k] = P(z = k | x_i); out[i] = log P(x_i). Rows of probability zero get -inf
     and uniform responsibilities."""
     n, d = X.shape
@@ -217,10 +186,8 @@ def _mixture_responsibilities(X, T, logw, resp, out):
                     resp[i, k] = np.exp(acc[k] - lse)
 
 
-mixture_responsibilities = _Twin(_mixture_responsibilities)
-
-
-def _tree_log_prob(X, cond, parent, out):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def tree_log_prob(X, cond, parent, out):
     """out[i] = sum_j cond[j, X[i, parent[j]], X[i, j]]; cond (d, C, C) float64, parent (d,) int64
     (the root is its own parent and its table rows all hold its marginal)."""
     n, d = X.shape
@@ -233,13 +200,11 @@ def _tree_log_prob(X, cond, parent, out):
             out[i] = s
 
 
-tree_log_prob = _Twin(_tree_log_prob)
-
-
 # ---------------------------------------------------------------------------------------
 # sufficient statistics
 # ---------------------------------------------------------------------------------------
-def _weighted_counts(X, w, rows, partial):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def weighted_counts(X, w, rows, partial):
     """partial[c, j, x] = sum of w[i] (1 if w is empty) over rows i of chunk c with X[i, j] = x.
 
     Chunk c holds rows [c*rows, (c+1)*rows). Sum the partials over c in order for the counts.
@@ -257,10 +222,8 @@ def _weighted_counts(X, w, rows, partial):
     return partial
 
 
-weighted_counts = _Twin(_weighted_counts)
-
-
-def _mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
     """E-step fused with the M-step statistics, per chunk c of ``rows`` rows:
 
     counts[c, j, x, k] = sum_i w_i r_ik [X[i, j] = x], nk[c, k] = sum_i w_i r_ik,
@@ -297,9 +260,6 @@ def _mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
         ll[c] = s
 
 
-mixture_em_stats = _Twin(_mixture_em_stats)
-
-
 @serial_kernel(inline="always")
 def _count_pair(xa, xb, w, has_w, o):
     o[:, :] = 0.0
@@ -307,17 +267,16 @@ def _count_pair(xa, xb, w, has_w, o):
         o[xa[i], xb[i]] += w[i] if has_w else 1.0
 
 
-def _pair_counts(Xt, w, a, b, out):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def pair_counts(Xt, w, a, b, out):
     """out[p, u, v] = sum_i w_i [Xt[a[p], i] = u, Xt[b[p], i] = v]. Xt (d, n) (X transposed)."""
     for p in prange(a.shape[0]):
         _count_pair(Xt[a[p]], Xt[b[p]], w, w.shape[0] > 0, out[p])
     return out
 
 
-pair_counts = _Twin(_pair_counts)
-
-
-def _pair_mutual_info(Xt, w, a, b, C, total, out):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def pair_mutual_info(Xt, w, a, b, C, total, out):
     """out[p] = empirical mutual information (nats) of columns a[p] and b[p] of X (weights w).
 
     Pairs are processed in blocks of 64 with one C x C count buffer per block, so memory is
@@ -353,63 +312,8 @@ def _pair_mutual_info(Xt, w, a, b, C, total, out):
     return out
 
 
-pair_mutual_info = _Twin(_pair_mutual_info)
-
-
-# ---------------------------------------------------------------------------------------
-# samplers (thresholding with uniform(key, i * d + j))
-# ---------------------------------------------------------------------------------------
-def _factorized_sample(levels, key, out):
-    """out[i, j] = first x with u_ij < levels[j, x]; levels (d, C), last level 1.0."""
-    n, d = out.shape
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for j in range(d):
-                out[i, j] = threshold_levels(levels[j], uniform(key, i * d + j))
-    return out
-
-
-factorized_sample = _Twin(_factorized_sample)
-
-
-def _mixture_sample(wlevels, levels, key, out):
-    """Component z_i by thresholding ``wlevels`` (K,) with uniform(substream(key, 0), i), then
-    out[i, j] from levels[z_i, j] (K, d, C) with uniform(key, i * d + j)."""
-    n, d = out.shape
-    zkey = substream(key, 0)
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            z = threshold_levels(wlevels, uniform(zkey, i))
-            for j in range(d):
-                out[i, j] = threshold_levels(levels[z, j], uniform(key, i * d + j))
-    return out
-
-
-mixture_sample = _Twin(_mixture_sample)
-
-
-def _tree_sample(levels, parent, order, key, out):
-    """Ancestral sampling down a tree: for j in ``order`` (root first),
-    out[i, j] = threshold(levels[j, out[i, parent[j]]], uniform(key, i * d + j));
-    the root (parent[j] == j) uses levels[j, 0]."""
-    n, d = out.shape
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for t in range(d):
-                j = order[t]
-                pj = parent[j]
-                ps = 0 if pj == j else out[i, pj]
-                out[i, j] = threshold_levels(levels[j, ps], uniform(key, i * d + j))
-    return out
-
-
-tree_sample = _Twin(_tree_sample)
-
-
-def _pack_states(X, C, g, out):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def pack_states(X, C, g, out):
     """out[i, q] = sum_t X[i, q*g + t] * C**(m-1-t) over the m <= g columns of group q
     (first column most significant): g columns of C states as one state of C**g <= 256."""
     n, d = X.shape
@@ -425,10 +329,8 @@ def _pack_states(X, C, g, out):
     return out
 
 
-pack_states = _Twin(_pack_states)
-
-
-def _random_resp_stats(X, K, key, w, rows, counts, nk):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def random_resp_stats(X, K, key, w, rows, counts, nk):
     """EM initialisation: random responsibilities r_ik proportional to -log(1 - u) + 1e-12,
     u = uniform(key, i*K + k) (Dirichlet(1) rows), times w_i, accumulated like
     :func:`_mixture_em_stats`: counts[c, j, x, k] and nk[c, k] per chunk c of ``rows`` rows."""
@@ -456,10 +358,8 @@ def _random_resp_stats(X, K, key, w, rows, counts, nk):
                     ck[k] += r[k]
 
 
-random_resp_stats = _Twin(_random_resp_stats)
-
-
-def _max_state(X):
+@parallel_kernel(serial_below=SERIAL_WORK)
+def max_state(X):
     """Largest value of X (n, d), by chunks of rows (the validation scan, in parallel)."""
     n, d = X.shape
     flat = X.reshape(-1)
@@ -474,4 +374,3 @@ def _max_state(X):
     return part.max()
 
 
-max_state = _Twin(_max_state)

@@ -7,7 +7,7 @@ weight is zero, never ``len(w)``.
 """
 import numpy as np
 
-from ._jit import serial_kernel
+from .parallel import serial_kernel
 
 
 @serial_kernel(inline="always")

@@ -1,8 +1,9 @@
-"""The counter-based uniform generator of :mod:`fastdgm._rng`, as numba functions.
+"""The counter-based uniform generator of :mod:`fastdgm._rng`, as numba functions (the one
+numba copy of the SplitMix64 formula; ``csrc/counter_rng.pxd`` is the Cython one).
 
 Use inside numba kernels::
 
-    from ._numba_rng import uniform, substream
+    from .rng import uniform, substream
     k = substream(key, chain)                    # one stream per chain
     u = uniform(k, sweep * d + site)             # float64 in [0, 1)
 
@@ -32,10 +33,19 @@ def mix64(z):
 
 
 @numba.njit(inline="always", cache=True)
+def uniform_bits53(key, counter):
+    """The 53 random bits (uint64) behind ``uniform(key, counter)``: ``u = bits * 2**-53``.
+
+    Comparing ``bits < ceil(p * 2**53)`` is the same test as ``uniform(key, counter) < p``
+    without the int-to-float conversion.
+    """
+    return mix64(np.uint64(key) + (np.uint64(counter) + _ONE) * _GOLDEN) >> _S11
+
+
+@numba.njit(inline="always", cache=True)
 def uniform(key, counter):
     """Uniform float64 in [0, 1) at position ``counter`` (int, >= 0) of stream ``key`` (uint64)."""
-    z = np.uint64(key) + (np.uint64(counter) + _ONE) * _GOLDEN
-    return np.float64(mix64(z) >> _S11) * _INV53
+    return np.float64(uniform_bits53(key, counter)) * _INV53
 
 
 @numba.njit(inline="always", cache=True)

@@ -1,0 +1,112 @@
+"""``fastdgm bench``: scaling tables of the kernels next to their numpy baselines.
+
+Two sources of timings, one report:
+
+- ``pytest``: the pytest-benchmark suites in ``benchmarks/`` of a source checkout, run in a
+  subprocess with ``--benchmark-enable`` (each suite records ``kernel`` and its sizes ``n``,
+  ``C``, ``d``, ``K``, ``threads`` and the baseline ratio in ``extra_info``);
+- ``embedded``: a small built-in set (this module) that times each kernel and its numpy
+  baseline directly, at a few sizes each — used when the package is installed without the
+  ``benchmarks/`` directory, and by ``--quick``.
+
+For every kernel the report gives the median time, the throughput (items per second), the
+ratio to the numpy baseline timed in the same run, and the growth exponents fitted by least
+squares of log time on the logs of the sizes that vary (time ∝ n^a C^b ...).
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from .embedded import embedded_timings
+from .report import _plot, _write_json, format_report
+from .runner import find_benchmarks_dir, pytest_timings
+from .timing import fit_exponents, median_time
+
+__all__ = ["run_bench", "embedded_timings", "fit_exponents", "find_benchmarks_dir", "median_time"]
+
+
+def run_bench(quick: bool = False, json_path=None, plot_path=None, *, progress: bool = False,
+              quiet: bool = False, source: str = "auto", kernels=None, file=None) -> dict:
+    """Run the benchmarks, print the scaling table, optionally write JSON and a plot.
+
+    Parameters
+    ----------
+    quick : bool
+        Small sizes (under two minutes).
+    json_path, plot_path : str, optional
+        Where to write the results (JSON) and log-log plots (PNG/PDF/SVG, needs matplotlib).
+    progress : bool
+        Show each measurement as it finishes.
+    quiet : bool
+        Print only the table.
+    source : {"auto", "pytest", "embedded"}
+        "auto": the embedded set with ``quick``; otherwise the pytest suites of a source
+        checkout when present (and pytest-benchmark is installed), else the embedded set.
+    kernels : iterable of str, optional
+        Restrict to these kernels.
+    file : file-like, optional
+        Where the table goes (standard output by default).
+
+    Returns
+    -------
+    dict
+        The JSON payload: ``records``, ``exponents``, ``source``, ``threads``, versions.
+    """
+    from .._io import CLIError
+
+    file = sys.stdout if file is None else file
+    if plot_path is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CLIError("--plot needs matplotlib, which is not installed "
+                           "(pip install 'fastdgm[plot]')") from None
+    if json_path is not None:
+        check = __import__("fastdgm._io", fromlist=["check_out_path"]).check_out_path
+        check(json_path, ".json")
+    if source not in ("auto", "pytest", "embedded"):
+        raise CLIError(f"source must be 'auto', 'pytest' or 'embedded', got {source!r}")
+    bench_dir = find_benchmarks_dir()
+    if source == "auto":
+        has_pytest = True
+        try:
+            import pytest_benchmark  # noqa: F401
+        except ImportError:
+            has_pytest = False
+        source = "pytest" if (bench_dir and has_pytest and not quick) else "embedded"
+    if source == "pytest" and bench_dir is None:
+        raise CLIError("no benchmarks/ directory found (run from a source checkout, or use "
+                       "--source embedded)")
+    t0 = time.perf_counter()
+    if not quiet:
+        where = bench_dir if source == "pytest" else "fastdgm._bench (embedded)"
+        print(f"fastdgm bench: {'quick' if quick else 'full'} run of {where}", file=sys.stderr)
+    if source == "pytest":
+        records = pytest_timings(bench_dir, quick, progress=progress, kernels=kernels)
+    else:
+        records = embedded_timings(quick, kernels=kernels, progress=progress)
+    text, exponents = format_report(records)
+    print(text, file=file)
+    import numba
+
+    import fastdgm
+
+    payload = {"source": source, "quick": quick, "seconds": time.perf_counter() - t0,
+               "threads": fastdgm.get_num_threads(), "fastdgm": fastdgm.__version__,
+               "numpy": np.__version__, "numba": numba.__version__,
+               "records": records, "exponents": exponents}
+    if json_path is not None:
+        p = _write_json(json_path, payload)
+        if not quiet:
+            print(f"wrote {p}", file=sys.stderr)
+    if plot_path is not None:
+        p = _plot(records, plot_path)
+        if not quiet:
+            print(f"wrote {p}", file=sys.stderr)
+    if not quiet:
+        print(f"done in {payload['seconds']:.1f} s", file=sys.stderr)
+    return payload
+

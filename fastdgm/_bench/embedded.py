@@ -1,0 +1,220 @@
+"""The embedded benchmark set: each kernel and its numpy baseline at a few sizes (``--quick``)."""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from .report import fmt_params
+from .timing import median_time
+
+
+def _cat_single(n, C, threads=1):
+    import fastdgm as fd
+
+    p = np.random.default_rng(C).random(C) + 0.01
+    gen = np.random.default_rng(0)
+
+    def fast():
+        with fd.threads(threads):
+            fd.categorical(p, size=n, rng=1)
+
+    return fast, lambda: gen.choice(C, size=n, p=p / p.sum()), n
+
+
+def _cat_batched(n, C, threads=1):
+    import fastdgm as fd
+
+    P = np.random.default_rng(0).random((n, C))
+    gen = np.random.default_rng(1)
+
+    def baseline():  # the numpy idiom: row cumsum, one uniform per row, count levels below
+        L = np.cumsum(P, axis=1)
+        u = gen.random(n)[:, None] * L[:, -1:]
+        return (u >= L).sum(axis=1)
+
+    def fast():
+        with fd.threads(threads):
+            fd.categorical(P, rng=1)
+
+    return fast, baseline, n
+
+
+def _joint(cells, C=4, threads=1):
+    import fastdgm as fd
+
+    d = round(math.log(cells, C))
+    table = np.random.default_rng(d).random((C,) * d)
+    gen = np.random.default_rng(0)
+
+    def baseline():
+        flat = table.ravel()
+        idx = gen.choice(flat.size, size=1000, p=flat / flat.sum())
+        return np.stack(np.unravel_index(idx, table.shape), 1)
+
+    def fast():
+        with fd.threads(threads):
+            fd.sample_joint(table, size=1000, rng=0)
+
+    return fast, baseline, 1000
+
+
+def _factorized_logprob(n, d, C, threads=1):
+    import fastdgm as fd
+
+    rng = np.random.default_rng(0)
+    probs = rng.random((d, C)) + 0.1
+    X = rng.integers(0, C, size=(n, d)).astype(np.uint8 if C <= 256 else np.uint16)
+    model = fd.Factorized(probs)
+    logp = np.log(probs / probs.sum(1, keepdims=True))
+
+    def baseline():  # best numpy idiom: gather one column at a time
+        out = np.zeros(n)
+        for j in range(d):
+            out += logp[j][X[:, j]]
+        return out
+
+    def fast():
+        with fd.threads(threads):
+            model.log_prob(X)
+
+    return fast, baseline, n * d
+
+
+def _mixture_logprob(n, K, d=64, C=4, threads=1):
+    import fastdgm as fd
+
+    rng = np.random.default_rng(0)
+    comps = rng.random((K, d, C)) + 0.1
+    comps /= comps.sum(-1, keepdims=True)
+    w = np.full(K, 1.0 / K)
+    X = rng.integers(0, C, size=(n, d)).astype(np.uint8)
+    model = fd.Mixture(w, comps)
+    W = np.log(comps).reshape(K, d * C).T          # (d*C, K)
+
+    def baseline():  # one-hot matrix product + logsumexp
+        onehot = np.zeros((n, d * C))
+        onehot[np.arange(n)[:, None], np.arange(d) * C + X] = 1.0
+        a = onehot @ W + np.log(w)
+        m = a.max(1, keepdims=True)
+        return (m + np.log(np.exp(a - m).sum(1, keepdims=True)))[:, 0]
+
+    def fast():
+        with fd.threads(threads):
+            model.log_prob(X)
+
+    return fast, baseline, n * K * d
+
+
+def _gibbs_potts(L, C, chains=4, sweeps=10, threads=1, beta=0.6):
+    import fastdgm as fd
+
+    model = fd.PairwiseMRF.grid((L, L), n_states=C, coupling=beta)
+    gen = np.random.default_rng(0)
+    state = gen.integers(0, C, size=(chains, L, L))
+
+    def baseline():  # vectorised numpy checkerboard heat-bath, periodic lattice
+        s = state.copy()
+        ii, jj = np.indices((L, L))
+        masks = [((ii + jj) % 2 == c) for c in range(2)]
+        for _ in range(sweeps):
+            for m in masks:
+                nb = [np.roll(s, 1, 1), np.roll(s, -1, 1), np.roll(s, 1, 2), np.roll(s, -1, 2)]
+                logits = beta * sum((x[..., None] == np.arange(C)) for x in nb)
+                p = np.exp(logits - logits.max(-1, keepdims=True))
+                cum = np.cumsum(p, -1)
+                u = gen.random((chains, L, L, 1)) * cum[..., -1:]
+                new = (u >= cum).sum(-1)
+                s = np.where(m, new, s)
+        return s
+
+    def fast():
+        with fd.threads(threads):
+            fd.gibbs(model, chains, sweeps, rng=0)
+
+    return fast, baseline, L * L * chains * sweeps
+
+
+def _suite(quick: bool):
+    """(kernel, needs, [params]) of the embedded set; quick sizes are a few ms each."""
+    if quick:
+        return [
+            ("categorical-single", "sampling", _cat_single,
+             [dict(n=n, C=C) for n in (10**5, 10**6) for C in (16, 1024)] + [dict(n=10**6, C=16, threads=2)]),
+            ("categorical-batched", "sampling", _cat_batched,
+             [dict(n=n, C=C) for n in (10**4, 10**5) for C in (8, 64)]),
+            ("sample-joint", "sampling", _joint, [dict(cells=4**d) for d in (4, 6, 8)]),
+            ("factorized-logprob", "models", _factorized_logprob,
+             [dict(n=n, d=64, C=C) for n in (10**4, 10**5) for C in (2, 16)]),
+            ("mixture-logprob", "models", _mixture_logprob,
+             [dict(n=n, K=K) for n in (2000, 10**4) for K in (5, 10)]),
+            ("gibbs-potts", "mrf", _gibbs_potts,
+             [dict(L=L, C=C) for L in (32, 64) for C in (2, 8)]),
+        ]
+    return [
+        ("categorical-single", "sampling", _cat_single,
+         [dict(n=n, C=C) for n in (10**6, 10**7) for C in (16, 256, 4096)]
+         + [dict(n=10**7, C=256, threads=t) for t in (1, 2)]),
+        ("categorical-batched", "sampling", _cat_batched,
+         [dict(n=n, C=C) for n in (10**5, 10**6) for C in (4, 32, 256)]),
+        ("sample-joint", "sampling", _joint, [dict(cells=4**d) for d in (4, 6, 8, 10)]),
+        ("factorized-logprob", "models", _factorized_logprob,
+         [dict(n=n, d=64, C=C) for n in (10**5, 10**6) for C in (2, 16, 256)]
+         + [dict(n=10**6, d=64, C=2, threads=t) for t in (1, 2)]),
+        ("mixture-logprob", "models", _mixture_logprob,
+         [dict(n=n, K=K) for n in (10**4, 10**5) for K in (5, 10, 20)]),
+        ("gibbs-potts", "mrf", _gibbs_potts,
+         [dict(L=L, C=C) for L in (64, 128, 256) for C in (2, 10)]
+         + [dict(L=256, C=2, chains=8, threads=t) for t in (1, 2)]),
+    ]
+
+
+def embedded_timings(quick: bool = True, kernels=None, progress: bool = False) -> list:
+    """Time each embedded kernel and its numpy baseline.
+
+    Parameters
+    ----------
+    quick : bool
+        Small sizes (the whole set in well under two minutes, JIT compilation included).
+    kernels : iterable of str, optional
+        Names of the kernels to run (default all).
+    progress : bool
+        Print each measurement on stderr as it finishes.
+
+    Returns
+    -------
+    list of dict
+        ``{"kernel", "params", "median_s", "baseline_s", "speedup", "throughput"}`` per point;
+        a kernel whose module is missing gives one record with an ``"error"``.
+    """
+    import importlib
+
+    wanted = None if kernels is None else set(kernels)
+    records = []
+    repeat, min_time = (5, 0.05) if quick else (7, 0.2)
+    for kernel, module, setup, points in _suite(quick):
+        if wanted is not None and kernel not in wanted:
+            continue
+        try:
+            importlib.import_module(f"fastdgm.{module}")
+        except ImportError as exc:
+            records.append({"kernel": kernel, "params": {}, "error": f"unavailable: {exc}"})
+            continue
+        for params in points:
+            params = {**params, "threads": params.get("threads", 1)}
+            fast, baseline, items = setup(**params)
+            t = median_time(fast, repeat=repeat, min_time=min_time)
+            tb = median_time(baseline, repeat=repeat, min_time=min_time)
+            rec = {"kernel": kernel, "params": params, "median_s": t, "baseline_s": tb,
+                   "speedup": tb / t, "throughput": items / t, "items": items}
+            records.append(rec)
+            if progress:
+                print(f"  {kernel:22s} {fmt_params(params):32s} {t * 1e3:9.3f} ms  x{tb / t:.2f}",
+                      file=sys.stderr, flush=True)
+    return records
+
+
+# ---------------------------------------------------------------------------------------
+# the pytest-benchmark suites
+# ---------------------------------------------------------------------------------------

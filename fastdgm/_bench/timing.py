@@ -1,0 +1,62 @@
+"""The one median timer of ``fastdgm bench`` and the growth-exponent fit of its report."""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+
+import numpy as np
+
+SIZE_KEYS = ("n", "L", "d", "cells", "C", "K", "chains", "threads")
+LABEL_KEYS = ("case", "method", "what", "dtype", "layout", "schedule")
+
+
+# ---------------------------------------------------------------------------------------
+# timing
+# ---------------------------------------------------------------------------------------
+def median_time(fn, *, repeat: int = 5, min_time: float = 0.05) -> float:
+    """Median wall time of one call of ``fn`` (s) over ``repeat`` rounds of >= ``min_time``."""
+    fn()  # compile / warm caches outside the timed region
+    times = []
+    for _ in range(repeat):
+        k = 0
+        t0 = time.perf_counter()
+        while True:
+            fn()
+            k += 1
+            dt = time.perf_counter() - t0
+            if dt >= min_time:
+                break
+        times.append(dt / k)
+    return statistics.median(times)
+
+
+def fit_exponents(records) -> dict:
+    """Least-squares growth exponents of time in each size that varies.
+
+    Parameters
+    ----------
+    records : list of dict
+        Each with ``"median_s"`` and a ``"params"`` dict of positive sizes.
+
+    Returns
+    -------
+    dict
+        ``{size name: exponent}`` for the sizes that take several values (empty if none).
+    """
+    if len(records) < 2:
+        return {}
+    keys = [k for k in SIZE_KEYS
+            if all(k in r["params"] for r in records)
+            and len({r["params"][k] for r in records}) > 1]
+    if not keys or len(records) < (2 if len(keys) == 1 else len(keys) + 2):
+        return {}          # no residual degree of freedom: an exact fit would mean nothing
+    A = np.array([[math.log(r["params"][k]) for k in keys] + [1.0] for r in records])
+    y = np.array([math.log(r["median_s"]) for r in records])
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    return {k: float(c) for k, c in zip(keys, coef[:-1])}
+
+
+# ---------------------------------------------------------------------------------------
+# the embedded set: (kernel name, sizes, setup -> (fast, baseline, items))
+# ---------------------------------------------------------------------------------------

@@ -1,0 +1,295 @@
+"""Numba kernels of the Gibbs sampler and of the exact pairwise-MRF reductions.
+
+Everything here trusts its inputs (checked in :mod:`fastdgm.mrf` / :mod:`fastdgm.gibbs`).
+
+Random numbers: the uniform of the update of ``site`` in absolute sweep ``sweep`` of
+``chain`` is ``uniform(chain_key, sweep * d + site)`` with ``chain_key = substream(key,
+chain)``. Random-scan site choices use ``substream(chain_key, 1)`` with the same counter
+(``sweep * d + step``), random initial states ``substream(chain_key, 0)`` with counter
+``site``. Nothing depends on the thread that runs the update, so results are
+bit-identical for any thread count and for either parallel layout:
+
+- *chain layout* (``*_chains``): one ``prange`` over chains running all sweeps;
+- *site layout* (``*_sites``): per sweep and colour, one ``prange`` over (chain, block)
+  pairs, for few chains on large graphs.
+
+Energies are tracked incrementally: per (chain, colour, block) partial sums of the
+update deltas, added to the chain's running energy in (colour, block) order in both
+layouts, so the energy trace is also bit-identical.
+
+Graph representation (built by :class:`fastdgm.mrf.PairwiseMRF`): CSR adjacency
+``ptr`` (d+1), ``nbr`` (2m) with per-entry oriented table index ``tab`` into ``otab``
+(2K, C, C), where ``otab[tab[a], x_nbr, k]`` is the log-potential the edge adds when
+the site takes state k; ``beta`` (2m) is the entry's Potts coupling in Potts mode.
+Visiting order ``order`` (d) groups sites by colour, ``cptr`` (n_colours+1) bounds.
+
+Update modes: 0 = general tables, O(degree * C); 1 = Potts with a field, O(degree + C);
+2 = Potts without a field, O(degree) whatever C. Modes 0 and 1 multiply precomputed
+exp-potentials (``eunary`` (d, C), ``eotab`` like ``otab``, ``ebeta`` like ``beta``; rows
+scaled to a maximum of 1) and fall back to the log domain if the product under/overflows.
+"""
+import numpy as np
+from numba import prange
+
+from .gibbs_common import BLOCK
+from .levels import softmax_weights, threshold_weights
+from .parallel import parallel_kernel, serial_kernel
+from .rng import substream, uniform
+
+MODE_TABLE = 0
+MODE_POTTS_FIELD = 1
+MODE_POTTS = 2
+
+
+# --- one site update on a general graph ------------------------------------------------
+@serial_kernel
+def _sort_small(lst, n):
+    for a in range(1, n):
+        v = lst[a]
+        b = a - 1
+        while b >= 0 and lst[b] > v:
+            lst[b + 1] = lst[b]
+            b -= 1
+        lst[b + 1] = v
+
+
+@serial_kernel
+def _potts_nofield_pick(acc, lst, nd, n_states, u, scratch):
+    """Draw k with weight exp(acc[k]) for listed states, exp(0) for the others; O(nd)."""
+    m = 0.0
+    for a in range(nd):
+        if acc[lst[a]] > m:
+            m = acc[lst[a]]
+    total = (n_states - nd) * np.exp(-m)
+    for a in range(nd):
+        w = np.exp(acc[lst[a]] - m)
+        scratch[a] = w
+        total += w
+    target = u * total
+    cum = 0.0
+    for a in range(nd):
+        cum += scratch[a]
+        if target < cum:
+            return lst[a]
+    n_other = n_states - nd
+    w0 = np.exp(-m)
+    if n_other == 0 or w0 == 0.0:
+        return lst[nd - 1]
+    r = np.int64((target - cum) / w0)
+    if r >= n_other:
+        r = n_other - 1
+    if r < 0:
+        r = 0
+    # r-th state (ascending) not in lst
+    _sort_small(lst, nd)
+    k = r
+    for a in range(nd):
+        if lst[a] <= k:
+            k += 1
+    return k
+
+
+@serial_kernel(inline="always")
+def graph_update(x, i, u, mode, n_states, unary, ptr, nbr, tab, otab, beta, eunary, eotab, ebeta, logit, w, acc,
+                 mark, lst):
+    """Redraw x[i] from its full conditional with uniform u; return the energy change."""
+    old = np.int64(x[i])
+    if mode == MODE_POTTS:
+        nd = 0
+        for a in range(ptr[i], ptr[i + 1]):
+            s = np.int64(x[nbr[a]])
+            if mark[s] == 0:
+                mark[s] = 1
+                acc[s] = 0.0
+                lst[nd] = s
+                nd += 1
+            acc[s] += beta[a]
+        new = _potts_nofield_pick(acc, lst, nd, n_states, u, w) if nd > 0 else min(
+            np.int64(u * n_states), n_states - 1)
+        gain_new = acc[new] if mark[new] == 1 else 0.0
+        gain_old = acc[old] if mark[old] == 1 else 0.0
+        for a in range(nd):
+            mark[lst[a]] = 0
+        x[i] = new
+        return gain_old - gain_new
+    # weights as products of exp-potentials (no exp per update); eunary/eotab rows have max 1
+    for k in range(n_states):
+        w[k] = eunary[i, k]
+    if mode == MODE_POTTS_FIELD:
+        for a in range(ptr[i], ptr[i + 1]):
+            w[np.int64(x[nbr[a]])] *= ebeta[a]
+    else:
+        for a in range(ptr[i], ptr[i + 1]):
+            row = eotab[tab[a], np.int64(x[nbr[a]])]
+            for k in range(n_states):
+                w[k] *= row[k]
+    total = 0.0
+    for k in range(n_states):
+        total += w[k]
+    if not (total > 1e-300 and total < 1e300):
+        # products under/overflowed (huge degree x potentials): redo in the log domain
+        for k in range(n_states):
+            logit[k] = unary[i, k]
+        if mode == MODE_POTTS_FIELD:
+            for a in range(ptr[i], ptr[i + 1]):
+                logit[np.int64(x[nbr[a]])] += beta[a]
+        else:
+            for a in range(ptr[i], ptr[i + 1]):
+                row = otab[tab[a], np.int64(x[nbr[a]])]
+                for k in range(n_states):
+                    logit[k] += row[k]
+        total = softmax_weights(logit, n_states, w)
+    new = threshold_weights(w, n_states, total, u)
+    x[i] = new
+    if new == old:
+        return 0.0
+    wo = w[old]
+    if wo > 1e-300 and mode == MODE_TABLE:
+        # E_new - E_old = logit[old] - logit[new] = log(w[old] / w[new]): no second pass over
+        # the (large) per-edge tables
+        return np.log(wo / w[new])
+    # energy change, additively from the log-potentials
+    delta = unary[i, old] - unary[i, new]
+    if mode == MODE_POTTS_FIELD:
+        for a in range(ptr[i], ptr[i + 1]):
+            s = np.int64(x[nbr[a]])
+            if s == old:
+                delta += beta[a]
+            elif s == new:
+                delta -= beta[a]
+    else:
+        for a in range(ptr[i], ptr[i + 1]):
+            row = otab[tab[a], np.int64(x[nbr[a]])]
+            delta += row[old] - row[new]
+    return delta
+
+
+@serial_kernel
+def _graph_block(x, key, base, visit, site_of, p, q, mode, n_states, unary, ptr, nbr, tab, otab, beta,
+                 eunary, eotab, ebeta, logit, w, acc, mark, lst):
+    """Update positions visit[p:q] of a relabelled chain; site_of gives the uniform's counter."""
+    part = 0.0
+    for r in range(p, q):
+        t = visit[r]
+        part += graph_update(x, t, uniform(key, base + site_of[t]), mode, n_states, unary, ptr, nbr, tab,
+                             otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
+    return part
+
+
+@serial_kernel
+def _record_relabelled(dst, x, site_of):
+    for t in range(x.shape[0]):
+        dst[site_of[t]] = x[t]
+
+
+@parallel_kernel
+def graph_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                        visit, site_of, cptr, mode, n_states, unary, ptr, nbr, tab, otab, beta,
+                        eunary, eotab, ebeta):
+    """Chromatic/sequential sweeps in the chain layout (see module docstring).
+
+    The chains are relabelled: position t holds site ``site_of[t]`` (colour classes are
+    contiguous, so the adjacency and tables stream through memory); ``visit`` is the order of
+    positions in a sweep, cut into colour classes by ``cptr``. Samples are written back in
+    site order.
+    """
+    n_chains, d = X.shape
+    n_col = cptr.shape[0] - 1
+    for c in prange(n_chains):
+        x = X[c]
+        logit = np.empty(n_states)
+        w = np.empty(n_states)
+        acc = np.zeros(n_states)
+        mark = np.zeros(n_states, dtype=np.uint8)
+        lst = np.empty(n_states, dtype=np.int64)
+        key = keys[c]
+        e = e_now[c]
+        for s in range(n_sweeps):
+            base = (sweep0 + s) * d
+            for col in range(n_col):
+                p = cptr[col]
+                end = cptr[col + 1]
+                while p < end:
+                    q = min(p + BLOCK, end)
+                    e += _graph_block(x, key, base, visit, site_of, p, q, mode, n_states, unary, ptr, nbr,
+                                      tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
+                    p = q
+            if record:
+                energies[s, c] = e
+                if (s + 1) % thin == 0:
+                    _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
+        e_now[c] = e
+
+
+@parallel_kernel
+def graph_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                       visit, site_of, cptr, mode, n_states, unary, ptr, nbr, tab, otab, beta,
+                       eunary, eotab, ebeta):
+    """Chromatic sweeps in the site layout: parallel over (chain, block) within a colour."""
+    n_chains, d = X.shape
+    n_col = cptr.shape[0] - 1
+    bptr = np.zeros(n_col + 1, dtype=np.int64)
+    for col in range(n_col):
+        bptr[col + 1] = bptr[col] + (cptr[col + 1] - cptr[col] + BLOCK - 1) // BLOCK
+    partial = np.zeros((n_chains, bptr[n_col]))
+    for s in range(n_sweeps):
+        base = (sweep0 + s) * d
+        for col in range(n_col):
+            nb = bptr[col + 1] - bptr[col]
+            for item in prange(n_chains * nb):
+                c = item // nb
+                b = item - c * nb
+                p = cptr[col] + b * BLOCK
+                q = min(p + BLOCK, cptr[col + 1])
+                logit = np.empty(n_states)
+                w = np.empty(n_states)
+                acc = np.zeros(n_states)
+                mark = np.zeros(n_states, dtype=np.uint8)
+                lst = np.empty(n_states, dtype=np.int64)
+                partial[c, bptr[col] + b] = _graph_block(
+                    X[c], keys[c], base, visit, site_of, p, q, mode, n_states, unary, ptr, nbr, tab, otab,
+                    beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
+        for c in range(n_chains):
+            e = e_now[c]
+            for b in range(bptr[n_col]):
+                e += partial[c, b]
+            e_now[c] = e
+            if record:
+                energies[s, c] = e
+                if (s + 1) % thin == 0:
+                    _record_relabelled(samples[(s + 1) // thin - 1, c], X[c], site_of)
+
+
+@parallel_kernel
+def graph_sweeps_random(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                        pos, site_of, mode, n_states, unary, ptr, nbr, tab, otab, beta, eunary, eotab, ebeta):
+    """Random-scan sweeps: d updates of uniformly chosen sites per sweep (chain layout).
+
+    Chains relabelled as in :func:`graph_sweeps_chains`; site i sits at position pos[i].
+    """
+    n_chains, d = X.shape
+    for c in prange(n_chains):
+        x = X[c]
+        logit = np.empty(n_states)
+        w = np.empty(n_states)
+        acc = np.zeros(n_states)
+        mark = np.zeros(n_states, dtype=np.uint8)
+        lst = np.empty(n_states, dtype=np.int64)
+        key = keys[c]
+        site_key = substream(key, 1)
+        e = e_now[c]
+        for s in range(n_sweeps):
+            base = (sweep0 + s) * d
+            part = 0.0
+            for t in range(d):
+                i = np.int64(uniform(site_key, base + t) * d)
+                if i >= d:
+                    i = d - 1
+                part += graph_update(x, pos[i], uniform(key, base + t), mode, n_states, unary, ptr, nbr,
+                                     tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
+            e += part
+            if record:
+                energies[s, c] = e
+                if (s + 1) % thin == 0:
+                    _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
+        e_now[c] = e

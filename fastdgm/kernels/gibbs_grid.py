@@ -1,0 +1,274 @@
+"""Numba Gibbs sweeps of Potts/Ising grids without a field (checkerboard, 2-colourable).
+
+Neighbours come from index arithmetic, not an adjacency list; an update costs O(4) whatever
+the number of states q (Potts) and the Ising case compares integer hashes with a
+precomputed table. Same random-number contract, layouts and energy bookkeeping as
+:mod:`fastdgm.kernels.gibbs_graph`.
+"""
+import numpy as np
+from numba import prange
+
+from .parallel import parallel_kernel, serial_kernel
+from .rng import uniform, uniform_bits53
+
+
+# --- 2-colourable grids: neighbours by index arithmetic ---------------------------------
+# ``geom`` = (H, W, periodic_h, periodic_w) with periodic_* already 0 for sides < 3, so a
+# side of length 1 or 2 gives each neighbour pair once. Colour of (r, j) = (r + j) % 2.
+# ``ising`` (C == 2, no field): table[n1 * 5 + n0] = P(x = 0 | n0 neighbours in 0, n1 in 1).
+# ``ising_int[n1]`` = ceil(table[n1 * 5 + 4 - n1] * 2**53) (uint64) for interior sites.
+# ``expb`` (C > 2): expb[n] = exp(beta * n - shift), n = 0..4, shift = max(0, 4 * beta).
+@serial_kernel(inline="always")
+def _push(s, lst, cnt, nd):
+    """Add neighbour state s (-1: no neighbour) to the distinct list with counts."""
+    if s < 0:
+        return nd
+    for a in range(nd):
+        if lst[a] == s:
+            cnt[a] += 1
+            return nd
+    lst[nd] = s
+    cnt[nd] = 1
+    return nd + 1
+
+
+@serial_kernel(inline="always")
+def _potts_site(x, i, old, s0, s1, s2, s3, u, n_states, expb, lst, cnt):
+    """Potts heat-bath without field from <= 4 neighbour states (-1: none), O(4) whatever C."""
+    nd = _push(s0, lst, cnt, 0)
+    nd = _push(s1, lst, cnt, nd)
+    nd = _push(s2, lst, cnt, nd)
+    nd = _push(s3, lst, cnt, nd)
+    agree_old = 0
+    total = 0.0
+    for a in range(nd):
+        if lst[a] == old:
+            agree_old = cnt[a]
+        total += expb[cnt[a]]
+    n_other = n_states - nd
+    w0 = expb[0]  # weight of each state absent among the neighbours
+    total += n_other * w0
+    target = u * total
+    cum = 0.0
+    for a in range(nd):
+        cum += expb[cnt[a]]
+        if target < cum:
+            x[i] = lst[a]
+            return agree_old - cnt[a]
+    if n_other == 0 or w0 == 0.0:
+        x[i] = lst[nd - 1]
+        return agree_old - cnt[nd - 1]
+    rr = np.int64((target - cum) / w0)
+    if rr >= n_other:
+        rr = n_other - 1
+    if rr < 0:
+        rr = 0
+    # the rr-th state (ascending) absent among the neighbours: sort the <= 4 present ones
+    for a in range(1, nd):
+        v = lst[a]
+        b = a - 1
+        while b >= 0 and lst[b] > v:
+            lst[b + 1] = lst[b]
+            b -= 1
+        lst[b + 1] = v
+    new = rr
+    for a in range(nd):
+        if lst[a] <= new:
+            new += 1
+    x[i] = new
+    return agree_old
+
+
+@serial_kernel(inline="always")
+def _potts4(x, i, old, s0, s1, s2, s3, u, n_states, expb):
+    """Potts heat-bath without field for an interior site (4 neighbours), nearly branch-free.
+
+    Same law as :func:`_potts_site`: weight expb[count] for each distinct neighbour state,
+    expb[0] for each of the other C - n_distinct states. Data-dependent branches would be
+    mispredicted on almost every update, so counts and selections are arithmetic.
+    """
+    c0 = 1 + (s0 == s1) + (s0 == s2) + (s0 == s3)
+    c1 = 1 + (s1 == s0) + (s1 == s2) + (s1 == s3)
+    c2 = 1 + (s2 == s0) + (s2 == s1) + (s2 == s3)
+    c3 = 1 + (s3 == s0) + (s3 == s1) + (s3 == s2)
+    f1 = np.int64(s1 != s0)
+    f2 = np.int64((s2 != s0) & (s2 != s1))
+    f3 = np.int64((s3 != s0) & (s3 != s1) & (s3 != s2))
+    nd = 1 + f1 + f2 + f3
+    w0 = expb[0]
+    cum0 = expb[c0]
+    cum1 = cum0 + f1 * expb[c1]
+    cum2 = cum1 + f2 * expb[c2]
+    cum3 = cum2 + f3 * expb[c3]
+    n_other = n_states - nd
+    total = cum3 + n_other * w0
+    target = u * total
+    agree_old = np.int64(s0 == old) + (s1 == old) + (s2 == old) + (s3 == old)
+    if target < cum3 or n_other == 0 or w0 == 0.0:
+        k = np.int64(target >= cum0) + (target >= cum1) + (target >= cum2)
+        new = s0 if k == 0 else (s1 if k == 1 else (s2 if k == 2 else s3))
+        agree_new = np.int64(s0 == new) + (s1 == new) + (s2 == new) + (s3 == new)
+    else:
+        rr = np.int64((target - cum3) / w0)
+        rr = min(max(rr, 0), n_other - 1)
+        # rr-th state absent among the neighbours: fixed point of new = rr + #{present <= new}
+        new = rr
+        for _ in range(4):
+            new = rr + np.int64(s0 <= new) + f1 * (s1 <= new) + f2 * (s2 <= new) + f3 * (s3 <= new)
+        agree_new = 0
+    x[i] = new
+    return agree_old - agree_new
+
+
+@serial_kernel
+def _grid_site(x, i, s0, s1, s2, s3, u, n_states, ising, expb, lst, cnt):
+    """Heat-bath update of site i from its (up to 4) neighbour states; return agree_old - agree_new."""
+    old = np.int64(x[i])
+    if n_states == 2:
+        n1 = 0
+        deg = 0
+        if s0 >= 0:
+            n1 += s0
+            deg += 1
+        if s1 >= 0:
+            n1 += s1
+            deg += 1
+        if s2 >= 0:
+            n1 += s2
+            deg += 1
+        if s3 >= 0:
+            n1 += s3
+            deg += 1
+        new = 0 if u < ising[n1 * 5 + deg - n1] else 1
+        x[i] = new
+        return (old - new) * (2 * n1 - deg)
+    return _potts_site(x, i, old, s0, s1, s2, s3, u, n_states, expb, lst, cnt)
+
+
+@serial_kernel
+def _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt):
+    """Update of (r, j) with every boundary case (open sides, wrap-around)."""
+    rw = r * W
+    i = rw + j
+    s0 = np.int64(x[i - W]) if r > 0 else (np.int64(x[(H - 1) * W + j]) if ph else -1)
+    s1 = np.int64(x[i + W]) if r < H - 1 else (np.int64(x[j]) if ph else -1)
+    s2 = np.int64(x[i - 1]) if j > 0 else (np.int64(x[rw + W - 1]) if pw else -1)
+    s3 = np.int64(x[i + 1]) if j < W - 1 else (np.int64(x[rw]) if pw else -1)
+    return _grid_site(x, i, s0, s1, s2, s3, uniform(key, base + i), n_states, ising, expb, lst, cnt)
+
+
+@serial_kernel(inline="always")
+def _ising4(x, rw, up, dn, j, jl, jr, key, base, ising_int):
+    """Ising update of (row offset rw, column j) with 4 neighbours; return agree_old - agree_new.
+
+    u < P(0 | n1) is tested on integers, (hash >> 11) < ceil(P * 2**53): the same test as
+    uniform(key, base + i) < P without the float conversion.
+    """
+    i = rw + j
+    n1 = np.int64(x[up + j]) + np.int64(x[dn + j]) + np.int64(x[rw + jl]) + np.int64(x[rw + jr])
+    old = np.int64(x[i])
+    h = uniform_bits53(key, base + i)
+    new = 0 if h < ising_int[n1] else 1
+    x[i] = new
+    return (old - new) * (2 * n1 - 4)
+
+
+@serial_kernel
+def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst, cnt, key, base):
+    """Update the sites of colour ``col`` in row r; return the row's energy change."""
+    rw = r * W
+    full = (0 < r < H - 1) or (ph and H >= 3)
+    up = ((r - 1) % H) * W
+    dn = ((r + 1) % H) * W
+    acc = 0
+    j = (col + r) & 1
+    if full and pw and n_states == 2 and W >= 3:
+        # torus row: the wrapped ends, then a branch-free interior loop
+        if j == 0:
+            acc += _ising4(x, rw, up, dn, 0, W - 1, 1, key, base, ising_int)
+            j = 2
+        while j < W - 1:
+            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, key, base, ising_int)
+            j += 2
+        if j == W - 1:
+            acc += _ising4(x, rw, up, dn, j, j - 1, 0, key, base, ising_int)
+        return beta * acc
+    if j == 0:
+        acc += _grid_edge_site(x, r, 0, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
+        j = 2
+    if full and n_states == 2:
+        while j < W - 1:
+            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, key, base, ising_int)
+            j += 2
+    elif full:
+        while j < W - 1:
+            i = rw + j
+            acc += _potts4(x, i, np.int64(x[i]), np.int64(x[up + j]), np.int64(x[dn + j]),
+                           np.int64(x[i - 1]), np.int64(x[i + 1]), uniform(key, base + i), n_states, expb)
+            j += 2
+    else:
+        while j < W - 1:
+            acc += _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
+            j += 2
+    if j == W - 1:
+        acc += _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
+    return beta * acc
+
+
+@parallel_kernel
+def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                       geom, beta, ising, ising_int, expb, n_states):
+    """Checkerboard sweeps of a Potts grid without field, chain layout."""
+    n_chains, d = X.shape
+    H = geom[0]
+    W = geom[1]
+    ph = geom[2] != 0
+    pw = geom[3] != 0
+    for c in prange(n_chains):
+        x = X[c]
+        lst = np.zeros(4, dtype=np.int64)
+        cnt = np.zeros(4, dtype=np.int64)
+        key = keys[c]
+        e = e_now[c]
+        for s in range(n_sweeps):
+            base = (sweep0 + s) * d
+            for col in range(2):
+                for r in range(H):
+                    e += _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst, cnt,
+                                   key, base)
+            if record:
+                energies[s, c] = e
+                if (s + 1) % thin == 0:
+                    samples[(s + 1) // thin - 1, c, :] = x
+        e_now[c] = e
+
+
+@parallel_kernel
+def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                      geom, beta, ising, ising_int, expb, n_states):
+    """Checkerboard sweeps of a Potts grid without field, site layout (rows in parallel)."""
+    n_chains, d = X.shape
+    H = geom[0]
+    W = geom[1]
+    ph = geom[2] != 0
+    pw = geom[3] != 0
+    partial = np.zeros((n_chains, 2 * H))
+    for s in range(n_sweeps):
+        base = (sweep0 + s) * d
+        for col in range(2):
+            for item in prange(n_chains * H):
+                c = item // H
+                r = item - c * H
+                lst = np.zeros(4, dtype=np.int64)
+                cnt = np.zeros(4, dtype=np.int64)
+                partial[c, col * H + r] = _grid_row(X[c], r, col, H, W, ph, pw, beta, ising, ising_int, n_states,
+                                                    expb, lst, cnt, keys[c], base)
+        for c in range(n_chains):
+            e = e_now[c]
+            for b in range(2 * H):
+                e += partial[c, b]
+            e_now[c] = e
+            if record:
+                energies[s, c] = e
+                if (s + 1) % thin == 0:
+                    samples[(s + 1) // thin - 1, c, :] = X[c]

@@ -1,0 +1,148 @@
+"""Numba kernels of the exact pairwise-MRF reductions: energies, log Z by enumeration,
+pseudo-log-likelihood and its gradient. Inputs are checked by :mod:`fastdgm.models.mrf`.
+"""
+import numpy as np
+from numba import prange
+
+from .levels import logsumexp
+from .parallel import parallel_kernel, serial_kernel
+
+
+# --- exact reductions ---------------------------------------------------------------------
+@parallel_kernel
+def energy_rows(X, unary, edges, etab, tables, out):
+    """out[r] = -(sum_i unary[i, x_i] + sum_e tables[etab[e], x_u, x_v]) for each row of X."""
+    n, d = X.shape
+    m = edges.shape[0]
+    for r in prange(n):
+        x = X[r]
+        s = 0.0
+        for i in range(d):
+            s += unary[i, np.int64(x[i])]
+        for e in range(m):
+            s += tables[etab[e], np.int64(x[edges[e, 0]]), np.int64(x[edges[e, 1]])]
+        out[r] = -s
+
+
+ENUM_BLOCK = 4096  # states per enumeration work item (fixed: thread-count invariant)
+
+
+@parallel_kernel
+def enum_log_partition(unary, edges, etab, tables, n_states, d, total):
+    """(log Z, E_p[-E]) over all ``total`` = C**d states (row-major, site 0 slowest).
+
+    log Z = log sum_x exp(-E(x)); the second value, the mean of log of the unnormalised
+    probability under P, gives the entropy H = log Z - E_p[-E].
+    """
+    m = edges.shape[0]
+    n_blocks = (total + ENUM_BLOCK - 1) // ENUM_BLOCK
+    bmax = np.empty(n_blocks)
+    bsum = np.empty(n_blocks)
+    bmom = np.empty(n_blocks)
+    for b in prange(n_blocks):
+        x = np.zeros(d, dtype=np.int64)
+        start = b * ENUM_BLOCK
+        rem = start
+        for i in range(d - 1, -1, -1):
+            x[i] = rem % n_states
+            rem //= n_states
+        stop = min(start + ENUM_BLOCK, total)
+        mx = -np.inf
+        sm = 0.0
+        sv = 0.0  # sum of exp(v - mx) * v
+        for _ in range(start, stop):
+            v = 0.0
+            for i in range(d):
+                v += unary[i, x[i]]
+            for e in range(m):
+                v += tables[etab[e], x[edges[e, 0]], x[edges[e, 1]]]
+            if v > mx:
+                r = np.exp(mx - v)
+                sm = sm * r + 1.0
+                sv = sv * r + v
+                mx = v
+            else:
+                ev = np.exp(v - mx)
+                sm += ev
+                sv += ev * v
+            # next state in row-major order
+            i = d - 1
+            while i >= 0:
+                x[i] += 1
+                if x[i] < n_states:
+                    break
+                x[i] = 0
+                i -= 1
+        bmax[b] = mx
+        bsum[b] = sm
+        bmom[b] = sv
+    mx = -np.inf
+    for b in range(n_blocks):
+        if bmax[b] > mx:
+            mx = bmax[b]
+    sm = 0.0
+    sv = 0.0
+    for b in range(n_blocks):
+        r = np.exp(bmax[b] - mx)
+        sm += bsum[b] * r
+        sv += bmom[b] * r
+    return mx + np.log(sm), sv / sm
+
+
+@serial_kernel(inline="always")
+def _conditional_logits(x, i, n_states, unary, ptr, nbr, tab, otab, logit):
+    for k in range(n_states):
+        logit[k] = unary[i, k]
+    for a in range(ptr[i], ptr[i + 1]):
+        row = otab[tab[a], np.int64(x[nbr[a]])]
+        for k in range(n_states):
+            logit[k] += row[k]
+    return logsumexp(logit, n_states)
+
+
+@parallel_kernel
+def pll_rows(X, n_states, unary, ptr, nbr, tab, otab, out):
+    """out[r] = sum_i log P(x_i | x_-i) for each row of X (exact)."""
+    n, d = X.shape
+    for r in prange(n):
+        x = X[r]
+        logit = np.empty(n_states)
+        s = 0.0
+        for i in range(d):
+            lse = _conditional_logits(x, i, n_states, unary, ptr, nbr, tab, otab, logit)
+            s += logit[np.int64(x[i])] - lse
+        out[r] = s
+
+
+@parallel_kernel
+def pll_grad(X, n_states, unary, ptr, nbr, tab, otab, value, g_unary, g_adj):
+    """Sum over rows of the PLL and its gradient, parallel over sites (deterministic).
+
+    value (d,): sum_r log P(x_ri | x_r,-i); g_unary (d, C): d/d unary[i, k];
+    g_adj (2m, C, C): d/d otab-entry of adjacency entry a, indexed [x_nbr, k].
+    """
+    n, d = X.shape
+    for i in prange(d):
+        logit = np.empty(n_states)
+        v = 0.0
+        for k in range(n_states):
+            g_unary[i, k] = 0.0
+        for a in range(ptr[i], ptr[i + 1]):
+            for s in range(n_states):
+                for k in range(n_states):
+                    g_adj[a, s, k] = 0.0
+        for r in range(n):
+            x = X[r]
+            lse = _conditional_logits(x, i, n_states, unary, ptr, nbr, tab, otab, logit)
+            xi = np.int64(x[i])
+            v += logit[xi] - lse
+            for k in range(n_states):
+                logit[k] = -np.exp(logit[k] - lse)
+            logit[xi] += 1.0
+            for k in range(n_states):
+                g_unary[i, k] += logit[k]
+            for a in range(ptr[i], ptr[i + 1]):
+                s = np.int64(x[nbr[a]])
+                for k in range(n_states):
+                    g_adj[a, s, k] += logit[k]
+        value[i] = v

@@ -1,0 +1,83 @@
+"""One decorator for every numba-parallel kernel.
+
+``@parallel_kernel`` compiles the function lazily (on first call) twice: with
+``parallel=True, nogil=True`` and as a serial twin (a renamed copy, ``prange`` runs as
+``range``). Both run the same loop over fixed work items, so they give the same bits. A call
+runs the serial twin
+
+- when numba's threading layer cannot take concurrent callers and another Python thread is
+  inside a parallel kernel (see :func:`fastdgm.kernels.threads.numba_threads`), and
+- for kernels declared with ``serial_below=W``, when the call's first argument (its work
+  size, e.g. rows x columns) is below ``W``: thread start-up would cost more than the work.
+
+The thread count of the call is :func:`fastdgm.get_num_threads`.
+
+JIT cache: both versions are cached (``cache=True``) in numba's cache directory:
+``__pycache__`` beside the installed sources, or numba's per-user cache when that is
+read-only, or ``NUMBA_CACHE_DIR`` when set.
+"""
+from __future__ import annotations
+
+import functools
+import types
+
+import numba
+
+from .threads import numba_threads
+
+__all__ = ["parallel_kernel", "serial_kernel", "all_kernels", "ParallelKernel"]
+
+_registry: list = []
+
+
+class ParallelKernel:
+    """A numba kernel compiled parallel and serial; see the module docstring.
+
+    Attributes
+    ----------
+    py_func : function
+        The Python source function (its slow twin, run by the interpreter).
+    parallel, serial : numba dispatchers
+    serial_below : int or None
+        With an int, the first call argument is the work size (not passed to the kernel).
+    """
+
+    def __init__(self, fn, serial_below, options):
+        self.py_func = fn
+        self.serial_below = serial_below
+        self.parallel = numba.njit(parallel=True, nogil=True, cache=True, **options)(fn)
+        # a renamed copy: numba's cache keys on the qualified name, not on parallel=True
+        twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                                  fn.__defaults__, fn.__closure__)
+        twin.__qualname__ = fn.__qualname__ + "_serial"
+        self.serial = numba.njit(nogil=True, cache=True, **options)(twin)
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args):
+        if self.serial_below is not None:
+            work, args = args[0], args[1:]
+            if work < self.serial_below:
+                return self.serial(*args)
+        with numba_threads() as ok:
+            return (self.parallel if ok else self.serial)(*args)
+
+
+def parallel_kernel(fn=None, *, serial_below: int | None = None, **options):
+    """Decorate a numba kernel that uses ``numba.prange``; see the module docstring."""
+    if fn is None:
+        return lambda f: parallel_kernel(f, serial_below=serial_below, **options)
+    k = ParallelKernel(fn, serial_below, options)
+    _registry.append(k)
+    return k
+
+
+def serial_kernel(fn=None, **options):
+    """``numba.njit(nogil=True, cache=True)``: for helpers and serial kernels."""
+    if fn is None:
+        return lambda f: serial_kernel(f, **options)
+    return numba.njit(nogil=True, cache=True, **options)(fn)
+
+
+def all_kernels():
+    """The parallel kernels defined so far (for :func:`fastdgm.warmup`)."""
+    return list(_registry)

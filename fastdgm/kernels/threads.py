@@ -1,0 +1,132 @@
+"""The thread count of every parallel kernel, and the guard that lets numba kernels run it.
+
+``fastdgm`` keeps its own thread count; it never touches numba's or numpy's global
+configuration at import time. Cython kernels receive the count as an argument; numba
+kernels get it through :func:`numba_threads`, which sets numba's *thread-local* count
+for the duration of one call. Re-exported by :mod:`fastdgm._config` (the public names).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+__all__ = ["get_num_threads", "set_num_threads", "threads", "numba_threads", "max_threads"]
+
+_state = threading.local()
+_default_threads: int | None = None
+
+
+def max_threads() -> int:
+    env = os.environ.get("NUMBA_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if env:
+        try:
+            n = int(env.split(",")[0])
+            if n > 0:
+                return n
+        except ValueError:
+            pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def get_num_threads() -> int:
+    """Number of threads the parallel kernels use (per calling thread).
+
+    Returns
+    -------
+    int
+        Set by :func:`set_num_threads` or :func:`threads`; by default the number of
+        CPUs available to this process (or ``NUMBA_NUM_THREADS`` if set).
+    """
+    n = getattr(_state, "n", None)
+    if n is not None:
+        return n
+    if _default_threads is not None:
+        return _default_threads
+    return max_threads()
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
+        raise TypeError(f"n must be a positive integer, got {type(n).__name__}")
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"n must be a positive integer, got {n}")
+    return n
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads of every parallel kernel (process-wide default).
+
+    Parameters
+    ----------
+    n : int
+        Positive thread count. Results do not depend on it: only speed does.
+    """
+    global _default_threads
+    _default_threads = _check_n(n)
+    _state.n = None
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Context manager: run the enclosed kernels on ``n`` threads (this Python thread only).
+
+    Examples
+    --------
+    >>> import fastdgm as fd
+    >>> with fd.threads(1):
+    ...     x = fd.categorical([0.5, 0.5], size=10, rng=0)
+    """
+    n = _check_n(n)
+    old = getattr(_state, "n", None)
+    _state.n = n
+    try:
+        yield n
+    finally:
+        _state.n = old
+
+
+# --- numba -----------------------------------------------------------------------------
+# numba's default "workqueue" layer aborts the process when two Python threads run parallel
+# kernels at once. The lock below detects concurrent use; when it is taken and the layer is
+# (or may become) workqueue, callers get the serial twin of the kernel instead.
+_parallel_lock = threading.Lock()
+
+
+def numba_layer() -> str | None:
+    import numba
+
+    try:
+        return numba.threading_layer()
+    except ValueError:  # not initialised yet
+        return None
+
+
+@contextlib.contextmanager
+def numba_threads():
+    """Yield ``True`` if a numba ``parallel=True`` kernel may run now, else ``False``.
+
+    Sets numba's thread-local thread count to :func:`get_num_threads` (capped by
+    ``numba.config.NUMBA_NUM_THREADS``) for the duration of the block.
+    """
+    import numba
+
+    n = min(get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    layer = numba_layer()
+    safe_layer = layer in ("tbb", "omp")
+    acquired = _parallel_lock.acquire(blocking=False)
+    if not acquired and not safe_layer:
+        yield False
+        return
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(n)
+        yield True
+    finally:
+        numba.set_num_threads(old)
+        if acquired:
+            _parallel_lock.release()

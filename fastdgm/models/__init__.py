@@ -1,0 +1,46 @@
+"""Explicit-likelihood models, one per file; each follows :class:`fastdgm.models.base.Model`.
+
+========================  ==========================================================
+``categorical.py``        :class:`Categorical`: one variable (Cython thresholding)
+``factorized.py``         :class:`Factorized`: independent variables
+``mixture.py``            :class:`Mixture`: mixture of factorized models (MAP-EM)
+``tree.py``               :class:`ChowLiuTree`: tree-structured model (Chow & Liu)
+``mrf.py``                :class:`PairwiseMRF`: pairwise Markov random field (Gibbs)
+========================  ==========================================================
+
+Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
+``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``). Names load lazily: importing this package
+does not import numba; ``fastdgm.models.Factorized`` does.
+"""
+from importlib import import_module as _import_module
+
+from .base import Model, load, register_model
+
+_LAZY = {
+    "Categorical": "categorical",
+    "Factorized": "factorized",
+    "Mixture": "mixture",
+    "ChowLiuTree": "tree",
+    "PairwiseMRF": "mrf",
+    "pairwise_counts": "_pairwise",
+    "mutual_information_matrix": "_pairwise",
+    "max_spanning_tree": "_trees",
+}
+
+MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf")
+"""Modules that define (and register) model classes; :func:`load` imports them all."""
+
+__all__ = ["Model", "load", "register_model", *_LAZY]
+
+
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'fastdgm.models' has no attribute {name!r}")
+    value = getattr(_import_module(f".{mod}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

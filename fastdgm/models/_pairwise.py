@@ -1,0 +1,73 @@
+"""Pairwise statistics of columns: joint (weighted) counts and empirical mutual information."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_sample_weight, check_states
+from ..kernels import likelihood as _k
+
+__all__ = ["mutual_information_matrix", "pairwise_counts", "pair_counts_blocked"]
+
+
+def mutual_information_matrix(X: np.ndarray, C: int, w: np.ndarray) -> np.ndarray:
+    """Empirical mutual information (nats) of every pair of columns, (d, d) float64.
+
+    Blockwise over pairs (C x C counts per pair in flight, never (d, d, C, C)). Reads the
+    columns of a transposed copy of X (same compact dtype).
+    """
+    n, d = X.shape
+    mi = np.zeros((d, d))
+    if d < 2:
+        return mi
+    a, b = np.triu_indices(d, k=1)
+    a = a.astype(np.int64)
+    b = b.astype(np.int64)
+    Xt = np.ascontiguousarray(X.T)
+    total = float(w.sum()) if w.size else float(n)
+    vals = np.empty(a.shape[0])
+    _k.pair_mutual_info(a.shape[0] * n, Xt, w, a, b, C, total, vals)
+    mi[a, b] = vals
+    mi[b, a] = vals
+    return mi
+
+
+def pairwise_counts(X, n_states=None, sample_weight=None, *, pairs=None, block_cells: int = 1 << 21):
+    """(Weighted) joint counts of pairs of columns, computed in blocks of pairs.
+
+    Parameters
+    ----------
+    X : array_like of int, shape (n, d)
+    n_states : int, optional
+    sample_weight : array_like of float, shape (n,), optional
+    pairs : (P, 2) int array, optional
+        The (a, b) column pairs; all ordered pairs (a, b) when None, returned as (d, d, C, C)
+        (only for small d * C: that array has d^2 C^2 entries).
+    block_cells : int
+        At most this many count cells are computed per kernel call.
+
+    Returns
+    -------
+    counts : ndarray float64, (P, C, C) or (d, d, C, C)
+    """
+    X, C = check_states(X, "X", n_states=n_states)
+    n, d = X.shape
+    w = check_sample_weight(sample_weight, n)
+    full = pairs is None
+    if full:
+        aa, bb = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
+        pairs = np.stack([aa.ravel(), bb.ravel()], axis=1)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return pair_counts_blocked(X, C, w, pairs[:, 0].copy(), pairs[:, 1].copy(), block_cells,
+                                ).reshape((d, d, C, C) if full else (-1, C, C))
+
+
+def pair_counts_blocked(X, C, w, a, b, block_cells=1 << 21, Xt=None):
+    n = X.shape[0]
+    if Xt is None:
+        Xt = np.ascontiguousarray(X.T)
+    out = np.empty((a.shape[0], C, C))
+    step = max(1, block_cells // (C * C))
+    for s in range(0, a.shape[0], step):
+        e = min(a.shape[0], s + step)
+        _k.pair_counts((e - s) * n, Xt, w, a[s:e], b[s:e], out[s:e])
+    return out

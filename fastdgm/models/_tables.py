@@ -1,0 +1,30 @@
+"""Probability tables shared by the models: cumulative levels, entropy terms, state counts."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import likelihood as _k
+
+__all__ = ["levels", "entropy_terms", "state_counts"]
+
+
+def levels(log_table: np.ndarray) -> np.ndarray:
+    """Cumulative levels over the last axis, float64, the last level of every row exactly 1.0
+    (zero-probability trailing states share that 1.0 and are never drawn)."""
+    c = np.cumsum(np.exp(log_table), axis=-1)
+    return np.ascontiguousarray(c / c[..., -1:])
+
+
+def entropy_terms(log_table: np.ndarray) -> np.ndarray:
+    """-p log p elementwise, with 0 log 0 = 0."""
+    p = np.exp(log_table)
+    return np.where(p > 0, -p * np.where(p > 0, log_table, 0.0), 0.0)
+
+
+def state_counts(X: np.ndarray, C: int, w: np.ndarray) -> np.ndarray:
+    """(d, C) float64 counts of each state per column (weighted by w if not empty)."""
+    n, d = X.shape
+    nc, rows = _k.n_chunks(n, d * C)
+    partial = np.empty((nc, d, C))
+    _k.weighted_counts(n * d, X, w, rows, partial)
+    return partial.sum(axis=0)

@@ -1,0 +1,179 @@
+"""One categorical variable with its thresholding tables prepared once."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._dispatch import (
+    draw_table,
+    levels_1d,
+    method_code,
+    out_dtype,
+    scalar_or_array,
+    search_tables,
+    weights_or_logits,
+)
+from .._rng import make_key
+from .._validation import (
+    check_alpha,
+    check_logits,
+    check_sample_weight,
+    check_size,
+    check_states,
+    check_weights,
+)
+from .base import Model, register_model
+
+__all__ = ["Categorical"]
+
+
+@register_model
+class Categorical(Model):
+    """One categorical variable over C states, with its sampler prepared once.
+
+    Parameters
+    ----------
+    p : array_like of float, shape (C,), optional
+        Non-negative weights (normalised here).
+    logits : array_like of float, shape (C,), optional
+        Log-weights instead of ``p``.
+
+    Attributes
+    ----------
+    probs : ndarray, float64, shape (C,)
+        Normalised probabilities.
+    log_probs : ndarray, float64, shape (C,)
+        Their logarithms (-inf for zero).
+
+    Notes
+    -----
+    The scalar case of the model protocol: ``sample(size)`` returns an array of shape
+    ``size`` (like :meth:`numpy.random.Generator.choice`), and ``log_prob`` takes states of
+    any shape. ``n_dims`` is 1.
+
+    Examples
+    --------
+    >>> import fastdgm as fd
+    >>> cat = fd.Categorical([0.1, 0.2, 0.7])
+    >>> cat.sample(3, rng=0).shape
+    (3,)
+    """
+
+    def __init__(self, p=None, *, logits=None):
+        arr, is_logits, name = weights_or_logits(p, logits)
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be 1-dimensional (C,), got shape {arr.shape}")
+        (check_logits if is_logits else check_weights)(arr, name)
+        arr = arr.astype(np.float64)
+        if is_logits:
+            lp = arr - arr.max()
+            lp = lp - np.log(np.exp(lp).sum())
+            probs = np.exp(lp)
+        else:
+            probs = arr / arr.sum()
+            with np.errstate(divide="ignore"):
+                lp = np.log(probs)
+        self.probs = probs
+        self.log_probs = lp
+        self._levels = levels_1d(arr, is_logits)
+        self._table_cache = {}
+
+    @property
+    def n_dims(self) -> int:
+        return 1
+
+    @property
+    def n_states(self) -> int:
+        return self.probs.shape[0]
+
+    @property
+    def levels(self) -> np.ndarray:
+        """Cumulative levels, float64 (C,), last exactly 1.0."""
+        return self._levels
+
+    def sample(self, size=None, rng=None, *, method: str = "auto", dtype=np.int64):
+        """Draw states by thresholding; the search tables are built once and kept.
+
+        Parameters
+        ----------
+        size : int or tuple of ints, optional
+            Output shape (None: one scalar draw).
+        rng : SPEC 7 seed
+        method : {"auto", "scan", "bisect", "guide", "alias"}
+        dtype : integer dtype, default int64
+
+        Returns
+        -------
+        ndarray of ``dtype``, shape ``size`` (a numpy scalar for ``size=None``);
+        the same draws as ``categorical(self.probs, size, rng=rng, method=method)``.
+        """
+        size = check_size(size)
+        shape = () if size is None else size
+        C = self.n_states
+        dt = out_dtype(dtype, C)
+        if not isinstance(method, str):
+            raise TypeError(f"method must be a string, got {type(method).__name__}")
+        m = method_code(method, C, math.prod(shape))
+        key = make_key(rng)
+        tables = self._table_cache.get(m)
+        if tables is None:
+            tables = self._table_cache[m] = search_tables(self._levels, m)
+        return scalar_or_array(draw_table(self._levels, tables, m, key, 0, shape, dt), size)
+
+    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+        """Draws ``[start, start + n)`` of ``sample(N, rng)`` with ``key = make_key(rng)``,
+        int64 (n,). Every method but "alias" gives these draws ("auto" never picks it)."""
+        m = method_code("auto", self.n_states, n)
+        tables = self._table_cache.get(m)
+        if tables is None:
+            tables = self._table_cache[m] = search_tables(self._levels, m)
+        return draw_table(self._levels, tables, m, np.uint64(key), int(start), (int(n),), np.dtype(np.int64))
+
+    def log_prob(self, x) -> np.ndarray:
+        """Log-probability of each state in ``x`` (integer array of any shape), float64."""
+        arr, _ = check_states(np.atleast_1d(x), "x", n_states=self.n_states, ndim=np.ndim(x) or 1,
+                              compact=False)
+        out = self.log_probs[arr]
+        return out.reshape(np.shape(x))
+
+    def entropy(self) -> float:
+        """Exact entropy -sum p log p in nats (0 log 0 = 0)."""
+        p = self.probs
+        nz = p > 0
+        return float(-np.sum(p[nz] * self.log_probs[nz]))
+
+    @classmethod
+    def fit(cls, x, n_states: int | None = None, alpha: float = 1.0, sample_weight=None) -> "Categorical":
+        """Maximum-likelihood (``alpha=0``) or smoothed estimate (counts + alpha) / (n + alpha C).
+
+        Parameters
+        ----------
+        x : array_like of int, any shape
+            Observed states in [0, n_states).
+        n_states : int, optional
+            C; ``x.max() + 1`` by default.
+        alpha : float >= 0
+            Additive (Laplace/Lidstone) smoothing.
+        sample_weight : array_like of float, shape of ``x``, optional
+            Non-negative weights of the observations.
+        """
+        arr = np.asarray(x)
+        flat, C = check_states(arr.reshape(-1, 1) if arr.ndim else arr.reshape(1, 1), "x",
+                               n_states=n_states, compact=False)
+        alpha = check_alpha(alpha)
+        w = None
+        if sample_weight is not None:
+            if np.shape(sample_weight) != arr.shape:
+                raise ValueError(f"sample_weight must have the shape of x {arr.shape}, got "
+                                 f"{np.shape(sample_weight)}")
+            w = check_sample_weight(np.reshape(sample_weight, -1), flat.shape[0])
+        counts = np.bincount(flat[:, 0], weights=w, minlength=C).astype(np.float64)
+        return cls(counts + alpha)
+
+    def get_params(self) -> dict:
+        return {"probs": self.probs}
+
+    @classmethod
+    def from_params(cls, params: dict) -> "Categorical":
+        return cls(params["probs"])

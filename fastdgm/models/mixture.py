@@ -1,0 +1,226 @@
+"""Mixture of K factorized categoricals, fitted by MAP-EM (:mod:`._mixture_em`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._progress import Progress
+from .._rng import make_key, substream_ref
+from .._validation import (
+    check_alpha,
+    check_log_table,
+    check_model_X,
+    check_positive_int,
+    check_sample_weight,
+    check_scalar,
+    check_states,
+    smallest_uint,
+)
+from ..kernels import ancestral as _s
+from ..kernels import likelihood as _k
+from ._mixture_em import em
+from ._packing import combine, pack, pack_width
+from ._tables import levels
+from .base import Model, register_model
+
+__all__ = ["Mixture"]
+
+
+@register_model
+class Mixture(Model):
+    """Mixture of K factorized categoricals: P(x) = sum_k w_k prod_j c[k, j, x_j].
+
+    Parameters
+    ----------
+    weights : array_like of float, shape (K,)
+        Non-negative mixing weights (normalised here).
+    components : array_like of float, shape (K, d, C)
+        Non-negative weights of each component's categorical per variable (normalised over C).
+
+    Attributes
+    ----------
+    log_weights : ndarray, float64, shape (K,)
+    log_components : ndarray, float64, shape (K, d, C)
+    objective_history_ : list of float
+        Set by :meth:`fit`: the quantity EM increases, per unit of sample weight, at each
+        iteration: (sum_i w_i log P(x_i) + alpha * sum_{k,j,x} log c[k,j,x]) / sum_i w_i,
+        i.e. the mean log-likelihood plus the log Dirichlet prior that the smoothing
+        ``alpha`` stands for (MAP-EM). Never decreases. Equal to the mean log-likelihood
+        when ``alpha=0``.
+    log_likelihood_history_ : list of float
+        Mean (weighted) log-likelihood of the training data at each iteration (with
+        ``alpha > 0`` this one may decrease slightly: it is not what MAP-EM maximises).
+    n_iter_ : int
+        E-steps run for the returned fit; ``converged_`` : bool.
+    """
+
+    def __init__(self, weights, components):
+        lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
+        lc = check_log_table(components, None, name_p="components", ndim=3, shape_doc="(K, d, C)")
+        if lc.shape[0] != lw.shape[0]:
+            raise ValueError(f"weights has {lw.shape[0]} entries but components has "
+                             f"{lc.shape[0]} (shape {lc.shape}); they must match (K)")
+        self._set(lw, lc)
+
+    def _set(self, log_weights, log_components):
+        self.log_weights = log_weights
+        self.log_components = log_components
+        self._T = np.ascontiguousarray(log_components.transpose(1, 2, 0))  # (d, C, K)
+        self._levels = None
+        self._packed = None    # (g, tables (G, C**g, K)) built on first use
+
+    @classmethod
+    def _from_log(cls, log_weights, log_components):
+        self = cls.__new__(cls)
+        self._set(np.ascontiguousarray(log_weights, dtype=np.float64),
+                  np.ascontiguousarray(log_components, dtype=np.float64))
+        return self
+
+    @property
+    def weights(self) -> np.ndarray:
+        return np.exp(self.log_weights)
+
+    @property
+    def components(self) -> np.ndarray:
+        return np.exp(self.log_components)
+
+    @property
+    def n_components(self) -> int:
+        return self.log_components.shape[0]
+
+    @property
+    def n_dims(self) -> int:
+        return self.log_components.shape[1]
+
+    @property
+    def n_states(self) -> int:
+        return self.log_components.shape[2]
+
+    def _check_packed(self, X):
+        """Validated X packed g columns per state, and the matching (G, C**g, K) tables."""
+        X = check_model_X(X, self.n_states, self.n_dims)
+        if self._packed is None:
+            g = pack_width(self.n_states, self.n_dims)
+            self._packed = (g, np.ascontiguousarray(combine(self._T, self.n_states, g)))
+        g, T = self._packed
+        return pack(X, self.n_states, g), T
+
+    def log_prob(self, X) -> np.ndarray:
+        """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
+
+        Notes
+        -----
+        For small C, g columns are packed into one state of C**g <= 256 (a uint8 copy of
+        n * ceil(d/g) bytes) and summed through precomputed group tables: equal to the
+        column-by-column sum up to rounding.
+        """
+        Xp, T = self._check_packed(X)
+        out = np.empty(Xp.shape[0])
+        _k.mixture_log_prob(Xp.size * self.n_components, Xp, T, self.log_weights, out)
+        return out
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior P(component k | x) of each row, shape (n, K), float64, rows sum to 1."""
+        Xp, T = self._check_packed(X)
+        resp = np.empty((Xp.shape[0], self.n_components))
+        out = np.empty(Xp.shape[0])
+        _k.mixture_responsibilities(Xp.size * self.n_components, Xp, T, self.log_weights, resp, out)
+        return resp
+
+    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+        """Rows ``[start, start + n)`` of the sample of ``key``: a component by thresholding the
+        weights (``uniform(substream(key, 0), i)``), then each variable from that component
+        (``uniform(key, i*d + j)``); thread-count and block invariant."""
+        if self._levels is None:
+            self._levels = (levels(self.log_weights), levels(self.log_components))
+        out = np.empty((n, self.n_dims), dtype=smallest_uint(self.n_states))
+        _s.mixture_sample(out.size, self._levels[0], self._levels[1], np.uint64(key), start, out)
+        return out
+
+    def entropy(self) -> float:
+        """Not available in closed form for a mixture: raises NotImplementedError.
+
+        Use :meth:`entropy_estimate` (Monte Carlo, with a standard error) instead."""
+        raise NotImplementedError(
+            "Mixture has no exact entropy (the log of a sum does not factorise); use "
+            "Mixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
+
+    def entropy_estimate(self, n: int = 100_000, rng=None):
+        """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
+
+        Returns
+        -------
+        fastdgm.Estimate (value, stderr, n)
+        """
+        from ..estimators import entropy_estimate
+
+        n = check_positive_int(n, "n", minimum=2)
+        return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))
+
+    # --- EM --------------------------------------------------------------------------------
+    @classmethod
+    def fit(cls, X, n_components, n_states=None, rng=None, max_iter=200, tol=1e-7, n_init=1,
+            alpha=1.0, sample_weight=None, progress=False):
+        """Fit by expectation-maximisation (MAP-EM with a Dirichlet smoothing prior).
+
+        E-step: responsibilities r_ik = P(k | x_i) with a max-shifted logsumexp per row.
+        M-step: w_k = sum_i s_i r_ik / sum_i s_i and
+        c[k, j, x] = (sum_i s_i r_ik [x_ij = x] + alpha) / (sum_i s_i r_ik + alpha * C),
+        where s_i are the sample weights. Each iteration never decreases the objective
+        recorded in ``objective_history_`` (see the class docstring).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        n_components : int
+            K.
+        n_states : int, optional
+            C; ``X.max() + 1`` when None.
+        rng : SPEC 7 seed
+            Seeds the random initial responsibilities (Dirichlet(1) rows) of each restart.
+        max_iter : int
+            Maximum number of E-steps per restart.
+        tol : float
+            Stop when the objective (per unit weight, nats) improves by less than ``tol``.
+        n_init : int
+            Restarts; the fit with the highest final objective is returned (first on ties).
+        alpha : float >= 0
+            Pseudo-count added to every component state (0: plain maximum-likelihood EM;
+            a component that loses all its weight then keeps uniform tables and weight 0).
+        sample_weight : array_like of float, shape (n,), optional
+        progress : bool
+            Show a progress bar of EM iterations (over all restarts) on stderr.
+
+        Returns
+        -------
+        Mixture
+        """
+        X, C = check_states(X, "X", n_states=n_states)
+        K = check_positive_int(n_components, "n_components")
+        max_iter = check_positive_int(max_iter, "max_iter")
+        n_init = check_positive_int(n_init, "n_init")
+        alpha = check_alpha(alpha)
+        tol = check_scalar(tol, "tol", minimum=0.0)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        key = make_key(rng)
+
+        best = None
+        with Progress(n_init * max_iter, unit="iterations", enabled=progress, desc="fit Mixture") as bar:
+            for r in range(n_init):
+                fit = em(X, C, K, w, alpha, max_iter, tol, np.uint64(substream_ref(int(key), r)), bar)  # restart r: sub-stream r
+                bar.n = (r + 1) * max_iter                 # a converged restart skips its rest
+                if best is None or fit[2][-1] > best[2][-1]:
+                    best = fit
+        lw, lc, obj, ll, converged = best
+        model = cls._from_log(lw, lc)
+        model.objective_history_ = obj
+        model.log_likelihood_history_ = ll
+        model.n_iter_ = len(obj)
+        model.converged_ = converged
+        return model
+
+    def get_params(self) -> dict:
+        return {"log_weights": self.log_weights, "log_components": self.log_components}
+
+    @classmethod
+    def from_params(cls, params):
+        return cls._from_log(params["log_weights"], params["log_components"])

@@ -1,0 +1,175 @@
+"""The Chow-Liu tree: P(x) = P(x_root) prod_j P(x_j | x_parent(j)), fitted on mutual informations."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import (
+    check_alpha,
+    check_log_table,
+    check_model_X,
+    check_parent,
+    check_sample_weight,
+    check_states,
+    smallest_uint,
+)
+from ..kernels import ancestral as _s
+from ..kernels import likelihood as _k
+from ._pairwise import mutual_information_matrix, pair_counts_blocked
+from ._tables import entropy_terms, levels, state_counts
+from ._trees import max_spanning_tree, tree_order
+from .base import Model, register_model
+
+__all__ = ["ChowLiuTree"]
+
+
+@register_model
+class ChowLiuTree(Model):
+    """Tree-structured model P(x) = P(x_root) prod_{j != root} P(x_j | x_parent(j)).
+
+    :meth:`fit` finds the maximum-likelihood tree (Chow & Liu 1968): the maximum spanning
+    tree of the empirical mutual informations between columns.
+
+    Parameters
+    ----------
+    parent : array_like of int, shape (d,)
+        parent[j] is the parent variable of j; -1 for the (single) root.
+    probs : array_like of float, shape (d, C, C)
+        probs[j, u, :] = P(x_j = . | x_parent(j) = u), non-negative, normalised over the last
+        axis here. For the root only ``probs[root, 0]`` is used: its marginal.
+
+    Attributes
+    ----------
+    parent : ndarray int64 (d,)
+    root : int
+    order : ndarray int64 (d,)
+        Breadth-first order from the root (parents before children).
+    log_cond : ndarray float64 (d, C, C)
+        log P(x_j = v | x_parent(j) = u); every row of the root's table is its log marginal.
+    """
+
+    def __init__(self, parent, probs):
+        parent = check_parent(parent)
+        lt = check_log_table(probs, None, name_p="probs", ndim=3, shape_doc="(d, C, C)")
+        d = parent.shape[0]
+        if lt.shape[0] != d or lt.shape[1] != lt.shape[2]:
+            raise ValueError(f"probs must have shape (d, C, C) = ({d}, C, C) to match parent, "
+                             f"got {lt.shape}")
+        self._set(parent, lt)
+
+    def _set(self, parent, log_cond):
+        self.parent = parent
+        self.order = tree_order(parent)
+        self.root = int(self.order[0])
+        lc = np.array(log_cond, dtype=np.float64, order="C")
+        lc[self.root] = lc[self.root, 0][None, :]
+        self.log_cond = lc
+        self._kparent = np.where(parent < 0, np.arange(parent.shape[0]), parent).astype(np.int64)
+        self._levels = None
+
+    @classmethod
+    def _from_log(cls, parent, log_cond):
+        self = cls.__new__(cls)
+        self._set(check_parent(parent), log_cond)
+        return self
+
+    @property
+    def n_dims(self) -> int:
+        return self.log_cond.shape[0]
+
+    @property
+    def n_states(self) -> int:
+        return self.log_cond.shape[2]
+
+    @property
+    def edges(self) -> np.ndarray:
+        """(d - 1, 2) int64 array of (parent, child) pairs, in breadth-first order."""
+        ch = self.order[1:]
+        return np.stack([self.parent[ch], ch], axis=1)
+
+    @classmethod
+    def fit(cls, X, n_states=None, alpha=1.0, sample_weight=None):
+        """Maximum-likelihood tree and its smoothed conditional tables.
+
+        1. Empirical (weighted, unsmoothed) mutual information I(x_a; x_b) of every pair;
+        2. maximum spanning tree by Prim's algorithm from variable 0 (deterministic ties,
+           see :func:`max_spanning_tree`), rooted at 0;
+        3. P(x_j = v | x_parent = u) = (N_uv + alpha) / (N_u + alpha * C) and the root's
+           marginal (N_v + alpha) / (n + alpha * C). With ``alpha=0`` a parent state never
+           seen gets a uniform conditional (it has probability 0, so it is never used).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        n_states : int, optional
+        alpha : float >= 0, default 1.0
+        sample_weight : array_like of float, shape (n,), optional
+
+        Returns
+        -------
+        ChowLiuTree
+            with ``mutual_info_`` (d, d) float64, the weights of the spanning tree.
+        """
+        X, C = check_states(X, "X", n_states=n_states)
+        alpha = check_alpha(alpha)
+        n, d = X.shape
+        w = check_sample_weight(sample_weight, n)
+        total = float(w.sum()) if w.size else float(n)
+        mi = mutual_information_matrix(X, C, w)
+        parent = max_spanning_tree(mi, root=0)
+        root_counts = state_counts(np.ascontiguousarray(X[:, :1]), C, w)[0]
+        log_cond = np.empty((d, C, C))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_cond[0] = np.log((root_counts + alpha) / (total + alpha * C))[None, :]
+            if d > 1:
+                ch = np.arange(1, d, dtype=np.int64)
+                N = pair_counts_blocked(X, C, w, parent[ch].copy(), ch)
+                rows = N.sum(axis=2, keepdims=True)
+                cond = (N + alpha) / (rows + alpha * C)
+                cond = np.where(rows + alpha * C > 0, cond, 1.0 / C)
+                log_cond[1:] = np.log(cond)
+        model = cls._from_log(parent, log_cond)
+        model.mutual_info_ = mi
+        return model
+
+    def log_prob(self, X) -> np.ndarray:
+        """Exact log P(x) of each row, shape (n,), float64."""
+        X = check_model_X(X, self.n_states, self.n_dims)
+        out = np.empty(X.shape[0])
+        _k.tree_log_prob(X.size, X, self.log_cond, self._kparent, out)
+        return out
+
+    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+        """Rows ``[start, start + n)`` of the sample of ``key`` by ancestral sampling: root first,
+        then each child by thresholding its conditional given the parent's drawn state,
+        element (i, j) with ``uniform(key, i*d + j)``. (n, d), smallest unsigned dtype."""
+        if self._levels is None:
+            self._levels = levels(self.log_cond)
+        out = np.empty((n, self.n_dims), dtype=smallest_uint(self.n_states))
+        _s.tree_sample(out.size, self._levels, self._kparent, self.order, np.uint64(key), start, out)
+        return out
+
+    def marginals(self) -> np.ndarray:
+        """Exact marginal P(x_j = v) of every variable, (d, C) float64 (propagated down the tree)."""
+        d, C = self.n_dims, self.n_states
+        cond = np.exp(self.log_cond)
+        m = np.empty((d, C))
+        m[self.root] = cond[self.root, 0]
+        for j in self.order[1:]:
+            m[j] = m[self.parent[j]] @ cond[j]
+        return m
+
+    def entropy(self) -> float:
+        """Exact entropy in nats: H(x_root) + sum_j sum_u P(x_parent = u) H(x_j | x_parent = u)."""
+        m = self.marginals()
+        h_rows = entropy_terms(self.log_cond).sum(axis=2)  # (d, C) conditional entropies
+        h = float(h_rows[self.root, 0])
+        for j in self.order[1:]:
+            h += float(m[self.parent[j]] @ h_rows[j])
+        return h
+
+    def get_params(self) -> dict:
+        return {"parent": self.parent, "log_cond": self.log_cond}
+
+    @classmethod
+    def from_params(cls, params):
+        return cls._from_log(params["parent"], params["log_cond"])

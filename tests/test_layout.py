@@ -1,0 +1,91 @@
+"""The package layout keeps its promises: no import cycle, kernels import only kernels, dask uses
+public hooks only, files stay small (seeded results are pinned in test_pinned_outputs.py)."""
+import ast
+import os
+
+import fastdgm
+
+_PKG = os.path.dirname(os.path.abspath(fastdgm.__file__))
+
+
+def _modules() -> dict:
+    """Dotted module name -> path, for every .py file of the package."""
+    out = {}
+    for root, _, files in os.walk(_PKG):
+        for f in files:
+            if f.endswith(".py"):
+                path = os.path.join(root, f)
+                rel = os.path.relpath(path, os.path.dirname(_PKG))[:-3].replace(os.sep, ".")
+                out[rel.removesuffix(".__init__")] = path
+    return out
+
+
+def _imported(name: str, path: str, node) -> set:
+    """Package modules (and module.attribute names) an import statement refers to."""
+    pkg = name if path.endswith("__init__.py") else name.rsplit(".", 1)[0]
+    if isinstance(node, ast.Import):
+        return {a.name for a in node.names}
+    if node.level:
+        base = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+        mod = ".".join(base + ([node.module] if node.module else []))
+    else:
+        mod = node.module or ""
+    return {mod} | {f"{mod}.{a.name}" for a in node.names}
+
+
+def _deps(top_level_only: bool) -> dict:
+    mods = _modules()
+    graph = {}
+    for name, path in mods.items():
+        tree = ast.parse(open(path, encoding="utf-8").read())
+        nodes = tree.body if top_level_only else list(ast.walk(tree))
+        found = set()
+        for node in nodes:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found |= _imported(name, path, node)
+        graph[name] = {d for d in found if d in mods and d != name}
+    return graph
+
+
+def test_no_import_cycle_at_import_time():
+    graph = _deps(top_level_only=True)
+    state = {}
+
+    def visit(n, stack):
+        state[n] = 1
+        for m in sorted(graph[n]):
+            if state.get(m) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(stack + [n, m]))
+            if m not in state:
+                visit(m, stack + [n])
+        state[n] = 2
+
+    for n in sorted(graph):
+        if n not in state:
+            visit(n, [])
+
+
+def test_kernels_import_only_kernels():
+    for name, deps in _deps(top_level_only=False).items():
+        if name.startswith("fastdgm.kernels"):
+            bad = {d for d in deps if not d.startswith("fastdgm.kernels")}
+            assert not bad, f"{name} imports {bad}: kernels import only kernels"
+
+
+def test_dask_uses_no_private_name_of_another_module():
+    tree = ast.parse(open(os.path.join(_PKG, "dask.py"), encoding="utf-8").read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            raise AssertionError(f"fastdgm/dask.py:{node.lineno} uses the private attribute .{node.attr}")
+        if isinstance(node, ast.ImportFrom):
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"fastdgm/dask.py:{node.lineno} imports private names {private}"
+
+
+def test_files_stay_small():
+    # one concept per file keeps each hot path and each model findable (the .pyx aside)
+    one_concept = {"cli.py"}   # the command line: one argparse table per subcommand
+    for path in _modules().values():
+        n = sum(1 for _ in open(path, encoding="utf-8"))
+        if os.path.basename(path) not in one_concept:
+            assert n <= 450, f"{path} has {n} lines"
