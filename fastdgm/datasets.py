@@ -51,3 +51,10 @@ def load_digits(return_labels: bool = True):
         X = np.ascontiguousarray(f["images"], dtype=np.uint8)
         y = np.ascontiguousarray(f["labels"], dtype=np.uint8)
     return (X, y) if return_labels else X
+
+# The twenty binary density-estimation benchmarks (read from disk or downloaded): see density_data.
+from .density_data import (  # noqa: E402
+    load_density_benchmark, list_density_benchmarks, density_benchmark_info,
+)
+
+__all__ += ["load_density_benchmark", "list_density_benchmarks", "density_benchmark_info"]
