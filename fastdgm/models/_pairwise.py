@@ -12,23 +12,12 @@ __all__ = ["mutual_information_matrix", "pairwise_counts", "pair_counts_blocked"
 def mutual_information_matrix(X: np.ndarray, C: int, w: np.ndarray) -> np.ndarray:
     """Empirical mutual information (nats) of every pair of columns, (d, d) float64.
 
-    Blockwise over pairs (C x C counts per pair in flight, never (d, d, C, C)). Reads the
-    columns of a transposed copy of X (same compact dtype).
+    From the joint counts of :mod:`fastdgm.models._cooccurrence` (BLAS / co-occurrence kernel),
+    in blocks of columns when d C is large; 0 on the diagonal.
     """
-    n, d = X.shape
-    mi = np.zeros((d, d))
-    if d < 2:
-        return mi
-    a, b = np.triu_indices(d, k=1)
-    a = a.astype(np.int64)
-    b = b.astype(np.int64)
-    Xt = np.ascontiguousarray(X.T)
-    total = float(w.sum()) if w.size else float(n)
-    vals = np.empty(a.shape[0])
-    _k.pair_mutual_info(a.shape[0] * n, Xt, w, a, b, C, total, vals)
-    mi[a, b] = vals
-    mi[b, a] = vals
-    return mi
+    from ._cooccurrence import _mutual_information
+
+    return _mutual_information(X, C, w)
 
 
 def pairwise_counts(X, n_states=None, sample_weight=None, *, pairs=None, block_cells: int = 1 << 21):

@@ -14,7 +14,8 @@ from .._validation import (
 )
 from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
-from ._pairwise import mutual_information_matrix, pair_counts_blocked
+from ._cooccurrence import _mutual_information
+from ._pairwise import pair_counts_blocked
 from ._tables import entropy_terms, levels, state_counts
 from ._trees import max_spanning_tree, tree_order
 from .base import Model, register_model
@@ -114,7 +115,7 @@ class ChowLiuTree(Model):
         n, d = X.shape
         w = check_sample_weight(sample_weight, n)
         total = float(w.sum()) if w.size else float(n)
-        mi = mutual_information_matrix(X, C, w)
+        mi, counts = _mutual_information(X, C, w, return_counts=True)
         parent = max_spanning_tree(mi, root=0)
         root_counts = state_counts(np.ascontiguousarray(X[:, :1]), C, w)[0]
         log_cond = np.empty((d, C, C))
@@ -122,7 +123,8 @@ class ChowLiuTree(Model):
             log_cond[0] = np.log((root_counts + alpha) / (total + alpha * C))[None, :]
             if d > 1:
                 ch = np.arange(1, d, dtype=np.int64)
-                N = pair_counts_blocked(X, C, w, parent[ch].copy(), ch)
+                N = (counts[parent[ch], :, ch, :] if counts is not None
+                     else pair_counts_blocked(X, C, w, parent[ch].copy(), ch))
                 rows = N.sum(axis=2, keepdims=True)
                 cond = (N + alpha) / (rows + alpha * C)
                 cond = np.where(rows + alpha * C > 0, cond, 1.0 / C)
