@@ -31,7 +31,8 @@ _LAZY = {
     "cross_entropy": "estimators", "kl_divergence": "estimators", "empirical_entropy": "estimators",
     "Model": "models", "load": "models",
     "warmup": "_warmup",
-    "load_digits": "datasets",
+    "load_digits": "datasets", "load_density_benchmark": "datasets", "list_density_benchmarks": "datasets",
+    "select": "selection",
 }
 
 __all__ = [

@@ -41,8 +41,10 @@ def check_out_path(path, suffix: str) -> str:
     return path
 
 
-def load_array(path, what: str = "file"):
-    """Read an array from ``.npy``, ``.npz`` (its only array, or ``FILE.npz:key``), ``.csv``/``.txt``."""
+def load_array(path, what: str = "file", *, mmap: bool = False):
+    """Read an array from ``.npy``, ``.npz`` (its only array, or ``FILE.npz:key``), ``.csv``/``.txt``.
+
+    With ``mmap``, a ``.npy`` file is memory-mapped read-only (not read into memory)."""
     import zipfile
 
     import numpy as np
@@ -67,7 +69,7 @@ def load_array(path, what: str = "file"):
                 return f[key]
         if path.endswith((".csv", ".txt")):
             return np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=2)
-        return np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except CLIError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
@@ -100,11 +102,13 @@ def load_model(path):
         raise CLIError(f"model file {path}: {exc}") from None
 
 
-def load_data(path):
-    """An (n, d) integer data array from a file (float files must hold whole numbers)."""
+def load_data(path, *, mmap: bool = False):
+    """An (n, d) integer data array from a file (float files must hold whole numbers).
+
+    With ``mmap``, an integer ``.npy`` file stays on disk (a read-only memory map)."""
     import numpy as np
 
-    X = load_array(path, "data file")
+    X = load_array(path, "data file", mmap=mmap)
     if X.ndim != 2:
         raise CLIError(f"data file {path} must hold a 2-D (n, d) array, got shape {X.shape}")
     if X.dtype.kind == "f":
@@ -120,6 +124,29 @@ def load_data(path):
     elif X.dtype.kind not in "iub":
         raise CLIError(f"data file {path} must hold integer states, got dtype {X.dtype}")
     return X
+
+
+def parse_search(items) -> dict:
+    """``["alpha=0.01,0.1,1", "n_components=10,20"]`` -> {"alpha": [0.01, 0.1, 1.0], ...}: the
+    search grid of ``fastdgm fit --valid``; values are ints when they look like ints."""
+    grid = {}
+    for item in items or []:
+        name, sep, values = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name or not values.strip():
+            raise CLIError(f"--search {item!r}: expected NAME=V1,V2,... (e.g. alpha=0.01,0.1,1)")
+        parsed = []
+        for v in values.split(","):
+            v = v.strip()
+            try:
+                parsed.append(int(v))
+            except ValueError:
+                try:
+                    parsed.append(float(v))
+                except ValueError:
+                    raise CLIError(f"--search {item!r}: {v!r} is not a number") from None
+        grid[name] = parsed
+    return grid
 
 
 def parse_grid(text: str) -> tuple:

@@ -21,7 +21,7 @@ from ._io import (
     load_array,
     load_data,
     load_model,
-    parse_grid,
+    parse_grid, parse_search,
 )
 
 __all__ = ["main"]
@@ -182,23 +182,63 @@ def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=N
     raise CLIError(f"unknown model kind {kind!r}")  # pragma: no cover - argparse checks
 
 
+_FIT_CLASSES = {"factorized": "Factorized", "mixture": "Mixture", "chowliu": "ChowLiuTree"}
+
+
+def _model_class(kind: str):
+    import fastdgm
+
+    return getattr(fastdgm, _FIT_CLASSES[kind])
+
+
 def cmd_fit(args) -> int:
     out = check_out_path(args.out, ".npz")
-    X = load_data(args.data)
-    grid = parse_grid(args.grid) if args.grid else None
-    if grid is not None and int(__import__("math").prod(grid)) != X.shape[1]:
-        raise CLIError(f"--grid {args.grid} has {__import__('math').prod(grid)} sites but the data "
-                       f"has d = {X.shape[1]} columns")
-    edges = None
-    if args.edges is not None:
-        edges = load_array(args.edges, "--edges file")
-        if edges.ndim != 2 or edges.shape[1] != 2 or edges.dtype.kind not in "iu":
-            raise CLIError(f"--edges file must hold an (m, 2) integer array, got {edges.dtype} "
-                           f"{edges.shape}")
+    search = parse_search(args.search)
+    if args.grid and "=" in args.grid:          # --grid alpha=0.01,0.1 is a search grid too
+        search.update(parse_search([args.grid]))
+        args.grid = None
+    if (search or args.valid) and args.kind not in _FIT_CLASSES:
+        raise CLIError(f"--valid/--search select among fits of {', '.join(_FIT_CLASSES)}, not {args.kind}")
+    if search and not args.valid:
+        raise CLIError("--search needs --valid FILE: the settings are compared on the validation data")
+    blocks = args.block_rows is not None
+    if blocks and (args.kind not in _FIT_CLASSES or args.valid):
+        raise CLIError(f"--block-rows fits {', '.join(_FIT_CLASSES)} without --valid")
+    X = load_data(args.data, mmap=blocks)
     t0 = time.perf_counter()
-    model = fit_model(args.kind, X, n_states=args.states, alpha=args.alpha, n_components=args.components,
-                      seed=args.seed, grid=grid, l2=args.l2, progress=args.progress, edges=edges,
-                      periodic=not args.open, pairwise=args.pairwise)
+    if blocks:
+        from .blockfit import fit_in_blocks
+
+        kw = {"n_components": args.components, "rng": args.seed} if args.kind == "mixture" else {}
+        model = fit_in_blocks(_model_class(args.kind), X, block_rows=args.block_rows, n_states=args.states,
+                              alpha=args.alpha, progress=args.progress, **kw)
+    elif args.valid:
+        from .selection import select
+
+        V = load_data(args.valid)
+        fixed = {"alpha": args.alpha}
+        if args.kind == "mixture":
+            fixed.update(n_components=args.components, rng=args.seed)
+        for k in search:
+            fixed.pop(k, None)
+        sel = select(_model_class(args.kind), X, V, search or {"alpha": [args.alpha]}, n_states=args.states,
+                     progress=args.progress, **fixed)
+        print(sel.format())
+        model = sel.best
+    else:
+        grid = parse_grid(args.grid) if args.grid else None
+        if grid is not None and int(__import__("math").prod(grid)) != X.shape[1]:
+            raise CLIError(f"--grid {args.grid} has {__import__('math').prod(grid)} sites but the data "
+                           f"has d = {X.shape[1]} columns")
+        edges = None
+        if args.edges is not None:
+            edges = load_array(args.edges, "--edges file")
+            if edges.ndim != 2 or edges.shape[1] != 2 or edges.dtype.kind not in "iu":
+                raise CLIError(f"--edges file must hold an (m, 2) integer array, got {edges.dtype} "
+                               f"{edges.shape}")
+        model = fit_model(args.kind, X, n_states=args.states, alpha=args.alpha, n_components=args.components,
+                          seed=args.seed, grid=grid, l2=args.l2, progress=args.progress, edges=edges,
+                          periodic=not args.open, pairwise=args.pairwise)
     dt = time.perf_counter() - t0
     model.save(out)
     _say(args, f"fitted {model!r} on {X.shape[0]} samples in {dt:.2f} s; wrote {out}")
@@ -372,6 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "coupling (default full)")
     s.add_argument("--l2", type=float, default=None, help="L2 penalty of the pseudo-likelihood "
                    "fit (mrf)")
+    s.add_argument("--valid", default=None, help="validation data: fit every --search setting and "
+                   "keep the best on it (prints the table)")
+    s.add_argument("--search", action="append", default=None, metavar="NAME=V1,V2,...",
+                   help="values of a fit parameter to try with --valid (repeatable), e.g. "
+                   "alpha=0.01,0.1,1 or n_components=10,20; '--grid NAME=...' works too")
+    s.add_argument("--block-rows", type=_positive_int, default=None, help="fit block by block from a "
+                   "memory-mapped .npy (out of core; factorized, chowliu, mixture)")
     s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("score", parents=[common], help="mean log-likelihood of data under a model",

@@ -11,6 +11,9 @@ Same seed, same result as on one machine:
   ``uniform(key, counter)`` with a counter fixed by the output row, so block ``[a, b)`` is
   drawn on its own from (key, a). Models provide this through their public hook
   ``model.sample_rows(key, start, n_rows)``.
+- :func:`fit` fits Factorized, ChowLiuTree and Mixture (EM) by sufficient statistics reduced
+  over the blocks of X (one pass, or one pass per EM iteration): equal to the one-machine fit,
+  bit for bit for the first two (integer counts), to rounding for the mixture.
 - :func:`gibbs` spreads chains over workers: chain c always uses the sub-stream
   ``substream(key, c)``, so its result does not depend on which worker ran it
   (``fastdgm.gibbs(..., key=key, chain_start=c0)`` runs a block of chains).
@@ -43,7 +46,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from ._rng import make_key
 from ._validation import check_positive_int, check_states, smallest_uint
 
-__all__ = ["log_prob", "score", "sample", "gibbs", "DaskGibbsResult"]
+__all__ = ["log_prob", "score", "sample", "gibbs", "fit", "DaskGibbsResult"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -300,3 +303,44 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
     energy = np.concatenate([p[1] for p in parts], axis=1)
     state = np.concatenate([p[2] for p in parts], axis=0)
     return DaskGibbsResult(samples, energy, state)
+
+
+# ---------------------------------------------------------------------------------------
+# fits by sufficient statistics
+# ---------------------------------------------------------------------------------------
+def fit(model_cls, X, *, n_states=None, alpha=1.0, n_components=None, rng=None, max_iter=200, tol=1e-6,
+        progress=False):
+    """Fit a model to a dask array by reducing sufficient statistics over its row blocks.
+
+    Parameters
+    ----------
+    model_cls : type
+        ``fastdgm.Factorized``, ``fastdgm.ChowLiuTree`` or ``fastdgm.Mixture``.
+    X : dask.array.Array or array_like of int, shape (n, d)
+        Chunked along rows (column chunks are merged); each block's statistics are computed
+        where the block lives.
+    n_states : int, optional
+        C; by default ``X.max() + 1`` (one extra pass).
+    alpha, n_components, rng, max_iter, tol, progress
+        As in the model's ``fit`` (the mixture: one restart, ``rng`` as in ``Mixture.fit``).
+
+    Returns
+    -------
+    Model
+        Factorized / ChowLiuTree: equal to ``model_cls.fit(X.compute())`` bit for bit;
+        Mixture: to rounding (block sums are added in another order), same iterations.
+    """
+    from .blockfit import block_task, fit_from_blocks
+
+    X = _as_dask_rows(X, None)
+    if n_states is None:
+        n_states = int(X.max().compute()) + 1
+    starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(np.int64)
+    blocks = X.to_delayed().ravel()
+
+    def map_blocks(task):
+        parts = [dask.delayed(block_task, pure=True)(task, b, int(s)) for b, s in zip(blocks, starts)]
+        return list(dask.compute(*parts))
+
+    return fit_from_blocks(model_cls, map_blocks, n_states, alpha=alpha, n_components=n_components, rng=rng,
+                           max_iter=max_iter, tol=tol, progress=progress)

@@ -217,3 +217,22 @@ def test_bench_quick_json(tmp_path):
         run("bench", "--quick", "--source", "embedded", "--kernels", "sample-joint", "--plot",
             tmp_path / "p.png", "-q")
         assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fit_selects_on_validation_data(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 2, (400, 6)).astype(np.uint8)
+    X[:, 1] = X[:, 0]
+    np.save(tmp_path / "train.npy", X[:300])
+    np.save(tmp_path / "valid.npy", X[300:])
+    r = run("fit", "chowliu", "--data", tmp_path / "train.npy", "--valid", tmp_path / "valid.npy",
+            "--grid", "alpha=0.01,0.1,1", "--out", tmp_path / "m.npz")
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 4 and lines[0].split()[:3] == ["alpha", "train", "valid"]
+    best = [ln for ln in lines if ln.endswith("*")]
+    assert len(best) == 1
+    sel = fd.select(fd.ChowLiuTree, X[:300], X[300:], {"alpha": [0.01, 0.1, 1.0]})
+    np.testing.assert_array_equal(fd.load(tmp_path / "m.npz").log_cond, sel.best.log_cond)
+    bad = run("fit", "chowliu", "--data", tmp_path / "train.npy", "--search", "alpha=x", "--valid",
+              tmp_path / "valid.npy", "--out", tmp_path / "m2.npz", check=False)
+    assert bad.returncode != 0 and "not a number" in bad.stderr

@@ -116,3 +116,21 @@ def test_gibbs_threaded_scheduler():
     ref = fd.gibbs(m, 8, 10, rng=3)
     res = fdd.gibbs(m, 8, 10, rng=3, client="threads", chains_per_task=1)
     np.testing.assert_array_equal(res.samples, ref.samples)
+
+
+def test_fit_over_workers_equals_one_machine(client, data):
+    """Factorized and Chow-Liu: bit for bit; Mixture (EM): to rounding, same iterations."""
+    X = np.asarray(data)
+    Xd = da.from_array(X, chunks=(337, -1))
+    for cls in (fd.Factorized, fd.ChowLiuTree):
+        one = cls.fit(X, n_states=4, alpha=0.5)
+        dist = fdd.fit(cls, Xd, n_states=4, alpha=0.5)
+        for k, v in one.get_params().items():
+            np.testing.assert_array_equal(dist.get_params()[k], v)
+    one = fd.Mixture.fit(X, 3, n_states=4, rng=4, max_iter=25)
+    dist = fdd.fit(fd.Mixture, Xd, n_components=3, rng=4, max_iter=25)
+    assert dist.n_iter_ == one.n_iter_
+    np.testing.assert_allclose(dist.objective_history_, one.objective_history_, rtol=1e-12)
+    np.testing.assert_allclose(dist.log_components, one.log_components, rtol=1e-10, atol=1e-12)
+    with pytest.raises(TypeError, match="block by block"):
+        fdd.fit(fd.PairwiseMRF, Xd)

@@ -33,13 +33,20 @@ CHUNK = 4096           # rows per task of the row-parallel kernels
 SERIAL_WORK = 1 << 16  # below this many cells (rows x columns x components) run serially
 
 
+MIN_CHUNKS = 4         # small inputs are still split (>= MIN_CHUNK_ROWS rows each) so cores share them
+MIN_CHUNK_ROWS = 256
+
+
 def n_chunks(n: int, per_chunk_cells: int, *, budget: int = 1 << 22, chunk: int = CHUNK) -> tuple[int, int]:
     """(number of chunks, rows per chunk) for a reduction with a per-chunk partial of
-    ``per_chunk_cells`` float64 entries: chunks of ``chunk`` rows, fewer (bigger) chunks when
-    the partials would exceed ``budget`` entries. Depends only on the shape: thread-invariant.
+    ``per_chunk_cells`` float64 entries: chunks of ``chunk`` rows, but at least ``MIN_CHUNKS``
+    chunks of ``MIN_CHUNK_ROWS`` rows or more when n allows (so a data set of a few thousand
+    rows still uses every core), fewer (bigger) chunks when the partials would exceed
+    ``budget`` entries (never fewer than two when n allows). Depends only on the shape, never
+    on the thread count: results are bit-identical for any number of threads.
     """
-    k = max(1, -(-n // chunk))
-    k = max(1, min(k, budget // max(1, per_chunk_cells)))
+    k = max(1, -(-n // chunk), min(MIN_CHUNKS, n // MIN_CHUNK_ROWS))
+    k = max(1, min(k, max(min(2, n // MIN_CHUNK_ROWS), budget // max(1, per_chunk_cells))))
     rows = -(-n // k)
     return -(-n // rows), rows
 
@@ -330,9 +337,10 @@ def pack_states(X, C, g, out):
 
 
 @parallel_kernel(serial_below=SERIAL_WORK)
-def random_resp_stats(X, K, key, w, rows, counts, nk):
+def random_resp_stats(X, K, key, row0, w, rows, counts, nk):
     """EM initialisation: random responsibilities r_ik proportional to -log(1 - u) + 1e-12,
-    u = uniform(key, i*K + k) (Dirichlet(1) rows), times w_i, accumulated like
+    u = uniform(key, (row0 + i)*K + k) (Dirichlet(1) rows; row0: the block's first row in the
+    whole data set), times w_i, accumulated like
     :func:`_mixture_em_stats`: counts[c, j, x, k] and nk[c, k] per chunk c of ``rows`` rows."""
     n, d = X.shape
     nc = counts.shape[0]
@@ -346,7 +354,7 @@ def random_resp_stats(X, K, key, w, rows, counts, nk):
         for i in range(c * rows, min(n, (c + 1) * rows)):
             s = 0.0
             for k in range(K):
-                r[k] = -np.log1p(-uniform(key, i * K + k)) + 1e-12
+                r[k] = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
                 s += r[k]
             wi = (w[i] if has_w else 1.0) / s
             for k in range(K):

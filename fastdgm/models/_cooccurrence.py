@@ -325,7 +325,7 @@ def _mutual_information(X, C: int, w: np.ndarray, *, method: str = "auto",
     B = max(1, int(np.sqrt(block_cells)) // (2 * C))     # columns per block: (2 B C)^2 <= cells
     if d * C * d * C <= block_cells or B >= d:
         N = _count_matrix(X, C, w, None, method)
-        _mi_block(N, total, 0, 0, mi, lt)
+        mi = mutual_information_from_counts(N, total, w.shape[0] > 0)
     else:
         starts = list(range(0, d, B))
         for i, s in enumerate(starts):
@@ -344,6 +344,23 @@ def _mutual_information(X, C: int, w: np.ndarray, *, method: str = "auto",
     iu = np.triu_indices(d, k=1)
     mi[(iu[1], iu[0])] = mi[iu]
     return (mi, N) if return_counts else mi
+
+
+def mutual_information_from_counts(N: np.ndarray, total: float, weighted: bool) -> np.ndarray:
+    """Mutual information (d, d) of the pair counts N (d, C, d, C) of ``total`` rows (weight).
+
+    Unweighted counts (exact integers) take their logs from a table: the same bits as
+    :func:`mutual_information` computes from the data.
+    """
+    d, C = N.shape[0], N.shape[1]
+    mi = np.zeros((d, d))
+    if d < 2 or C < 2 or not total > 0:
+        return mi
+    lt = np.empty(0) if weighted or total >= _LOG_TABLE_MAX else _pk.log_int_table(int(total) + 1)
+    _mi_block(np.ascontiguousarray(N), float(total), 0, 0, mi, lt)
+    iu = np.triu_indices(d, k=1)
+    mi[(iu[1], iu[0])] = mi[iu]
+    return mi
 
 
 def mutual_information(X, C: int, w=None, *, method: str = "auto") -> np.ndarray:

@@ -95,11 +95,48 @@ class Factorized(Model):
         -------
         Factorized
         """
+        return cls.from_statistics(cls.sufficient_statistics(X, n_states, sample_weight), alpha)
+
+    @staticmethod
+    def sufficient_statistics(X, n_states=None, sample_weight=None) -> dict:
+        """Statistics of the fit, additive over blocks of rows (out-of-core and dask fits).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        n_states : int, optional
+            C; give it when X is one block of a larger data set.
+        sample_weight : array_like of float, shape (n,), optional
+
+        Returns
+        -------
+        dict
+            ``counts`` float64 (d, C) (weighted) state counts and ``total`` float64 () the
+            number (weight) of rows; the statistics of row blocks add up (``a[k] + b[k]``).
+        """
         X, C = check_states(X, "X", n_states=n_states)
-        alpha = check_alpha(alpha)
         w = check_sample_weight(sample_weight, X.shape[0])
-        counts = state_counts(X, C, w)
-        total = float(w.sum()) if w.size else float(X.shape[0])
+        return {"counts": state_counts(X, C, w),
+                "total": np.float64(w.sum() if w.size else X.shape[0])}
+
+    @classmethod
+    def from_statistics(cls, stats: dict, alpha=1.0) -> "Factorized":
+        """The smoothed maximum-likelihood model of :meth:`sufficient_statistics` (summed).
+
+        Parameters
+        ----------
+        stats : dict
+            ``counts`` (d, C) and ``total``.
+        alpha : float >= 0
+
+        Returns
+        -------
+        Factorized
+        """
+        alpha = check_alpha(alpha)
+        counts = np.asarray(stats["counts"], dtype=np.float64)
+        total = float(stats["total"])
+        C = counts.shape[1]
         with np.errstate(divide="ignore"):
             lp = np.log((counts + alpha) / (total + alpha * C))
         return cls._from_log(lp)

@@ -17,7 +17,7 @@ from .._validation import (
 )
 from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
-from ._mixture_em import em
+from ._mixture_em import block_statistics, em, m_step
 from ._packing import combine, pack, pack_width
 from ._tables import levels
 from .base import Model, register_model
@@ -158,7 +158,7 @@ class Mixture(Model):
 
     # --- EM --------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, X, n_components, n_states=None, rng=None, max_iter=200, tol=1e-7, n_init=1,
+    def fit(cls, X, n_components, n_states=None, rng=None, max_iter=200, tol=1e-6, n_init=1,
             alpha=1.0, sample_weight=None, progress=False):
         """Fit by expectation-maximisation (MAP-EM with a Dirichlet smoothing prior).
 
@@ -180,7 +180,12 @@ class Mixture(Model):
         max_iter : int
             Maximum number of E-steps per restart.
         tol : float
-            Stop when the objective (per unit weight, nats) improves by less than ``tol``.
+            Stop when an iteration improves the objective (per unit weight, nats) by less than
+            ``tol * max(1, |objective|)``: a relative criterion, so that fits of data sets with
+            large log-likelihoods stop when the curve has flattened rather than at ``max_iter``
+            (1e-6 of -30 nats is 3e-5 nats per sample; EM improvements that small change the
+            test log-likelihood by far less than its standard error). ``tol=0`` runs until an
+            iteration fails to improve.
         n_init : int
             Restarts; the fit with the highest final objective is returned (first on ties).
         alpha : float >= 0
@@ -217,6 +222,79 @@ class Mixture(Model):
         model.n_iter_ = len(obj)
         model.converged_ = converged
         return model
+
+    # --- statistics for out-of-core and dask fits ------------------------------------------
+    @staticmethod
+    def initial_statistics(X, n_components: int, n_states: int, key, start: int = 0,
+                           sample_weight=None) -> dict:
+        """EM statistics of the random initial responsibilities of rows ``start..`` (one block).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+            The block: rows ``start .. start + n`` of the whole data set.
+        n_components, n_states : int
+            K and C.
+        key : int or numpy.uint64
+            The restart's key (:meth:`fit` uses ``substream(make_key(rng), restart)``).
+        start : int
+            Index of the block's first row in the whole data set.
+        sample_weight : array_like of float, shape (n,), optional
+
+        Returns
+        -------
+        dict
+            ``counts`` (K, d, C), ``nk`` (K,), ``loglik`` (0 here), ``total``; additive over
+            blocks, the input of :meth:`from_statistics`.
+        """
+        X, C = check_states(X, "X", n_states=n_states)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        K = check_positive_int(n_components, "n_components")
+        return block_statistics(X, C, K, w, key=np.uint64(key), row0=check_positive_int(start, "start", minimum=0))
+
+    def em_statistics(self, X, sample_weight=None) -> dict:
+        """E-step statistics of a block of rows under this model (additive over blocks).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        sample_weight : array_like of float, shape (n,), optional
+
+        Returns
+        -------
+        dict
+            ``counts`` (K, d, C) expected state counts, ``nk`` (K,) expected component counts,
+            ``loglik`` () the (weighted) log-likelihood of the block, ``total`` ().
+        """
+        X = check_model_X(X, self.n_states, self.n_dims)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        return block_statistics(X, self.n_states, self.n_components, w, lw=self.log_weights,
+                                lc=self.log_components)
+
+    @classmethod
+    def from_statistics(cls, stats: dict, alpha=1.0) -> "Mixture":
+        """The M-step: the MAP mixture of summed EM statistics (see :meth:`fit`).
+
+        Parameters
+        ----------
+        stats : dict
+            ``counts`` (K, d, C), ``nk`` (K,), ``total``.
+        alpha : float >= 0
+
+        Returns
+        -------
+        Mixture
+        """
+        alpha = check_alpha(alpha)
+        counts = np.asarray(stats["counts"], dtype=np.float64)
+        lw, lc = m_step(counts, np.asarray(stats["nk"], dtype=np.float64), float(stats["total"]), alpha,
+                        counts.shape[2])
+        return cls._from_log(lw, lc)
+
+    def map_objective(self, loglik: float, total: float, alpha: float) -> float:
+        """The MAP-EM objective per unit weight: (loglik + alpha * sum log c) / total."""
+        prior = alpha * float(self.log_components.sum()) if alpha > 0 else 0.0
+        return (float(loglik) + prior) / float(total)
 
     def get_params(self) -> dict:
         return {"log_weights": self.log_weights, "log_components": self.log_components}

@@ -14,7 +14,7 @@ from .._validation import (
 )
 from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
-from ._cooccurrence import _mutual_information
+from ._cooccurrence import _mutual_information, mutual_information_from_counts, pairwise_count_matrix
 from ._pairwise import pair_counts_blocked
 from ._tables import entropy_terms, levels, state_counts
 from ._trees import max_spanning_tree, tree_order
@@ -118,17 +118,64 @@ class ChowLiuTree(Model):
         mi, counts = _mutual_information(X, C, w, return_counts=True)
         parent = max_spanning_tree(mi, root=0)
         root_counts = state_counts(np.ascontiguousarray(X[:, :1]), C, w)[0]
-        log_cond = np.empty((d, C, C))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_cond[0] = np.log((root_counts + alpha) / (total + alpha * C))[None, :]
-            if d > 1:
-                ch = np.arange(1, d, dtype=np.int64)
-                N = (counts[parent[ch], :, ch, :] if counts is not None
-                     else pair_counts_blocked(X, C, w, parent[ch].copy(), ch))
-                rows = N.sum(axis=2, keepdims=True)
-                cond = (N + alpha) / (rows + alpha * C)
-                cond = np.where(rows + alpha * C > 0, cond, 1.0 / C)
-                log_cond[1:] = np.log(cond)
+        if d > 1:
+            ch = np.arange(1, d, dtype=np.int64)
+            N = (counts[parent[ch], :, ch, :] if counts is not None
+                 else pair_counts_blocked(X, C, w, parent[ch].copy(), ch))
+        else:
+            N = np.empty((0, C, C))
+        log_cond = _smoothed_tables(root_counts, N, total, alpha)
+        model = cls._from_log(parent, log_cond)
+        model.mutual_info_ = mi
+        return model
+
+    @staticmethod
+    def sufficient_statistics(X, n_states=None, sample_weight=None) -> dict:
+        """Statistics of the fit, additive over blocks of rows (out-of-core and dask fits).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        n_states : int, optional
+            C; give it when X is one block of a larger data set.
+        sample_weight : array_like of float, shape (n,), optional
+
+        Returns
+        -------
+        dict
+            ``pair_counts`` float64 (d, C, d, C) joint (weighted) counts of every pair of
+            columns, ``total`` float64 () and ``weighted`` bool; blocks add up (``weighted``
+            is or-ed). Memory (d C)^2 float64: for d C up to a few thousand.
+        """
+        X, C = check_states(X, "X", n_states=n_states)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        return {"pair_counts": pairwise_count_matrix(X, C, w if w.size else None),
+                "total": np.float64(w.sum() if w.size else X.shape[0]), "weighted": np.bool_(w.size > 0)}
+
+    @classmethod
+    def from_statistics(cls, stats: dict, alpha=1.0) -> "ChowLiuTree":
+        """The Chow-Liu tree of summed :meth:`sufficient_statistics`: mutual informations, Prim's
+        maximum spanning tree from variable 0 and smoothed tables, as :meth:`fit` computes them
+        (unweighted counts are exact integers: the same tree and tables, bit for bit).
+
+        Parameters
+        ----------
+        stats : dict
+            ``pair_counts`` (d, C, d, C), ``total``, ``weighted``.
+        alpha : float >= 0
+
+        Returns
+        -------
+        ChowLiuTree
+        """
+        alpha = check_alpha(alpha)
+        N = np.ascontiguousarray(stats["pair_counts"], dtype=np.float64)
+        d = N.shape[0]
+        total = float(stats["total"])
+        mi = mutual_information_from_counts(N, total, bool(stats.get("weighted", True)))
+        parent = max_spanning_tree(mi, root=0)
+        ch = np.arange(1, d, dtype=np.int64)
+        log_cond = _smoothed_tables(N[0, :, 0, :].diagonal().copy(), N[parent[ch], :, ch, :], total, alpha)
         model = cls._from_log(parent, log_cond)
         model.mutual_info_ = mi
         return model
@@ -175,3 +222,19 @@ class ChowLiuTree(Model):
     @classmethod
     def from_params(cls, params):
         return cls._from_log(params["parent"], params["log_cond"])
+
+
+def _smoothed_tables(root_counts: np.ndarray, N: np.ndarray, total: float, alpha: float) -> np.ndarray:
+    """log P(x_root) (every row of table 0) and log P(x_j | x_parent) of children j = 1..d-1 from
+    their (parent state, child state) counts N (d - 1, C, C), smoothed by alpha; a parent state
+    never seen with alpha = 0 gets a uniform conditional."""
+    C = root_counts.shape[0]
+    log_cond = np.empty((N.shape[0] + 1, C, C))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_cond[0] = np.log((root_counts + alpha) / (total + alpha * C))[None, :]
+        if N.shape[0]:
+            rows = N.sum(axis=2, keepdims=True)
+            cond = (N + alpha) / (rows + alpha * C)
+            cond = np.where(rows + alpha * C > 0, cond, 1.0 / C)
+            log_cond[1:] = np.log(cond)
+    return log_cond
