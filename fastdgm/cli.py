@@ -51,6 +51,20 @@ def cmd_demo(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.density is not None:
+        from ._bench.density import density_table, format_density_table
+
+        names = None if args.datasets is None else [k.strip() for k in args.datasets.split(",") if k.strip()]
+        rows = density_table(args.density or None, names=names, progress=args.progress)
+        print(format_density_table(rows))
+        if args.json:
+            import json
+
+            from ._atomic import atomic_output
+
+            with atomic_output(check_out_path(args.json, ".json")) as tmp, open(tmp, "w") as f:
+                json.dump(rows, f, indent=1, default=float)
+        return 0
     from ._bench import run_bench
 
     kernels = None if args.kernels is None else [k.strip() for k in args.kernels.split(",") if k.strip()]
@@ -352,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "when the suites and pytest-benchmark are there (default)")
     s.add_argument("--kernels", default=None, help="comma-separated kernel names to run (default "
                    "all), e.g. categorical-single,gibbs-potts")
+    s.add_argument("--density", nargs="?", const="", default=None, metavar="DATA_HOME",
+                   help="the density-estimation benchmark instead: test log-likelihood and fit time "
+                   "of every model on each data set under DATA_HOME (default: $FASTDGM_DATA)")
+    s.add_argument("--datasets", default=None, help="with --density: comma-separated data set names")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("info", parents=[common], help="print versions, threads, threading layer "

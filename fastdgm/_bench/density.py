@@ -1,0 +1,133 @@
+"""``fastdgm bench --density``: the density-estimation benchmark, model by model.
+
+For each data set found under the data home: d, n, the test log-likelihood (nats per sample)
+of every model with its hyper-parameters chosen on the validation split, the fit time of the
+chosen setting, and fit-time ratios against the numpy/scipy baselines
+(:mod:`fastdgm.slow.fit_baselines`) and the peers installed (deeprob-kit's BinaryCLT,
+pgmpy's Chow-Liu TreeSearch on the smaller sets), timed in the same run with the same timer.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["density_table", "format_density_table", "MODEL_GRIDS"]
+
+# model name -> (class attribute of fastdgm, search grid on the validation split, fixed arguments)
+MODEL_GRIDS = {
+    "Factorized": ("Factorized", {"alpha": [0.1, 1.0]}, {}),
+    "ChowLiuTree": ("ChowLiuTree", {"alpha": [0.01, 0.1, 1.0]}, {}),
+    "Mixture": ("Mixture", {"n_components": [10, 50]}, {"alpha": 0.1, "rng": 0, "max_iter": 100}),
+}
+
+
+def _timed(fn, repeat: int = 1) -> float:
+    """Median wall time of ``fn()`` over ``repeat`` calls (the one timer of this table)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def _peer_times(train) -> dict:
+    """Fit times of the Chow-Liu peers that are installed (absent peers are left out)."""
+    out = {}
+    try:
+        from deeprob.spn.structure.cltree import BinaryCLT
+
+        def deeprob():
+            BinaryCLT(list(range(train.shape[1])), root=0).fit(train, [[0, 1]] * train.shape[1], alpha=1.0,
+                                                               random_state=0)
+        out["deeprob_clt"] = _timed(deeprob)
+    except ImportError:
+        pass
+    if train.shape[1] <= 70:        # pgmpy's TreeSearch scores every pair in Python: small sets only
+        try:
+            import pandas as pd
+            from pgmpy.estimators import TreeSearch
+
+            df = pd.DataFrame(train.astype(np.int64), columns=[f"v{j}" for j in range(train.shape[1])])
+            out["pgmpy_clt"] = _timed(lambda: TreeSearch(df, root_node="v0").estimate(
+                estimator_type="chow-liu", show_progress=False))
+        except Exception:           # absent or incompatible peer: left out of the table
+            pass
+    return out
+
+
+def density_table(data_home=None, names=None, models=None, progress: bool = False) -> list[dict]:
+    """One row per data set: sizes, test/valid log-likelihoods, fit times and speed ratios.
+
+    Parameters
+    ----------
+    data_home : str, optional
+        Where the data sets are (see :func:`fastdgm.datasets.load_density_benchmark`).
+    names : list of str, optional
+        Data sets (default: every standard one present under ``data_home``).
+    models : list of str, optional
+        Keys of :data:`MODEL_GRIDS` (default: all).
+    progress : bool
+        One line per data set on stderr.
+
+    Returns
+    -------
+    list of dict
+    """
+    import fastdgm as fd
+    from fastdgm.density_data import list_density_benchmarks, load_density_benchmark
+    from fastdgm.slow.fit_baselines import chow_liu_binary_numpy, mixture_em_iteration_numpy
+
+    rows = []
+    for name in names or list_density_benchmarks():
+        try:
+            train, valid, test = load_density_benchmark(name, data_home=data_home)
+        except FileNotFoundError:
+            if names:
+                raise
+            continue
+        row = {"name": name, "d": train.shape[1], "n": train.shape[0], "models": {}, "ratios": {}}
+        for key in models or MODEL_GRIDS:
+            attr, grid, fixed = MODEL_GRIDS[key]
+            cls = getattr(fd, attr)
+            t0 = time.perf_counter()
+            sel = fd.select(cls, train, valid, grid, n_states=2, **fixed)
+            total = time.perf_counter() - t0
+            best = next(r for r in sel.table if r["params"] == sel.best_params)
+            row["models"][key] = {"test": sel.best.score(test), "valid": best["valid"], "params": sel.best_params,
+                                  "fit_s": best["fit_seconds"], "select_s": total}
+            if key == "ChowLiuTree":
+                a = sel.best_params["alpha"]
+                t_fd = _timed(lambda: fd.ChowLiuTree.fit(train, n_states=2, alpha=a), repeat=3)
+                t_np = _timed(lambda: chow_liu_binary_numpy(train, alpha=a), repeat=3)
+                row["ratios"]["clt_numpy"] = t_np / t_fd
+                for peer, t in _peer_times(train).items():
+                    row["ratios"][peer] = t / t_fd
+            if key == "Mixture":
+                m = sel.best
+                t_fd = _timed(lambda: m.em_statistics(train), repeat=3)
+                t_np = _timed(lambda: mixture_em_iteration_numpy(train, m.log_weights, m.log_components), repeat=3)
+                row["ratios"]["em_iteration_numpy"] = t_np / t_fd
+        rows.append(row)
+        if progress:
+            print(f"  {name}: " + ", ".join(f"{k} {v['test']:.2f}" for k, v in row["models"].items()),
+                  file=sys.stderr, flush=True)
+    return rows
+
+
+def format_density_table(rows: list[dict]) -> str:
+    """Markdown table: data set, d, n, test log-likelihood and fit seconds of every model, ratios."""
+    if not rows:
+        return "no density-benchmark data set found (see fastdgm.datasets.load_density_benchmark)"
+    keys = list(rows[0]["models"])
+    ratio_keys = sorted({k for r in rows for k in r["ratios"]})
+    head = ["data set", "d", "n"] + [f"{k} test (fit s)" for k in keys] + [f"x {k}" for k in ratio_keys]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["name"], str(r["d"]), str(r["n"])]
+        cells += [f"{r['models'][k]['test']:.2f} ({r['models'][k]['fit_s']:.2f})" for k in keys]
+        cells += [f"{r['ratios'][k]:.1f}" if k in r["ratios"] else "-" for k in ratio_keys]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
