@@ -301,10 +301,18 @@ def test_random_resp_stats(twin, weighted):
     nc, rows = K.n_chunks(700, 5 * 3 * k, chunk=256)
     counts = np.empty((nc, 5, 3, k))
     nk = np.empty((nc, k))
-    getattr(K.random_resp_stats, twin)(X, k, key, np.empty(0) if w is None else w, rows, counts, nk)
+    getattr(K.random_resp_stats, twin)(X, k, key, 0, np.empty(0) if w is None else w, rows, counts, nk)
     r = slow.random_responsibilities(int(key), 700, k, w)
     np.testing.assert_allclose(counts.sum(axis=0).transpose(2, 0, 1), slow.resp_counts(X, 3, r), rtol=1e-12)
     np.testing.assert_allclose(nk.sum(axis=0), r.sum(axis=0), rtol=1e-12)
+    # a block of rows 300.. drawn alone (row0 = 300) uses the same uniforms as the whole
+    nc, rows = K.n_chunks(400, 5 * 3 * k, chunk=256)
+    counts, nk = np.empty((nc, 5, 3, k)), np.empty((nc, k))
+    wb = np.empty(0) if w is None else w[300:].copy()
+    getattr(K.random_resp_stats, twin)(np.ascontiguousarray(X[300:]), k, key, 300, wb, rows, counts, nk)
+    np.testing.assert_allclose(nk.sum(axis=0), r[300:].sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(counts.sum(axis=0).transpose(2, 0, 1), slow.resp_counts(X[300:], 3, r[300:]),
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("twin", TWINS)

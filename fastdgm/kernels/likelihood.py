@@ -18,6 +18,7 @@ import numpy as np
 from numba import prange
 
 from .levels import logsumexp
+from .pairwise import table_mutual_info
 from .parallel import parallel_kernel, serial_kernel
 from .rng import uniform
 
@@ -293,29 +294,14 @@ def pair_mutual_info(Xt, w, a, b, C, total, out):
     has_w = w.shape[0] > 0
     nb = (P + 63) // 64
     logt = np.log(total)
+    no_table = np.empty(0)
     for blk in prange(nb):
         o = np.empty((C, C))
         ra = np.empty(C)
         cb = np.empty(C)
         for p in range(blk * 64, min(P, blk * 64 + 64)):
             _count_pair(Xt[a[p]], Xt[b[p]], w, has_w, o)
-            for u in range(C):
-                ra[u] = 0.0
-                cb[u] = 0.0
-            for u in range(C):
-                for v in range(C):
-                    ra[u] += o[u, v]
-                    cb[v] += o[u, v]
-            for u in range(C):
-                ra[u] = np.log(ra[u]) if ra[u] > 0 else 0.0
-                cb[u] = np.log(cb[u]) if cb[u] > 0 else 0.0
-            mi = 0.0
-            for u in range(C):
-                for v in range(C):
-                    q = o[u, v]
-                    if q > 0:
-                        mi += q * (np.log(q) + logt - ra[u] - cb[v])
-            out[p] = mi / total
+            out[p] = table_mutual_info(o, C, total, logt, ra, cb, no_table)
     return out
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array, check_positive_int, check_states, check_weights
+from .._validation import check_positive_int, check_sample_weight, check_states
 from ..kernels import pairwise as _pk
 from ..kernels.threads import get_num_threads
 
@@ -77,17 +77,6 @@ def _check_sparse(X, C):
     return S
 
 
-def _check_w(w, n: int) -> np.ndarray:
-    """float64 (n,) weights, or an empty array for 'all ones'."""
-    if w is None:
-        return np.empty(0)
-    arr = as_float_array(w, "w", ndim=1)
-    if arr.shape[0] != n:
-        raise ValueError(f"w must have one entry per row of X ({n}), got shape {arr.shape}")
-    check_weights(arr, "w", rows=False)
-    return np.ascontiguousarray(arr, dtype=np.float64)
-
-
 def _check_args(X, C, w, chunk_rows, method):
     C = check_positive_int(C, "C")
     if method not in _METHODS:
@@ -98,7 +87,7 @@ def _check_args(X, C, w, chunk_rows, method):
         X = _check_sparse(X, C)
     else:
         X = check_states(X, "X", n_states=C)[0]
-    return X, C, _check_w(w, X.shape[0]), chunk_rows
+    return X, C, check_sample_weight(w, X.shape[0]), chunk_rows
 
 
 # ---------------------------------------------------------------------------------------
