@@ -15,7 +15,7 @@ __all__ = [
     "as_float_array", "check_weights", "check_logits", "check_size", "check_states",
     "smallest_uint", "first_bad", "check_positive_int", "check_scalar", "check_alpha",
     "check_sample_weight", "check_model_X", "check_log_table", "check_parent", "check_finite",
-    "check_edges",
+    "check_edges", "check_stored_log_table",
 ]
 
 
@@ -345,3 +345,21 @@ def check_edges(edges, d: int) -> np.ndarray:
             raise ValueError(f"edges must not repeat a pair (in either orientation): edges[{k}] = "
                              f"({e[k, 0]}, {e[k, 1]}) duplicates edges[{k0}] = ({e[k0, 0]}, {e[k0, 1]})")
     return e
+
+
+def check_stored_log_table(a, name: str, ndim: int, tol: float = 1e-6) -> np.ndarray:
+    """A stored log-probability table: float, ``ndim`` dims, no NaN / +inf, exp sums to 1
+    within ``tol`` over the last axis (model files are untrusted input)."""
+    arr = np.asarray(a)
+    if arr.dtype.kind != "f":
+        raise TypeError(f"{name} must have a float dtype, got {arr.dtype}")
+    if arr.ndim != ndim or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty {ndim}-d array, got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if np.isnan(arr).any() or (arr == np.inf).any():
+        raise ValueError(f"{name} must be finite or -inf (log of 0), found NaN or +inf")
+    s = np.exp(arr).sum(axis=-1)
+    if not np.all(np.abs(s - 1.0) <= tol):
+        raise ValueError(f"{name} is not normalised: exp({name}) sums to values in "
+                         f"[{s.min()}, {s.max()}] over its last axis, not 1")
+    return arr

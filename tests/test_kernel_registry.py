@@ -41,6 +41,17 @@ SLOW_TWIN_TESTS = {
     "pairwise._cooc_dense": "test_pairwise.py::test_unweighted_counts_exact",
     "pairwise._cooc_csr": "test_pairwise.py::test_scipy_sparse_input",
     "pairwise._mutual_info_from_counts": "test_pairwise.py::test_mutual_information_matches_pair_kernel",
+    "ancestral.treemix_sample": "test_treemix.py::test_sample_matches_slow_reference",
+    "treemix.treemix_log_prob": "test_treemix.py::test_log_prob_exact",
+    "treemix.treemix_responsibilities": "test_treemix.py::test_em_matches_slow_twin",
+    "treemix.dirichlet_responsibilities": "test_treemix.py::test_em_matches_slow_twin",
+    "treemix.sparse_pair_counts": "test_treemix.py::test_pair_counter_matches_slow",
+    "treemix.binary_pair_tables": "test_treemix.py::test_pair_counter_matches_slow",
+    "treemix.counts_mutual_info": "test_treemix.py::test_em_matches_slow_twin",
+    "missing.mixture_missing_log_prob": "test_missing.py::test_marginal_log_prob_matches_enumeration",
+    "missing.tree_missing_log_prob": "test_missing.py::test_marginal_log_prob_matches_enumeration",
+    "missing.mixture_fill": "test_missing.py::test_fill_g_test",
+    "missing.tree_fill": "test_missing.py::test_fill_g_test",
 }
 
 

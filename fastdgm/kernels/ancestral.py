@@ -13,7 +13,7 @@ from .likelihood import CHUNK, SERIAL_WORK
 from .parallel import parallel_kernel
 from .rng import substream, uniform
 
-__all__ = ["factorized_sample", "mixture_sample", "tree_sample"]
+__all__ = ["factorized_sample", "mixture_sample", "tree_sample", "treemix_sample"]
 
 
 @parallel_kernel(serial_below=SERIAL_WORK)
@@ -57,4 +57,26 @@ def tree_sample(levels, parent, order, key, row0, out):
                 pj = parent[j]
                 ps = 0 if pj == j else out[i, pj]
                 out[i, j] = threshold_levels(levels[j, ps], uniform(key, (row0 + i) * d + j))
+    return out
+
+
+@parallel_kernel(serial_below=SERIAL_WORK)
+def treemix_sample(wlevels, levels, kparent, order, key, row0, out):
+    """Component z_i by thresholding ``wlevels`` (K,) with uniform(substream(key, 0), i),
+    then ancestral sampling down tree z_i: for j in order[z_i],
+    out[i, j] = threshold(levels[z_i, j, out[i, parent]], uniform(key, i * d + j))
+    (the root reads row 0 of its table)."""
+    n, d = out.shape
+    zkey = substream(key, 0)
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            z = threshold_levels(wlevels, uniform(zkey, row0 + i))
+            lz = levels[z]
+            pz = kparent[z]
+            for t in range(d):
+                j = order[z, t]
+                pj = pz[j]
+                ps = 0 if pj == j else out[i, pj]
+                out[i, j] = threshold_levels(lz[j, ps], uniform(key, (row0 + i) * d + j))
     return out

@@ -6,6 +6,7 @@
 ``mixture.py``            :class:`Mixture`: mixture of factorized models (MAP-EM)
 ``tree.py``               :class:`ChowLiuTree`: tree-structured model (Chow & Liu)
 ``mrf.py``                :class:`PairwiseMRF`: pairwise Markov random field (Gibbs)
+``treemix.py``            :class:`TreeMixture`: mixture of Chow-Liu trees (Meila & Jordan)
 ========================  ==========================================================
 
 Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
@@ -22,12 +23,13 @@ _LAZY = {
     "Mixture": "mixture",
     "ChowLiuTree": "tree",
     "PairwiseMRF": "mrf",
+    "TreeMixture": "treemix",
     "pairwise_counts": "_pairwise",
     "mutual_information_matrix": "_pairwise",
     "max_spanning_tree": "_trees",
 }
 
-MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf")
+MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf", "treemix")
 """Modules that define (and register) model classes; :func:`load` imports them all."""
 
 __all__ = ["Model", "load", "register_model", *_LAZY]

@@ -70,6 +70,32 @@ class Model:
         size = check_positive_int(size, "size", minimum=0)
         return self.sample_rows(make_key(rng), 0, size)
 
+    def fill(self, X, missing, rng=None) -> np.ndarray:
+        """Copy of X whose missing entries are drawn from their exact conditional distribution
+        given the observed entries of the row (one joint draw per row).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+            States where ``missing`` is False; anything (ignored) where it is True.
+        missing : array_like of bool, shape (n, d)
+            True marks a missing entry.
+        rng : SPEC 7 seed
+
+        Returns
+        -------
+        ndarray, shape (n, d)
+            X's dtype when it holds every state; the observed entries unchanged.
+
+        Raises
+        ------
+        ValueError
+            If the observed entries of a row have probability 0 (nothing to condition on).
+        """
+        from ._missing import fill
+
+        return fill(self, X, missing, rng)
+
     def sample_rows(self, key, start: int, n: int) -> np.ndarray:  # pragma: no cover - abstract
         """Rows ``[start, start + n)`` of the sample drawn with the 64-bit ``key``."""
         raise NotImplementedError(f"{type(self).__name__} has no exact block sampler")

@@ -141,12 +141,15 @@ class Factorized(Model):
             lp = np.log((counts + alpha) / (total + alpha * C))
         return cls._from_log(lp)
 
-    def log_prob(self, X) -> np.ndarray:
+    def log_prob(self, X, missing=None) -> np.ndarray:
         """log P(x) of each row, shape (n,), float64 (-inf where a state has probability 0).
 
         Parameters
         ----------
         X : array_like of int, shape (n, d)
+        missing : array_like of bool, shape (n, d), optional
+            True marks a missing entry (its value in X is ignored): the result is then the
+            exact marginal log-probability of the observed entries (missing ones summed out).
 
         Notes
         -----
@@ -154,6 +157,10 @@ class Factorized(Model):
         the eight 0/1 bytes are packed into one byte that indexes a table of the 256 sums
         (equal to the plain sum up to rounding, ~1e-15 relative).
         """
+        if missing is not None:
+            from ._missing import log_prob_missing
+
+            return log_prob_missing(self, X, missing)
         X = check_model_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         if self.n_states == 2 and self.n_dims % 8 == 0 and X.ctypes.data % 8 == 0:

@@ -104,7 +104,7 @@ class Mixture(Model):
         g, T = self._packed
         return pack(X, self.n_states, g), T
 
-    def log_prob(self, X) -> np.ndarray:
+    def log_prob(self, X, missing=None) -> np.ndarray:
         """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
 
         Notes
@@ -112,7 +112,18 @@ class Mixture(Model):
         For small C, g columns are packed into one state of C**g <= 256 (a uint8 copy of
         n * ceil(d/g) bytes) and summed through precomputed group tables: equal to the
         column-by-column sum up to rounding.
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        missing : array_like of bool, shape (n, d), optional
+            True marks a missing entry (its value in X is ignored): the result is then the
+            exact marginal log-probability of the observed entries (missing ones summed out).
         """
+        if missing is not None:
+            from ._missing import log_prob_missing
+
+            return log_prob_missing(self, X, missing)
         Xp, T = self._check_packed(X)
         out = np.empty(Xp.shape[0])
         _k.mixture_log_prob(Xp.size * self.n_components, Xp, T, self.log_weights, out)

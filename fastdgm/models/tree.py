@@ -180,8 +180,20 @@ class ChowLiuTree(Model):
         model.mutual_info_ = mi
         return model
 
-    def log_prob(self, X) -> np.ndarray:
-        """Exact log P(x) of each row, shape (n,), float64."""
+    def log_prob(self, X, missing=None) -> np.ndarray:
+        """Exact log P(x) of each row, shape (n,), float64.
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        missing : array_like of bool, shape (n, d), optional
+            True marks a missing entry (its value in X is ignored): the result is then the
+            exact marginal log-probability of the observed entries (missing ones summed out).
+        """
+        if missing is not None:
+            from ._missing import log_prob_missing
+
+            return log_prob_missing(self, X, missing)
         X = check_model_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         _k.tree_log_prob(X.size, X, self.log_cond, self._kparent, out)

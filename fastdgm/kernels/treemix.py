@@ -1,0 +1,171 @@
+"""Numba kernels of mixtures of trees (:class:`fastdgm.treemix.TreeMixture`).
+
+Inputs are trusted (checked in :mod:`fastdgm.treemix`): X (n, d) states in [0, C) of any
+integer dtype, ``cond`` (K, d, C, C) float64 log-conditionals log P_k(x_j = v | x_parent = u),
+``kparent`` (K, d) int64 with the root of each tree its own parent (its table rows all hold
+its log-marginal), ``order`` (K, d) int64 breadth-first orders, ``logw`` (K,) log-weights.
+
+Rows go in chunks of ``CHUNK`` (the same as :mod:`fastdgm._likelihood_kernels`), each row
+written independently: every result is bit-identical for any number of threads.
+Randomness: the component of row i uses ``uniform(substream(key, 0), i)``, element (i, j)
+``uniform(key, i * d + j)``, as in ``mixture_sample``.
+Slow numpy references are in :mod:`fastdgm.slow.treemix`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .parallel import parallel_kernel, serial_kernel
+from .likelihood import CHUNK, SERIAL_WORK
+from .rng import uniform
+from .levels import logsumexp
+
+__all__ = ["treemix_log_prob", "treemix_responsibilities", "dirichlet_responsibilities",
+           "sparse_pair_counts", "counts_mutual_info", "binary_pair_tables"]
+
+
+@serial_kernel(inline="always")
+def tree_component_scores(X, i, cond, kparent, logw, acc):
+    """acc[k] = logw[k] + sum_j cond[k, j, X[i, kparent[k, j]], X[i, j]] (j ascending)."""
+    K = logw.shape[0]
+    d = X.shape[1]
+    for k in range(K):
+        s = logw[k]
+        ck = cond[k]
+        pk = kparent[k]
+        for j in range(d):
+            s += ck[j, X[i, pk[j]], X[i, j]]
+        acc[k] = s
+
+
+@parallel_kernel(serial_below=SERIAL_WORK)
+def treemix_log_prob(X, cond, kparent, logw, out):
+    """out[i] = logsumexp_k (logw[k] + log P_k(x_i))."""
+    n = X.shape[0]
+    K = logw.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        acc = np.empty(K)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            tree_component_scores(X, i, cond, kparent, logw, acc)
+            out[i] = logsumexp(acc, K)
+
+
+@parallel_kernel(serial_below=SERIAL_WORK)
+def treemix_responsibilities(X, cond, kparent, logw, resp, out):
+    """resp[i, k] = P(z = k | x_i), out[i] = log P(x_i); a row of probability zero gets -inf
+    and responsibilities 0 (it carries no weight into the M-step)."""
+    n = X.shape[0]
+    K = logw.shape[0]
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        acc = np.empty(K)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            tree_component_scores(X, i, cond, kparent, logw, acc)
+            lse = logsumexp(acc, K)
+            out[i] = lse
+            for k in range(K):
+                resp[i, k] = 0.0 if lse == -np.inf else np.exp(acc[k] - lse)
+
+
+@parallel_kernel(serial_below=SERIAL_WORK)
+def dirichlet_responsibilities(key, out):
+    """EM initialisation: out[i, k] proportional to -log(1 - u) + 1e-12 with
+    u = uniform(key, i * K + k), rows normalised (Dirichlet(1) rows), as in
+    ``_likelihood_kernels.random_resp_stats``."""
+    n, K = out.shape
+    nc = (n + CHUNK - 1) // CHUNK
+    for c in prange(nc):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            s = 0.0
+            for k in range(K):
+                r = -np.log1p(-uniform(key, i * K + k)) + 1e-12
+                out[i, k] = r
+                s += r
+            for k in range(K):
+                out[i, k] /= s
+    return out
+
+
+@parallel_kernel(serial_below=SERIAL_WORK)
+def sparse_pair_counts(indptr, indices, W, G):
+    """G[k, a, b] += sum_i W[k, i] over rows i whose active set (indices[indptr[i]:indptr[i+1]],
+    ascending) holds both a <= b: the weighted co-occurrence counts of the 1s of binary data,
+    upper triangle and diagonal only. Parallel over components, rows summed in order inside
+    each: bit-identical for any number of threads. O(sum_i nnz_i^2 / 2) per component."""
+    K = W.shape[0]
+    n = indptr.shape[0] - 1
+    for k in prange(K):
+        Gk = G[k]
+        Wk = W[k]
+        for i in range(n):
+            wi = Wk[i]
+            if wi == 0.0:
+                continue
+            s = indptr[i]
+            e = indptr[i + 1]
+            for p in range(s, e):
+                row = Gk[indices[p]]
+                for q in range(p, e):
+                    row[indices[q]] += wi
+    return G
+
+
+@parallel_kernel(serial_below=SERIAL_WORK)
+def counts_mutual_info(N, total, out):
+    """out[a, b] = out[b, a] = mutual information (nats) of the joint counts N[a, b] (C, C)
+    of total weight ``total`` > 0, for a < b; out[a, a] = 0.
+
+    T * I(a; b) = sum_uv q_uv log q_uv + T log T - h_a - h_b, with h_a = sum_u n_u log n_u of
+    the column's own counts n_u = N[a, a, u, u] (once per column): C^2 logs per pair.
+    Parallel over a, each entry computed alone: bit-identical for any number of threads."""
+    d = N.shape[0]
+    C = N.shape[2]
+    h = np.zeros(d)
+    for a in range(d):
+        for u in range(C):
+            q = N[a, a, u, u]
+            if q > 0:
+                h[a] += q * np.log(q)
+    tlogt = total * np.log(total)
+    for a in prange(d):
+        out[a, a] = 0.0
+        for b in range(a + 1, d):
+            o = N[a, b]
+            s = 0.0
+            for u in range(C):
+                for v in range(C):
+                    q = o[u, v]
+                    if q > 0:
+                        s += q * np.log(q)
+            mi = max((s + tlogt - h[a] - h[b]) / total, 0.0)
+            out[a, b] = mi
+            out[b, a] = mi
+    return out
+
+
+@parallel_kernel(serial_below=SERIAL_WORK)
+def binary_pair_tables(G, total, flip, N):
+    """Joint counts N[k, a, b] (2, 2) of binary data from the co-occurrences of its 1s,
+    G[k, min(a, b), max(a, b)] (upper triangle and diagonal, as ``sparse_pair_counts``
+    leaves them), of the total weights total[k]; the states of a column with flip[a] set are
+    swapped back. Differences that round below 0 are clipped to 0."""
+    K, d, _ = G.shape
+    for a in prange(d):
+        for k in range(K):
+            Gk = G[k]
+            sa = Gk[a, a]
+            fa = 1 if flip[a] else 0
+            for b in range(d):
+                g = Gk[a, b] if a <= b else Gk[b, a]
+                sb = Gk[b, b]
+                fb = 1 if flip[b] else 0
+                o = N[k, a, b]
+                o[1 ^ fa, 1 ^ fb] = g
+                o[1 ^ fa, fb] = max(sa - g, 0.0)
+                o[fa, 1 ^ fb] = max(sb - g, 0.0)
+                o[fa, fb] = max((total[k] - sa - sb) + g, 0.0)
+    return N
+
+

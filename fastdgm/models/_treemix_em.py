@@ -1,0 +1,192 @@
+"""MAP-EM of the mixture of Chow-Liu trees (Meila & Jordan 2000): E-step responsibilities,
+M-step weighted pair counts -> mutual information -> maximum spanning tree per component."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import treemix as _tk
+from ._pairwise import pair_counts_blocked
+from ._trees import max_spanning_tree
+
+__all__ = ["PairCounter", "em"]
+
+_COUNT_CELLS = 1 << 23   # the M-step holds at most this many pair counts at a time
+
+
+# ---------------------------------------------------------------------------------------
+# M-step pieces (plain numpy on (d, d, C, C) count tables)
+# ---------------------------------------------------------------------------------------
+class PairCounter:
+    """Weighted joint counts of every pair of columns of one data set, for many weightings.
+
+    ``PairCounter(X, C)(W)[k, a, b, u, v] = sum_i W[i, k] [x_ia = u, x_ib = v]``. The one entry
+    point of the M-step to the pairwise statistics (swap it here for another implementation).
+
+    Binary data (C = 2): each column whose mean exceeds 1/2 is flipped, so the data are
+    sparse; the rows' active columns are kept once (CSR), and the (1, 1) counts of each
+    weighting are the weighted co-occurrences of the active columns (a numba kernel,
+    parallel over weightings, O(sum_i nnz_i^2 / 2) each, not O(n d^2)); the other three cells
+    follow from the column sums and the total, and flipped columns get their states swapped
+    back. C > 2: the blocked pair-count kernel of :func:`fastdgm.models.pairwise_counts`.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d), states in [0, C), C-contiguous
+    C : int
+    """
+
+    def __init__(self, X: np.ndarray, C: int):
+        self.n, self.d = X.shape
+        self.C = C
+        if C == 2:
+            self.flip = X.mean(axis=0, dtype=np.float64) > 0.5
+            rows, cols = np.nonzero(np.where(self.flip[None, :], 1 - X, X))
+            self.indices = cols.astype(np.int64)
+            self.indptr = np.zeros(self.n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=self.n), out=self.indptr[1:])
+            self.work = int((np.diff(self.indptr) ** 2).sum()) // 2 + self.n
+        else:
+            self.X = X
+            self.Xt = np.ascontiguousarray(X.T)
+            a, b = np.meshgrid(np.arange(self.d), np.arange(self.d), indexing="ij")
+            self.a, self.b = a.ravel().copy(), b.ravel().copy()
+
+    def __call__(self, W: np.ndarray) -> np.ndarray:
+        """Counts (K, d, d, C, C) float64 for the weightings W (n, K) (non-negative)."""
+        K, d, C = W.shape[1], self.d, self.C
+        if C != 2:
+            out = np.empty((K, d, d, C, C))
+            for k in range(K):
+                out[k] = pair_counts_blocked(self.X, C, np.ascontiguousarray(W[:, k]), self.a, self.b,
+                                              Xt=self.Xt).reshape(d, d, C, C)
+            return out
+        Wt = np.ascontiguousarray(W.T)
+        G = np.zeros((K, d, d))
+        _tk.sparse_pair_counts(self.work * K, self.indptr, self.indices, Wt, G)
+        N = np.empty((K, d, d, 2, 2))
+        _tk.binary_pair_tables(K * d * d, G, Wt.sum(axis=1), self.flip, N)
+        return N
+
+
+def _mutual_info(N: np.ndarray, total: float) -> np.ndarray:
+    """(d, d) mutual informations (nats) from joint counts (d, d, C, C) of total weight ``total``."""
+    d = N.shape[0]
+    mi = np.zeros((d, d))
+    if total > 0:
+        _tk.counts_mutual_info(N.size, np.ascontiguousarray(N), float(total), mi)
+    return mi
+
+
+def _tree_tables(N: np.ndarray, parent: np.ndarray, alpha: float):
+    """Smoothed log-tables (d, C, C) of the tree ``parent`` (root 0... any root) from the
+    counts N, and its MAP score sum_{cells} (count + alpha) * log(prob) (0 * log 0 = 0).
+
+    Conditionals (N_uv + alpha) / (N_u + alpha C) (uniform when N_u + alpha C = 0), the
+    root's marginal (N_v + alpha) / (total + alpha C), as in ChowLiuTree.fit."""
+    d, _, C, _ = N.shape
+    root = int(np.flatnonzero(parent < 0)[0])
+    ch = np.flatnonzero(parent >= 0)
+    lc = np.empty((d, C, C))
+    cnt = np.empty((d, C, C))
+    rc = np.diagonal(N[root, root]).copy()
+    cnt[root] = 0.0
+    cnt[root, 0] = rc
+    Nc = N[parent[ch], ch]                      # (d - 1, C, C): rows = parent state
+    cnt[ch] = Nc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lc[root] = np.log((rc + alpha) / (rc.sum() + alpha * C))[None, :]
+        rows = Nc.sum(axis=2, keepdims=True)
+        cond = np.where(rows + alpha * C > 0, (Nc + alpha) / (rows + alpha * C), 1.0 / C)
+        lc[ch] = np.log(cond)
+        weight = cnt + alpha
+        weight[root, 1:] = 0.0                    # the root's marginal counts once
+        score = float(np.where(weight > 0, weight * lc, 0.0).sum())
+    return lc, score
+
+
+def _m_step(counter, R, w, total, alpha, prev_parents):
+    """Mixture weights and trees from responsibilities R (n, K) and row weights w (n,).
+
+    For each component: the Chow-Liu tree of the R[:, k] w weighted counts, rooted at 0,
+    unless the previous tree ``prev_parents[k]`` (with re-fitted tables) has a strictly
+    higher MAP score (only possible with alpha > 0, where the smoothed score is not the
+    mutual information): so every M-step increases the EM objective (generalised EM)."""
+    K = R.shape[1]
+    d, C = counter.d, counter.C
+    Rw = R * w[:, None]
+    nk = Rw.sum(axis=0)
+    with np.errstate(divide="ignore"):
+        lw = np.log(nk / total)
+    parents = np.empty((K, d), dtype=np.int64)
+    lc = np.empty((K, d, C, C))
+    step = max(1, _COUNT_CELLS // (d * d * C * C))     # components per block of counts
+    for k0 in range(0, K, step):
+        Nb = counter(Rw[:, k0:k0 + step])
+        for k in range(k0, min(K, k0 + step)):
+            _tree_for(Nb[k - k0], k, nk, alpha, prev_parents, parents, lc)
+    return lw, parents, lc
+
+
+def _tree_for(N, k, nk, alpha, prev_parents, parents, lc):
+    """Tree k of the M-step from its counts N (d, d, C, C) into parents[k], lc[k]."""
+    parent = max_spanning_tree(_mutual_info(N, float(nk[k])), root=0)
+    tab, score = _tree_tables(N, parent, alpha)
+    if prev_parents is not None and not np.array_equal(parent, prev_parents[k]):
+        tab_old, score_old = _tree_tables(N, prev_parents[k], alpha)
+        if score_old > score:
+            parent, tab = prev_parents[k], tab_old
+    parents[k] = parent
+    lc[k] = tab
+
+
+def _prior(lc: np.ndarray, roots: np.ndarray, alpha: float) -> float:
+    """alpha * sum of the log-probabilities of every table cell (the root's row once)."""
+    if alpha == 0:
+        return 0.0
+    K = lc.shape[0]
+    s = 0.0
+    for k in range(K):
+        r = int(roots[k])
+        s += float(lc[k].sum()) - float(lc[k, r].sum()) + float(lc[k, r, 0].sum())
+    return alpha * s
+
+
+def _e_step(X, model, w, alpha, R, lp):
+    """Responsibilities into R (n, K) and log P(x_i) into lp (n,); returns
+    (objective, mean log-likelihood), both per unit of sample weight."""
+    K = model.n_components
+    _tk.treemix_responsibilities(X.size * K, X, model.log_cond, model._kparent, model.log_weights, R, lp)
+    total = float(w.sum())
+    with np.errstate(invalid="ignore"):
+        loglik = float(np.where(w > 0, w * lp, 0.0).sum())
+    return (loglik + _prior(model.log_cond, model.roots, alpha)) / total, loglik / total
+
+
+def em(model_cls, X, C, K, w, alpha, max_iter, tol, key, bar=None):
+    """MAP-EM of a mixture of trees (generalised: see :func:`_m_step`); returns
+    (model, objective history, log-likelihood history, converged)."""
+    n, d = X.shape
+    total = float(w.sum())
+    R = np.empty((n, K))
+    _tk.dirichlet_responsibilities(n * K, key, R)
+    counter = PairCounter(X, C)
+    lw, parents, lc = _m_step(counter, R, w, total, alpha, None)
+    lp = np.empty(n)
+    obj_hist, ll_hist = [], []
+    converged = False
+    for it in range(max_iter):
+        model = model_cls._from_log(lw, parents, lc)
+        obj, ll = _e_step(X, model, w, alpha, R, lp)
+        obj_hist.append(obj)
+        ll_hist.append(ll)
+        if bar is not None:
+            bar.update(1)
+        if it > 0 and obj_hist[-1] - obj_hist[-2] <= tol * abs(obj_hist[-2]):
+            converged = True
+            break
+        if it == max_iter - 1:
+            break
+        lw, parents, lc = _m_step(counter, R, w, total, alpha, parents)
+    return model, obj_hist, ll_hist, converged
+
+

@@ -1,0 +1,288 @@
+"""Mixtures of Chow-Liu trees (Meila & Jordan, "Learning with mixtures of trees", JMLR 2000).
+
+P(x) = sum_k w_k P_k(x), each P_k a tree-structured distribution
+P_k(x) = P_k(x_root) prod_{j != root} P_k(x_j | x_parent_k(j)), with its own tree.
+Fitted by EM: the E-step computes the responsibilities r_ik = P(k | x_i); the M-step sets
+w_k to the mean responsibility and fits each tree by a Chow-Liu fit weighted by r_ik
+(weighted pairwise counts -> mutual information -> maximum spanning tree -> smoothed
+conditionals), exactly as :meth:`fastdgm.ChowLiuTree.fit` does with ``sample_weight``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._progress import Progress
+from .._rng import make_key, substream_ref
+from .._validation import (check_alpha, check_log_table, check_model_X, check_parent, check_positive_int,
+                           check_sample_weight, check_scalar, check_states, check_stored_log_table,
+                           smallest_uint)
+from ..kernels import ancestral as _s
+from ..kernels import treemix as _tk
+from ._tables import levels
+from ._treemix_em import PairCounter, em
+from ._trees import tree_order
+from .base import Model, register_model
+from .tree import ChowLiuTree
+
+__all__ = ["TreeMixture", "PairCounter"]
+
+
+
+# ---------------------------------------------------------------------------------------
+# validation of tables and trees
+# ---------------------------------------------------------------------------------------
+def _check_parents(parents) -> np.ndarray:
+    try:
+        p = np.asarray(parents)
+    except Exception as exc:
+        raise TypeError(f"parents must be an integer array: {exc}") from None
+    if p.dtype.kind not in "iu":
+        raise TypeError(f"parents must have an integer dtype, got {p.dtype}")
+    if p.ndim != 2 or p.size == 0:
+        raise ValueError(f"parents must be a non-empty 2-d array (K, d), got shape {p.shape}")
+    out = np.empty(p.shape, dtype=np.int64)
+    for k in range(p.shape[0]):
+        try:
+            out[k] = check_parent(p[k])
+            tree_order(out[k])
+        except ValueError as exc:
+            raise ValueError(f"parents[{k}]: {exc}") from None
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# the model
+# ---------------------------------------------------------------------------------------
+@register_model
+class TreeMixture(Model):
+    """Mixture of K tree-structured distributions, each with its own tree.
+
+    P(x) = sum_k w_k P_k(x_root_k) prod_{j != root_k} P_k(x_j | x_parents[k, j]).
+
+    Parameters
+    ----------
+    weights : array_like of float, shape (K,)
+        Non-negative mixing weights (normalised here).
+    parents : array_like of int, shape (K, d)
+        parents[k, j] is the parent of variable j in tree k, -1 for its (single) root.
+    probs : array_like of float, shape (K, d, C, C)
+        probs[k, j, u, :] = P_k(x_j = . | x_parent = u), non-negative, normalised over the
+        last axis here; for the root of tree k only ``probs[k, root, 0]`` is used.
+
+    Attributes
+    ----------
+    log_weights : ndarray, float64, shape (K,)
+    parents : ndarray, int64, shape (K, d)
+    log_cond : ndarray, float64, shape (K, d, C, C)
+        Every row of a root's table holds its log-marginal.
+    roots : ndarray, int64, shape (K,)
+    orders : ndarray, int64, shape (K, d)
+        Breadth-first order of each tree (parents before children).
+    objective_history_, log_likelihood_history_, n_iter_, converged_
+        Set by :meth:`fit`, as for :class:`fastdgm.Mixture`: the objective is
+        (sum_i s_i log P(x_i) + alpha * sum over every table cell of log P_k(cell)) / sum_i s_i
+        (the root's marginal counted once), the MAP-EM objective; it never decreases.
+    """
+
+    def __init__(self, weights, parents, probs):
+        lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
+        par = _check_parents(parents)
+        lt = check_log_table(probs, None, name_p="probs", ndim=4, shape_doc="(K, d, C, C)")
+        K, d = par.shape
+        if lw.shape[0] != K:
+            raise ValueError(f"weights has {lw.shape[0]} entries but parents has {K} rows; they must match (K)")
+        if lt.shape[:2] != (K, d) or lt.shape[2] != lt.shape[3]:
+            raise ValueError(f"probs must have shape (K, d, C, C) = ({K}, {d}, C, C) to match parents, "
+                             f"got {lt.shape}")
+        self._set(lw, par, lt)
+
+    def _set(self, log_weights, parents, log_cond):
+        K, d = parents.shape
+        self.log_weights = np.ascontiguousarray(log_weights, dtype=np.float64)
+        self.parents = parents
+        self.orders = np.stack([tree_order(parents[k]) for k in range(K)]).astype(np.int64)
+        self.roots = np.ascontiguousarray(self.orders[:, 0])
+        lc = np.array(log_cond, dtype=np.float64, order="C")
+        for k in range(K):
+            r = self.roots[k]
+            lc[k, r] = lc[k, r, 0][None, :]
+        self.log_cond = lc
+        self._kparent = np.where(parents < 0, np.arange(d)[None, :], parents).astype(np.int64)
+        self._levels = None
+
+    @classmethod
+    def _from_log(cls, log_weights, parents, log_cond):
+        self = cls.__new__(cls)
+        self._set(log_weights, parents, log_cond)
+        return self
+
+    @property
+    def weights(self) -> np.ndarray:
+        return np.exp(self.log_weights)
+
+    @property
+    def n_components(self) -> int:
+        return self.log_cond.shape[0]
+
+    @property
+    def n_dims(self) -> int:
+        return self.log_cond.shape[1]
+
+    @property
+    def n_states(self) -> int:
+        return self.log_cond.shape[3]
+
+    def component(self, k: int) -> ChowLiuTree:
+        """Tree k as a :class:`fastdgm.ChowLiuTree`."""
+        k = check_positive_int(k, "k", minimum=0)
+        if k >= self.n_components:
+            raise ValueError(f"k must be < n_components={self.n_components}, got {k}")
+        return ChowLiuTree._from_log(self.parents[k], self.log_cond[k])
+
+    def marginals(self) -> np.ndarray:
+        """Exact marginal P(x_j = v) of every variable, (d, C) float64."""
+        return sum(w * self.component(k).marginals() for k, w in enumerate(self.weights))
+
+    # --- evaluation ------------------------------------------------------------------------
+    def log_prob(self, X, missing=None) -> np.ndarray:
+        """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        missing : array_like of bool, shape (n, d), optional
+            True marks a missing entry: the result is then the exact marginal log-probability
+            of the observed entries (see :mod:`fastdgm.missing`).
+        """
+        if missing is not None:
+            from ._missing import log_prob_missing
+            return log_prob_missing(self, X, missing)
+        X = check_model_X(X, self.n_states, self.n_dims)
+        out = np.empty(X.shape[0])
+        _tk.treemix_log_prob(X.size * self.n_components, X, self.log_cond, self._kparent,
+                             self.log_weights, out)
+        return out
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior P(component k | x) of each row, shape (n, K), float64
+        (rows of probability zero get all zeros)."""
+        X = check_model_X(X, self.n_states, self.n_dims)
+        resp = np.empty((X.shape[0], self.n_components))
+        out = np.empty(X.shape[0])
+        _tk.treemix_responsibilities(X.size * self.n_components, X, self.log_cond, self._kparent,
+                                     self.log_weights, resp, out)
+        return resp
+
+    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+        """Rows ``[start, start + n)`` of the sample of ``key``: a component by thresholding the
+        weights, then ancestral sampling down its tree; thread-count and block invariant."""
+        if self._levels is None:
+            self._levels = (levels(self.log_weights), levels(self.log_cond))
+        out = np.empty((n, self.n_dims), dtype=smallest_uint(self.n_states))
+        _s.treemix_sample(out.size, self._levels[0], self._levels[1], self._kparent, self.orders,
+                          np.uint64(key), start, out)
+        return out
+
+    def entropy(self) -> float:
+        """Not available in closed form for a mixture: raises NotImplementedError.
+
+        Use :meth:`entropy_estimate` (Monte Carlo, with a standard error) instead."""
+        raise NotImplementedError(
+            "TreeMixture has no exact entropy (the log of a sum does not factorise); use "
+            "TreeMixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
+
+    def entropy_estimate(self, n: int = 100_000, rng=None):
+        """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
+
+        Returns
+        -------
+        fastdgm.Estimate (value, stderr, n)
+        """
+        from ..estimators import entropy_estimate
+
+        n = check_positive_int(n, "n", minimum=2)
+        return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))
+
+    # --- EM --------------------------------------------------------------------------------
+    @classmethod
+    def fit(cls, X, n_components, n_states=None, alpha=1.0, rng=None, max_iter=100, tol=1e-5,
+            n_init=1, sample_weight=None, progress=False):
+        """Fit by EM (Meila & Jordan 2000), MAP with a Dirichlet smoothing prior.
+
+        Initialisation: random responsibilities (Dirichlet(1) rows drawn from the key of
+        ``rng``), then an M-step. E-step: r_ik = P(k | x_i). M-step: w_k = sum_i s_i r_ik /
+        sum_i s_i; tree k is the Chow-Liu tree of the counts weighted by s_i r_ik (mutual
+        information -> maximum spanning tree from variable 0) with conditionals
+        (N_uv + alpha) / (N_u + alpha C) and root marginal (N_v + alpha) / (n_k + alpha C),
+        as :meth:`ChowLiuTree.fit` with ``sample_weight``. With ``alpha > 0`` the previous
+        tree is kept when its smoothed score is higher, so the objective never decreases.
+
+        Stopping rule: after iteration t > 0, stop when the objective (per unit weight)
+        improved by at most ``tol * |objective_{t-1}|`` (a relative tolerance).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        n_components : int
+            K.
+        n_states : int, optional
+            C; ``X.max() + 1`` when None.
+        alpha : float >= 0, default 1.0
+        rng : SPEC 7 seed
+            Restart r uses sub-stream r of the call's key.
+        max_iter : int, default 100
+            Maximum number of E-steps per restart.
+        tol : float >= 0, default 1e-5
+            Relative tolerance of the stopping rule.
+        n_init : int, default 1
+            Restarts; the one with the highest final objective is returned (first on ties).
+        sample_weight : array_like of float, shape (n,), optional
+        progress : bool
+            Show a progress bar of EM iterations on stderr.
+
+        Returns
+        -------
+        TreeMixture
+        """
+        X, C = check_states(X, "X", n_states=n_states)
+        K = check_positive_int(n_components, "n_components")
+        max_iter = check_positive_int(max_iter, "max_iter")
+        n_init = check_positive_int(n_init, "n_init")
+        alpha = check_alpha(alpha)
+        tol = check_scalar(tol, "tol", minimum=0.0)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        if w.size == 0:
+            w = np.ones(X.shape[0])
+        key = make_key(rng)
+        best = None
+        with Progress(n_init * max_iter, unit="iterations", enabled=progress,
+                      desc="fit TreeMixture") as bar:
+            for r in range(n_init):
+                fit = em(cls, X, C, K, w, alpha, max_iter, tol, np.uint64(substream_ref(int(key), r)), bar)
+                bar.n = (r + 1) * max_iter
+                if best is None or fit[1][-1] > best[1][-1]:
+                    best = fit
+        model, obj, ll, converged = best
+        model.objective_history_ = obj
+        model.log_likelihood_history_ = ll
+        model.n_iter_ = len(obj)
+        model.converged_ = converged
+        return model
+
+    # --- persistence -------------------------------------------------------------------------
+    def get_params(self) -> dict:
+        return {"log_weights": self.log_weights, "parents": self.parents, "log_cond": self.log_cond}
+
+    @classmethod
+    def from_params(cls, params):
+        for key in ("log_weights", "parents", "log_cond"):
+            if key not in params:
+                raise ValueError(f"TreeMixture file has no {key!r} entry")
+        lw = check_stored_log_table(params["log_weights"], "log_weights", 1)
+        par = _check_parents(params["parents"])
+        lc = check_stored_log_table(params["log_cond"], "log_cond", 4)
+        K, d = par.shape
+        if lw.shape[0] != K or lc.shape[:2] != (K, d) or lc.shape[2] != lc.shape[3]:
+            raise ValueError(f"inconsistent shapes: log_weights {lw.shape}, parents {par.shape}, "
+                             f"log_cond {lc.shape} (need (K,), (K, d), (K, d, C, C))")
+        return cls._from_log(lw, par, lc)
