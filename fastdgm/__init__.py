@@ -27,6 +27,7 @@ _LAZY = {
     "gibbs": "mcmc", "GibbsResult": "mcmc",
     "rhat": "diagnostics", "ess": "diagnostics",
     "Factorized": "models", "Mixture": "models", "ChowLiuTree": "models", "TreeMixture": "models",
+    "HiddenChowLiuTree": "models",
     "Estimate": "estimators", "kl_estimate": "estimators", "entropy_estimate": "estimators",
     "cross_entropy": "estimators", "kl_divergence": "estimators", "empirical_entropy": "estimators",
     "Model": "models", "load": "models",

@@ -7,6 +7,7 @@
 ``tree.py``               :class:`ChowLiuTree`: tree-structured model (Chow & Liu)
 ``mrf.py``                :class:`PairwiseMRF`: pairwise Markov random field (Gibbs)
 ``treemix.py``            :class:`TreeMixture`: mixture of Chow-Liu trees (Meila & Jordan)
+``hclt.py``               :class:`HiddenChowLiuTree`: latent tree over the Chow-Liu tree (Liu & Van den Broeck)
 ========================  ==========================================================
 
 Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
@@ -24,12 +25,13 @@ _LAZY = {
     "ChowLiuTree": "tree",
     "PairwiseMRF": "mrf",
     "TreeMixture": "treemix",
+    "HiddenChowLiuTree": "hclt",
     "pairwise_counts": "_pairwise",
     "mutual_information_matrix": "_pairwise",
     "max_spanning_tree": "_trees",
 }
 
-MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf", "treemix")
+MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf", "treemix", "hclt")
 """Modules that define (and register) model classes; :func:`load` imports them all."""
 
 __all__ = ["Model", "load", "register_model", *_LAZY]

@@ -32,7 +32,7 @@ from .._validation import first_bad, smallest_uint
 from ..kernels import missing as _mk
 from ._tables import levels
 
-__all__ = ["check_missing", "log_prob_missing", "fill"]
+__all__ = ["check_missing", "log_prob_missing", "fill", "fill_result"]
 
 
 def check_missing(X, missing, n_states: int, n_dims: int):
@@ -166,10 +166,15 @@ def fill(model, X, missing, rng=None) -> np.ndarray:
     if idx is not None:
         raise ValueError(f"row {idx[0]} of X: its observed entries have probability 0 under the "
                          f"model, there is no conditional to draw the missing entries from")
-    C = model.n_states
+    return fill_result(arr, M, out, model.n_states)
+
+
+def fill_result(arr: np.ndarray, M: np.ndarray, drawn: np.ndarray, C: int) -> np.ndarray:
+    """X (``arr``) with its missing entries (``M``) taken from ``drawn``: X's dtype when it
+    holds every state, else the smallest unsigned dtype holding C."""
     dt = arr.dtype
     if np.iinfo(dt).max < C - 1:
         dt = smallest_uint(C)
     res = np.array(arr, dtype=dt, order="C", copy=True)
-    res[M] = out[M]
+    res[M] = drawn[M]
     return res
