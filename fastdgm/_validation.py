@@ -15,7 +15,7 @@ __all__ = [
     "as_float_array", "check_weights", "check_logits", "check_size", "check_states",
     "smallest_uint", "first_bad", "check_positive_int", "check_scalar", "check_alpha",
     "check_sample_weight", "check_model_X", "check_log_table", "check_parent", "check_finite",
-    "check_edges", "check_stored_log_table",
+    "check_edges", "check_stored_log_table", "check_prob_table",
 ]
 
 
@@ -363,3 +363,25 @@ def check_stored_log_table(a, name: str, ndim: int, tol: float = 1e-6) -> np.nda
         raise ValueError(f"{name} is not normalised: exp({name}) sums to values in "
                          f"[{s.min()}, {s.max()}] over its last axis, not 1")
     return arr
+
+
+def check_prob_table(arr, name: str, shape: tuple, shape_doc: str, tol: float = 1e-6) -> np.ndarray:
+    """float64 copy of a probability table of the given shape: finite, >= 0, rows summing
+    to 1 within ``tol`` (renormalised here unless within 1e-12 of 1 already)."""
+    a = as_float_array(arr, name)
+    if a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape_doc} = {shape}, got {a.shape}")
+    a = np.array(a, dtype=np.float64, order="C")
+    idx = first_bad(~np.isfinite(a))
+    if idx is not None:
+        raise ValueError(f"{name} must be finite: {name}{list(map(int, idx))} = {a[idx]}")
+    idx = first_bad(a < 0)
+    if idx is not None:
+        raise ValueError(f"{name} must be non-negative: {name}{list(map(int, idx))} = {a[idx]}")
+    s = a.sum(axis=-1, keepdims=True)
+    idx = first_bad(~(np.abs(s[..., 0] - 1.0) <= tol))
+    if idx is not None:
+        raise ValueError(f"{name} must be normalised over its last axis (within {tol}): "
+                         f"sum of {name}{list(map(int, idx))} = {s[idx][0]}")
+    fix = np.abs(s - 1.0) > 1e-12          # rows already normalised keep their bits (round trips)
+    return np.ascontiguousarray(np.where(fix, a / s, a))

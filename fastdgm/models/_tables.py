@@ -5,7 +5,7 @@ import numpy as np
 
 from ..kernels import likelihood as _k
 
-__all__ = ["levels", "entropy_terms", "state_counts"]
+__all__ = ["levels", "entropy_terms", "state_counts", "normalise_rows", "distinct_rows"]
 
 
 def levels(log_table: np.ndarray) -> np.ndarray:
@@ -28,3 +28,26 @@ def state_counts(X: np.ndarray, C: int, w: np.ndarray) -> np.ndarray:
     partial = np.empty((nc, d, C))
     _k.weighted_counts(n * d, X, w, rows, partial)
     return partial.sum(axis=0)
+
+
+def normalise_rows(a: np.ndarray) -> np.ndarray:
+    """Rows of ``a`` divided by their sums (last axis), C-contiguous float64; a row of
+    zeros (no data and ``alpha=0``) becomes uniform."""
+    s = a.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(s > 0, a / s, 1.0 / a.shape[-1])
+    return np.ascontiguousarray(out)
+
+
+def distinct_rows(X: np.ndarray, w: np.ndarray):
+    """The distinct rows of X (in order of first appearance) and their total weights."""
+    n, d = X.shape
+    rows = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * d))).ravel()
+    _, first, inv = np.unique(rows, return_index=True, return_inverse=True)
+    if first.size > 0.9 * n:
+        return X, w
+    keep = np.argsort(first, kind="stable")          # unique ids in order of first appearance
+    rank = np.empty_like(keep)
+    rank[keep] = np.arange(keep.size)
+    weights = np.bincount(rank[inv.ravel()], weights=w if w.size else None, minlength=keep.size)
+    return np.ascontiguousarray(X[first[keep]]), weights

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 from .._progress import Progress
 from .._rng import make_key
 from .._validation import (as_float_array, check_alpha, check_model_X, check_parent, check_positive_int,
-                           check_sample_weight, check_scalar, check_states, first_bad, smallest_uint)
+                           check_prob_table,
+                           check_sample_weight, check_scalar, check_states, smallest_uint)
 from ..kernels import hclt as _h
 from ._missing import check_missing, fill_result
-from ._tables import levels
-from ._trees import max_spanning_tree, tree_order
+from ._tables import distinct_rows, levels, normalise_rows
+from ._trees import tree_order
 from .base import Model, register_model
 from .tree import ChowLiuTree
 
@@ -32,29 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["HiddenChowLiuTree"]
 
-NORM_TOL = 1e-6   # |row sum - 1| allowed in the probability tables given to the constructor
-
-
-def _check_table(arr, name: str, shape: tuple, shape_doc: str) -> np.ndarray:
-    """float64 copy of a probability table of the given shape: finite, >= 0, rows summing
-    to 1 within NORM_TOL (renormalised here unless within 1e-12 of 1 already)."""
-    a = as_float_array(arr, name)
-    if a.shape != shape:
-        raise ValueError(f"{name} must have shape {shape_doc} = {shape}, got {a.shape}")
-    a = np.array(a, dtype=np.float64, order="C")
-    idx = first_bad(~np.isfinite(a))
-    if idx is not None:
-        raise ValueError(f"{name} must be finite: {name}{list(map(int, idx))} = {a[idx]}")
-    idx = first_bad(a < 0)
-    if idx is not None:
-        raise ValueError(f"{name} must be non-negative: {name}{list(map(int, idx))} = {a[idx]}")
-    s = a.sum(axis=-1, keepdims=True)
-    idx = first_bad(~(np.abs(s[..., 0] - 1.0) <= NORM_TOL))
-    if idx is not None:
-        raise ValueError(f"{name} must be normalised over its last axis (within {NORM_TOL}): "
-                         f"sum of {name}{list(map(int, idx))} = {s[idx][0]}")
-    fix = np.abs(s - 1.0) > 1e-12          # rows already normalised keep their bits (round trips)
-    return np.ascontiguousarray(np.where(fix, a / s, a))
 
 
 @register_model
@@ -107,9 +85,9 @@ class HiddenChowLiuTree(Model):
                              f"parent and root_probs, got {ep.shape}")
         C = ep.shape[2]
         self._set(parent, order,
-                  _check_table(rp, "root_probs", (K,), "(K,)"),
-                  _check_table(trans_probs, "trans_probs", (d, K, K), "(d, K, K)"),
-                  _check_table(ep, "emit_probs", (d, K, C), "(d, K, C)"))
+                  check_prob_table(rp, "root_probs", (K,), "(K,)"),
+                  check_prob_table(trans_probs, "trans_probs", (d, K, K), "(d, K, K)"),
+                  check_prob_table(ep, "emit_probs", (d, K, C), "(d, K, C)"))
 
     def _set(self, parent, order, root_probs, trans_probs, emit_probs):
         self.parent = parent
@@ -271,10 +249,10 @@ class HiddenChowLiuTree(Model):
     def _m_step(self, pair, emit, alpha):
         """New exact tables from the E-step statistics, with pseudo-counts ``alpha``."""
         rc = emit[self.root].sum(axis=0)                                    # (K,)
-        root_probs = _normalise(rc + alpha)
-        trans = _normalise(pair + alpha)
+        root_probs = normalise_rows(rc + alpha)
+        trans = normalise_rows(pair + alpha)
         trans[self.root] = 1.0 / self.n_hidden
-        emit_probs = _normalise(np.ascontiguousarray(emit.transpose(0, 2, 1)) + alpha)
+        emit_probs = normalise_rows(np.ascontiguousarray(emit.transpose(0, 2, 1)) + alpha)
         return type(self)._trusted(self.parent, root_probs, trans, emit_probs)
 
     def _log_prior(self, alpha) -> float:
@@ -368,8 +346,8 @@ class HiddenChowLiuTree(Model):
         key = make_key(rng)
 
         if dedupe:
-            X, w = _dedupe(X, w)
-        parent = _chow_liu_parent(X, C, w)
+            X, w = distinct_rows(X, w)
+        parent = ChowLiuTree.fit(X, n_states=C, alpha=1.0, sample_weight=w if w.size else None).parent
         total = float(w.sum()) if w.size else float(X.shape[0])
 
         gen = np.random.default_rng(int(key))
@@ -379,7 +357,7 @@ class HiddenChowLiuTree(Model):
         marg = (marg + max(alpha, 1e-3)) / (total + max(alpha, 1e-3) * C)
         emit = marg[:, None, :] * np.exp(init_noise * gen.standard_normal((d, K, C)))
         trans = gen.dirichlet(np.ones(K), size=(d, K))
-        model = cls._trusted(parent, np.full(K, 1.0 / K), _normalise(trans), _normalise(emit))
+        model = cls._trusted(parent, np.full(K, 1.0 / K), normalise_rows(trans), normalise_rows(emit))
 
         obj, lls = [], []
         converged = False
@@ -418,51 +396,3 @@ class HiddenChowLiuTree(Model):
     def __repr__(self) -> str:
         return (f"HiddenChowLiuTree(n_dims={self.n_dims}, n_states={self.n_states}, "
                 f"n_hidden={self.n_hidden})")
-
-
-def _normalise(a: np.ndarray) -> np.ndarray:
-    """Rows of ``a`` divided by their sums (last axis), C-contiguous float64; a row of
-    zeros (no data and ``alpha=0``) becomes uniform."""
-    s = a.sum(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(s > 0, a / s, 1.0 / a.shape[-1])
-    return np.ascontiguousarray(out)
-
-
-def _chow_liu_parent(X: np.ndarray, C: int, w: np.ndarray) -> np.ndarray:
-    """Parent array of the Chow-Liu tree of X (rows weighted by w), rooted at 0."""
-    n, d = X.shape
-    if C != 2 or d < 64:
-        return ChowLiuTree.fit(X, n_states=C, alpha=1.0, sample_weight=w if w.size else None).parent
-
-    Xf = X.astype(np.float64)
-    wv = w if w.size else np.ones(n)
-    total = float(wv.sum())
-    n11 = Xf.T @ (Xf * wv[:, None])                     # weighted co-occurrence of the 1s
-    n1 = np.diag(n11).copy()
-    cells = [(n11, n1[:, None], n1[None, :]),
-             (n1[:, None] - n11, n1[:, None], total - n1[None, :]),
-             (n1[None, :] - n11, total - n1[:, None], n1[None, :]),
-             (total - n1[:, None] - n1[None, :] + n11, total - n1[:, None], total - n1[None, :])]
-    mi = np.zeros((d, d))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for q, ra, cb in cells:
-            q = np.maximum(q, 0.0)
-            mi += np.where(q > 0, q * (np.log(q) + np.log(total) - np.log(ra) - np.log(cb)), 0.0)
-    mi /= total
-    np.fill_diagonal(mi, 0.0)
-    return max_spanning_tree(mi, root=0)
-
-
-def _dedupe(X: np.ndarray, w: np.ndarray):
-    """The distinct rows of X (in order of first appearance) and their total weights."""
-    n, d = X.shape
-    rows = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * d))).ravel()
-    _, first, inv = np.unique(rows, return_index=True, return_inverse=True)
-    if first.size > 0.9 * n:
-        return X, w
-    keep = np.argsort(first, kind="stable")          # unique ids in order of first appearance
-    rank = np.empty_like(keep)
-    rank[keep] = np.arange(keep.size)
-    weights = np.bincount(rank[inv.ravel()], weights=w if w.size else None, minlength=keep.size)
-    return np.ascontiguousarray(X[first[keep]]), weights
