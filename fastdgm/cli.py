@@ -167,7 +167,7 @@ def cmd_gibbs(args) -> int:
 
 
 def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=None, grid=None,
-              l2=None, progress=False, edges=None, periodic=True, pairwise="full"):
+              l2=None, progress=False, edges=None, periodic=True, pairwise="full", n_hidden=16):
     """Fit one model kind on X (shared by ``fit`` and ``demo``)."""
     if kind == "factorized":
         from .models import Factorized
@@ -181,6 +181,16 @@ def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=N
         from .models import ChowLiuTree
 
         return ChowLiuTree.fit(X, n_states=n_states, alpha=alpha)
+    if kind == "treemix":
+        from .models import TreeMixture
+
+        return TreeMixture.fit(X, n_components=n_components, n_states=n_states, alpha=alpha, rng=seed,
+                               progress=progress)
+    if kind == "hclt":
+        from .models import HiddenChowLiuTree
+
+        return HiddenChowLiuTree.fit(X, n_hidden=n_hidden, n_states=n_states, alpha=alpha, rng=seed,
+                                     progress=progress)
     if kind == "mrf":
         from .models.mrf import PairwiseMRF
 
@@ -196,7 +206,9 @@ def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=N
     raise CLIError(f"unknown model kind {kind!r}")  # pragma: no cover - argparse checks
 
 
-_FIT_CLASSES = {"factorized": "Factorized", "mixture": "Mixture", "chowliu": "ChowLiuTree"}
+_FIT_CLASSES = {"factorized": "Factorized", "mixture": "Mixture", "chowliu": "ChowLiuTree",
+                "treemix": "TreeMixture", "hclt": "HiddenChowLiuTree"}
+_BLOCK_KINDS = ("factorized", "mixture", "chowliu")
 
 
 def _model_class(kind: str):
@@ -216,8 +228,8 @@ def cmd_fit(args) -> int:
     if search and not args.valid:
         raise CLIError("--search needs --valid FILE: the settings are compared on the validation data")
     blocks = args.block_rows is not None
-    if blocks and (args.kind not in _FIT_CLASSES or args.valid):
-        raise CLIError(f"--block-rows fits {', '.join(_FIT_CLASSES)} without --valid")
+    if blocks and (args.kind not in _BLOCK_KINDS or args.valid):
+        raise CLIError(f"--block-rows fits {', '.join(_BLOCK_KINDS)} without --valid")
     X = load_data(args.data, mmap=blocks)
     t0 = time.perf_counter()
     if blocks:
@@ -231,8 +243,10 @@ def cmd_fit(args) -> int:
 
         V = load_data(args.valid)
         fixed = {"alpha": args.alpha}
-        if args.kind == "mixture":
+        if args.kind in ("mixture", "treemix"):
             fixed.update(n_components=args.components, rng=args.seed)
+        if args.kind == "hclt":
+            fixed.update(n_hidden=args.hidden, rng=args.seed)
         for k in search:
             fixed.pop(k, None)
         sel = select(_model_class(args.kind), X, V, search or {"alpha": [args.alpha]}, n_states=args.states,
@@ -252,7 +266,7 @@ def cmd_fit(args) -> int:
                                f"{edges.shape}")
         model = fit_model(args.kind, X, n_states=args.states, alpha=args.alpha, n_components=args.components,
                           seed=args.seed, grid=grid, l2=args.l2, progress=args.progress, edges=edges,
-                          periodic=not args.open, pairwise=args.pairwise)
+                          periodic=not args.open, pairwise=args.pairwise, n_hidden=args.hidden)
     dt = time.perf_counter() - t0
     model.save(out)
     _say(args, f"fitted {model!r} on {X.shape[0]} samples in {dt:.2f} s; wrote {out}")
@@ -413,13 +427,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("fit", parents=[common], help="fit a model by maximum (pseudo-)likelihood",
                        description="Fit a model to (n, d) integer data and save it (.npz).")
-    s.add_argument("kind", choices=("chowliu", "factorized", "mixture", "mrf"), help="model family")
+    s.add_argument("kind", choices=("chowliu", "factorized", "mixture", "treemix", "hclt", "mrf"),
+                   help="model family (treemix: mixture of Chow-Liu trees; hclt: hidden Chow-Liu tree)")
     s.add_argument("--data", required=True, help="(n, d) integer data (.npy/.npz/.csv)")
     s.add_argument("--out", required=True, help=".npz model file to write")
     s.add_argument("--states", type=_positive_int, default=None, help="C (default: max + 1)")
     s.add_argument("--alpha", type=float, default=1.0, help="additive smoothing (factorized, "
                    "chowliu)")
-    s.add_argument("--components", type=_positive_int, default=10, help="mixture components K")
+    s.add_argument("--components", type=_positive_int, default=10, help="mixture components K "
+                   "(mixture, treemix)")
+    s.add_argument("--hidden", type=_positive_int, default=16, help="hidden states K of hclt")
     s.add_argument("--grid", default=None, help="lattice HxW of the d sites (mrf), periodic unless "
                    "--open")
     s.add_argument("--open", action="store_true", help="open lattice boundaries (mrf --grid)")

@@ -236,3 +236,15 @@ def test_fit_selects_on_validation_data(tmp_path):
     bad = run("fit", "chowliu", "--data", tmp_path / "train.npy", "--search", "alpha=x", "--valid",
               tmp_path / "valid.npy", "--out", tmp_path / "m2.npz", check=False)
     assert bad.returncode != 0 and "not a number" in bad.stderr
+
+
+@pytest.mark.parametrize("kind, extra", [("treemix", ["--components", "2"]), ("hclt", ["--hidden", "3"])])
+def test_fit_new_models_and_score(tmp_path, kind, extra):
+    X = np.random.default_rng(4).integers(0, 2, (300, 6)).astype(np.uint8)
+    X[:, 2] = X[:, 1]
+    np.save(tmp_path / "x.npy", X)
+    run("fit", kind, "--data", tmp_path / "x.npy", "--out", tmp_path / "m.npz", "--seed", "1", *extra)
+    m = fd.load(tmp_path / "m.npz")
+    assert type(m).__name__ == {"treemix": "TreeMixture", "hclt": "HiddenChowLiuTree"}[kind]
+    r = run("score", "--model", tmp_path / "m.npz", "--data", tmp_path / "x.npy")
+    assert f"{m.score(X):.4f}"[:6] in r.stdout
