@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm.kernels import likelihood as K
 from fastdgm.models import _cooccurrence as pw
 
 DATA = pathlib.Path(os.environ.get("FASTDGM_DENSITY_DIR") or
@@ -57,12 +56,10 @@ def one_thread():
 
 
 def _old_mi(X):
-    """The per-pair kernel mutual_information_matrix ran before (upper triangle)."""
-    n, d = X.shape
-    a, b = (v.astype(np.int64) for v in np.triu_indices(d, k=1))
-    vals = np.empty(a.shape[0])
-    K.pair_mutual_info(a.shape[0] * n, np.ascontiguousarray(X.T), np.empty(0), a, b, 2, float(n), vals)
-    return vals
+    """Mutual informations pair by pair with np.bincount (the numpy idiom of the old per-pair path)."""
+    from fastdgm.slow.likelihood import mutual_info_matrix_numpy
+
+    return mutual_info_matrix_numpy(X, 2)
 
 
 def _deeprob_fit():

@@ -73,8 +73,36 @@ def _paths():
         m.log_partition(), m.log_prob(small), m.pseudo_log_likelihood(small)
         fd.PairwiseMRF.fit(small, [[0, 1], [1, 2], [2, 3]], n_states=3, method="pll", max_iter=3)
 
+    def pairwise():
+        import scipy.sparse as sp
+
+        from .models._cooccurrence import pairwise_count_matrix
+
+        for X in (small, big & 1):
+            C = int(X.max()) + 1
+            for method in ("dense", "sparse", "pairs"):
+                pairwise_count_matrix(X, C, method=method)
+            pairwise_count_matrix(sp.csr_matrix(X), C, method="sparse")
+            pairwise_count_matrix(X, C, np.ones(len(X)))
+
+    def latent_and_missing():
+        for X in (small, big[:4096] & 1):
+            C = int(X.max()) + 1
+            mask = np.zeros(X.shape, dtype=bool)
+            mask[:, ::2] = True
+            models = [fd.Factorized.fit(X, n_states=C), fd.Mixture.fit(X, 2, n_states=C, rng=0, max_iter=2),
+                      fd.ChowLiuTree.fit(X, n_states=C),
+                      fd.TreeMixture.fit(X, 2, n_states=C, rng=0, max_iter=2),
+                      fd.HiddenChowLiuTree.fit(X, n_hidden=2, n_states=C, rng=0, max_iter=2)]
+            for m in models:
+                m.log_prob(X), m.log_prob(X, missing=mask), m.fill(X, missing=mask, rng=0), m.sample(len(X), rng=0)
+            models[3].predict_proba(X)
+        wide = rng.integers(0, 2, size=(512, 128)).astype(np.uint8)   # the M-step's pair kernels in parallel
+        fd.TreeMixture.fit(wide, 4, n_states=2, rng=0, max_iter=1)
+        fd.TreeMixture.fit(big, 4, n_states=3, rng=0, max_iter=1)
+
     return [("sampling", sampling), ("factorized", factorized), ("mixture", mixture),
-            ("chowliu", chowliu), ("mrf", mrf)]
+            ("chowliu", chowliu), ("mrf", mrf), ("pairwise", pairwise), ("latent and missing", latent_and_missing)]
 
 
 def warmup(verbose: bool = False) -> float:

@@ -3,8 +3,10 @@
 The job of the seed in one minute: split the data (fixed seed), fit each model P_w by
 maximum likelihood (the pseudo-likelihood for the Markov random field), report the mean
 log-likelihood of the training and the held-out data, and draw new digits — by
-thresholding (Factorized), ancestral sampling (Mixture, ChowLiuTree) and Gibbs sweeps
-(PairwiseMRF) — written as one PNG grid below real digits.
+thresholding (Factorized), ancestral sampling (Mixture, ChowLiuTree, TreeMixture,
+HiddenChowLiuTree) and Gibbs sweeps (PairwiseMRF) — written as one PNG grid below real digits;
+then remove the bottom half of held-out digits and fill it with each exact model by exact
+conditional sampling (``model.fill``), shown in the same PNG.
 
 The held-out cross-entropy -E_test[log P_w(x)] estimates KL(P_data || P_w) + H(P_data): the
 data entropy H is unknown but is the same for every model, so the differences between rows
@@ -53,6 +55,7 @@ class DemoResult:
     n_dims: int = 0
     n_states: int = 0
     seconds: float = 0.0
+    observed_half: dict = field(default_factory=dict)   # model -> mean log P(top half of a test image)
 
 
 class _Steps:
@@ -204,7 +207,7 @@ def run_demo(out="fastdgm_demo.png", data=None, *, quick: bool = False, seed: in
     uniform = -d * math.log(C)
     rows.append(DemoRow("Uniform (reference)", uniform, uniform, 0.0, 0.0, "-", 0))
 
-    from .models import ChowLiuTree, Factorized, Mixture
+    from .models import ChowLiuTree, Factorized, HiddenChowLiuTree, Mixture, TreeMixture
 
     fitted = {}
 
@@ -226,6 +229,28 @@ def run_demo(out="fastdgm_demo.png", data=None, *, quick: bool = False, seed: in
                   "ancestral", lambda m: m.sample(n_show, rng=seed))
     tree = fit_and_score("ChowLiuTree", lambda: ChowLiuTree.fit(X_train, n_states=C, alpha=1.0),
                          "ancestral", lambda m: m.sample(n_show, rng=seed))
+    k_trees = 2 if quick else 4
+    fit_and_score(f"TreeMixture (K={k_trees})",
+                  lambda: TreeMixture.fit(X_train, n_components=k_trees, n_states=C, alpha=1.0, rng=seed,
+                                          max_iter=10 if quick else 30),
+                  "ancestral", lambda m: m.sample(n_show, rng=seed))
+    k_hidden = 8 if quick else 16
+    fit_and_score(f"HiddenChowLiuTree (K={k_hidden})",
+                  lambda: HiddenChowLiuTree.fit(X_train, n_hidden=k_hidden, n_states=C, alpha=0.1, rng=seed,
+                                                max_iter=20 if quick else 50),
+                  "ancestral", lambda m: m.sample(n_show, rng=seed))
+
+    # missing values: the bottom half of held-out images removed, filled from the exact conditional
+    real = X_test[:n_show]
+    missing = np.zeros(real.shape, dtype=bool)
+    missing[:, d // 2:] = True
+    with steps("filling the missing bottom halves (exact conditionals)"):
+        fills = {f"fill {label.split(' ')[0]}": model.fill(real, missing=missing, rng=seed)
+                 for label, model in fitted.items()}
+        masked = np.where(missing, 0, real)
+        observed = {label: _mean_se(model.log_prob(X_test, missing=np.broadcast_to(missing[:1], X_test.shape)))[0]
+                    for label, model in fitted.items()}
+    result.observed_half = observed
 
     # Markov random field on the lattice + the Chow-Liu tree edges, by pseudo-likelihood
     from .mcmc import gibbs
@@ -249,11 +274,14 @@ def run_demo(out="fastdgm_demo.png", data=None, *, quick: bool = False, seed: in
                         _n_params(mrf), pseudo=pseudo))
 
     _print_table(result, file)
+    print("\nlog-likelihood of the top halves alone (bottom halves summed out exactly), nats per test image: "
+          + ", ".join(f"{k.split(' ')[0]} {v:.2f}" for k, v in observed.items()), file=file)
     if out is not None:
-        result.png = _write_grid(out, X_test[:n_show], samples, C, image_shape, n_show)
+        result.png = _write_grid(out, X_test[:n_show], {**samples, "top halves": masked, **fills}, C, image_shape,
+                                 n_show)
     result.seconds = time.perf_counter() - t_start
     if not quiet:
-        order = ", ".join(["real (test set)"] + list(samples))
+        order = ", ".join(["real (test set)"] + list(samples) + ["top halves"] + [f"fill {k}" for k in fitted])
         where = f"wrote {result.png} (rows: {order}); " if result.png else ""
         print(f"{where}done in {result.seconds:.1f} s", file=sys.stderr)
     return result
@@ -309,5 +337,6 @@ def _write_grid(out, real, samples, n_states, image_shape, n_show) -> str:
 
 
 def _short_label(name: str) -> str:
-    name = name.replace("ChowLiuTree", "Chow-Liu").replace("PairwiseMRF", "MRF")
+    name = (name.replace("HiddenChowLiuTree", "HCLT").replace("ChowLiuTree", "Chow-Liu")
+            .replace("TreeMixture", "TreeMix").replace("PairwiseMRF", "MRF"))
     return name.split(" (")[0] + ("" if " (" not in name else " " + name.split(" (")[1].rstrip(")"))

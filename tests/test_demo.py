@@ -35,7 +35,8 @@ def test_demo_numbers_are_the_models(tmp_path):
     Xte, Xtr = X[perm[:n_test]], X[perm[n_test:]][:400]
     assert (res.n_train, res.n_test, res.n_dims, res.n_states) == (400, n_test, 64, 17)
     rows = {r.model.split(" (")[0]: r for r in res.rows}
-    assert set(rows) == {"Uniform", "Factorized", "Mixture", "ChowLiuTree", "PairwiseMRF"}
+    assert set(rows) == {"Uniform", "Factorized", "Mixture", "ChowLiuTree", "TreeMixture", "HiddenChowLiuTree",
+                         "PairwiseMRF"}
     assert rows["Uniform"].test == pytest.approx(-64 * math.log(17))
     fac = fd.Factorized.fit(Xtr, n_states=17, alpha=1.0)
     assert rows["Factorized"].train == pytest.approx(fac.score(Xtr), rel=1e-12)
@@ -43,14 +44,19 @@ def test_demo_numbers_are_the_models(tmp_path):
     tree = fd.ChowLiuTree.fit(Xtr, n_states=17, alpha=1.0)
     assert rows["ChowLiuTree"].test == pytest.approx(tree.score(Xte), rel=1e-12)
     # every learnt model beats the uniform one on held-out digits, and the tree beats the product
-    for name in ("Factorized", "Mixture", "ChowLiuTree"):
+    for name in ("Factorized", "Mixture", "ChowLiuTree", "TreeMixture", "HiddenChowLiuTree"):
         assert rows[name].test > rows["Uniform"].test + 20
+    # the top halves' exact marginal likelihood is above the whole image's for every model
+    assert set(res.observed_half) == {r.model for r in res.rows[1:-1]}
+    for label, half in res.observed_half.items():
+        assert rows[label.split(" (")[0]].test < half < 0
     assert rows["ChowLiuTree"].train > rows["Factorized"].train
     assert rows["PairwiseMRF"].pseudo and np.isfinite(rows["PairwiseMRF"].test)
     text = out.getvalue()
     assert "KL(P_data || P_w) + H(P_data)" in text and "bits/dim" in text
     img = decode_png(open(res.png, "rb").read())
-    assert img.shape[0] == 5 * (32 + 2 * 2)                 # 5 rows of 16 digits, 32 px + 2 px pad
+    # data, 6 samplers, the top halves and 5 fills: 13 rows of 16 digits, 32 px + 2 px pad
+    assert img.shape[0] == 13 * (32 + 2 * 2)
     assert img.shape[1] > 16 * 34 + 2                       # labels on the left
 
 
@@ -67,7 +73,7 @@ def test_demo_on_own_data_file(tmp_path):
     assert all(r.test < 0 for r in res.rows)
     assert mrf.test > res.rows[0].test                      # better than uniform
     img = decode_png(open(res.png, "rb").read())
-    assert img.shape[0] == 5 * (3 * 10 + 2 * 2)             # 3x3 images scaled x10
+    assert img.shape[0] == 13 * (3 * 10 + 2 * 2)            # 13 rows of 3x3 images scaled x10
 
 
 def test_demo_cli_quick(tmp_path):

@@ -21,7 +21,6 @@ SLOW_TWIN_TESTS = {
     "likelihood.weighted_counts": "test_likelihood_kernels.py::test_weighted_counts",
     "likelihood.mixture_em_stats": "test_likelihood_kernels.py::test_mixture_em_stats",
     "likelihood.pair_counts": "test_likelihood_kernels.py::test_pair_counts_and_mutual_info",
-    "likelihood.pair_mutual_info": "test_likelihood_kernels.py::test_pair_counts_and_mutual_info",
     "likelihood.pack_states": "test_likelihood_kernels.py::test_pack_states",
     "likelihood.random_resp_stats": "test_likelihood_kernels.py::test_random_resp_stats",
     "likelihood.max_state": "test_likelihood_kernels.py::test_max_state",

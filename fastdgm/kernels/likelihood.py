@@ -18,14 +18,13 @@ import numpy as np
 from numba import prange
 
 from .levels import logsumexp
-from .pairwise import table_mutual_info
 from .parallel import parallel_kernel, serial_kernel
 from .rng import uniform
 
 __all__ = [
     "CHUNK", "SERIAL_WORK", "n_chunks",
     "factorized_log_prob", "binary_log_prob", "binary_tables", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
-    "mixture_em_stats", "weighted_counts", "pair_counts", "pair_mutual_info",
+    "mixture_em_stats", "weighted_counts", "pair_counts",
     "pack_states",
     "random_resp_stats", "max_state",
 ]
@@ -280,28 +279,6 @@ def pair_counts(Xt, w, a, b, out):
     """out[p, u, v] = sum_i w_i [Xt[a[p], i] = u, Xt[b[p], i] = v]. Xt (d, n) (X transposed)."""
     for p in prange(a.shape[0]):
         _count_pair(Xt[a[p]], Xt[b[p]], w, w.shape[0] > 0, out[p])
-    return out
-
-
-@parallel_kernel(serial_below=SERIAL_WORK)
-def pair_mutual_info(Xt, w, a, b, C, total, out):
-    """out[p] = empirical mutual information (nats) of columns a[p] and b[p] of X (weights w).
-
-    Pairs are processed in blocks of 64 with one C x C count buffer per block, so memory is
-    bounded by (blocks in flight) x C^2 whatever d is.
-    """
-    P = a.shape[0]
-    has_w = w.shape[0] > 0
-    nb = (P + 63) // 64
-    logt = np.log(total)
-    no_table = np.empty(0)
-    for blk in prange(nb):
-        o = np.empty((C, C))
-        ra = np.empty(C)
-        cb = np.empty(C)
-        for p in range(blk * 64, min(P, blk * 64 + 64)):
-            _count_pair(Xt[a[p]], Xt[b[p]], w, has_w, o)
-            out[p] = table_mutual_info(o, C, total, logt, ra, cb, no_table)
     return out
 
 

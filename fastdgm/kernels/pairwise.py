@@ -10,7 +10,7 @@ e <= f, the rows holding both -- the counts N[a, u, b, v] with u, v >= 1; the en
 Their counts are integers: the partition of rows over threads does not change any bit.
 
 *Mutual information.* :func:`mutual_info_from_counts` runs, pair by pair, the arithmetic of
-:func:`fastdgm._likelihood_kernels._pair_mutual_info` (same operations in the same order), so
+the per-pair twin in tests/pair_kernel.py (same operations in the same order), so
 on the same (exact integer) counts it returns the same bits.
 """
 from __future__ import annotations
