@@ -132,7 +132,11 @@ def load(path) -> Model:
     """
     _import_models()     # every model class registered
 
-    with np.load(os.fspath(path), allow_pickle=False) as f:
+    f = np.load(os.fspath(path), allow_pickle=False)
+    if not hasattr(f, "files"):     # an .npy file: np.load returned an array
+        raise ValueError(f"{os.fspath(path)} holds a single array, not a model: load expects a "
+                         "model file (.npz written by Model.save)")
+    with f:
         if "__model__" not in f.files:
             raise ValueError(f"{os.fspath(path)} is not a fastdgm model file (no '__model__' entry)")
         name = str(f["__model__"])
