@@ -18,9 +18,9 @@ import numpy as np
 
 from .._atomic import atomic_output
 from .._rng import make_key
-from .._validation import check_positive_int
+from .._validation import check_size
 
-__all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez"]
+__all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez", "sample_shape"]
 
 _MODELS: dict[str, type] = {}
 
@@ -62,13 +62,27 @@ class Model:
         raise NotImplementedError
 
     def sample(self, size, rng=None) -> np.ndarray:
-        """Draw ``size`` samples, shape (size, d), smallest unsigned dtype holding C.
+        """Draw samples, shape ``size + (d,)``, smallest unsigned dtype holding C.
 
-        The result depends only on the seed, never on the thread count: row i is
-        ``sample_rows(make_key(rng), i, 1)``.
+        The result depends only on the seed, never on the thread count: row i (in C order
+        of ``size``) is ``sample_rows(make_key(rng), i, 1)``.
+
+        Parameters
+        ----------
+        size : int or tuple of int
+            Number of samples n (shape (n, d)), or a shape like ``categorical``'s ``size``:
+            ``(n,)`` gives the same (n, d) array as ``n``, ``(a, b)`` an (a, b, d) array.
+        rng : None, int, SeedSequence, BitGenerator or Generator
+            SPEC 7 seed.
+
+        Returns
+        -------
+        ndarray
+            The samples, shape ``size + (d,)``.
         """
-        size = check_positive_int(size, "size", minimum=0)
-        return self.sample_rows(make_key(rng), 0, size)
+        shape = sample_shape(size)
+        n = int(np.prod(shape, dtype=np.int64))
+        return self.sample_rows(make_key(rng), 0, n).reshape(shape + (self.n_dims,))
 
     def sample_rows(self, key, start: int, n: int) -> np.ndarray:  # pragma: no cover - abstract
         """Rows ``[start, start + n)`` of the sample drawn with the 64-bit ``key``."""
@@ -111,6 +125,24 @@ class Model:
             return f"{type(self).__name__}(n_dims={self.n_dims}, n_states={self.n_states})"
         except Exception:  # pragma: no cover
             return f"{type(self).__name__}()"
+
+
+def sample_shape(size) -> tuple:
+    """The shape of the samples asked for by ``size`` (an int n or a tuple), without the d axis.
+
+    Parameters
+    ----------
+    size : int or tuple of int
+        As :meth:`Model.sample` takes it.
+
+    Returns
+    -------
+    tuple of int
+        ``(n,)`` for an int n, else ``size`` as a tuple.
+    """
+    if size is None:
+        raise TypeError("size must be an int or a tuple of ints, got None")
+    return check_size(size, "size")
 
 
 def atomic_savez(path, **arrays) -> None:
