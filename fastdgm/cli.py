@@ -14,6 +14,7 @@ import os
 import sys
 import time
 
+from ._fit import fit_model
 from ._io import (
     CLIError,
     atomic_save_npy,
@@ -152,70 +153,6 @@ def cmd_gibbs(args) -> int:
     _say(args, f"{args.chains} chains x {args.sweeps} sweeps in {dt:.2f} s; wrote samples "
                f"{res.samples.shape}, energy {res.energy.shape}, state {res.state.shape} to {out}")
     return 0
-
-
-def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=None, grid=None,
-              l2=None, progress=False, edges=None, periodic=True, pairwise="full"):
-    """Fit one model kind on X (shared by ``fit`` and ``demo``).
-
-    Parameters
-    ----------
-    kind : {"factorized", "mixture", "chowliu", "mrf"}
-        The model family.
-    X : ndarray of int, shape (n, d)
-        Training data.
-    n_states : int, optional
-        C (default: ``X.max() + 1``).
-    alpha : float
-        Additive smoothing (factorized, chowliu).
-    n_components : int
-        Mixture components K.
-    seed : int, optional
-        Seed of the mixture's initialisation.
-    grid : tuple of int, optional
-        Lattice of the d sites (mrf).
-    l2 : float, optional
-        L2 penalty of the pseudo-likelihood fit (mrf).
-    progress : bool
-        Show a progress bar of the fit on stderr (every kind).
-    edges : ndarray of int, shape (m, 2), optional
-        Site pairs of a general graph (mrf).
-    periodic : bool
-        Periodic lattice boundaries (mrf with ``grid``).
-    pairwise : {"full", "shared", "potts"}
-        Coupling tables of the mrf.
-
-    Returns
-    -------
-    Model
-        The fitted model.
-    """
-    if kind == "mixture":
-        from .models import Mixture
-
-        return Mixture.fit(X, n_components=n_components, n_states=n_states, rng=seed, progress=progress)
-    if kind == "mrf":
-        from .models.mrf import PairwiseMRF
-
-        if (grid is None) == (edges is None):
-            raise CLIError("fit mrf needs --grid HxW (a lattice over the d columns) or --edges FILE "
-                           "((m, 2) site pairs)")
-        kw = {"pairwise": pairwise, "progress": progress}
-        if l2 is not None:
-            kw["l2"] = l2
-        if grid is not None:
-            return PairwiseMRF.fit(X, grid, n_states=n_states, method="pll", periodic=periodic, **kw)
-        return PairwiseMRF.fit(X, edges, n_states=n_states, method="pll", **kw)
-    if kind in ("factorized", "chowliu"):       # one pass over the data: a one-step bar
-        from ._progress import Progress
-        from .models import ChowLiuTree, Factorized
-
-        cls = Factorized if kind == "factorized" else ChowLiuTree
-        with Progress(1, unit="fit", enabled=progress, desc=f"fit {cls.__name__}") as bar:
-            model = cls.fit(X, n_states=n_states, alpha=alpha)
-            bar.update(1)
-        return model
-    raise CLIError(f"unknown model kind {kind!r}")  # pragma: no cover - argparse checks
 
 
 def cmd_fit(args) -> int:

@@ -31,6 +31,21 @@ _SCHEDULES = ("auto", "chromatic", "sequential", "random")
 class GibbsResult:
     """Output of :func:`gibbs`, and everything needed to continue the chains.
 
+    Built by :func:`gibbs` and :meth:`load`; the parameters are the attributes below.
+
+    Parameters
+    ----------
+    samples, energy, state, final_energy : ndarray
+        As the attributes.
+    key : int or numpy.uint64
+        As the attribute.
+    sweep, burn_in, n_sweeps, thin, sweeps_done, chain_start : int
+        As the attributes.
+    schedule : str
+        As the attribute.
+    model_id : str
+        Fingerprint of the model's parameters (resume checks it).
+
     Attributes
     ----------
     samples : ndarray, shape (n_sweeps // thin, n_chains, d), smallest unsigned dtype for C

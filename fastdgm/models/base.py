@@ -47,18 +47,52 @@ def _import_models() -> None:
 
 
 class Model:
-    """Base class of explicit-likelihood models over X of shape (n, d), states in [0, C)."""
+    """Base class of explicit-likelihood models over X of shape (n, d), states in [0, C).
+
+    A subclass method or property without a docstring takes the protocol's docstring from
+    here (so the documentation of every model is complete).
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, member in vars(cls).items():
+            if name.startswith("_"):
+                continue
+            target = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+            if getattr(target, "__doc__", None):
+                continue
+            for base in cls.__mro__[1:]:
+                doc = getattr(vars(base).get(name), "__doc__", None)
+                if doc:
+                    try:
+                        target.__doc__ = doc
+                    except (AttributeError, TypeError):  # pragma: no cover - read-only doc
+                        pass
+                    break
 
     @property
     def n_dims(self) -> int:  # pragma: no cover - abstract
+        """Number of components d of a sample."""
         raise NotImplementedError
 
     @property
     def n_states(self) -> int:  # pragma: no cover - abstract
+        """Number of states C of each component."""
         raise NotImplementedError
 
     def log_prob(self, X) -> np.ndarray:  # pragma: no cover - abstract
-        """Log-probability of each row of X, shape (n,), float64."""
+        """Log-probability of each row of X.
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+            States in [0, C).
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+            ``log P(x)`` of each row.
+        """
         raise NotImplementedError
 
     def sample(self, size, rng=None) -> np.ndarray:
@@ -85,26 +119,75 @@ class Model:
         return self.sample_rows(make_key(rng), 0, n).reshape(shape + (self.n_dims,))
 
     def sample_rows(self, key, start: int, n: int) -> np.ndarray:  # pragma: no cover - abstract
-        """Rows ``[start, start + n)`` of the sample drawn with the 64-bit ``key``."""
+        """Rows ``[start, start + n)`` of the sample drawn with the 64-bit ``key``.
+
+        Parameters
+        ----------
+        key : int or numpy.uint64
+            The stream key (``make_key(rng)``).
+        start : int
+            Index of the first row.
+        n : int
+            Number of rows.
+
+        Returns
+        -------
+        ndarray
+            Shape (n, d), smallest unsigned dtype holding C.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no exact block sampler")
 
     def score(self, X) -> float:
-        """Mean log-likelihood per sample of X, in nats (``log_prob(X).mean()``)."""
+        """Mean log-likelihood per sample of X, in nats (``log_prob(X).mean()``).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+            States in [0, C).
+
+        Returns
+        -------
+        float
+            The mean of ``log_prob(X)``.
+        """
         lp = self.log_prob(X)
         return float(np.mean(lp, dtype=np.float64))
 
     def entropy(self) -> float:  # pragma: no cover - abstract
-        """Exact entropy in nats, where the model allows it."""
+        """Exact entropy in nats, where the model allows it.
+
+        Returns
+        -------
+        float
+            ``-sum_x P(x) log P(x)``.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no exact entropy")
 
     # --- persistence ---------------------------------------------------------------------
     def get_params(self) -> dict:  # pragma: no cover - abstract
-        """Arrays and scalars that define the model (numpy-serialisable)."""
+        """Arrays and scalars that define the model (numpy-serialisable).
+
+        Returns
+        -------
+        dict
+            Name -> array; :meth:`from_params` rebuilds the model from it.
+        """
         raise NotImplementedError
 
     @classmethod
     def from_params(cls, params: dict):  # pragma: no cover - abstract
-        """The model defined by ``params`` (as returned by :meth:`get_params`), validated."""
+        """The model defined by ``params`` (as returned by :meth:`get_params`), validated.
+
+        Parameters
+        ----------
+        params : dict
+            Name -> array, as :meth:`get_params` returns them (e.g. read from a file).
+
+        Returns
+        -------
+        Model
+            A model of this class.
+        """
         raise NotImplementedError
 
     def save(self, path) -> None:
@@ -157,10 +240,12 @@ def load(path) -> Model:
     Parameters
     ----------
     path : str or os.PathLike
+        An ``.npz`` file written by :meth:`Model.save`.
 
     Returns
     -------
     Model
+        The model, of the class named in the file.
     """
     _import_models()     # every model class registered
 

@@ -272,6 +272,11 @@ class PairwiseMRF(Model):
     def entropy(self) -> float:
         """Exact entropy in nats, H = log Z - E_P[-E(x)], by the enumeration of :meth:`log_partition`.
 
+        Returns
+        -------
+        float
+            The entropy.
+
         Raises
         ------
         ValueError

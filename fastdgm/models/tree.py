@@ -132,16 +132,43 @@ class ChowLiuTree(Model):
         return model
 
     def log_prob(self, X) -> np.ndarray:
-        """Exact log P(x) of each row, shape (n,), float64."""
+        """Exact log P(x) of each row.
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+            States in [0, C).
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+            ``log P(x)`` of each row.
+        """
         X = check_model_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         _k.tree_log_prob(X.size, X, self.log_cond, self._kparent, out)
         return out
 
     def sample_rows(self, key, start: int, n: int) -> np.ndarray:
-        """Rows ``[start, start + n)`` of the sample of ``key`` by ancestral sampling: root first,
-        then each child by thresholding its conditional given the parent's drawn state,
-        element (i, j) with ``uniform(key, i*d + j)``. (n, d), smallest unsigned dtype."""
+        """Rows ``[start, start + n)`` of the sample of ``key`` by ancestral sampling.
+
+        Root first, then each child by thresholding its conditional given the parent's drawn
+        state, element (i, j) with ``uniform(key, i*d + j)``.
+
+        Parameters
+        ----------
+        key : int or numpy.uint64
+            The stream key (``make_key(rng)``).
+        start : int
+            Index of the first row.
+        n : int
+            Number of rows.
+
+        Returns
+        -------
+        ndarray
+            Shape (n, d), smallest unsigned dtype holding C.
+        """
         if self._levels is None:
             self._levels = levels(self.log_cond)
         out = np.empty((n, self.n_dims), dtype=smallest_uint(self.n_states))
@@ -149,7 +176,13 @@ class ChowLiuTree(Model):
         return out
 
     def marginals(self) -> np.ndarray:
-        """Exact marginal P(x_j = v) of every variable, (d, C) float64 (propagated down the tree)."""
+        """Exact marginal P(x_j = v) of every variable (propagated down the tree).
+
+        Returns
+        -------
+        ndarray of float64, shape (d, C)
+            ``P(x_j = v)``.
+        """
         d, C = self.n_dims, self.n_states
         cond = np.exp(self.log_cond)
         m = np.empty((d, C))
@@ -159,7 +192,13 @@ class ChowLiuTree(Model):
         return m
 
     def entropy(self) -> float:
-        """Exact entropy in nats: H(x_root) + sum_j sum_u P(x_parent = u) H(x_j | x_parent = u)."""
+        """Exact entropy in nats: H(x_root) + sum_j sum_u P(x_parent = u) H(x_j | x_parent = u).
+
+        Returns
+        -------
+        float
+            The entropy.
+        """
         m = self.marginals()
         h_rows = entropy_terms(self.log_cond).sum(axis=2)  # (d, C) conditional entropies
         h = float(h_rows[self.root, 0])
