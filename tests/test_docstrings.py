@@ -60,3 +60,14 @@ def test_the_check_can_fail():
     finally:
         del sys.modules["fastdgm_docstring_probe"]
     assert {"PR01", "RT01"} <= codes
+
+
+def test_api_page_lists_every_public_name():
+    import os
+
+    api = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "api.rst")
+    if not os.path.exists(api):
+        pytest.skip("no docs/ beside the tests")
+    listed = {line.strip() for line in open(api, encoding="utf-8")}
+    missing = [n for n in fd.__all__ if not n.startswith("__") and n not in listed]
+    assert not missing, f"docs/api.rst lacks {missing}"

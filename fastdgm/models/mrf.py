@@ -300,7 +300,7 @@ class PairwiseMRF(Model):
         return -self.energy(X) - logz
 
     def pseudo_log_likelihood(self, X) -> np.ndarray:
-        """Exact pseudo-log-likelihood sum_i log P(x_i | x_-i) of each row.
+        """Exact pseudo-log-likelihood ``sum_i log P(x_i | x_-i)`` of each row.
 
         Parameters
         ----------
