@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ._atomic import atomic_output
+from ._atomic import atomic_output, check_writable
 
 __all__ = ["CLIError", "atomic_save_npy", "check_out_path", "load_array", "load_data", "load_model",
            "parse_grid"]
@@ -19,7 +19,20 @@ class CLIError(ValueError):
 
 
 def atomic_save_npy(path, array) -> str:
-    """``numpy.save`` to ``path`` through a temporary file and an atomic rename."""
+    """``numpy.save`` to ``path`` through a temporary file and an atomic rename.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination ``.npy`` file.
+    array : array_like
+        What to save (no pickled objects).
+
+    Returns
+    -------
+    str
+        The absolute path written.
+    """
     import numpy as np
 
     path = os.path.abspath(os.fspath(path))
@@ -31,20 +44,52 @@ def atomic_save_npy(path, array) -> str:
     return path
 
 
-def check_out_path(path, suffix: str) -> str:
+def check_out_path(path, suffix: str, what: str = "--out") -> str:
+    """Check an output file before any work: its suffix, its directory, that it can be written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output file.
+    suffix : str
+        The required suffix, e.g. ``".npz"``.
+    what : str
+        The option that named it, for messages.
+
+    Returns
+    -------
+    str
+        The absolute path.
+    """
     path = os.path.abspath(os.fspath(path))
     if not path.endswith(suffix):
-        raise CLIError(f"--out must be a {suffix} file, got {path}")
+        raise CLIError(f"{what} must be a {suffix} file, got {path}")
     d = os.path.dirname(path)
     if not os.path.isdir(d):
         raise CLIError(f"output directory does not exist: {d}")
-    return path
+    try:
+        return check_writable(path, what)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def load_array(path, what: str = "file", *, mmap: bool = False):
     """Read an array from ``.npy``, ``.npz`` (its only array, or ``FILE.npz:key``), ``.csv``/``.txt``.
 
-    With ``mmap``, a ``.npy`` file is memory-mapped read-only (not read into memory)."""
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        How to name the file in errors, e.g. ``"data file"``.
+    mmap : bool
+        Memory-map a ``.npy`` file read-only instead of reading it (out-of-core fits).
+
+    Returns
+    -------
+    ndarray
+        The array.
+    """
     import zipfile
 
     import numpy as np
@@ -77,7 +122,18 @@ def load_array(path, what: str = "file", *, mmap: bool = False):
 
 
 def load_model(path):
-    """A model saved with ``Model.save``; a bad file is a :class:`CLIError` naming it."""
+    """A model saved with ``Model.save``; a bad file is a :class:`CLIError` naming it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+
+    Returns
+    -------
+    Model
+        The loaded model.
+    """
     import zipfile
 
     import numpy as np
@@ -88,8 +144,12 @@ def load_model(path):
     if not os.path.exists(path):
         raise CLIError(f"model file {path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if not hasattr(f, "files") or "__model__" not in f.files:
+        f = np.load(path, allow_pickle=False)
+        if not hasattr(f, "files"):
+            raise CLIError(f"model file {path} holds a single array: expected a model file "
+                           "(.npz written by Model.save or fastdgm fit)")
+        with f:
+            if "__model__" not in f.files:
                 raise CLIError(f"model file {path} is not a fastdgm model (no '__model__' entry)")
     except CLIError:
         raise
@@ -105,21 +165,34 @@ def load_model(path):
 def load_data(path, *, mmap: bool = False):
     """An (n, d) integer data array from a file (float files must hold whole numbers).
 
-    With ``mmap``, an integer ``.npy`` file stays on disk (a read-only memory map)."""
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.npy``, ``.npz`` (``FILE.npz:NAME``), ``.csv`` or ``.txt``.
+    mmap : bool
+        Keep an integer ``.npy`` file on disk (a read-only memory map).
+
+    Returns
+    -------
+    ndarray
+        The (n, d) integer array.
+    """
     import numpy as np
 
     X = load_array(path, "data file", mmap=mmap)
     if X.ndim != 2:
         raise CLIError(f"data file {path} must hold a 2-D (n, d) array, got shape {X.shape}")
     if X.dtype.kind == "f":
-        if not np.all(np.isfinite(X)) or not np.all(X == np.round(X)):
-            bad = np.argwhere(~np.isfinite(X) | (X != np.round(X)))[0]
-            raise CLIError(f"data file {path} must hold integer states; X[{bad[0]}, {bad[1]}] = "
-                           f"{X[tuple(bad)]!r}")
+        # states must be whole numbers that float64 holds exactly (< 2**53)
+        bad = ~np.isfinite(X) | (X != np.round(X)) | (np.abs(X) >= 2.0 ** 53)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise CLIError(f"data file {path} must hold integer states; X[{i}, {j}] = "
+                           f"{_raw_value(path, X, i, j)}")
         if X.size and X.min() < 0:
-            bad = np.argwhere(X < 0)[0]
-            raise CLIError(f"data file {path}: states must be >= 0; X[{bad[0]}, {bad[1]}] = "
-                           f"{X[tuple(bad)]!r}")
+            i, j = np.argwhere(X < 0)[0]
+            raise CLIError(f"data file {path}: states must be >= 0; X[{i}, {j}] = "
+                           f"{_raw_value(path, X, i, j)}")
         X = X.astype(np.int64)
     elif X.dtype.kind not in "iub":
         raise CLIError(f"data file {path} must hold integer states, got dtype {X.dtype}")
@@ -149,7 +222,33 @@ def parse_search(items) -> dict:
     return grid
 
 
+def _raw_value(path, X, i, j) -> str:
+    """Cell (i, j) as the user wrote it: the text of a CSV/TXT file, else the array's value."""
+    import numpy as np
+
+    path = os.fspath(path)
+    if path.endswith((".csv", ".txt")):
+        try:
+            raw = np.loadtxt(path, dtype=str, delimiter="," if path.endswith(".csv") else None, ndmin=2)
+            return str(raw[i, j]).strip()
+        except (ValueError, OSError, IndexError):
+            pass
+    return repr(X[i, j].item())
+
+
 def parse_grid(text: str) -> tuple:
+    """Parse a lattice shape like ``"32x32"``.
+
+    Parameters
+    ----------
+    text : str
+        Sides joined by ``x``.
+
+    Returns
+    -------
+    tuple of int
+        The shape.
+    """
     try:
         shape = tuple(int(s) for s in text.lower().replace("×", "x").split("x"))
     except ValueError:

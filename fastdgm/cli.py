@@ -14,6 +14,7 @@ import os
 import sys
 import time
 
+from ._fit import BLOCK_KINDS, FIT_CLASSES, fit_model, model_class
 from ._io import (
     CLIError,
     atomic_save_npy,
@@ -130,7 +131,9 @@ def cmd_gibbs(args) -> int:
     kw = dict(burn_in=args.burn_in, thin=args.thin, rng=args.seed, progress=args.progress)
     res = None
     if args.checkpoint is not None:
-        ck = check_out_path(args.checkpoint, ".npz")
+        ck = check_out_path(args.checkpoint, ".npz", "--checkpoint")
+        if os.path.realpath(ck) == os.path.realpath(out):
+            raise CLIError(f"--checkpoint and --out are the same file {out}: give two files")
         kw["checkpoint"] = ck
         kw["checkpoint_every"] = args.checkpoint_every
         if os.path.exists(ck):
@@ -166,77 +169,26 @@ def cmd_gibbs(args) -> int:
     return 0
 
 
-def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=None, grid=None,
-              l2=None, progress=False, edges=None, periodic=True, pairwise="full", n_hidden=16):
-    """Fit one model kind on X (shared by ``fit`` and ``demo``)."""
-    if kind == "factorized":
-        from .models import Factorized
-
-        return Factorized.fit(X, n_states=n_states, alpha=alpha)
-    if kind == "mixture":
-        from .models import Mixture
-
-        return Mixture.fit(X, n_components=n_components, n_states=n_states, rng=seed, progress=progress)
-    if kind == "chowliu":
-        from .models import ChowLiuTree
-
-        return ChowLiuTree.fit(X, n_states=n_states, alpha=alpha)
-    if kind == "treemix":
-        from .models import TreeMixture
-
-        return TreeMixture.fit(X, n_components=n_components, n_states=n_states, alpha=alpha, rng=seed,
-                               progress=progress)
-    if kind == "hclt":
-        from .models import HiddenChowLiuTree
-
-        return HiddenChowLiuTree.fit(X, n_hidden=n_hidden, n_states=n_states, alpha=alpha, rng=seed,
-                                     progress=progress)
-    if kind == "mrf":
-        from .models.mrf import PairwiseMRF
-
-        if (grid is None) == (edges is None):
-            raise CLIError("fit mrf needs --grid HxW (a lattice over the d columns) or --edges FILE "
-                           "((m, 2) site pairs)")
-        kw = {"pairwise": pairwise}
-        if l2 is not None:
-            kw["l2"] = l2
-        if grid is not None:
-            return PairwiseMRF.fit(X, grid, n_states=n_states, method="pll", periodic=periodic, **kw)
-        return PairwiseMRF.fit(X, edges, n_states=n_states, method="pll", **kw)
-    raise CLIError(f"unknown model kind {kind!r}")  # pragma: no cover - argparse checks
-
-
-_FIT_CLASSES = {"factorized": "Factorized", "mixture": "Mixture", "chowliu": "ChowLiuTree",
-                "treemix": "TreeMixture", "hclt": "HiddenChowLiuTree"}
-_BLOCK_KINDS = ("factorized", "mixture", "chowliu")
-
-
-def _model_class(kind: str):
-    import fastdgm
-
-    return getattr(fastdgm, _FIT_CLASSES[kind])
-
-
 def cmd_fit(args) -> int:
     out = check_out_path(args.out, ".npz")
     search = parse_search(args.search)
     if args.grid and "=" in args.grid:          # --grid alpha=0.01,0.1 is a search grid too
         search.update(parse_search([args.grid]))
         args.grid = None
-    if (search or args.valid) and args.kind not in _FIT_CLASSES:
-        raise CLIError(f"--valid/--search select among fits of {', '.join(_FIT_CLASSES)}, not {args.kind}")
+    if (search or args.valid) and args.kind not in FIT_CLASSES:
+        raise CLIError(f"--valid/--search select among fits of {', '.join(FIT_CLASSES)}, not {args.kind}")
     if search and not args.valid:
         raise CLIError("--search needs --valid FILE: the settings are compared on the validation data")
     blocks = args.block_rows is not None
-    if blocks and (args.kind not in _BLOCK_KINDS or args.valid):
-        raise CLIError(f"--block-rows fits {', '.join(_BLOCK_KINDS)} without --valid")
+    if blocks and (args.kind not in BLOCK_KINDS or args.valid):
+        raise CLIError(f"--block-rows fits {', '.join(BLOCK_KINDS)} without --valid")
     X = load_data(args.data, mmap=blocks)
     t0 = time.perf_counter()
     if blocks:
         from .blockfit import fit_in_blocks
 
         kw = {"n_components": args.components, "rng": args.seed} if args.kind == "mixture" else {}
-        model = fit_in_blocks(_model_class(args.kind), X, block_rows=args.block_rows, n_states=args.states,
+        model = fit_in_blocks(model_class(args.kind), X, block_rows=args.block_rows, n_states=args.states,
                               alpha=args.alpha, progress=args.progress, **kw)
     elif args.valid:
         from .selection import select
@@ -249,7 +201,7 @@ def cmd_fit(args) -> int:
             fixed.update(n_hidden=args.hidden, rng=args.seed)
         for k in search:
             fixed.pop(k, None)
-        sel = select(_model_class(args.kind), X, V, search or {"alpha": [args.alpha]}, n_states=args.states,
+        sel = select(model_class(args.kind), X, V, search or {"alpha": [args.alpha]}, n_states=args.states,
                      progress=args.progress, **fixed)
         print(sel.format())
         model = sel.best

@@ -59,10 +59,23 @@ class DemoResult:
 
 
 class _Steps:
-    """Progress lines on stderr: 'name ... 1.23 s'."""
+    """A progress bar over the demo's steps on stderr, each finished step as a line above it."""
 
-    def __init__(self, show: bool):
+    def __init__(self, show: bool, total: int = 8):
+        from ._progress import Progress
+
+        self.bar = Progress(total, unit="steps", enabled=show, desc="demo")
         self.show = show
+
+    def close(self, finished: bool = True) -> None:
+        """End the bar.
+
+        Parameters
+        ----------
+        finished : bool
+            The demo ran to its end (the bar ends full).
+        """
+        self.bar.close(finished=finished)
 
     def __call__(self, name: str):
         steps = self
@@ -70,14 +83,14 @@ class _Steps:
         class _Step:
             def __enter__(self):
                 self.t0 = time.perf_counter()
-                if steps.show:
-                    print(f"  {name} ...", end="", file=sys.stderr, flush=True)
+                steps.bar.desc = f"demo: {name}"
+                steps.bar.update(0)
                 return self
 
             def __exit__(self, et, ev, tb):
                 self.seconds = time.perf_counter() - self.t0
-                if steps.show:
-                    print(f" {'failed' if et else f'{self.seconds:.2f} s'}", file=sys.stderr, flush=True)
+                steps.bar.write(f"  {name} ... {'failed' if et else f'{self.seconds:.2f} s'}")
+                steps.bar.update(1)
                 return False
 
         return _Step()
@@ -273,6 +286,7 @@ def run_demo(out="fastdgm_demo.png", data=None, *, quick: bool = False, seed: in
     rows.append(DemoRow("PairwiseMRF", pl_train, pl_test, se, st.seconds, f"Gibbs x{n_sweeps}",
                         _n_params(mrf), pseudo=pseudo))
 
+    steps.close()
     _print_table(result, file)
     print("\nlog-likelihood of the top halves alone (bottom halves summed out exactly), nats per test image: "
           + ", ".join(f"{k.split(' ')[0]} {v:.2f}" for k, v in observed.items()), file=file)

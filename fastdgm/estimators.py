@@ -40,6 +40,15 @@ class Estimate(float):
     Behaves as a float everywhere (arithmetic and comparisons use the value; results are
     plain floats). Unpacks as ``value, stderr, n = est``.
 
+    Parameters
+    ----------
+    value : float
+        The estimate.
+    stderr : float
+        Its standard error.
+    n : int
+        Number of samples averaged.
+
     Attributes
     ----------
     value : float
@@ -59,6 +68,7 @@ class Estimate(float):
 
     @property
     def value(self) -> float:
+        """The estimate as a plain float."""
         return float(self)
 
     @property
@@ -67,7 +77,18 @@ class Estimate(float):
         return self.n == 0 and self.stderr == 0.0
 
     def ci(self, z: float = 1.959963984540054) -> tuple[float, float]:
-        """Normal-approximation confidence interval value +- z * stderr (95% by default)."""
+        """Normal-approximation confidence interval value +- z * stderr (95% by default).
+
+        Parameters
+        ----------
+        z : float
+            Standard normal quantile (1.96 for 95%).
+
+        Returns
+        -------
+        tuple of float
+            ``(low, high)``.
+        """
         return float(self) - z * self.stderr, float(self) + z * self.stderr
 
     def __iter__(self):

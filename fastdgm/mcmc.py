@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from ._atomic import check_writable
+from ._checkpoint import FORMAT, DeferredSignals, check_resume_states, progress_counts, read_checkpoint
 from ._config import get_num_threads
 from ._progress import Progress
 from ._rng import make_key
@@ -28,6 +30,21 @@ _SCHEDULES = ("auto", "chromatic", "sequential", "random")
 
 class GibbsResult:
     """Output of :func:`gibbs`, and everything needed to continue the chains.
+
+    Built by :func:`gibbs` and :meth:`load`; the parameters are the attributes below.
+
+    Parameters
+    ----------
+    samples, energy, state, final_energy : ndarray
+        As the attributes.
+    key : int or numpy.uint64
+        As the attribute.
+    sweep, burn_in, n_sweeps, thin, sweeps_done, chain_start : int
+        As the attributes.
+    schedule : str
+        As the attribute.
+    model_id : str
+        Fingerprint of the model's parameters (resume checks it).
 
     Attributes
     ----------
@@ -70,6 +87,7 @@ class GibbsResult:
 
     @property
     def n_chains(self) -> int:
+        """Number of chains (rows of ``state``)."""
         return self.state.shape[0]
 
     @property
@@ -78,25 +96,43 @@ class GibbsResult:
         return self.sweeps_done >= self.burn_in + self.n_sweeps
 
     def save(self, path) -> None:
-        """Write the result (a checkpoint) atomically to an ``.npz`` file."""
-        atomic_savez(path, samples=self.samples, energy=self.energy, state=self.state,
+        """Write the result (a checkpoint) atomically to an ``.npz`` file.
+
+        Only the samples kept so far and the energies recorded so far are written (with the
+        states and the stream key), so a checkpoint grows with the work done.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination ``.npz`` file.
+        """
+        recorded, kept = progress_counts(self.sweeps_done, self.burn_in, self.n_sweeps, self.thin)
+        atomic_savez(path, samples=self.samples[:kept], energy=self.energy[:recorded], state=self.state,
                      final_energy=self.final_energy, key=np.asarray(self.key, np.uint64),
                      sweep=np.int64(self.sweep), schedule=np.asarray(self.schedule),
                      burn_in=np.int64(self.burn_in), n_sweeps=np.int64(self.n_sweeps),
                      thin=np.int64(self.thin), sweeps_done=np.int64(self.sweeps_done),
                      model_id=np.asarray(self.model_id), chain_start=np.int64(self.chain_start),
-                     __gibbs__=np.int64(1))
+                     complete=np.bool_(self.complete), __gibbs__=np.int64(FORMAT))
 
     @classmethod
     def load(cls, path) -> "GibbsResult":
-        """Read a result or checkpoint written by :meth:`save` / ``gibbs(checkpoint=...)``."""
-        with np.load(os.fspath(path), allow_pickle=False) as f:
-            if "__gibbs__" not in f.files:
-                raise ValueError(f"{os.fspath(path)} is not a fastdgm Gibbs checkpoint")
-            g = {k: f[k] for k in f.files}
-        return cls(g["samples"], g["energy"], g["state"], g["final_energy"], g["key"][()],
-                   int(g["sweep"]), str(g["schedule"]), int(g["burn_in"]), int(g["n_sweeps"]),
-                   int(g["thin"]), int(g["sweeps_done"]), str(g["model_id"]), int(g.get("chain_start", 0)))
+        """Read a result or checkpoint written by :meth:`save` / ``gibbs(checkpoint=...)``.
+
+        The file is untrusted input: every array is checked against the others (shapes,
+        dtypes, finite energies, counters) before it is used.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The ``.npz`` file.
+
+        Returns
+        -------
+        GibbsResult
+            Holding the samples kept and the energies recorded so far.
+        """
+        return cls(**read_checkpoint(path))
 
     def __repr__(self) -> str:
         return (f"GibbsResult(samples={self.samples.shape}, chains={self.n_chains}, sweep={self.sweep}, "
@@ -111,6 +147,7 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
     Parameters
     ----------
     model : PairwiseMRF
+        The Markov random field to sample.
     n_chains : int
         Independent chains (updated in parallel).
     n_sweeps : int
@@ -128,10 +165,15 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         chain as a sequential scan in colour order. "sequential": sites 0..d-1 in order.
         "random": random scan. "auto" is "chromatic", or the schedule of ``resume``.
     progress : bool
-        Progress bar on stderr with sweeps/s.
+        Progress bar on stderr with sweeps/s and the time left (resumed sweeps count towards
+        the bar, not the rate).
     checkpoint : str or os.PathLike, optional
-        File rewritten atomically about every ``checkpoint_every`` seconds and at the end; it
-        holds the states, the samples so far and the stream key.
+        File rewritten atomically about every ``checkpoint_every`` seconds, on SIGINT (Ctrl-C,
+        then ``KeyboardInterrupt`` is raised) and SIGTERM (then the signal takes its course),
+        and at the end; it holds the states, the stream key and only the samples kept so far.
+        At the end it holds the whole result, marked ``complete``: resuming from it continues
+        the chains, and ``fastdgm gibbs`` writes it out again when rerun; delete it when done.
+        Its directory must be writable (checked before the run).
     resume : GibbsResult, or str or os.PathLike of a checkpoint, optional
         Continue those chains: the states are exactly those an uninterrupted run would give.
         A checkpoint file of an unfinished run, resumed with the same ``burn_in``,
@@ -147,9 +189,13 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
         n_chains)`` of the run with this key, chain c on ``substream(key, c)``. Chains of a
         run split into such blocks equal the chains of the whole run, bit for bit.
 
+    _layout : {None, "chains", "sites"}
+        Internal: the kernel's memory layout (None chooses).
+
     Returns
     -------
     GibbsResult
+        Samples, energies, final states and the stream key of the run.
     """
     from .models.mrf import PairwiseMRF
 
@@ -167,6 +213,8 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
     chain_start = check_positive_int(chain_start, "chain_start", minimum=0)
     if key is not None and rng is not None:
         raise ValueError("give at most one of rng and key")
+    if checkpoint is not None:
+        check_writable(checkpoint, "checkpoint")     # before the run, not after an hour of it
     d, C = model.n_dims, model.n_states
     dtype = smallest_uint(C)
     model_id = model.fingerprint
@@ -196,12 +244,15 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
             schedule = resume.schedule
         key = np.uint64(resume.key)
         chain_start = resume.chain_start
-        X, _ = check_states(resume.state, "resume.state", n_states=C, n_dims=d)
-        X = np.array(X, dtype=dtype, order="C")
+        check_resume_states(resume, C, d)
+        X = np.array(resume.state, dtype=dtype, order="C")
         e_now = np.array(resume.final_energy, dtype=np.float64).reshape(-1)
-        if e_now.shape != (n_chains,):
-            raise ValueError(f"resume.final_energy must have shape ({n_chains},), got {e_now.shape}")
+        if e_now.shape != (n_chains,) or not np.all(np.isfinite(e_now)):
+            raise ValueError(f"resume.final_energy must hold {n_chains} finite values, got shape {e_now.shape}")
         sweep_abs = resume.sweep
+        if not 0 <= resume.sweeps_done <= sweep_abs:
+            raise ValueError(f"resume.sweeps_done must be in [0, resume.sweep={sweep_abs}], got "
+                             f"{resume.sweeps_done}")
         if from_file and not resume.complete:
             same = (resume.burn_in, resume.n_sweeps, resume.thin) == (burn_in, n_sweeps, thin)
             if not same:
@@ -210,6 +261,7 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
                     f"{resume.n_sweeps}, thin={resume.thin}; {resume.sweeps_done} sweeps done): call with "
                     f"the same burn_in, n_sweeps and thin to finish it, or pass GibbsResult.load(path) "
                     f"as resume to start a new run from its state")
+            check_resume_states(resume, C, d, with_samples=True)
             prev = resume
     else:
         key = make_key(rng) if key is None else np.uint64(key)
@@ -231,14 +283,23 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
     if resume is not None:
         keys = chain_keys(key, chain_start, n_chains)
 
-    if prev is not None:
-        samples, energy, done = prev.samples.astype(dtype), prev.energy.astype(np.float64), prev.sweeps_done
-        samples = np.ascontiguousarray(samples)
-        energy = np.ascontiguousarray(energy)
-    else:
-        samples = np.zeros((kept, n_chains, d), dtype=dtype)
-        energy = np.zeros((n_sweeps, n_chains))
-        done = 0
+    samples = np.zeros((kept, n_chains, d), dtype=dtype)
+    energy = np.zeros((n_sweeps, n_chains))
+    done = 0
+    if prev is not None:      # an unfinished run: its samples so far, then the rest
+        done = prev.sweeps_done
+        rec_done, kept_done = progress_counts(done, burn_in, n_sweeps, thin)
+        e_shape = np.shape(prev.energy)
+        if np.shape(prev.samples)[0] < kept_done or len(e_shape) != 2 or e_shape[0] < rec_done \
+                or e_shape[1] != n_chains:
+            raise ValueError(f"resume holds {np.shape(prev.samples)[0]} samples and energies of shape "
+                             f"{np.shape(prev.energy)} after {done} sweeps: expected {kept_done} and "
+                             f"({rec_done}, {n_chains})")
+        e_prev = np.asarray(prev.energy[:rec_done], dtype=np.float64)
+        if not np.all(np.isfinite(e_prev)):
+            raise ValueError("resume.energy holds NaN or infinite values")
+        samples[:kept_done] = prev.samples[:kept_done]
+        energy[:rec_done] = e_prev
     empty_s = np.zeros((0, n_chains, d), dtype=dtype)
     empty_e = np.zeros((0, n_chains))
 
@@ -254,8 +315,8 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
     adaptive = bool(progress) or checkpoint is not None
     chunk = 1
     t_ck = time.perf_counter()
-    with Progress(total, unit="sweeps", enabled=bool(progress), desc="gibbs") as bar:
-        bar.update(done)
+    with DeferredSignals(enabled=checkpoint is not None) as held, \
+            Progress(total, unit="sweeps", enabled=bool(progress), desc="gibbs", initial=done) as bar:
         while done < total:
             t0 = time.perf_counter()
             if done < burn_in:
@@ -270,9 +331,13 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
             if adaptive:
                 dt = time.perf_counter() - t0
                 chunk = max(1, int(n * min(4.0, 0.25 / dt))) if dt > 0 else chunk * 4
-            if checkpoint is not None and (done >= total or time.perf_counter() - t_ck >= checkpoint_every):
-                result(done).save(checkpoint)
+            if checkpoint is not None and (held.pending is not None or done >= total
+                                           or time.perf_counter() - t_ck >= checkpoint_every):
+                result(done).save(checkpoint)       # the samples kept so far, not the whole run
                 t_ck = time.perf_counter()
+            if held.pending is not None:            # Ctrl-C / SIGTERM: saved above, now stop
+                bar.close(finished=False)
+                held.reraise()
     if checkpoint is not None and total == 0:
         result(done).save(checkpoint)
     return result(done)

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from .embedded import embedded_timings
+from .embedded import embedded_kernel_names, embedded_timings
 from .report import _plot, _write_json, format_report
 from .runner import find_benchmarks_dir, pytest_timings
 from .timing import fit_exponents, median_time
@@ -80,6 +80,8 @@ def run_bench(quick: bool = False, json_path=None, plot_path=None, *, progress: 
     if source == "pytest" and bench_dir is None:
         raise CLIError("no benchmarks/ directory found (run from a source checkout, or use "
                        "--source embedded)")
+    if kernels is not None and source == "embedded":
+        _check_kernels(kernels, embedded_kernel_names(quick))
     t0 = time.perf_counter()
     if not quiet:
         where = bench_dir if source == "pytest" else "fastdgm._bench (embedded)"
@@ -88,6 +90,8 @@ def run_bench(quick: bool = False, json_path=None, plot_path=None, *, progress: 
         records = pytest_timings(bench_dir, quick, progress=progress, kernels=kernels)
     else:
         records = embedded_timings(quick, kernels=kernels, progress=progress)
+    if kernels is not None:
+        _check_kernels(kernels, {r["kernel"] for r in records})
     text, exponents = format_report(records)
     print(text, file=file)
     import numba
@@ -110,3 +114,16 @@ def run_bench(quick: bool = False, json_path=None, plot_path=None, *, progress: 
         print(f"done in {payload['seconds']:.1f} s", file=sys.stderr)
     return payload
 
+
+
+def _check_kernels(wanted, known) -> None:
+    """``--kernels`` must name benchmarks that exist: an unknown name is an error, not an empty table."""
+    from .._io import CLIError
+
+    wanted = list(wanted)
+    if not wanted:
+        raise CLIError("--kernels names no kernel")
+    unknown = [k for k in wanted if k not in known]
+    if unknown:
+        raise CLIError(f"--kernels: unknown kernel {', '.join(map(repr, unknown))}; known: "
+                       f"{', '.join(sorted(known))}")

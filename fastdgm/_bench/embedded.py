@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
@@ -170,6 +169,22 @@ def _suite(quick: bool):
     ]
 
 
+def embedded_kernel_names(quick: bool = True) -> set:
+    """Names of the kernels of the embedded set.
+
+    Parameters
+    ----------
+    quick : bool
+        The quick set (the same names as the full one).
+
+    Returns
+    -------
+    set of str
+        Kernel names, as ``--kernels`` takes them.
+    """
+    return {kernel for kernel, *_ in _suite(quick)}
+
+
 def embedded_timings(quick: bool = True, kernels=None, progress: bool = False) -> list:
     """Time each embedded kernel and its numpy baseline.
 
@@ -180,7 +195,7 @@ def embedded_timings(quick: bool = True, kernels=None, progress: bool = False) -
     kernels : iterable of str, optional
         Names of the kernels to run (default all).
     progress : bool
-        Print each measurement on stderr as it finishes.
+        A progress bar on stderr, and each measurement printed above it as it finishes.
 
     Returns
     -------
@@ -190,28 +205,30 @@ def embedded_timings(quick: bool = True, kernels=None, progress: bool = False) -
     """
     import importlib
 
+    from .._progress import Progress
+
     wanted = None if kernels is None else set(kernels)
     records = []
     repeat, min_time = (5, 0.05) if quick else (7, 0.2)
-    for kernel, module, setup, points in _suite(quick):
-        if wanted is not None and kernel not in wanted:
-            continue
-        try:
-            importlib.import_module(f"fastdgm.{module}")
-        except ImportError as exc:
-            records.append({"kernel": kernel, "params": {}, "error": f"unavailable: {exc}"})
-            continue
-        for params in points:
-            params = {**params, "threads": params.get("threads", 1)}
-            fast, baseline, items = setup(**params)
-            t = median_time(fast, repeat=repeat, min_time=min_time)
-            tb = median_time(baseline, repeat=repeat, min_time=min_time)
-            rec = {"kernel": kernel, "params": params, "median_s": t, "baseline_s": tb,
-                   "speedup": tb / t, "throughput": items / t, "items": items}
-            records.append(rec)
-            if progress:
-                print(f"  {kernel:22s} {fmt_params(params):32s} {t * 1e3:9.3f} ms  x{tb / t:.2f}",
-                      file=sys.stderr, flush=True)
+    suite = [s for s in _suite(quick) if wanted is None or s[0] in wanted]
+    with Progress(sum(len(s[3]) for s in suite), unit="timings", enabled=progress, desc="bench") as bar:
+        for kernel, module, setup, points in suite:
+            try:
+                importlib.import_module(f"fastdgm.{module}")
+            except ImportError as exc:
+                records.append({"kernel": kernel, "params": {}, "error": f"unavailable: {exc}"})
+                bar.update(len(points))
+                continue
+            for params in points:
+                params = {**params, "threads": params.get("threads", 1)}
+                fast, baseline, items = setup(**params)
+                t = median_time(fast, repeat=repeat, min_time=min_time)
+                tb = median_time(baseline, repeat=repeat, min_time=min_time)
+                rec = {"kernel": kernel, "params": params, "median_s": t, "baseline_s": tb,
+                       "speedup": tb / t, "throughput": items / t, "items": items}
+                records.append(rec)
+                bar.write(f"  {kernel:22s} {fmt_params(params):32s} {t * 1e3:9.3f} ms  x{tb / t:.2f}")
+                bar.update(1)
     return records
 
 

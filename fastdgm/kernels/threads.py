@@ -75,6 +75,16 @@ def set_num_threads(n: int) -> None:
 def threads(n: int):
     """Context manager: run the enclosed kernels on ``n`` threads (this Python thread only).
 
+    Parameters
+    ----------
+    n : int
+        Number of threads (>= 1).
+
+    Yields
+    ------
+    int
+        ``n``.
+
     Examples
     --------
     >>> import fastdgm as fd

@@ -122,8 +122,24 @@ class Categorical(Model):
         return scalar_or_array(draw_table(self._levels, tables, m, key, 0, shape, dt), size)
 
     def sample_rows(self, key, start: int, n: int) -> np.ndarray:
-        """Draws ``[start, start + n)`` of ``sample(N, rng)`` with ``key = make_key(rng)``,
-        int64 (n,). Every method but "alias" gives these draws ("auto" never picks it)."""
+        """Draws ``[start, start + n)`` of ``sample(N, rng)`` with ``key = make_key(rng)``.
+
+        Every method but "alias" gives these draws ("auto" never picks it).
+
+        Parameters
+        ----------
+        key : int or numpy.uint64
+            The stream key (``make_key(rng)``).
+        start : int
+            Index of the first row.
+        n : int
+            Number of rows.
+
+        Returns
+        -------
+        ndarray
+            int64, shape (n,).
+        """
         m = method_code("auto", self.n_states, n)
         tables = self._table_cache.get(m)
         if tables is None:
@@ -131,14 +147,31 @@ class Categorical(Model):
         return draw_table(self._levels, tables, m, np.uint64(key), int(start), (int(n),), np.dtype(np.int64))
 
     def log_prob(self, x) -> np.ndarray:
-        """Log-probability of each state in ``x`` (integer array of any shape), float64."""
+        """Log-probability of each state in ``x``.
+
+        Parameters
+        ----------
+        x : array_like of int, any shape
+            States in [0, C).
+
+        Returns
+        -------
+        ndarray of float64
+            ``log p[x]``, the shape of ``x``.
+        """
         arr, _ = check_states(np.atleast_1d(x), "x", n_states=self.n_states, ndim=np.ndim(x) or 1,
                               compact=False)
         out = self.log_probs[arr]
         return out.reshape(np.shape(x))
 
     def entropy(self) -> float:
-        """Exact entropy -sum p log p in nats (0 log 0 = 0)."""
+        """Exact entropy -sum p log p in nats (0 log 0 = 0).
+
+        Returns
+        -------
+        float
+            The entropy.
+        """
         p = self.probs
         nz = p > 0
         return float(-np.sum(p[nz] * self.log_probs[nz]))

@@ -62,6 +62,7 @@ class Factorized(Model):
 
     @property
     def probs(self) -> np.ndarray:
+        """Probabilities of each state of each variable, (d, C) float64."""
         return np.exp(self.log_probs)
 
     @property
@@ -147,9 +148,15 @@ class Factorized(Model):
         Parameters
         ----------
         X : array_like of int, shape (n, d)
+            States in [0, C).
         missing : array_like of bool, shape (n, d), optional
             True marks a missing entry (its value in X is ignored): the result is then the
             exact marginal log-probability of the observed entries (missing ones summed out).
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+            ``log P(x)`` of each row.
 
         Notes
         -----
@@ -176,6 +183,20 @@ class Factorized(Model):
 
         Element (i, j) is ``threshold(levels[j], uniform(key, i*d + j))``: the result does
         not depend on the number of threads, nor on how the rows are split into blocks.
+
+        Parameters
+        ----------
+        key : int or numpy.uint64
+            The stream key (``make_key(rng)``).
+        start : int
+            Index of the first row.
+        n : int
+            Number of rows.
+
+        Returns
+        -------
+        ndarray
+            Shape (n, d), smallest unsigned dtype holding C.
         """
         if self._levels is None:
             self._levels = levels(self.log_probs)
@@ -184,11 +205,23 @@ class Factorized(Model):
         return out
 
     def entropy(self) -> float:
-        """Exact entropy in nats: -sum_j sum_x p log p (0 log 0 = 0)."""
+        """Exact entropy in nats: -sum_j sum_x p log p (0 log 0 = 0).
+
+        Returns
+        -------
+        float
+            The entropy.
+        """
         return float(entropy_terms(self.log_probs).sum())
 
     def marginals(self) -> np.ndarray:
-        """Marginal probabilities of each variable, (d, C) float64 (= ``probs``)."""
+        """Marginal probabilities of each variable (= ``probs``).
+
+        Returns
+        -------
+        ndarray of float64, shape (d, C)
+            ``P(x_j = v)``.
+        """
         return self.probs
 
     def get_params(self) -> dict:

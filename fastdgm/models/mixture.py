@@ -77,14 +77,17 @@ class Mixture(Model):
 
     @property
     def weights(self) -> np.ndarray:
+        """Mixture weights, (K,) float64, summing to 1."""
         return np.exp(self.log_weights)
 
     @property
     def components(self) -> np.ndarray:
+        """Per-component factorized probabilities, (K, d, C) float64."""
         return np.exp(self.log_components)
 
     @property
     def n_components(self) -> int:
+        """Number of components K."""
         return self.log_components.shape[0]
 
     @property
@@ -106,6 +109,16 @@ class Mixture(Model):
 
     def log_prob(self, X, missing=None) -> np.ndarray:
         """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+            States in [0, C).
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+            ``log P(x)`` of each row.
 
         Notes
         -----
@@ -130,7 +143,18 @@ class Mixture(Model):
         return out
 
     def predict_proba(self, X) -> np.ndarray:
-        """Posterior P(component k | x) of each row, shape (n, K), float64, rows sum to 1."""
+        """Posterior P(component k | x) of each row.
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+            States in [0, C).
+
+        Returns
+        -------
+        ndarray of float64, shape (n, K)
+            Rows sum to 1.
+        """
         Xp, T = self._check_packed(X)
         resp = np.empty((Xp.shape[0], self.n_components))
         out = np.empty(Xp.shape[0])
@@ -138,9 +162,26 @@ class Mixture(Model):
         return resp
 
     def sample_rows(self, key, start: int, n: int) -> np.ndarray:
-        """Rows ``[start, start + n)`` of the sample of ``key``: a component by thresholding the
-        weights (``uniform(substream(key, 0), i)``), then each variable from that component
-        (``uniform(key, i*d + j)``); thread-count and block invariant."""
+        """Rows ``[start, start + n)`` of the sample of ``key``.
+
+        A component by thresholding the weights (``uniform(substream(key, 0), i)``), then each
+        variable from that component (``uniform(key, i*d + j)``); thread-count and block
+        invariant.
+
+        Parameters
+        ----------
+        key : int or numpy.uint64
+            The stream key (``make_key(rng)``).
+        start : int
+            Index of the first row.
+        n : int
+            Number of rows.
+
+        Returns
+        -------
+        ndarray
+            Shape (n, d), smallest unsigned dtype holding C.
+        """
         if self._levels is None:
             self._levels = (levels(self.log_weights), levels(self.log_components))
         out = np.empty((n, self.n_dims), dtype=smallest_uint(self.n_states))
@@ -158,9 +199,17 @@ class Mixture(Model):
     def entropy_estimate(self, n: int = 100_000, rng=None):
         """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
 
+        Parameters
+        ----------
+        n : int
+            Number of samples (>= 2).
+        rng : None, int, SeedSequence, BitGenerator or Generator
+            SPEC 7 seed of the samples.
+
         Returns
         -------
-        fastdgm.Estimate (value, stderr, n)
+        fastdgm.Estimate
+            The estimate, with its standard error and ``n``.
         """
         from ..estimators import entropy_estimate
 

@@ -272,6 +272,11 @@ class PairwiseMRF(Model):
     def entropy(self) -> float:
         """Exact entropy in nats, H = log Z - E_P[-E(x)], by the enumeration of :meth:`log_partition`.
 
+        Returns
+        -------
+        float
+            The entropy.
+
         Raises
         ------
         ValueError
@@ -295,7 +300,7 @@ class PairwiseMRF(Model):
         return -self.energy(X) - logz
 
     def pseudo_log_likelihood(self, X) -> np.ndarray:
-        """Exact pseudo-log-likelihood sum_i log P(x_i | x_-i) of each row.
+        """Exact pseudo-log-likelihood ``sum_i log P(x_i | x_-i)`` of each row.
 
         Parameters
         ----------
@@ -317,20 +322,25 @@ class PairwiseMRF(Model):
 
         Parameters
         ----------
-        size : int
+        size : int or tuple of int
+            Number of samples n, or a shape (``(n,)`` is the same as n; see ``Model.sample``).
         rng : SPEC 7 rng
+            Seeds the chains.
         burn_in : int
             Chromatic Gibbs sweeps per chain before its final state is returned.
 
         Returns
         -------
-        ndarray, shape (size, d), smallest unsigned dtype holding C
+        ndarray
+            Shape ``size + (d,)``, smallest unsigned dtype holding C.
         """
         from ..mcmc import gibbs
+        from .base import sample_shape
 
-        n = check_positive_int(size, "size")
+        shape = sample_shape(size)
+        n = check_positive_int(int(np.prod(shape, dtype=np.int64)), "size")
         res = gibbs(self, n, 1, burn_in=check_positive_int(burn_in, "burn_in", minimum=0), rng=rng)
-        return res.samples[0]
+        return res.samples[0].reshape(shape + (self.n_dims,))
 
     # --- fitting -----------------------------------------------------------------------
     @classmethod

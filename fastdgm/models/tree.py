@@ -186,9 +186,15 @@ class ChowLiuTree(Model):
         Parameters
         ----------
         X : array_like of int, shape (n, d)
+            States in [0, C).
         missing : array_like of bool, shape (n, d), optional
             True marks a missing entry (its value in X is ignored): the result is then the
             exact marginal log-probability of the observed entries (missing ones summed out).
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+            ``log P(x)`` of each row.
         """
         if missing is not None:
             from ._missing import log_prob_missing
@@ -200,9 +206,25 @@ class ChowLiuTree(Model):
         return out
 
     def sample_rows(self, key, start: int, n: int) -> np.ndarray:
-        """Rows ``[start, start + n)`` of the sample of ``key`` by ancestral sampling: root first,
-        then each child by thresholding its conditional given the parent's drawn state,
-        element (i, j) with ``uniform(key, i*d + j)``. (n, d), smallest unsigned dtype."""
+        """Rows ``[start, start + n)`` of the sample of ``key`` by ancestral sampling.
+
+        Root first, then each child by thresholding its conditional given the parent's drawn
+        state, element (i, j) with ``uniform(key, i*d + j)``.
+
+        Parameters
+        ----------
+        key : int or numpy.uint64
+            The stream key (``make_key(rng)``).
+        start : int
+            Index of the first row.
+        n : int
+            Number of rows.
+
+        Returns
+        -------
+        ndarray
+            Shape (n, d), smallest unsigned dtype holding C.
+        """
         if self._levels is None:
             self._levels = levels(self.log_cond)
         out = np.empty((n, self.n_dims), dtype=smallest_uint(self.n_states))
@@ -210,7 +232,13 @@ class ChowLiuTree(Model):
         return out
 
     def marginals(self) -> np.ndarray:
-        """Exact marginal P(x_j = v) of every variable, (d, C) float64 (propagated down the tree)."""
+        """Exact marginal P(x_j = v) of every variable (propagated down the tree).
+
+        Returns
+        -------
+        ndarray of float64, shape (d, C)
+            ``P(x_j = v)``.
+        """
         d, C = self.n_dims, self.n_states
         cond = np.exp(self.log_cond)
         m = np.empty((d, C))
@@ -220,7 +248,13 @@ class ChowLiuTree(Model):
         return m
 
     def entropy(self) -> float:
-        """Exact entropy in nats: H(x_root) + sum_j sum_u P(x_parent = u) H(x_j | x_parent = u)."""
+        """Exact entropy in nats: H(x_root) + sum_j sum_u P(x_parent = u) H(x_j | x_parent = u).
+
+        Returns
+        -------
+        float
+            The entropy.
+        """
         m = self.marginals()
         h_rows = entropy_terms(self.log_cond).sum(axis=2)  # (d, C) conditional entropies
         h = float(h_rows[self.root, 0])
