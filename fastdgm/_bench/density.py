@@ -15,11 +15,16 @@ import numpy as np
 
 __all__ = ["density_table", "format_density_table", "MODEL_GRIDS"]
 
-# model name -> (class attribute of fastdgm, search grid on the validation split, fixed arguments)
+# model name -> (class attribute of fastdgm, search grid on the validation split, fixed arguments);
+# a grid may depend on the data set's (n, d): a callable returning the dict
 MODEL_GRIDS = {
     "Factorized": ("Factorized", {"alpha": [0.1, 1.0]}, {}),
     "ChowLiuTree": ("ChowLiuTree", {"alpha": [0.01, 0.1, 1.0]}, {}),
     "Mixture": ("Mixture", {"n_components": [10, 50]}, {"alpha": 0.1, "rng": 0, "max_iter": 100}),
+    "TreeMixture": ("TreeMixture", lambda n, d: {"n_components": [5, 10] if d <= 300 else [5]},
+                    {"alpha": 0.1, "rng": 0, "max_iter": 40}),
+    "HiddenChowLiuTree": ("HiddenChowLiuTree", lambda n, d: {"n_hidden": [16, 32] if d <= 120 else [16]},
+                          {"alpha": 0.05, "rng": 0, "max_iter": 40}),
 }
 
 
@@ -92,6 +97,8 @@ def density_table(data_home=None, names=None, models=None, progress: bool = Fals
         for key in models or MODEL_GRIDS:
             attr, grid, fixed = MODEL_GRIDS[key]
             cls = getattr(fd, attr)
+            if callable(grid):
+                grid = grid(*train.shape)
             t0 = time.perf_counter()
             sel = fd.select(cls, train, valid, grid, n_states=2, **fixed)
             total = time.perf_counter() - t0

@@ -54,6 +54,8 @@ class HiddenChowLiuTree(Model):
     emit_probs : array_like of float, shape (d, K, C)
         emit_probs[j, k, x] = P(X_j = x | Z_j = k).
 
+    Notes
+    -----
     Every table must be finite, non-negative and sum to 1 over its last axis within 1e-6
     (it is then renormalised exactly); ``parent`` must be a tree. Violations raise
     ``ValueError`` naming the argument (model files go through the same checks).
@@ -119,6 +121,7 @@ class HiddenChowLiuTree(Model):
 
     @property
     def n_hidden(self) -> int:
+        """K, the number of states of each hidden variable."""
         return self.root_probs.shape[0]
 
     def _block(self) -> int:
@@ -167,6 +170,19 @@ class HiddenChowLiuTree(Model):
         cumulative-level thresholding of a counter-based uniform (Z_ij:
         ``uniform(substream(key, 0), i*d + j)``, X_ij: ``uniform(key, i*d + j)``), so the
         draws do not depend on the number of threads nor on how rows are split in blocks.
+
+        Parameters
+        ----------
+        key : int or numpy.uint64
+            The sample's 64-bit key (``make_key(rng)``).
+        start : int
+            Index of the first row in the whole sample.
+        n : int
+            Number of rows.
+
+        Returns
+        -------
+        ndarray, shape (n, d), smallest unsigned dtype holding C
         """
         plev, tlev, elev = self._all_levels()
         out = np.empty((n, self.n_dims), dtype=smallest_uint(self.n_states))
@@ -222,6 +238,12 @@ class HiddenChowLiuTree(Model):
 
     def entropy_estimate(self, n: int = 100_000, rng=None) -> "Estimate":
         """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples (>= 2).
+        rng : SPEC 7 seed
 
         Returns
         -------

@@ -114,6 +114,9 @@ class Mixture(Model):
         ----------
         X : array_like of int, shape (n, d)
             States in [0, C).
+        missing : array_like of bool, shape (n, d), optional
+            True marks a missing entry (its value in X is ignored): the result is then the
+            exact marginal log-probability of the observed entries (missing ones summed out).
 
         Returns
         -------
@@ -125,13 +128,6 @@ class Mixture(Model):
         For small C, g columns are packed into one state of C**g <= 256 (a uint8 copy of
         n * ceil(d/g) bytes) and summed through precomputed group tables: equal to the
         column-by-column sum up to rounding.
-
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-        missing : array_like of bool, shape (n, d), optional
-            True marks a missing entry (its value in X is ignored): the result is then the
-            exact marginal log-probability of the observed entries (missing ones summed out).
         """
         if missing is not None:
             from ._missing import log_prob_missing
@@ -352,7 +348,22 @@ class Mixture(Model):
         return cls._from_log(lw, lc)
 
     def map_objective(self, loglik: float, total: float, alpha: float) -> float:
-        """The MAP-EM objective per unit weight: (loglik + alpha * sum log c) / total."""
+        """The MAP-EM objective per unit weight: (loglik + alpha * sum log c) / total.
+
+        Parameters
+        ----------
+        loglik : float
+            The (weighted) log-likelihood of the data (``em_statistics(X)["loglik"]``).
+        total : float
+            The number (total weight) of rows.
+        alpha : float
+            The smoothing pseudo-count of the fit.
+
+        Returns
+        -------
+        float
+            The quantity :meth:`fit` records in ``objective_history_``.
+        """
         prior = alpha * float(self.log_components.sum()) if alpha > 0 else 0.0
         return (float(loglik) + prior) / float(total)
 

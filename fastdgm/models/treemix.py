@@ -118,10 +118,12 @@ class TreeMixture(Model):
 
     @property
     def weights(self) -> np.ndarray:
+        """Mixing weights, float64 (K,)."""
         return np.exp(self.log_weights)
 
     @property
     def n_components(self) -> int:
+        """K, the number of trees."""
         return self.log_cond.shape[0]
 
     @property
@@ -133,14 +135,29 @@ class TreeMixture(Model):
         return self.log_cond.shape[3]
 
     def component(self, k: int) -> ChowLiuTree:
-        """Tree k as a :class:`fastdgm.ChowLiuTree`."""
+        """Tree k as a :class:`fastdgm.ChowLiuTree`.
+
+        Parameters
+        ----------
+        k : int
+            Component index in [0, K).
+
+        Returns
+        -------
+        ChowLiuTree
+        """
         k = check_positive_int(k, "k", minimum=0)
         if k >= self.n_components:
             raise ValueError(f"k must be < n_components={self.n_components}, got {k}")
         return ChowLiuTree._from_log(self.parents[k], self.log_cond[k])
 
     def marginals(self) -> np.ndarray:
-        """Exact marginal P(x_j = v) of every variable, (d, C) float64."""
+        """Exact marginal P(x_j = v) of every variable.
+
+        Returns
+        -------
+        ndarray, float64, shape (d, C)
+        """
         return sum(w * self.component(k).marginals() for k, w in enumerate(self.weights))
 
     # --- evaluation ------------------------------------------------------------------------
@@ -150,9 +167,14 @@ class TreeMixture(Model):
         Parameters
         ----------
         X : array_like of int, shape (n, d)
+            States in [0, C).
         missing : array_like of bool, shape (n, d), optional
-            True marks a missing entry: the result is then the exact marginal log-probability
-            of the observed entries (see :mod:`fastdgm.missing`).
+            True marks a missing entry (its value in X is ignored): the result is then the
+            exact marginal log-probability of the observed entries (missing ones summed out).
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
         """
         if missing is not None:
             from ._missing import log_prob_missing
@@ -164,8 +186,16 @@ class TreeMixture(Model):
         return out
 
     def predict_proba(self, X) -> np.ndarray:
-        """Posterior P(component k | x) of each row, shape (n, K), float64
-        (rows of probability zero get all zeros)."""
+        """Posterior P(component k | x) of each row (rows of probability zero get all zeros).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+
+        Returns
+        -------
+        ndarray, float64, shape (n, K)
+        """
         X = check_model_X(X, self.n_states, self.n_dims)
         resp = np.empty((X.shape[0], self.n_components))
         out = np.empty(X.shape[0])
@@ -175,7 +205,21 @@ class TreeMixture(Model):
 
     def sample_rows(self, key, start: int, n: int) -> np.ndarray:
         """Rows ``[start, start + n)`` of the sample of ``key``: a component by thresholding the
-        weights, then ancestral sampling down its tree; thread-count and block invariant."""
+        weights, then ancestral sampling down its tree; thread-count and block invariant.
+
+        Parameters
+        ----------
+        key : int or numpy.uint64
+            The sample's 64-bit key (``make_key(rng)``).
+        start : int
+            Index of the first row in the whole sample.
+        n : int
+            Number of rows.
+
+        Returns
+        -------
+        ndarray, shape (n, d), smallest unsigned dtype holding C
+        """
         if self._levels is None:
             self._levels = (levels(self.log_weights), levels(self.log_cond))
         out = np.empty((n, self.n_dims), dtype=smallest_uint(self.n_states))
@@ -193,6 +237,12 @@ class TreeMixture(Model):
 
     def entropy_estimate(self, n: int = 100_000, rng=None):
         """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples (>= 2).
+        rng : SPEC 7 seed
 
         Returns
         -------
