@@ -226,3 +226,21 @@ def test_fuzz_small_shapes(n, d, C, density, weighted, method, seed, chunk):
         np.testing.assert_array_equal(N, ref)
     mi = pw.mutual_information(X, C, w, method=method)
     np.testing.assert_allclose(mi, ref_mi_pair_kernel(X, C, w), rtol=1e-10, atol=1e-14)
+
+
+def test_blas_calls_follow_fastdgm_threads():
+    """The BLAS pool is capped at fastdgm's thread count during the count GEMMs (and restored)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from fastdgm.kernels.blas import blas_threads
+
+    def blas_counts():       # numpy's own BLAS (the one the count GEMMs call)
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+
+    before = blas_counts()
+    with fd.threads(1), blas_threads():
+        assert blas_counts() and all(n == 1 for n in blas_counts())
+    assert blas_counts() == before
+    X = sparse_data(300, 10, 2, 0.5, seed=1)
+    with fd.threads(1):
+        np.testing.assert_array_equal(pw.pairwise_count_matrix(X, 2, method="dense"), ref_counts(X, 2))

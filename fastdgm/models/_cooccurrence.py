@@ -29,6 +29,7 @@ import numpy as np
 
 from .._validation import check_positive_int, check_sample_weight, check_states
 from ..kernels import pairwise as _pk
+from ..kernels.blas import blas_threads
 from ..kernels.threads import get_num_threads
 
 __all__ = ["pairwise_count_matrix", "mutual_information", "expand_reduced", "choose_method"]
@@ -114,9 +115,10 @@ def _gram_reduced_dense(X, C, chunk_rows):
     D = d * (C - 1)
     rows = min(_F32_EXACT_ROWS, chunk_rows or _default_rows(D, 4))
     R = np.zeros((D, D))
-    for s, e in _row_chunks(n, rows):
-        A = _reduced_onehot(X[s:e], C, np.float32)
-        R += A.T @ A                       # numpy calls SYRK for A.T @ A
+    with blas_threads():
+        for s, e in _row_chunks(n, rows):
+            A = _reduced_onehot(X[s:e], C, np.float32)
+            R += A.T @ A                   # numpy calls SYRK for A.T @ A
     return R
 
 
@@ -126,11 +128,12 @@ def _gram_full_weighted(X, C, w, chunk_rows):
     rows = chunk_rows or _default_rows(d * C, 8)
     G = np.zeros((d * C, d * C))
     sw = np.sqrt(w)
-    for s, e in _row_chunks(n, rows):
-        Xc = X[s:e]
-        A = (Xc[:, :, None] == np.arange(C, dtype=Xc.dtype)).reshape(e - s, -1).astype(np.float64)
-        A *= sw[s:e, None]
-        G += A.T @ A
+    with blas_threads():
+        for s, e in _row_chunks(n, rows):
+            Xc = X[s:e]
+            A = (Xc[:, :, None] == np.arange(C, dtype=Xc.dtype)).reshape(e - s, -1).astype(np.float64)
+            A *= sw[s:e, None]
+            G += A.T @ A
     return G
 
 
