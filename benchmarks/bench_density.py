@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
+from fastdgm.kernels.blas import blas_threads
 from fastdgm.slow.fit_baselines import chow_liu_binary_numpy, mixture_em_iteration_numpy
 
 _SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "density"
@@ -40,7 +41,7 @@ def test_chow_liu_fit(compare, full_size, name):
             train, [[0, 1]] * train.shape[1], alpha=1.0, random_state=0)
     except ImportError:
         pass
-    with fd.threads(1):
+    with fd.threads(1), blas_threads(1):     # one thread for every BLAS call too, baselines included
         compare(lambda: fd.ChowLiuTree.fit(train, n_states=2), lambda: chow_liu_binary_numpy(train),
                 others=others, n=train.shape[0], d=train.shape[1], kernel=f"chowliu-fit-{name}")
 
@@ -52,7 +53,7 @@ def test_mixture_em_iteration(compare, full_size, name):
     if not full_size:
         train = train[:500]
     m = fd.Mixture.fit(train[:2000], 20, n_states=2, rng=0, max_iter=2)
-    with fd.threads(1):
+    with fd.threads(1), blas_threads(1):
         compare(lambda: m.em_statistics(train),
                 lambda: mixture_em_iteration_numpy(train, m.log_weights, m.log_components),
                 n=train.shape[0], d=train.shape[1], K=20, kernel=f"mixture-em-{name}")

@@ -29,12 +29,17 @@ MODEL_GRIDS = {
 
 
 def _timed(fn, repeat: int = 1) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` calls (the one timer of this table)."""
+    """Median wall time of ``fn()`` over ``repeat`` calls on one thread (fastdgm's kernels and
+    every BLAS call, baselines included): the one timer of this table."""
+    import fastdgm as fd
+    from fastdgm.kernels.blas import blas_threads
+
     times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    with fd.threads(1), blas_threads(1):
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
     return float(np.median(times))
 
 
