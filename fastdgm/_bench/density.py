@@ -21,10 +21,11 @@ MODEL_GRIDS = {
     "Factorized": ("Factorized", {"alpha": [0.1, 1.0]}, {}),
     "ChowLiuTree": ("ChowLiuTree", {"alpha": [0.01, 0.1, 1.0]}, {}),
     "Mixture": ("Mixture", {"n_components": [10, 50]}, {"alpha": 0.1, "rng": 0, "max_iter": 100}),
-    "TreeMixture": ("TreeMixture", lambda n, d: {"n_components": [5, 10] if d <= 300 else [5]},
-                    {"alpha": 0.1, "rng": 0, "max_iter": 40}),
-    "HiddenChowLiuTree": ("HiddenChowLiuTree", lambda n, d: {"n_hidden": [16, 32] if d <= 120 else [16]},
-                          {"alpha": 0.05, "rng": 0, "max_iter": 40}),
+    "TreeMixture": ("TreeMixture", lambda n, d: {"n_components": [10, 20] if d <= 120 else [10]},
+                    {"alpha": 0.1, "rng": 0, "max_iter": 50}),
+    "HiddenChowLiuTree": ("HiddenChowLiuTree",
+                          lambda n, d: {"n_hidden": [16, 32] if d <= 70 else [32] if d <= 120 else [16]},
+                          {"alpha": 0.02, "rng": 0, "max_iter": 80}),
 }
 
 
