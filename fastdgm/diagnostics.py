@@ -10,9 +10,10 @@ laid out (draws, chains) instead of ArviZ's (chains, draws).
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
+from scipy.special import ndtri
+from scipy.stats import rankdata
 
 from ._validation import as_float_array
 
@@ -29,64 +30,8 @@ def _trace(trace, name="trace") -> np.ndarray:
     return a
 
 
-def _ndtri(p: np.ndarray) -> np.ndarray:
-    """Inverse standard normal CDF (Acklam's rational approximation + one Halley step).
-
-    The upper half uses the symmetry x(p) = -x(1 - p) (1 - p is exact there), so the
-    refinement never subtracts numbers close to 1.
-    """
-    p = np.asarray(p, dtype=np.float64)
-    upper = p > 0.5
-    return np.where(upper, -_ndtri_lower(np.where(upper, 1.0 - p, 0.5)),
-                    _ndtri_lower(np.where(upper, 0.5, p)))
-
-
-def _ndtri_lower(p: np.ndarray) -> np.ndarray:
-    a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-         1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
-    b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-         6.680131188771972e+01, -1.328068155288572e+01]
-    c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-         -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
-    dd = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
-    p = np.asarray(p, dtype=np.float64)
-    x = np.empty_like(p)
-    lo = p < 0.02425
-    hi = p > 1 - 0.02425
-    mid = ~(lo | hi)
-    q = np.sqrt(-2 * np.log(p[lo]))
-    x[lo] = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / \
-        ((((dd[0] * q + dd[1]) * q + dd[2]) * q + dd[3]) * q + 1)
-    q = np.sqrt(-2 * np.log(1 - p[hi]))
-    x[hi] = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / \
-        ((((dd[0] * q + dd[1]) * q + dd[2]) * q + dd[3]) * q + 1)
-    q = p[mid] - 0.5
-    r = q * q
-    x[mid] = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / \
-        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
-    # one Halley refinement step: error ~1e-15
-    erfc = np.vectorize(math.erfc, otypes=[np.float64])
-    e = 0.5 * erfc(-x / math.sqrt(2)) - p
-    u = e * math.sqrt(2 * math.pi) * np.exp(x * x / 2)
-    return x - u / (1 + x * u / 2)
-
-
-def _rank_average(a: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of the flattened array, ties given their average rank (scipy 'average')."""
-    flat = a.ravel()
-    order = np.argsort(flat, kind="mergesort")
-    s = flat[order]
-    n = s.size
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    ends = np.r_[starts[1:], n]
-    avg = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
-    ranks = np.empty(n)
-    ranks[order] = np.repeat(avg, ends - starts)
-    return ranks.reshape(a.shape)
-
-
 def _z_scale(a: np.ndarray) -> np.ndarray:
-    return _ndtri((_rank_average(a) - 0.375) / (a.size + 0.25))
+    return ndtri((rankdata(a, method="average").reshape(a.shape) - 0.375) / (a.size + 0.25))
 
 
 def _split(a: np.ndarray) -> np.ndarray:
