@@ -9,8 +9,8 @@
 ========================  ==========================================================
 
 Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
-``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``). Names load lazily: importing this package
-does not import numba; ``fastdgm.models.Factorized`` does.
+``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``, ``_lattice``). Names load lazily: importing this
+package does not import numba; ``fastdgm.models.Factorized`` does.
 """
 from importlib import import_module as _import_module
 

@@ -12,7 +12,10 @@ To add a model: one file in ``fastdgm/models/``, a class decorated with
 """
 from __future__ import annotations
 
+import functools
 import os
+import zipfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,7 +23,12 @@ from .._atomic import atomic_output
 from .._rng import make_key
 from .._validation import check_positive_int
 
-__all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez"]
+__all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez", "classonlymethod",
+           "MAX_FILE_BYTES"]
+
+MAX_FILE_BYTES = 2 ** 34
+"""Largest total size (16 GiB) of the arrays :func:`load` reads from a model file; checked from
+the array headers before any array is read (a small compressed file can declare huge arrays)."""
 
 _MODELS: dict[str, type] = {}
 
@@ -44,6 +52,33 @@ def _import_models() -> None:
 
     for mod in MODEL_MODULES:
         importlib.import_module(f"{__package__}.{mod}")
+
+
+if TYPE_CHECKING:          # type checkers see a classmethod
+    classonlymethod = classmethod
+else:
+    class classonlymethod(classmethod):
+        """``classmethod`` that refuses to be called on an instance.
+
+        Every model's ``fit`` is a constructor, ``Model.fit(X, ...) -> Model``: it returns a new
+        fitted model. Called on an instance (``m.fit(X)``) it would return that new model and
+        leave ``m`` unchanged, a silent trap; this descriptor makes it a ``TypeError`` instead.
+        Use it as ``@classonlymethod`` in place of ``@classmethod``.
+        """
+
+        def __get__(self, instance, owner=None):
+            if instance is None:
+                return super().__get__(instance, owner)
+            func = self.__func__
+            cls = owner if owner is not None else type(instance)
+
+            @functools.wraps(func)
+            def refuse(*args, **kwargs):
+                raise TypeError(f"{func.__name__} is a classmethod that returns a new model: use "
+                                f"fd.{cls.__name__}.{func.__name__}(X, ...), not "
+                                f"model.{func.__name__}(X) on an instance (which would leave the "
+                                f"instance unchanged)")
+            return refuse
 
 
 class Model:
@@ -131,12 +166,55 @@ def load(path) -> Model:
     Model
     """
     _import_models()     # every model class registered
-
-    with np.load(os.fspath(path), allow_pickle=False) as f:
-        if "__model__" not in f.files:
-            raise ValueError(f"{os.fspath(path)} is not a fastdgm model file (no '__model__' entry)")
-        name = str(f["__model__"])
-        params = {k: f[k] for k in f.files if k != "__model__"}
+    name, params = _read_model_file(os.fspath(path))
     if name not in _MODELS:
-        raise ValueError(f"{os.fspath(path)}: unknown model type {name!r}")
+        raise ValueError(f"{os.fspath(path)}: unknown model type {name!r} (known: "
+                         f"{', '.join(sorted(_MODELS))})")
     return _MODELS[name].from_params(params)
+
+
+def _read_model_file(path: str) -> tuple[str, dict]:
+    """The model name and the arrays of a model file; ValueError for anything else (a .npy
+    file, an .npz without '__model__', object arrays, a size above :data:`MAX_FILE_BYTES`)."""
+    expect = f"{path} is not a fastdgm model file (expected an .npz written by Model.save"
+    try:
+        f = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{expect}: {' '.join(str(exc).split())})") from None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise ValueError(f"{expect}; it holds a single array)")
+    with f:
+        if "__model__" not in f.files:
+            raise ValueError(f"{expect}; no '__model__' entry)")
+        total = 0
+        for key in f.files:
+            shape, dtype = _npz_header(f, key, expect)
+            if dtype.hasobject:
+                raise ValueError(f"{expect}; array {key!r} holds Python objects)")
+            total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if total > MAX_FILE_BYTES:
+            raise ValueError(f"{path}: its arrays declare {total} bytes, above the limit of "
+                             f"{MAX_FILE_BYTES} (fastdgm.models.base.MAX_FILE_BYTES)")
+        try:
+            arrays = {k: f[k] for k in f.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{expect}: {' '.join(str(exc).split())})") from None
+    label = arrays.pop("__model__")
+    if label.dtype.kind != "U" or label.shape != ():
+        raise ValueError(f"{expect}; '__model__' must be a string, got {label.dtype} {label.shape})")
+    return str(label), arrays
+
+
+def _npz_header(f, key: str, expect: str):
+    """(shape, dtype) of member ``key`` of an open npz, from its header only."""
+    try:
+        with f.zip.open(key + ".npy") as fp:
+            version = np.lib.format.read_magic(fp)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(fp)
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{expect}; array {key!r} is unreadable: {' '.join(str(exc).split())})") from None
+    return shape, dtype

@@ -16,14 +16,16 @@ from .._dispatch import (
 )
 from .._rng import make_key
 from .._validation import (
+    LOG_NORM_TOL,
     check_alpha,
     check_logits,
     check_sample_weight,
     check_size,
     check_states,
     check_weights,
+    param,
 )
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
 
 __all__ = ["Categorical"]
 
@@ -143,7 +145,7 @@ class Categorical(Model):
         nz = p > 0
         return float(-np.sum(p[nz] * self.log_probs[nz]))
 
-    @classmethod
+    @classonlymethod
     def fit(cls, x, n_states: int | None = None, alpha: float = 1.0, sample_weight=None) -> "Categorical":
         """Maximum-likelihood (``alpha=0``) or smoothed estimate (counts + alpha) / (n + alpha C).
 
@@ -176,4 +178,11 @@ class Categorical(Model):
 
     @classmethod
     def from_params(cls, params: dict) -> "Categorical":
-        return cls(params["probs"])
+        """The model of ``params`` (e.g. read from a file), validated: ``probs`` (C,) as in the
+        constructor, summing to 1 within :data:`~fastdgm._validation.LOG_NORM_TOL`."""
+        model = cls(param(params, "probs", cls.__name__))
+        total = float(np.sum(np.asarray(params["probs"], dtype=np.float64)))
+        if not abs(total - 1.0) <= LOG_NORM_TOL:
+            raise ValueError(f"probs must be normalised probabilities (sum 1 within {LOG_NORM_TOL:g}), "
+                             f"got sum {total!r}")
+        return model

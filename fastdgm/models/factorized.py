@@ -5,16 +5,18 @@ import numpy as np
 
 from .._validation import (
     check_alpha,
+    check_log_probs,
     check_log_table,
     check_model_X,
     check_sample_weight,
     check_states,
+    param,
     smallest_uint,
 )
 from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
 from ._tables import entropy_terms, levels, state_counts
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
 
 __all__ = ["Factorized"]
 
@@ -72,7 +74,7 @@ class Factorized(Model):
     def n_states(self) -> int:
         return self.log_probs.shape[1]
 
-    @classmethod
+    @classonlymethod
     def fit(cls, X, n_states=None, alpha=1.0, sample_weight=None):
         """Maximum-likelihood fit in closed form, with additive smoothing.
 
@@ -152,4 +154,7 @@ class Factorized(Model):
 
     @classmethod
     def from_params(cls, params):
-        return cls._from_log(params["log_probs"])
+        """The model of ``params`` (e.g. read from a file), validated: ``log_probs`` (d, C)
+        normalised log-probabilities (see :func:`fastdgm._validation.check_log_probs`)."""
+        return cls._from_log(check_log_probs(param(params, "log_probs", cls.__name__), "log_probs",
+                                             ndim=2, shape_doc="(d, C)"))

@@ -7,12 +7,14 @@ from .._progress import Progress
 from .._rng import make_key, substream_ref
 from .._validation import (
     check_alpha,
+    check_log_probs,
     check_log_table,
     check_model_X,
     check_positive_int,
     check_sample_weight,
     check_scalar,
     check_states,
+    param,
     smallest_uint,
 )
 from ..kernels import ancestral as _s
@@ -20,7 +22,7 @@ from ..kernels import likelihood as _k
 from ._mixture_em import em
 from ._packing import combine, pack, pack_width
 from ._tables import levels
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
 
 __all__ = ["Mixture"]
 
@@ -56,10 +58,7 @@ class Mixture(Model):
     def __init__(self, weights, components):
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
         lc = check_log_table(components, None, name_p="components", ndim=3, shape_doc="(K, d, C)")
-        if lc.shape[0] != lw.shape[0]:
-            raise ValueError(f"weights has {lw.shape[0]} entries but components has "
-                             f"{lc.shape[0]} (shape {lc.shape}); they must match (K)")
-        self._set(lw, lc)
+        self._set(*_matching(lw, lc, "weights", "components"))
 
     def _set(self, log_weights, log_components):
         self.log_weights = log_weights
@@ -157,7 +156,7 @@ class Mixture(Model):
         return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))
 
     # --- EM --------------------------------------------------------------------------------
-    @classmethod
+    @classonlymethod
     def fit(cls, X, n_components, n_states=None, rng=None, max_iter=200, tol=1e-7, n_init=1,
             alpha=1.0, sample_weight=None, progress=False):
         """Fit by expectation-maximisation (MAP-EM with a Dirichlet smoothing prior).
@@ -223,4 +222,18 @@ class Mixture(Model):
 
     @classmethod
     def from_params(cls, params):
-        return cls._from_log(params["log_weights"], params["log_components"])
+        """The model of ``params`` (e.g. read from a file), validated: ``log_weights`` (K,) and
+        ``log_components`` (K, d, C), normalised log-probabilities with matching K."""
+        name = cls.__name__
+        lw = check_log_probs(param(params, "log_weights", name), "log_weights", ndim=1, shape_doc="(K,)")
+        lc = check_log_probs(param(params, "log_components", name), "log_components", ndim=3,
+                             shape_doc="(K, d, C)")
+        return cls._from_log(*_matching(lw, lc, "log_weights", "log_components"))
+
+
+def _matching(lw, lc, name_w, name_c):
+    """``(lw, lc)`` if the weights and the components agree on K, else a ValueError."""
+    if lc.shape[0] != lw.shape[0]:
+        raise ValueError(f"{name_w} has {lw.shape[0]} entries but {name_c} has {lc.shape[0]} "
+                         f"components (shape {lc.shape}); they must match (K)")
+    return lw, lc

@@ -19,11 +19,13 @@ from .._validation import (
     check_finite,
     check_positive_int,
     check_states,
+    param,
 )
 from ..kernels.mrf_exact import energy_rows, enum_log_partition, pll_rows
+from ._lattice import check_grid, grid_edges
 from ._gibbs_plan import Adjacency, GibbsPlan, build_adjacency, build_gibbs_plan
 from ._mrf_fit import fit_pseudo_likelihood
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
 
 __all__ = ["PairwiseMRF", "ENUM_LIMIT"]
 
@@ -151,17 +153,7 @@ class PairwiseMRF(Model):
                 raise ValueError(f"coupling must be a scalar or of shape (C, C) = ({C}, {C}), got "
                                  f"{table.shape}")
             check_finite(table, "coupling")
-        idx = np.arange(d).reshape(shape)
-        edges = []
-        for ax, L in enumerate(shape):
-            if L < 2:
-                continue
-            a = np.moveaxis(idx, ax, -1)
-            edges.append(np.stack([a[..., :-1].ravel(), a[..., 1:].ravel()], 1))
-            if per[ax] and L >= 3:
-                edges.append(np.stack([a[..., -1].ravel(), a[..., 0].ravel()], 1))
-        edges = np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
-        edges = np.ascontiguousarray(edges, dtype=np.int64)
+        edges = grid_edges(shape, per)
         self = cls.__new__(cls)
         self._init(np.ascontiguousarray(unary), edges, np.ascontiguousarray(table[None]),
                    np.zeros(len(edges), np.int64), dict(shape=shape, periodic=per, beta=beta))
@@ -333,7 +325,7 @@ class PairwiseMRF(Model):
         return res.samples[0]
 
     # --- fitting -----------------------------------------------------------------------
-    @classmethod
+    @classonlymethod
     def fit(cls, X, edges, n_states=None, *, method="pll", l2=1e-2, pairwise="full", periodic=True,
             max_iter=500, tol=1e-7, progress=False):
         """Maximum pseudo-likelihood fit: minimise -mean_r PLL(x_r) + l2/2 * ||params||^2.
@@ -375,23 +367,40 @@ class PairwiseMRF(Model):
 
     @classmethod
     def from_params(cls, params: dict):
-        self = cls.__new__(cls)
+        """The model of ``params`` (e.g. read from a file), validated array by array: ``unary``
+        (d, C) and ``tables`` (K, C, C) finite, ``edges`` as in the constructor, ``etab`` (m,)
+        table indices in [0, K), and a lattice's ``grid_shape``/``grid_periodic`` consistent
+        with d and the edges."""
+        name = cls.__name__
+        unary = np.array(as_float_array(param(params, "unary", name), "unary", ndim=2),
+                         dtype=np.float64, order="C")
+        check_finite(unary, "unary")
+        d, C = unary.shape
+        edges = check_edges(param(params, "edges", name), d).copy()
+        tables = np.array(as_float_array(param(params, "tables", name), "tables", ndim=3),
+                          dtype=np.float64, order="C")
+        if tables.shape[1:] != (C, C):
+            raise ValueError(f"tables must have shape (K, C, C) = (K, {C}, {C}) to match unary, "
+                             f"got {tables.shape}")
+        check_finite(tables, "tables")
+        etab = np.asarray(param(params, "etab", name))
+        if etab.dtype.kind not in "iu":
+            raise TypeError(f"etab must have an integer dtype, got {etab.dtype}")
+        if etab.shape != (edges.shape[0],) or (etab.size and (etab.min() < 0 or etab.max() >= len(tables))):
+            raise ValueError(f"etab must hold one table index in [0, {len(tables)}) per edge "
+                             f"({edges.shape[0]}), got shape {etab.shape}")
+        shared = np.asarray(params.get("shared", tables.shape[0] == 1))
+        if shared.shape != () or shared.dtype.kind not in "biu":
+            raise ValueError(f"shared must be a boolean scalar, got {shared!r}")
         grid = None
         if "grid_shape" in params:
-            grid = dict(shape=tuple(int(s) for s in params["grid_shape"]),
-                        periodic=tuple(bool(p) for p in params["grid_periodic"]), beta=None)
-        unary = np.ascontiguousarray(params["unary"], np.float64)
-        edges = check_edges(params["edges"], unary.shape[0])
-        tables = np.ascontiguousarray(params["tables"], np.float64)
-        etab = np.ascontiguousarray(params["etab"], np.int64)
-        check_finite(unary, "unary")
-        check_finite(tables, "pairwise")
-        if etab.shape != (edges.shape[0],) or (etab.size and (etab.min() < 0 or etab.max() >= len(tables))):
-            raise ValueError("corrupt PairwiseMRF parameters: bad table index 'etab'")
-        self._per_edge = not bool(params.get("shared", tables.shape[0] == 1))
-        self._init(unary, edges, tables, etab, grid)
+            grid = check_grid(params, d, edges, tables)
+        self = cls.__new__(cls)
+        self._per_edge = not bool(shared)
+        self._init(unary, edges, tables, np.ascontiguousarray(etab, dtype=np.int64), grid)
         return self
 
     def __repr__(self) -> str:
         g = "" if self._grid is None else f", grid={self._grid['shape']}"
         return f"PairwiseMRF(n_dims={self.n_dims}, n_states={self.n_states}, n_edges={len(self._edges)}{g})"
+

@@ -5,11 +5,13 @@ import numpy as np
 
 from .._validation import (
     check_alpha,
+    check_log_probs,
     check_log_table,
     check_model_X,
     check_parent,
     check_sample_weight,
     check_states,
+    param,
     smallest_uint,
 )
 from ..kernels import ancestral as _s
@@ -17,7 +19,7 @@ from ..kernels import likelihood as _k
 from ._pairwise import mutual_information_matrix, pair_counts_blocked
 from ._tables import entropy_terms, levels, state_counts
 from ._trees import max_spanning_tree, tree_order
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
 
 __all__ = ["ChowLiuTree"]
 
@@ -50,11 +52,7 @@ class ChowLiuTree(Model):
     def __init__(self, parent, probs):
         parent = check_parent(parent)
         lt = check_log_table(probs, None, name_p="probs", ndim=3, shape_doc="(d, C, C)")
-        d = parent.shape[0]
-        if lt.shape[0] != d or lt.shape[1] != lt.shape[2]:
-            raise ValueError(f"probs must have shape (d, C, C) = ({d}, C, C) to match parent, "
-                             f"got {lt.shape}")
-        self._set(parent, lt)
+        self._set(parent, _match_parent(parent, lt, "probs"))
 
     def _set(self, parent, log_cond):
         self.parent = parent
@@ -86,7 +84,7 @@ class ChowLiuTree(Model):
         ch = self.order[1:]
         return np.stack([self.parent[ch], ch], axis=1)
 
-    @classmethod
+    @classonlymethod
     def fit(cls, X, n_states=None, alpha=1.0, sample_weight=None):
         """Maximum-likelihood tree and its smoothed conditional tables.
 
@@ -172,4 +170,18 @@ class ChowLiuTree(Model):
 
     @classmethod
     def from_params(cls, params):
-        return cls._from_log(params["parent"], params["log_cond"])
+        """The model of ``params`` (e.g. read from a file), validated: ``parent`` (d,) a tree
+        (one root, no cycle) and ``log_cond`` (d, C, C) normalised conditional log-tables."""
+        parent = check_parent(param(params, "parent", cls.__name__))
+        lc = check_log_probs(param(params, "log_cond", cls.__name__), "log_cond", ndim=3,
+                             shape_doc="(d, C, C)")
+        return cls._from_log(parent, _match_parent(parent, lc, "log_cond"))
+
+
+def _match_parent(parent, table, name):
+    """``table`` if its shape is (d, C, C) for the d of ``parent``, else a ValueError."""
+    d = parent.shape[0]
+    if table.shape[0] != d or table.shape[1] != table.shape[2]:
+        raise ValueError(f"{name} must have shape (d, C, C) = ({d}, C, C) to match parent, "
+                         f"got {table.shape}")
+    return table
