@@ -15,7 +15,7 @@ __all__ = [
     "as_float_array", "check_weights", "check_logits", "check_size", "check_states",
     "smallest_uint", "first_bad", "check_positive_int", "check_scalar", "check_alpha",
     "check_sample_weight", "check_model_X", "check_log_table", "check_parent", "check_finite",
-    "check_edges", "check_log_probs", "param", "MAX_INFERRED_STATES", "LOG_NORM_TOL",
+    "check_edges", "check_log_probs", "check_log_potential", "MAX_LOG_POTENTIAL", "param", "MAX_INFERRED_STATES", "LOG_NORM_TOL",
 ]
 
 MAX_INFERRED_STATES = 65536
@@ -340,6 +340,20 @@ def check_finite(a: np.ndarray, name: str) -> None:
     idx = first_bad(~np.isfinite(a))
     if idx is not None:
         raise ValueError(f"{name} must be finite: {name}{_pos(idx)} = {a[idx]}")
+
+
+MAX_LOG_POTENTIAL = 1e100
+"""Largest magnitude of an MRF log-potential: energies sum d + m of them without overflow."""
+
+
+def check_log_potential(a: np.ndarray, name: str) -> None:
+    """ValueError naming the first entry of ``a`` that is not finite or exceeds
+    :data:`MAX_LOG_POTENTIAL` in magnitude (energies would overflow to inf/NaN)."""
+    check_finite(a, name)
+    idx = first_bad(np.abs(a) > MAX_LOG_POTENTIAL)
+    if idx is not None:
+        raise ValueError(f"{name} must lie within +-{MAX_LOG_POTENTIAL:g} (log-potentials): "
+                         f"{name}{_pos(idx)} = {a[idx]}")
 
 
 def check_edges(edges, d: int) -> np.ndarray:

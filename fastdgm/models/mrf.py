@@ -16,7 +16,7 @@ import numpy as np
 from .._validation import (
     as_float_array,
     check_edges,
-    check_finite,
+    check_log_potential,
     check_positive_int,
     check_states,
     param,
@@ -58,7 +58,7 @@ class PairwiseMRF(Model):
 
     def __init__(self, unary, edges, pairwise):
         u = as_float_array(unary, "unary", ndim=2).astype(np.float64, copy=False)
-        check_finite(u, "unary")
+        check_log_potential(u, "unary")
         d, C = u.shape
         e = check_edges(edges, d)
         p = as_float_array(pairwise, "pairwise", min_ndim=2).astype(np.float64, copy=False)
@@ -77,7 +77,7 @@ class PairwiseMRF(Model):
             self._per_edge = True
         else:
             raise ValueError(f"pairwise must have shape (m, C, C) or (C, C), got {p.shape}")
-        check_finite(p, "pairwise")
+        check_log_potential(p, "pairwise")
         # own copies: the model is immutable (arrays read-only) without freezing the caller's
         self._init(np.array(u, order="C"), e.copy(), np.array(tables, order="C"), etab, None)
 
@@ -141,10 +141,10 @@ class PairwiseMRF(Model):
                 unary = unary.reshape(d, C)
             if unary.shape != (d, C):
                 raise ValueError(f"field must have shape (d, C) = ({d}, {C}), got {unary.shape}")
-            check_finite(unary, "field")
+            check_log_potential(unary, "field")
         if np.ndim(coupling) == 0:
             beta = float(as_float_array(coupling, "coupling"))
-            check_finite(np.asarray(beta), "coupling")
+            check_log_potential(np.asarray(beta), "coupling")
             table = beta * np.eye(C)
         else:
             beta = None
@@ -152,7 +152,7 @@ class PairwiseMRF(Model):
             if table.shape != (C, C):
                 raise ValueError(f"coupling must be a scalar or of shape (C, C) = ({C}, {C}), got "
                                  f"{table.shape}")
-            check_finite(table, "coupling")
+            check_log_potential(table, "coupling")
         edges = grid_edges(shape, per)
         self = cls.__new__(cls)
         self._init(np.ascontiguousarray(unary), edges, np.ascontiguousarray(table[None]),
@@ -374,7 +374,7 @@ class PairwiseMRF(Model):
         name = cls.__name__
         unary = np.array(as_float_array(param(params, "unary", name), "unary", ndim=2),
                          dtype=np.float64, order="C")
-        check_finite(unary, "unary")
+        check_log_potential(unary, "unary")
         d, C = unary.shape
         edges = check_edges(param(params, "edges", name), d).copy()
         tables = np.array(as_float_array(param(params, "tables", name), "tables", ndim=3),
@@ -382,7 +382,7 @@ class PairwiseMRF(Model):
         if tables.shape[1:] != (C, C):
             raise ValueError(f"tables must have shape (K, C, C) = (K, {C}, {C}) to match unary, "
                              f"got {tables.shape}")
-        check_finite(tables, "tables")
+        check_log_potential(tables, "tables")
         etab = np.asarray(param(params, "etab", name))
         if etab.dtype.kind not in "iu":
             raise TypeError(f"etab must have an integer dtype, got {etab.dtype}")
