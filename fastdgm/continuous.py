@@ -15,8 +15,8 @@ __all__ = ["sample_density", "gaussian_transport"]
 
 
 def _check_density(grid, density):
-    x = as_float_array(grid, "grid", ndim=1).astype(np.float64, copy=False)
-    f = as_float_array(density, "density", ndim=1).astype(np.float64, copy=False)
+    x = np.ascontiguousarray(as_float_array(grid, "grid", ndim=1), dtype=np.float64)
+    f = np.ascontiguousarray(as_float_array(density, "density", ndim=1), dtype=np.float64)
     if x.shape != f.shape:
         raise ValueError(f"grid and density must have the same shape, got {x.shape} and {f.shape}")
     if x.size < 2:

@@ -217,7 +217,7 @@ def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto
     (check_logits if is_logits else check_weights)(arr, name)
     if is_logits:
         P = np.exp(P - P.max(axis=1, keepdims=True))
-    L = cumulative_levels(P)
+    L = np.ascontiguousarray(cumulative_levels(P))
     rows = np.broadcast_to(np.arange(n, dtype=np.int64).reshape(batch), size).ravel()
     u = uniforms(key, rows.size)
     last = np.full(n, C - 1, dtype=np.int64)
