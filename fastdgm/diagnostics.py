@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._validation import as_float_array
+from ._validation import as_float_array, check_finite
 
 __all__ = ["rhat", "ess"]
 
@@ -26,6 +26,7 @@ def _trace(trace, name="trace") -> np.ndarray:
         a = a[:, None]
     if a.shape[0] < 4:
         raise ValueError(f"{name} needs at least 4 draws, got shape {a.shape}")
+    check_finite(a, name)          # NaN/inf would give a number that means nothing
     return a
 
 

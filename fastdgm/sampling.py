@@ -215,15 +215,37 @@ def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto
     # general broadcast (e.g. batch (n, 1) into size (n, k)): levels then the primitive
     method_code(method, C, 2)
     (check_logits if is_logits else check_weights)(arr, name)
-    if is_logits:
-        P = np.exp(P - P.max(axis=1, keepdims=True))
-    L = np.ascontiguousarray(cumulative_levels(P))
-    rows = np.broadcast_to(np.arange(n, dtype=np.int64).reshape(batch), size).ravel()
+    return _broadcast_draws(P, is_logits, batch, size, key).astype(dt, copy=False)
+
+
+_LEVEL_BLOCK = 1 << 18
+"""Elements of the (rows, C) levels built at a time by :func:`_broadcast_draws` (2 MiB)."""
+
+
+def _broadcast_draws(P, is_logits: bool, batch: tuple, size: tuple, key) -> np.ndarray:
+    """Draws of shape ``size`` from the rows of validated P (n, C) broadcast from ``batch``:
+    element i uses ``uniform(key, i)`` and the levels of its row. Levels are built for a block
+    of rows at a time, so memory is O(output + block), never an (n, C) temporary."""
+    n, C = P.shape
+    rows = np.ascontiguousarray(np.broadcast_to(np.arange(n, dtype=np.int64).reshape(batch), size)).ravel()
     u = uniforms(key, rows.size)
-    last = np.full(n, C - 1, dtype=np.int64)
     out = np.empty(rows.size, dtype=np.int64)
-    _k.threshold_rows(u, L, np.ascontiguousarray(rows), last, out, get_num_threads())
-    return out.reshape(size).astype(dt, copy=False)
+    order = np.argsort(rows, kind="stable")          # output positions grouped by row
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=start[1:])
+    block = max(1, _LEVEL_BLOCK // C)
+    nt = get_num_threads()
+    for r0 in range(0, n, block):
+        r1 = min(n, r0 + block)
+        W = P[r0:r1]
+        if is_logits:
+            W = np.exp(W - W.max(axis=1, keepdims=True))
+        L = np.ascontiguousarray(cumulative_levels(W))
+        sel = order[start[r0]:start[r1]]
+        res = np.empty(sel.size, dtype=np.int64)
+        _k.threshold_rows(u[sel], L, rows[sel] - r0, np.full(r1 - r0, C - 1, dtype=np.int64), res, nt)
+        out[sel] = res
+    return out.reshape(size)
 
 
 # ---------------------------------------------------------------------------------------
