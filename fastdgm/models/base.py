@@ -9,6 +9,14 @@ on (key, start, n): that is the hook :mod:`fastdgm.dask` uses to draw blocks on 
 
 To add a model: one file in ``fastdgm/models/``, a class decorated with
 :func:`register_model` (so :func:`load` finds it), kernels in ``fastdgm/kernels/``.
+
+One rule for fitting, for every model: ``fit`` is a classmethod constructor,
+``Model.fit(X, ...) -> Model``, declared with :class:`classonlymethod`; ``model.fit(X)`` on an
+instance raises ``TypeError`` (it would return a new model and leave ``model`` unchanged).
+
+Model files are untrusted input: :func:`load` reads only arrays (no pickles) of a bounded total
+size, and ``from_params`` validates each one (shapes against each other, dtypes, ranges,
+finiteness, normalisation) before any kernel can see it.
 """
 from __future__ import annotations
 
@@ -82,7 +90,11 @@ else:
 
 
 class Model:
-    """Base class of explicit-likelihood models over X of shape (n, d), states in [0, C)."""
+    """Base class of explicit-likelihood models over X of shape (n, d), states in [0, C).
+
+    ``fit`` is a classmethod constructor on every model: ``fd.Factorized.fit(X)`` returns a new
+    fitted model; calling it on an instance raises ``TypeError`` (see :class:`classonlymethod`).
+    """
 
     @property
     def n_dims(self) -> int:  # pragma: no cover - abstract
