@@ -14,6 +14,7 @@ Learn P_w(x) by maximum likelihood, evaluate its log-likelihood, sample it:
 ``import fastdgm`` is cheap: numba is imported, and kernels compiled, only on first use.
 """
 from importlib import import_module as _import_module
+from typing import TYPE_CHECKING
 
 from ._version import __version__
 from ._config import get_num_threads, set_num_threads, threads, show_config
@@ -33,6 +34,15 @@ _LAZY = {
     "warmup": "_warmup",
     "load_digits": "datasets",
 }
+
+if TYPE_CHECKING:   # what type checkers see of the lazily served names
+    from ._warmup import warmup
+    from .datasets import load_digits
+    from .diagnostics import ess, rhat
+    from .estimators import (Estimate, cross_entropy, empirical_entropy, entropy_estimate,
+                             kl_divergence, kl_estimate)
+    from .mcmc import GibbsResult, gibbs
+    from .models import ChowLiuTree, Factorized, Mixture, Model, PairwiseMRF, load
 
 __all__ = [
     "__version__", "get_num_threads", "set_num_threads", "threads", "show_config",

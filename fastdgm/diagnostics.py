@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ._typing import ArrayLike, FloatArray
 from ._validation import as_float_array, check_finite
 
 __all__ = ["rhat", "ess"]
@@ -161,7 +162,7 @@ def _apply(fn, a: np.ndarray):
     return np.array([fn(flat[:, :, k]) for k in range(flat.shape[2])]).reshape(rest)
 
 
-def rhat(trace, method: str = "rank"):
+def rhat(trace: ArrayLike, method: str = "rank") -> float | FloatArray:
     """Potential scale reduction factor R-hat of MCMC draws.
 
     Parameters
@@ -189,7 +190,7 @@ def rhat(trace, method: str = "rank"):
     raise ValueError(f"method must be 'rank' or 'split', got {method!r}")
 
 
-def ess(trace, method: str = "bulk"):
+def ess(trace: ArrayLike, method: str = "bulk") -> float | FloatArray:
     """Effective sample size of MCMC draws.
 
     Parameters

@@ -16,6 +16,7 @@ thread count); a child that wants threads should be spawned, not forked.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 import os
 import threading
 
@@ -100,7 +101,7 @@ def set_num_threads(n: int) -> None:
 
 
 @contextlib.contextmanager
-def threads(n: int):
+def threads(n: int) -> Iterator[int]:
     """Context manager: run the enclosed kernels on ``n`` threads (this Python thread only).
 
     Examples
@@ -135,7 +136,7 @@ def numba_layer() -> str | None:
 
 
 @contextlib.contextmanager
-def numba_threads():
+def numba_threads() -> Iterator[bool]:
     """Yield ``True`` if a numba ``parallel=True`` kernel may run now, else ``False``.
 
     Sets numba's thread-local thread count to :func:`get_num_threads` (capped by

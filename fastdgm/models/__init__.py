@@ -14,7 +14,18 @@ package does not import numba; ``fastdgm.models.Factorized`` does.
 """
 from importlib import import_module as _import_module
 
+from typing import TYPE_CHECKING
+
 from .base import Model, load, register_model
+
+if TYPE_CHECKING:   # what type checkers see of the lazily served names
+    from ._pairwise import mutual_information_matrix, pairwise_counts
+    from ._trees import max_spanning_tree
+    from .categorical import Categorical
+    from .factorized import Factorized
+    from .mixture import Mixture
+    from .mrf import PairwiseMRF
+    from .tree import ChowLiuTree
 
 _LAZY = {
     "Categorical": "categorical",

@@ -13,7 +13,7 @@ __all__ = ["grid_edges", "check_grid"]
 def grid_edges(shape: tuple, per: tuple) -> np.ndarray:
     """Nearest-neighbour edges (m, 2) int64 of a lattice (sites in row-major order)."""
     idx = np.arange(math.prod(shape)).reshape(shape)
-    edges = []
+    edges: list[np.ndarray] = []
     for ax, L in enumerate(shape):
         if L < 2:
             continue
@@ -21,8 +21,8 @@ def grid_edges(shape: tuple, per: tuple) -> np.ndarray:
         edges.append(np.stack([a[..., :-1].ravel(), a[..., 1:].ravel()], 1))
         if per[ax] and L >= 3:
             edges.append(np.stack([a[..., -1].ravel(), a[..., 0].ravel()], 1))
-    edges = np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
-    return np.ascontiguousarray(edges, dtype=np.int64)
+    out = np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
+    return np.ascontiguousarray(out, dtype=np.int64)
 
 
 def check_grid(params, d: int, edges: np.ndarray, tables: np.ndarray) -> dict:

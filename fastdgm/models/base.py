@@ -23,12 +23,14 @@ from __future__ import annotations
 import functools
 import os
 import zipfile
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from .._atomic import atomic_output
 from .._rng import make_key
+from .._typing import ArrayLike, FloatArray, IntArray, PathLike, Seed
 from .._validation import check_positive_int
 
 __all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez", "classonlymethod",
@@ -38,10 +40,11 @@ MAX_FILE_BYTES = 2 ** 34
 """Largest total size (16 GiB) of the arrays :func:`load` reads from a model file; checked from
 the array headers before any array is read (a small compressed file can declare huge arrays)."""
 
-_MODELS: dict[str, type] = {}
+_MODELS: dict[str, type[Model]] = {}
+M = TypeVar("M", bound="Model")
 
 
-def register_model(cls):
+def register_model(cls: type[M]) -> type[M]:
     """Class decorator: make ``cls`` loadable by :func:`load` under its class name."""
     _MODELS[cls.__name__] = cls
     return cls
@@ -104,11 +107,11 @@ class Model:
     def n_states(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def log_prob(self, X) -> np.ndarray:  # pragma: no cover - abstract
+    def log_prob(self, X: ArrayLike) -> FloatArray:  # pragma: no cover - abstract
         """Log-probability of each row of X, shape (n,), float64."""
         raise NotImplementedError
 
-    def sample(self, size, rng=None) -> np.ndarray:
+    def sample(self, size: int, rng: Seed = None) -> IntArray:
         """Draw ``size`` samples, shape (size, d), smallest unsigned dtype holding C.
 
         The result depends only on the seed, never on the thread count: row i is
@@ -117,11 +120,11 @@ class Model:
         size = check_positive_int(size, "size", minimum=0)
         return self.sample_rows(make_key(rng), 0, size)
 
-    def sample_rows(self, key, start: int, n: int) -> np.ndarray:  # pragma: no cover - abstract
+    def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:  # pragma: no cover - abstract
         """Rows ``[start, start + n)`` of the sample drawn with the 64-bit ``key``."""
         raise NotImplementedError(f"{type(self).__name__} has no exact block sampler")
 
-    def score(self, X) -> float:
+    def score(self, X: ArrayLike) -> float:
         """Mean log-likelihood per sample of X, in nats (``log_prob(X).mean()``)."""
         lp = self.log_prob(X)
         return float(np.mean(lp, dtype=np.float64))
@@ -131,16 +134,16 @@ class Model:
         raise NotImplementedError(f"{type(self).__name__} has no exact entropy")
 
     # --- persistence ---------------------------------------------------------------------
-    def get_params(self) -> dict:  # pragma: no cover - abstract
+    def get_params(self) -> dict[str, np.ndarray]:  # pragma: no cover - abstract
         """Arrays and scalars that define the model (numpy-serialisable)."""
         raise NotImplementedError
 
     @classmethod
-    def from_params(cls, params: dict):  # pragma: no cover - abstract
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> Model:  # pragma: no cover - abstract
         """The model defined by ``params`` (as returned by :meth:`get_params`), validated."""
         raise NotImplementedError
 
-    def save(self, path) -> None:
+    def save(self, path: PathLike) -> None:
         """Save the model to an ``.npz`` file, written whole or not at all.
 
         Parameters
@@ -166,7 +169,7 @@ def atomic_savez(path, **arrays) -> None:
         np.savez(f, **arrays)
 
 
-def load(path) -> Model:
+def load(path: PathLike) -> Model:
     """Load a model saved with ``Model.save``.
 
     Parameters

@@ -1,6 +1,9 @@
 """Mixture of K factorized categoricals, fitted by MAP-EM (:mod:`._mixture_em`)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._progress import Progress
@@ -23,6 +26,10 @@ from ._mixture_em import em
 from ._packing import combine, pack, pack_width
 from ._tables import levels
 from .base import Model, classonlymethod, register_model
+from .._typing import ArrayLike, FloatArray, IntArray, Seed
+
+if TYPE_CHECKING:
+    from ..estimators import Estimate
 
 __all__ = ["Mixture"]
 
@@ -55,7 +62,7 @@ class Mixture(Model):
         E-steps run for the returned fit; ``converged_`` : bool.
     """
 
-    def __init__(self, weights, components):
+    def __init__(self, weights: ArrayLike, components: ArrayLike) -> None:
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
         lc = check_log_table(components, None, name_p="components", ndim=3, shape_doc="(K, d, C)")
         self._set(*_matching(lw, lc, "weights", "components"))
@@ -103,7 +110,7 @@ class Mixture(Model):
         g, T = self._packed
         return pack(X, self.n_states, g), T
 
-    def log_prob(self, X) -> np.ndarray:
+    def log_prob(self, X: ArrayLike) -> FloatArray:
         """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
 
         Notes
@@ -117,7 +124,7 @@ class Mixture(Model):
         _k.mixture_log_prob(Xp.size * self.n_components, Xp, T, self.log_weights, out)
         return out
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Posterior P(component k | x) of each row, shape (n, K), float64, rows sum to 1."""
         Xp, T = self._check_packed(X)
         resp = np.empty((Xp.shape[0], self.n_components))
@@ -125,7 +132,7 @@ class Mixture(Model):
         _k.mixture_responsibilities(Xp.size * self.n_components, Xp, T, self.log_weights, resp, out)
         return resp
 
-    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+    def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:
         """Rows ``[start, start + n)`` of the sample of ``key``: a component by thresholding the
         weights (``uniform(substream(key, 0), i)``), then each variable from that component
         (``uniform(key, i*d + j)``); thread-count and block invariant."""
@@ -143,7 +150,7 @@ class Mixture(Model):
             "Mixture has no exact entropy (the log of a sum does not factorise); use "
             "Mixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
 
-    def entropy_estimate(self, n: int = 100_000, rng=None):
+    def entropy_estimate(self, n: int = 100_000, rng: Seed = None) -> Estimate:
         """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
 
         Returns
@@ -157,8 +164,9 @@ class Mixture(Model):
 
     # --- EM --------------------------------------------------------------------------------
     @classonlymethod
-    def fit(cls, X, n_components, n_states=None, rng=None, max_iter=200, tol=1e-7, n_init=1,
-            alpha=1.0, sample_weight=None, progress=False):
+    def fit(cls, X: ArrayLike, n_components: int, n_states: int | None = None, rng: Seed = None,
+            max_iter: int = 200, tol: float = 1e-7, n_init: int = 1, alpha: float = 1.0,
+            sample_weight: ArrayLike | None = None, progress: bool = False) -> Mixture:
         """Fit by expectation-maximisation (MAP-EM with a Dirichlet smoothing prior).
 
         E-step: responsibilities r_ik = P(k | x_i) with a max-shifted logsumexp per row.
@@ -209,6 +217,7 @@ class Mixture(Model):
                 bar.n = (r + 1) * max_iter                 # a converged restart skips its rest
                 if best is None or fit[2][-1] > best[2][-1]:
                     best = fit
+        assert best is not None
         lw, lc, obj, ll, converged = best
         model = cls._from_log(lw, lc)
         model.objective_history_ = obj
@@ -217,11 +226,11 @@ class Mixture(Model):
         model.converged_ = converged
         return model
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, np.ndarray]:
         return {"log_weights": self.log_weights, "log_components": self.log_components}
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> Mixture:
         """The model of ``params`` (e.g. read from a file), validated: ``log_weights`` (K,) and
         ``log_components`` (K, d, C), normalised log-probabilities with matching K."""
         name = cls.__name__

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from ._lattice import check_grid, grid_edges
 from ._gibbs_plan import Adjacency, GibbsPlan, build_adjacency, build_gibbs_plan
 from ._mrf_fit import fit_pseudo_likelihood
 from .base import Model, classonlymethod, register_model
+from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 __all__ = ["PairwiseMRF", "ENUM_LIMIT"]
 
@@ -56,7 +58,7 @@ class PairwiseMRF(Model):
     coupling and no field use a checkerboard kernel with neighbours by index arithmetic.
     """
 
-    def __init__(self, unary, edges, pairwise):
+    def __init__(self, unary: ArrayLike, edges: ArrayLike, pairwise: ArrayLike) -> None:
         u = as_float_array(unary, "unary", ndim=2).astype(np.float64, copy=False)
         check_log_potential(u, "unary")
         d, C = u.shape
@@ -95,7 +97,8 @@ class PairwiseMRF(Model):
             a.setflags(write=False)
 
     @classmethod
-    def grid(cls, shape, n_states, coupling, field=None, periodic=True):
+    def grid(cls, shape: int | tuple[int, ...], n_states: int, coupling: ArrayLike,
+             field: ArrayLike | None = None, periodic: bool | Sequence[bool] = True) -> PairwiseMRF:
         """Potts lattice: sites in row-major order, edges between nearest neighbours.
 
         Parameters
@@ -117,9 +120,9 @@ class PairwiseMRF(Model):
         PairwiseMRF
         """
         if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-            shape = (shape,)
+            shape = (int(shape),)
         try:
-            shape = tuple(check_positive_int(s, "shape") for s in shape)
+            shape = tuple(check_positive_int(s, "shape") for s in shape)  # type: ignore[union-attr]
         except TypeError:
             raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
         if not shape:
@@ -188,7 +191,7 @@ class PairwiseMRF(Model):
         return self._tables
 
     @property
-    def grid_shape(self):
+    def grid_shape(self) -> tuple[int, ...] | None:
         """Lattice shape for models built by :meth:`grid`, else None."""
         return None if self._grid is None else self._grid["shape"]
 
@@ -220,7 +223,7 @@ class PairwiseMRF(Model):
         X, _ = check_states(X, name, n_states=self.n_states, n_dims=self.n_dims)
         return X
 
-    def energy(self, X) -> np.ndarray:
+    def energy(self, X: ArrayLike) -> FloatArray:
         """Energy E(x) = -(sum_i unary[i, x_i] + sum_e pairwise[e, x_u, x_v]) of each row.
 
         Parameters
@@ -231,9 +234,9 @@ class PairwiseMRF(Model):
         -------
         ndarray of float64, shape (n,)
         """
-        X = self._check_X(X)
-        out = np.empty(X.shape[0])
-        energy_rows(X, self._unary, self._edges, self._etab, self._tables, out)
+        Xc = self._check_X(X)
+        out = np.empty(Xc.shape[0])
+        energy_rows(Xc, self._unary, self._edges, self._etab, self._tables, out)
         return out
 
     def log_partition(self) -> float:
@@ -272,7 +275,7 @@ class PairwiseMRF(Model):
         self.log_partition()
         return self._entropy
 
-    def log_prob(self, X) -> np.ndarray:
+    def log_prob(self, X: ArrayLike) -> FloatArray:
         """Exact log P(x) = -E(x) - log Z of each row (needs C**d <= 2**24, see log_partition).
 
         Parameters
@@ -286,7 +289,7 @@ class PairwiseMRF(Model):
         logz = self.log_partition()
         return -self.energy(X) - logz
 
-    def pseudo_log_likelihood(self, X) -> np.ndarray:
+    def pseudo_log_likelihood(self, X: ArrayLike) -> FloatArray:
         """Exact pseudo-log-likelihood sum_i log P(x_i | x_-i) of each row.
 
         Parameters
@@ -297,14 +300,14 @@ class PairwiseMRF(Model):
         -------
         ndarray of float64, shape (n,)
         """
-        X = self._check_X(X)
+        Xc = self._check_X(X)
         a = self.adjacency
-        out = np.empty(X.shape[0])
-        pll_rows(X, self.n_states, self._unary, a.ptr, a.nbr, a.tab, a.otab, out)
+        out = np.empty(Xc.shape[0])
+        pll_rows(Xc, self.n_states, self._unary, a.ptr, a.nbr, a.tab, a.otab, out)
         return out
 
     # --- sampling ----------------------------------------------------------------------
-    def sample(self, size, rng=None, *, burn_in: int = 1000):
+    def sample(self, size: int, rng: Seed = None, *, burn_in: int = 1000) -> IntArray:
         """Draw ``size`` approximately independent samples: one Gibbs chain per sample.
 
         Parameters
@@ -326,8 +329,10 @@ class PairwiseMRF(Model):
 
     # --- fitting -----------------------------------------------------------------------
     @classonlymethod
-    def fit(cls, X, edges, n_states=None, *, method="pll", l2=1e-2, pairwise="full", periodic=True,
-            max_iter=500, tol=1e-7, progress=False):
+    def fit(cls, X: ArrayLike, edges: ArrayLike | tuple[int, ...], n_states: int | None = None, *,
+            method: str = "pll", l2: float = 1e-2, pairwise: str = "full",
+            periodic: bool | Sequence[bool] = True, max_iter: int = 500, tol: float = 1e-7,
+            progress: bool = False) -> PairwiseMRF:
         """Maximum pseudo-likelihood fit: minimise -mean_r PLL(x_r) + l2/2 * ||params||^2.
 
         Parameters
@@ -357,7 +362,7 @@ class PairwiseMRF(Model):
                                      periodic=periodic, max_iter=max_iter, tol=tol, progress=progress)
 
     # --- persistence -------------------------------------------------------------------
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, np.ndarray]:
         p = dict(unary=self._unary, edges=self._edges, tables=self._tables, etab=self._etab)
         p["shared"] = np.asarray(self._shared)
         if self._grid is not None:
@@ -366,7 +371,7 @@ class PairwiseMRF(Model):
         return p
 
     @classmethod
-    def from_params(cls, params: dict):
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> PairwiseMRF:
         """The model of ``params`` (e.g. read from a file), validated array by array: ``unary``
         (d, C) and ``tables`` (K, C, C) finite, ``edges`` as in the constructor, ``etab`` (m,)
         table indices in [0, K), and a lattice's ``grid_shape``/``grid_periodic`` consistent

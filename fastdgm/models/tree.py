@@ -1,6 +1,8 @@
 """The Chow-Liu tree: P(x) = P(x_root) prod_j P(x_j | x_parent(j)), fitted on mutual informations."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .._validation import (
@@ -20,6 +22,7 @@ from ._pairwise import mutual_information_matrix, pair_counts_blocked
 from ._tables import entropy_terms, levels, state_counts
 from ._trees import max_spanning_tree, tree_order
 from .base import Model, classonlymethod, register_model
+from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 __all__ = ["ChowLiuTree"]
 
@@ -49,7 +52,7 @@ class ChowLiuTree(Model):
         log P(x_j = v | x_parent(j) = u); every row of the root's table is its log marginal.
     """
 
-    def __init__(self, parent, probs):
+    def __init__(self, parent: ArrayLike, probs: ArrayLike) -> None:
         parent = check_parent(parent)
         lt = check_log_table(probs, None, name_p="probs", ndim=3, shape_doc="(d, C, C)")
         self._set(parent, _match_parent(parent, lt, "probs"))
@@ -85,7 +88,8 @@ class ChowLiuTree(Model):
         return np.stack([self.parent[ch], ch], axis=1)
 
     @classonlymethod
-    def fit(cls, X, n_states=None, alpha=1.0, sample_weight=None):
+    def fit(cls, X: ArrayLike, n_states: int | None = None, alpha: float = 1.0,
+            sample_weight: ArrayLike | None = None) -> ChowLiuTree:
         """Maximum-likelihood tree and its smoothed conditional tables.
 
         1. Empirical (weighted, unsmoothed) mutual information I(x_a; x_b) of every pair;
@@ -129,14 +133,14 @@ class ChowLiuTree(Model):
         model.mutual_info_ = mi
         return model
 
-    def log_prob(self, X) -> np.ndarray:
+    def log_prob(self, X: ArrayLike) -> FloatArray:
         """Exact log P(x) of each row, shape (n,), float64."""
         X = check_model_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         _k.tree_log_prob(X.size, X, self.log_cond, self._kparent, out)
         return out
 
-    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+    def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:
         """Rows ``[start, start + n)`` of the sample of ``key`` by ancestral sampling: root first,
         then each child by thresholding its conditional given the parent's drawn state,
         element (i, j) with ``uniform(key, i*d + j)``. (n, d), smallest unsigned dtype."""
@@ -165,11 +169,11 @@ class ChowLiuTree(Model):
             h += float(m[self.parent[j]] @ h_rows[j])
         return h
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, np.ndarray]:
         return {"parent": self.parent, "log_cond": self.log_cond}
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> ChowLiuTree:
         """The model of ``params`` (e.g. read from a file), validated: ``parent`` (d,) a tree
         (one root, no cycle) and ``log_cond`` (d, C, C) normalised conditional log-tables."""
         parent = check_parent(param(params, "parent", cls.__name__))
