@@ -177,6 +177,11 @@ def rhat(trace: ArrayLike, method: str = "rank") -> float | FloatArray:
     -------
     float, or ndarray of the trailing shape
         Values near 1 (say < 1.01) indicate the chains agree.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 4 draws, or a NaN or infinite entry (named by its position).
     """
     a = _trace(trace)
     if method == "split":
@@ -205,6 +210,11 @@ def ess(trace: ArrayLike, method: str = "bulk") -> float | FloatArray:
     Returns
     -------
     float, or ndarray of the trailing shape
+
+    Raises
+    ------
+    ValueError
+        Fewer than 4 draws, or a NaN or infinite entry (named by its position).
     """
     a = _trace(trace)
     if method == "mean":
