@@ -56,6 +56,7 @@ def layout(request):
     return request.param
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_categorical_1d(layout, dtype):
     w = np.random.default_rng(0).random(37).astype(dtype)

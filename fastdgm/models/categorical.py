@@ -166,7 +166,7 @@ class Categorical(Model):
         x : array_like of int, any shape
             Observed states in [0, n_states).
         n_states : int, optional
-            C; ``x.max() + 1`` by default.
+            C; ``x.max() + 1`` by default (inferred up to 65536; pass it above).
         alpha : float >= 0
             Additive (Laplace/Lidstone) smoothing.
         sample_weight : array_like of float, shape of ``x``, optional

@@ -90,7 +90,7 @@ class Factorized(Model):
         X : array_like of int, shape (n, d)
             States in [0, n_states).
         n_states : int, optional
-            C; ``X.max() + 1`` when None.
+            C; ``X.max() + 1`` when None (inferred up to 65536; pass it above).
         alpha : float >= 0, default 1.0
             Pseudo-count added to every state (Laplace smoothing). ``alpha=0`` is the plain
             MLE: states never seen get probability 0 (log-probability -inf).

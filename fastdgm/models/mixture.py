@@ -181,7 +181,7 @@ class Mixture(Model):
         n_components : int
             K.
         n_states : int, optional
-            C; ``X.max() + 1`` when None.
+            C; ``X.max() + 1`` when None (inferred up to 65536; pass it above).
         rng : SPEC 7 seed
             Seeds the random initial responsibilities (Dirichlet(1) rows) of each restart.
         max_iter : int

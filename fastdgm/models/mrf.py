@@ -341,7 +341,7 @@ class PairwiseMRF(Model):
         edges : array_like of int, shape (m, 2), or tuple of int
             The graph, or a lattice shape (then the edges of :meth:`grid` with ``periodic``).
         n_states : int, optional
-            C; ``X.max() + 1`` by default.
+            C; ``X.max() + 1`` by default (inferred up to 65536; pass it above).
         method : {"pll"}
         l2 : float
             Ridge penalty on every parameter (also fixes the gauge freedom of the tables).

@@ -103,6 +103,7 @@ class ChowLiuTree(Model):
         ----------
         X : array_like of int, shape (n, d)
         n_states : int, optional
+            C; ``X.max() + 1`` when None (inferred up to 65536; pass it above).
         alpha : float >= 0, default 1.0
         sample_weight : array_like of float, shape (n,), optional
 
