@@ -14,6 +14,7 @@ Learn P_w(x) by maximum likelihood, evaluate its log-likelihood, sample it:
 ``import fastdgm`` is cheap: numba is imported, and kernels compiled, only on first use.
 """
 from importlib import import_module as _import_module
+from typing import TYPE_CHECKING
 
 from ._version import __version__
 from ._config import get_num_threads, set_num_threads, threads, show_config
@@ -35,6 +36,17 @@ _LAZY = {
     "load_digits": "datasets", "load_density_benchmark": "datasets", "list_density_benchmarks": "datasets",
     "select": "selection",
 }
+
+if TYPE_CHECKING:   # what type checkers see of the lazily served names
+    from ._warmup import warmup
+    from .datasets import list_density_benchmarks, load_density_benchmark, load_digits
+    from .diagnostics import ess, rhat
+    from .estimators import (Estimate, cross_entropy, empirical_entropy, entropy_estimate,
+                             kl_divergence, kl_estimate)
+    from .mcmc import GibbsResult, gibbs
+    from .models import (ChowLiuTree, Factorized, HiddenChowLiuTree, Mixture, Model, PairwiseMRF, TreeMixture,
+                         load)
+    from .selection import select
 
 __all__ = [
     "__version__", "get_num_threads", "set_num_threads", "threads", "show_config",

@@ -8,6 +8,7 @@ for the duration of one call.
 from __future__ import annotations
 
 import os
+from typing import TextIO
 
 from .kernels.threads import (
     get_num_threads,
@@ -21,7 +22,7 @@ from .kernels.threads import (
 __all__ = ["get_num_threads", "set_num_threads", "threads", "show_config", "numba_threads"]
 
 
-def show_config(file=None) -> None:
+def show_config(file: TextIO | None = None) -> None:
     """Print versions, threads, threading layer, OpenMP and JIT cache settings.
 
     Parameters

@@ -15,8 +15,16 @@ __all__ = [
     "as_float_array", "check_weights", "check_logits", "check_size", "check_states",
     "smallest_uint", "first_bad", "check_positive_int", "check_scalar", "check_alpha",
     "check_sample_weight", "check_model_X", "check_log_table", "check_parent", "check_finite",
-    "check_edges", "check_stored_log_table", "check_prob_table",
+    "check_edges", "check_prob_table", "check_log_probs", "check_log_potential", "MAX_LOG_POTENTIAL", "param",
+    "MAX_INFERRED_STATES", "LOG_NORM_TOL",
 ]
+
+MAX_INFERRED_STATES = 65536
+"""Largest number of states :func:`check_states` infers from the data (``X.max() + 1``); above,
+pass ``n_states`` explicitly (a stray huge value would otherwise size every table by it)."""
+
+LOG_NORM_TOL = 1e-6
+"""Tolerance of :func:`check_log_probs`: |logsumexp of a row| of a stored log-table."""
 
 
 def _pos(index) -> str:
@@ -43,8 +51,9 @@ def as_float_array(a, name: str, *, ndim: int | None = None, min_ndim: int = 0) 
     kind = arr.dtype.kind
     if kind == "b" or kind not in "fiu":
         raise TypeError(f"{name} must have a real numeric dtype, got {arr.dtype}")
-    if kind != "f" or arr.dtype not in (np.float32, np.float64):
+    if kind != "f" or arr.dtype not in (np.float32, np.float64) or not arr.dtype.isnative:
         arr = arr.astype(np.float64)
+    arr = compact(arr)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if arr.ndim < min_ndim:
@@ -52,6 +61,19 @@ def as_float_array(a, name: str, *, ndim: int | None = None, min_ndim: int = 0) 
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     return arr
+
+
+def compact(arr: np.ndarray) -> np.ndarray:
+    """``arr`` itself if kernels can walk it by element strides (aligned, native byte order,
+    every stride a multiple of the item size), else a C-contiguous copy.
+
+    A field of a structured array (``rec["w"]``: stride 12 for float64) or an unaligned view
+    would otherwise be read at the wrong bytes by kernels that index in elements.
+    """
+    if (arr.flags.aligned and arr.dtype.isnative
+            and all(s % arr.itemsize == 0 for s in arr.strides)):
+        return arr
+    return np.ascontiguousarray(arr)
 
 
 def check_weights(p: np.ndarray, name: str = "p", *, rows: bool = True) -> None:
@@ -144,7 +166,9 @@ def check_states(X, name: str = "X", *, n_states: int | None = None, n_dims: int
     ----------
     X : array_like of int, shape (n, d) (or ``ndim`` dimensions)
     n_states : int, optional
-        Number of states C; inferred as ``X.max() + 1`` when None.
+        Number of states C; inferred as ``X.max() + 1`` when None, up to
+        :data:`MAX_INFERRED_STATES` = 65536 (a larger maximum is a ValueError asking for
+        ``n_states``: tables are sized by C, so one stray value must not allocate gigabytes).
     n_dims : int, optional
         Required size of the last axis.
     compact : bool
@@ -171,6 +195,8 @@ def check_states(X, name: str = "X", *, n_states: int | None = None, n_dims: int
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if arr.size == 0 and (arr.shape[0] == 0 if ndim else True):
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if ndim >= 2 and arr.shape[-1] == 0:
+        raise ValueError(f"{name} must have at least one column (variable), got shape {arr.shape}")
     if n_dims is not None and arr.shape[-1] != n_dims:
         raise ValueError(f"{name} must have {n_dims} columns (the model's n_dims), got shape {arr.shape}")
     if n_states is not None:
@@ -185,6 +211,11 @@ def check_states(X, name: str = "X", *, n_states: int | None = None, n_dims: int
     else:
         mx = -1
     if n_states is None:
+        if mx >= MAX_INFERRED_STATES:
+            idx = first_bad(arr == mx)
+            raise ValueError(f"{name}{_pos(idx)} = {mx}: inferring n_states = max + 1 is capped at "
+                             f"{MAX_INFERRED_STATES}; pass n_states explicitly if the data really "
+                             f"has {mx + 1} or more states")
         n_states = mx + 1
     elif mx >= n_states:
         idx = first_bad(arr >= n_states)
@@ -312,6 +343,20 @@ def check_finite(a: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be finite: {name}{_pos(idx)} = {a[idx]}")
 
 
+MAX_LOG_POTENTIAL = 1e100
+"""Largest magnitude of an MRF log-potential: energies sum d + m of them without overflow."""
+
+
+def check_log_potential(a: np.ndarray, name: str) -> None:
+    """ValueError naming the first entry of ``a`` that is not finite or exceeds
+    :data:`MAX_LOG_POTENTIAL` in magnitude (energies would overflow to inf/NaN)."""
+    check_finite(a, name)
+    idx = first_bad(np.abs(a) > MAX_LOG_POTENTIAL)
+    if idx is not None:
+        raise ValueError(f"{name} must lie within +-{MAX_LOG_POTENTIAL:g} (log-potentials): "
+                         f"{name}{_pos(idx)} = {a[idx]}")
+
+
 def check_edges(edges, d: int) -> np.ndarray:
     """Edges (m, 2) int64 of a graph on d sites: in range, no self-loop, no repeated pair."""
     try:
@@ -347,24 +392,6 @@ def check_edges(edges, d: int) -> np.ndarray:
     return e
 
 
-def check_stored_log_table(a, name: str, ndim: int, tol: float = 1e-6) -> np.ndarray:
-    """A stored log-probability table: float, ``ndim`` dims, no NaN / +inf, exp sums to 1
-    within ``tol`` over the last axis (model files are untrusted input)."""
-    arr = np.asarray(a)
-    if arr.dtype.kind != "f":
-        raise TypeError(f"{name} must have a float dtype, got {arr.dtype}")
-    if arr.ndim != ndim or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty {ndim}-d array, got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if np.isnan(arr).any() or (arr == np.inf).any():
-        raise ValueError(f"{name} must be finite or -inf (log of 0), found NaN or +inf")
-    s = np.exp(arr).sum(axis=-1)
-    if not np.all(np.abs(s - 1.0) <= tol):
-        raise ValueError(f"{name} is not normalised: exp({name}) sums to values in "
-                         f"[{s.min()}, {s.max()}] over its last axis, not 1")
-    return arr
-
-
 def check_prob_table(arr, name: str, shape: tuple, shape_doc: str, tol: float = 1e-6) -> np.ndarray:
     """float64 copy of a probability table of the given shape: finite, >= 0, rows summing
     to 1 within ``tol`` (renormalised here unless within 1e-12 of 1 already)."""
@@ -385,3 +412,34 @@ def check_prob_table(arr, name: str, shape: tuple, shape_doc: str, tol: float = 
                          f"sum of {name}{list(map(int, idx))} = {s[idx][0]}")
     fix = np.abs(s - 1.0) > 1e-12          # rows already normalised keep their bits (round trips)
     return np.ascontiguousarray(np.where(fix, a / s, a))
+
+
+def param(params, key: str, model: str):
+    """``params[key]`` of a saved model, or a ValueError naming the missing array."""
+    try:
+        return params[key]
+    except (KeyError, TypeError):
+        raise ValueError(f"{model} parameters need an array {key!r} (a fastdgm model file "
+                         f"holds it; got {sorted(params) if hasattr(params, 'keys') else params!r})") from None
+
+
+def check_log_probs(a, name: str, *, ndim: int, shape_doc: str) -> np.ndarray:
+    """A stored table of log-probabilities normalised over the last axis (a model file's).
+
+    Real dtype, ``ndim`` dimensions, not empty, no NaN or +inf (-inf is probability zero),
+    every row's logsumexp within :data:`LOG_NORM_TOL` of 0. Returns a float64 C-contiguous
+    copy with the values as given (no renormalisation: a saved model loads bit for bit).
+    """
+    arr = as_float_array(a, name)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have shape {shape_doc}, got shape {arr.shape}")
+    arr = np.array(arr, dtype=np.float64, order="C")
+    check_logits(arr, name)
+    m = arr.max(axis=-1, keepdims=True)
+    lse = (m + np.log(np.exp(arr - m).sum(axis=-1, keepdims=True)))[..., 0]
+    idx = first_bad(~(np.abs(lse) <= LOG_NORM_TOL))
+    if idx is not None:
+        where = f"{name}{_pos(idx)}" if idx else name
+        raise ValueError(f"{name} must hold normalised log-probabilities (logsumexp over the last "
+                         f"axis = 0 within {LOG_NORM_TOL:g}): {where} sums to exp({lse[idx]:.6g})")
+    return arr

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
 
 from ._config import get_num_threads
 from ._dispatch import levels_1d
 from ._rng import make_key
+from ._typing import ArrayLike, FloatArray, Seed, Size
 from ._validation import as_float_array, check_size, check_weights, first_bad
 from .kernels import _threshold as _k
 
@@ -15,8 +17,8 @@ __all__ = ["sample_density", "gaussian_transport"]
 
 
 def _check_density(grid, density):
-    x = as_float_array(grid, "grid", ndim=1).astype(np.float64, copy=False)
-    f = as_float_array(density, "density", ndim=1).astype(np.float64, copy=False)
+    x = np.ascontiguousarray(as_float_array(grid, "grid", ndim=1), dtype=np.float64)
+    f = np.ascontiguousarray(as_float_array(density, "density", ndim=1), dtype=np.float64)
     if x.shape != f.shape:
         raise ValueError(f"grid and density must have the same shape, got {x.shape} and {f.shape}")
     if x.size < 2:
@@ -38,7 +40,14 @@ def _check_density(grid, density):
     return x, f, mass
 
 
-def sample_density(grid, density, size=None, *, rng=None) -> np.ndarray:
+@overload
+def sample_density(grid: ArrayLike, density: ArrayLike, size: None = None, *, rng: Seed = None) -> float: ...
+@overload
+def sample_density(grid: ArrayLike, density: ArrayLike, size: Size, *, rng: Seed = None) -> FloatArray: ...
+
+
+def sample_density(grid: ArrayLike, density: ArrayLike, size: Size | None = None, *,
+                   rng: Seed = None) -> float | FloatArray:
     """Exact samples of a continuous density known at C grid points, linear in between.
 
     The inverse CDF of the piecewise-linear density is applied to counter-based
@@ -68,7 +77,7 @@ def sample_density(grid, density, size=None, *, rng=None) -> np.ndarray:
     return float(out[0]) if size is None else out.reshape(shape)
 
 
-def gaussian_transport(z, grid, density) -> np.ndarray:
+def gaussian_transport(z: ArrayLike, grid: ArrayLike, density: ArrayLike) -> FloatArray | np.float64:
     """The monotone map T with T(Z) ~ density for Z ~ N(0, 1): T = F^{-1} o Phi.
 
     Parameters
@@ -93,8 +102,8 @@ def gaussian_transport(z, grid, density) -> np.ndarray:
     _k.ndtr(flat, u, nt)
     out = np.empty_like(flat)
     _k.density_inverse(u, levels_1d(mass, False), x, f, mass, out, nt)
-    out = out.reshape(zz.shape)
-    return out[()] if out.ndim == 0 else out
+    res = out.reshape(zz.shape)
+    return res[()] if res.ndim == 0 else res
 
 
 # ---------------------------------------------------------------------------------------

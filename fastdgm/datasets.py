@@ -8,8 +8,10 @@ discrete data set with d = 64 components of C = 17 states. Attribution and licen
 from __future__ import annotations
 
 import os
+from typing import Literal, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["load_digits", "DIGITS_SHAPE", "DIGITS_STATES"]
 
@@ -19,7 +21,14 @@ DIGITS_STATES = 17
 _DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
-def load_digits(return_labels: bool = True):
+@overload
+def load_digits(return_labels: Literal[True] = True) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]: ...
+@overload
+def load_digits(return_labels: Literal[False]) -> NDArray[np.uint8]: ...
+
+
+def load_digits(return_labels: bool = True
+                ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]] | NDArray[np.uint8]:
     """The UCI optical-recognition-of-handwritten-digits images (scikit-learn's copy).
 
     Parameters

@@ -15,7 +15,8 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-from ._validation import as_float_array
+from ._typing import ArrayLike, FloatArray
+from ._validation import as_float_array, check_finite
 
 __all__ = ["rhat", "ess"]
 
@@ -27,6 +28,7 @@ def _trace(trace, name="trace") -> np.ndarray:
         a = a[:, None]
     if a.shape[0] < 4:
         raise ValueError(f"{name} needs at least 4 draws, got shape {a.shape}")
+    check_finite(a, name)          # NaN/inf would give a number that means nothing
     return a
 
 
@@ -105,7 +107,7 @@ def _apply(fn, a: np.ndarray):
     return np.array([fn(flat[:, :, k]) for k in range(flat.shape[2])]).reshape(rest)
 
 
-def rhat(trace, method: str = "rank"):
+def rhat(trace: ArrayLike, method: str = "rank") -> float | FloatArray:
     """Potential scale reduction factor R-hat of MCMC draws.
 
     Parameters
@@ -120,6 +122,11 @@ def rhat(trace, method: str = "rank"):
     -------
     float, or ndarray of the trailing shape
         Values near 1 (say < 1.01) indicate the chains agree.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 4 draws, or a NaN or infinite entry (named by its position).
     """
     a = _trace(trace)
     if method == "split":
@@ -133,7 +140,7 @@ def rhat(trace, method: str = "rank"):
     raise ValueError(f"method must be 'rank' or 'split', got {method!r}")
 
 
-def ess(trace, method: str = "bulk"):
+def ess(trace: ArrayLike, method: str = "bulk") -> float | FloatArray:
     """Effective sample size of MCMC draws.
 
     Parameters
@@ -148,6 +155,11 @@ def ess(trace, method: str = "bulk"):
     Returns
     -------
     float, or ndarray of the trailing shape
+
+    Raises
+    ------
+    ValueError
+        Fewer than 4 draws, or a NaN or infinite entry (named by its position).
     """
     a = _trace(trace)
     if method == "mean":

@@ -16,9 +16,14 @@ Factorized pairs, by enumerating the joint space when C^d is small, else by Mont
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._typing import ArrayLike, Seed
+
+if TYPE_CHECKING:
+    from .models.base import Model
 from ._validation import (
     as_float_array,
     check_positive_int,
@@ -59,8 +64,10 @@ class Estimate(float):
     """
 
     __slots__ = ("stderr", "n")
+    stderr: float
+    n: int
 
-    def __new__(cls, value, stderr=0.0, n=0):
+    def __new__(cls, value: float, stderr: float = 0.0, n: int = 0) -> Estimate:
         self = super().__new__(cls, value)
         self.stderr = float(stderr)
         self.n = int(n)
@@ -128,7 +135,7 @@ def _mean_estimate(terms: np.ndarray) -> Estimate:
     return Estimate(mean, sd / math.sqrt(n), n)
 
 
-def kl_estimate(log_p, log_q) -> Estimate:
+def kl_estimate(log_p: ArrayLike, log_q: ArrayLike) -> Estimate:
     """Monte-Carlo KL(P || Q) = (1/n) sum_i [log P(x^i) - log Q(x^i)] at samples x^i of P.
 
     Parameters
@@ -149,7 +156,7 @@ def kl_estimate(log_p, log_q) -> Estimate:
     return _mean_estimate(lp - lq)
 
 
-def entropy_estimate(log_p) -> Estimate:
+def entropy_estimate(log_p: ArrayLike) -> Estimate:
     """Monte-Carlo entropy H(P) = -(1/n) sum_i log P(x^i) at samples x^i of P (nats).
 
     Parameters
@@ -163,7 +170,7 @@ def entropy_estimate(log_p) -> Estimate:
     return _mean_estimate(-_log_values(log_p, "log_p", allow_neg_inf=False))
 
 
-def cross_entropy(log_q) -> Estimate:
+def cross_entropy(log_q: ArrayLike) -> Estimate:
     """Monte-Carlo cross-entropy H(P, Q) = -(1/n) sum_i log Q(x^i) at samples x^i of P.
 
     With X a data set and Q a model, ``cross_entropy(q.log_prob(X))`` is the mean negative
@@ -226,7 +233,8 @@ def _enumerate_kl(p, q) -> float:
     return acc
 
 
-def kl_divergence(p_model, q_model, *, n=None, rng=None, method: str = "auto") -> Estimate:
+def kl_divergence(p_model: Model, q_model: Model, *, n: int | None = None, rng: Seed = None,
+                  method: str = "auto") -> Estimate:
     """KL(P || Q) between two models over the same (d, C), in nats.
 
     Parameters
@@ -277,7 +285,7 @@ def kl_divergence(p_model, q_model, *, n=None, rng=None, method: str = "auto") -
 # ---------------------------------------------------------------------------------------
 # plug-in entropy of data
 # ---------------------------------------------------------------------------------------
-def empirical_entropy(X, correction=None) -> float:
+def empirical_entropy(X: ArrayLike, correction: str | None = None) -> float:
     """Plug-in entropy (nats) of the empirical distribution of the rows of X.
 
     H = -sum_x (c_x / n) log(c_x / n) over the distinct rows x with counts c_x. It is biased

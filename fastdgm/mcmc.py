@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,10 +19,14 @@ from ._checkpoint import FORMAT, DeferredSignals, check_resume_states, progress_
 from ._config import get_num_threads
 from ._progress import Progress
 from ._rng import make_key
+from ._typing import ArrayLike, FloatArray, IntArray, PathLike, Seed
 from ._validation import check_positive_int, check_scalar, check_states, smallest_uint
 from .kernels import gibbs_graph, gibbs_grid
 from .kernels.gibbs_common import BLOCK, chain_keys, random_init
 from .models.base import atomic_savez
+
+if TYPE_CHECKING:
+    from .models.mrf import PairwiseMRF
 
 __all__ = ["gibbs", "GibbsResult"]
 
@@ -69,6 +74,12 @@ class GibbsResult:
         Global index of the first chain (chain c uses ``substream(key, c)``).
     """
 
+    samples: IntArray
+    energy: FloatArray
+    state: IntArray
+    final_energy: FloatArray
+    key: np.uint64
+
     def __init__(self, samples, energy, state, final_energy, key, sweep, schedule, burn_in, n_sweeps,
                  thin, sweeps_done, model_id, chain_start=0):
         self.samples = samples
@@ -95,7 +106,7 @@ class GibbsResult:
         """True when the run did all its burn_in + n_sweeps sweeps."""
         return self.sweeps_done >= self.burn_in + self.n_sweeps
 
-    def save(self, path) -> None:
+    def save(self, path: PathLike) -> None:
         """Write the result (a checkpoint) atomically to an ``.npz`` file.
 
         Only the samples kept so far and the energies recorded so far are written (with the
@@ -116,7 +127,7 @@ class GibbsResult:
                      complete=np.bool_(self.complete), __gibbs__=np.int64(FORMAT))
 
     @classmethod
-    def load(cls, path) -> "GibbsResult":
+    def load(cls, path: PathLike) -> GibbsResult:
         """Read a result or checkpoint written by :meth:`save` / ``gibbs(checkpoint=...)``.
 
         The file is untrusted input: every array is checked against the others (shapes,
@@ -139,9 +150,11 @@ class GibbsResult:
                 f"schedule={self.schedule!r}{'' if self.complete else ', incomplete'})")
 
 
-def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, schedule="auto",
-          progress=False, checkpoint=None, resume=None, checkpoint_every=60.0, key=None, chain_start=0,
-          _layout=None):
+def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0, thin: int = 1,
+          init: str | ArrayLike | None = None, rng: Seed = None, schedule: str = "auto",
+          progress: bool = False, checkpoint: PathLike | None = None,
+          resume: GibbsResult | PathLike | None = None, checkpoint_every: float = 60.0,
+          key: int | None = None, chain_start: int = 0, _layout: str | None = None) -> GibbsResult:
     """Run ``n_chains`` Gibbs chains on a pairwise MRF.
 
     Parameters

@@ -7,6 +7,7 @@ then hands trusted buffers to a Cython kernel.
 from __future__ import annotations
 
 import math
+from typing import Any, overload
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ._dispatch import (
     weights_or_logits,
 )
 from ._rng import make_key
+from ._typing import ArrayLike, DTypeLike, FloatArray, IntArray, NDArray, Seed, Size
 from ._validation import (
     as_float_array,
     check_logits,
@@ -37,7 +39,7 @@ __all__ = ["cumulative_levels", "threshold", "categorical", "sample_joint"]
 # ---------------------------------------------------------------------------------------
 # the primitive
 # ---------------------------------------------------------------------------------------
-def cumulative_levels(p, axis: int = -1) -> np.ndarray:
+def cumulative_levels(p: ArrayLike, axis: int = -1) -> FloatArray:
     """Normalised cumulative levels L_k = (p_1 + ... + p_k) / sum(p) along ``axis``.
 
     Parameters
@@ -71,7 +73,7 @@ def cumulative_levels(p, axis: int = -1) -> np.ndarray:
     return np.moveaxis(levels, -1, axis)
 
 
-def threshold(u, levels) -> np.ndarray:
+def threshold(u: ArrayLike, levels: ArrayLike) -> NDArray[np.int64] | np.int64:
     """Index of the first level above each uniform: the first k with ``u < levels[..., k]``.
 
     Parameters
@@ -132,7 +134,18 @@ def threshold(u, levels) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # categorical draws
 # ---------------------------------------------------------------------------------------
-def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto", dtype=np.int64):
+@overload
+def categorical(p: ArrayLike | None = None, size: None = None, *, logits: ArrayLike | None = None,
+                rng: Seed = None, method: str = "auto", dtype: DTypeLike = np.int64
+                ) -> np.integer[Any] | IntArray: ...
+@overload
+def categorical(p: ArrayLike | None = None, size: Size = ..., *, logits: ArrayLike | None = None,
+                rng: Seed = None, method: str = "auto", dtype: DTypeLike = np.int64) -> IntArray: ...
+
+
+def categorical(p: ArrayLike | None = None, size: Size | None = None, *, logits: ArrayLike | None = None,
+                rng: Seed = None, method: str = "auto", dtype: DTypeLike = np.int64
+                ) -> np.integer[Any] | IntArray:
     """Draw categories by cumulative-level thresholding.
 
     Parameters
@@ -190,46 +203,67 @@ def categorical(p=None, size=None, *, logits=None, rng=None, method: str = "auto
 
     batch = arr.shape[:-1]
     n = math.prod(batch)
-    if size is None:
-        size = batch
+    shp: tuple[int, ...] = batch if size is None else size
     try:
-        bshape = np.broadcast_shapes(batch, size)
+        bshape = np.broadcast_shapes(batch, shp)
     except ValueError:
         bshape = None
-    if bshape != size:
-        raise ValueError(f"size {size} is not compatible with the batch shape {batch} of {name} "
+    if bshape != shp:
+        raise ValueError(f"size {shp} is not compatible with the batch shape {batch} of {name} "
                          f"(shape {arr.shape}): p.shape[:-1] must broadcast to size")
-    if math.prod(size) == 0:
+    if math.prod(shp) == 0:
         (check_logits if is_logits else check_weights)(arr, name)
-        return np.empty(size, dtype=dt)
+        return np.empty(shp, dtype=dt)
     P = arr.reshape(n, C)
-    if size[len(size) - len(batch):] == batch:       # draws x rows: the fused kernel
-        draws = math.prod(size[:len(size) - len(batch)])
+    if shp[len(shp) - len(batch):] == batch:       # draws x rows: the fused kernel
+        draws = math.prod(shp[:len(shp) - len(batch)])
         m = method_code(method, C, draws)
         out = np.empty(draws * n, dtype=dt)
         nbad = _k.sample_rows(P, is_logits, m, draws, np.uint64(key), out, get_num_threads())
         if nbad:
             (check_logits if is_logits else check_weights)(arr, name)
             raise ValueError(f"{name} has invalid rows")  # pragma: no cover - check above names it
-        return out.reshape(size)
+        return out.reshape(shp)
     # general broadcast (e.g. batch (n, 1) into size (n, k)): levels then the primitive
     method_code(method, C, 2)
     (check_logits if is_logits else check_weights)(arr, name)
-    if is_logits:
-        P = np.exp(P - P.max(axis=1, keepdims=True))
-    L = cumulative_levels(P)
-    rows = np.broadcast_to(np.arange(n, dtype=np.int64).reshape(batch), size).ravel()
+    return _broadcast_draws(P, is_logits, batch, shp, key).astype(dt, copy=False)
+
+
+_LEVEL_BLOCK = 1 << 18
+"""Elements of the (rows, C) levels built at a time by :func:`_broadcast_draws` (2 MiB)."""
+
+
+def _broadcast_draws(P, is_logits: bool, batch: tuple, size: tuple, key) -> np.ndarray:
+    """Draws of shape ``size`` from the rows of validated P (n, C) broadcast from ``batch``:
+    element i uses ``uniform(key, i)`` and the levels of its row. Levels are built for a block
+    of rows at a time, so memory is O(output + block), never an (n, C) temporary."""
+    n, C = P.shape
+    rows = np.ascontiguousarray(np.broadcast_to(np.arange(n, dtype=np.int64).reshape(batch), size)).ravel()
     u = uniforms(key, rows.size)
-    last = np.full(n, C - 1, dtype=np.int64)
     out = np.empty(rows.size, dtype=np.int64)
-    _k.threshold_rows(u, L, np.ascontiguousarray(rows), last, out, get_num_threads())
-    return out.reshape(size).astype(dt, copy=False)
+    order = np.argsort(rows, kind="stable")          # output positions grouped by row
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=start[1:])
+    block = max(1, _LEVEL_BLOCK // C)
+    nt = get_num_threads()
+    for r0 in range(0, n, block):
+        r1 = min(n, r0 + block)
+        W = P[r0:r1]
+        if is_logits:
+            W = np.exp(W - W.max(axis=1, keepdims=True))
+        L = np.ascontiguousarray(cumulative_levels(W))
+        sel = order[start[r0]:start[r1]]
+        res = np.empty(sel.size, dtype=np.int64)
+        _k.threshold_rows(u[sel], L, rows[sel] - r0, np.full(r1 - r0, C - 1, dtype=np.int64), res, nt)
+        out[sel] = res
+    return out.reshape(size)
 
 
 # ---------------------------------------------------------------------------------------
 # continuous densities tabulated at C points
 # ---------------------------------------------------------------------------------------
-def sample_joint(table, size=None, *, rng=None, log: bool = False) -> np.ndarray:
+def sample_joint(table: ArrayLike, size: Size | None = None, *, rng: Seed = None, log: bool = False) -> IntArray:
     """Direct sampling of a full joint table: O(C^d) setup, exact (the ground truth).
 
     Parameters

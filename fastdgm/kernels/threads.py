@@ -4,17 +4,43 @@
 configuration at import time. Cython kernels receive the count as an argument; numba
 kernels get it through :func:`numba_threads`, which sets numba's *thread-local* count
 for the duration of one call. Re-exported by :mod:`fastdgm._config` (the public names).
+
+Fork safety: a process forked after a parallel kernel ran cannot use GNU OpenMP (libgomp's
+thread pool does not survive ``fork``: a parallel region hangs) nor numba's ``omp`` layer
+(it terminates the child). A handler registered with :func:`os.register_at_fork` therefore
+makes every forked child single-threaded: :func:`get_num_threads` returns 1 there (Cython
+kernels then run a team of one, the calling thread) and numba kernels run their serial twin
+without touching numba's threading layer. Results are unchanged (they never depend on the
+thread count); a child that wants threads should be spawned, not forked.
 """
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 import os
 import threading
 
-__all__ = ["get_num_threads", "set_num_threads", "threads", "numba_threads", "max_threads"]
+__all__ = ["get_num_threads", "set_num_threads", "threads", "numba_threads", "max_threads",
+           "in_forked_child"]
 
 _state = threading.local()
 _default_threads: int | None = None
+_forked_child = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked_child, _parallel_lock
+    _forked_child = True
+    _parallel_lock = threading.Lock()     # a lock held by another parent thread stays held
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def in_forked_child() -> bool:
+    """True in a process forked from one that imported fastdgm (kernels run single-threaded)."""
+    return _forked_child
 
 
 def max_threads() -> int:
@@ -39,8 +65,11 @@ def get_num_threads() -> int:
     -------
     int
         Set by :func:`set_num_threads` or :func:`threads`; by default the number of
-        CPUs available to this process (or ``NUMBA_NUM_THREADS`` if set).
+        CPUs available to this process (or ``NUMBA_NUM_THREADS`` if set). Always 1 in a
+        forked child process (see the module docstring: OpenMP does not survive ``fork``).
     """
+    if _forked_child:
+        return 1
     n = getattr(_state, "n", None)
     if n is not None:
         return n
@@ -72,7 +101,7 @@ def set_num_threads(n: int) -> None:
 
 
 @contextlib.contextmanager
-def threads(n: int):
+def threads(n: int) -> Iterator[int]:
     """Context manager: run the enclosed kernels on ``n`` threads (this Python thread only).
 
     Parameters
@@ -117,12 +146,15 @@ def numba_layer() -> str | None:
 
 
 @contextlib.contextmanager
-def numba_threads():
+def numba_threads() -> Iterator[bool]:
     """Yield ``True`` if a numba ``parallel=True`` kernel may run now, else ``False``.
 
     Sets numba's thread-local thread count to :func:`get_num_threads` (capped by
     ``numba.config.NUMBA_NUM_THREADS``) for the duration of the block.
     """
+    if _forked_child:          # the parallel runtime did not survive fork: serial twin
+        yield False
+        return
     import numba
 
     n = min(get_num_threads(), numba.config.NUMBA_NUM_THREADS)

@@ -11,12 +11,25 @@
 ========================  ==========================================================
 
 Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
-``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``). Names load lazily: importing this package
-does not import numba; ``fastdgm.models.Factorized`` does.
+``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``, ``_lattice``). Names load lazily: importing this
+package does not import numba; ``fastdgm.models.Factorized`` does.
 """
 from importlib import import_module as _import_module
 
+from typing import TYPE_CHECKING
+
 from .base import Model, load, register_model
+
+if TYPE_CHECKING:   # what type checkers see of the lazily served names
+    from ._pairwise import mutual_information_matrix, pairwise_counts
+    from ._trees import max_spanning_tree
+    from .categorical import Categorical
+    from .factorized import Factorized
+    from .hclt import HiddenChowLiuTree
+    from .mixture import Mixture
+    from .mrf import PairwiseMRF
+    from .tree import ChowLiuTree
+    from .treemix import TreeMixture
 
 _LAZY = {
     "Categorical": "categorical",

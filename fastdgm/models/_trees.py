@@ -15,7 +15,7 @@ def tree_order(parent: np.ndarray) -> np.ndarray:
     """Breadth-first order from the root (parents before children); ValueError on a cycle."""
     d = parent.shape[0]
     root = int(np.flatnonzero(parent == -1)[0])
-    children = [[] for _ in range(d)]
+    children: list[list[int]] = [[] for _ in range(d)]
     for j in range(d):
         if parent[j] >= 0:
             children[parent[j]].append(j)

@@ -9,23 +9,42 @@ on (key, start, n): that is the hook :mod:`fastdgm.dask` uses to draw blocks on 
 
 To add a model: one file in ``fastdgm/models/``, a class decorated with
 :func:`register_model` (so :func:`load` finds it), kernels in ``fastdgm/kernels/``.
+
+One rule for fitting, for every model: ``fit`` is a classmethod constructor,
+``Model.fit(X, ...) -> Model``, declared with :class:`classonlymethod`; ``model.fit(X)`` on an
+instance raises ``TypeError`` (it would return a new model and leave ``model`` unchanged).
+
+Model files are untrusted input: :func:`load` reads only arrays (no pickles) of a bounded total
+size, and ``from_params`` validates each one (shapes against each other, dtypes, ranges,
+finiteness, normalisation) before any kernel can see it.
 """
 from __future__ import annotations
 
+import functools
 import os
+import zipfile
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from .._atomic import atomic_output
 from .._rng import make_key
+from .._typing import ArrayLike, FloatArray, IntArray, PathLike, Seed
 from .._validation import check_size
 
-__all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez", "sample_shape"]
+__all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez", "sample_shape",
+           "classonlymethod", "MAX_FILE_BYTES"]
 
-_MODELS: dict[str, type] = {}
+MAX_FILE_BYTES = 2 ** 34
+"""Largest total size (16 GiB) of the arrays :func:`load` reads from a model file; checked from
+the array headers before any array is read (a small compressed file can declare huge arrays)."""
+
+_MODELS: dict[str, type[Model]] = {}
+M = TypeVar("M", bound="Model")
 
 
-def register_model(cls):
+def register_model(cls: type[M]) -> type[M]:
     """Class decorator: make ``cls`` loadable by :func:`load` under its class name."""
     _MODELS[cls.__name__] = cls
     return cls
@@ -46,9 +65,38 @@ def _import_models() -> None:
         importlib.import_module(f"{__package__}.{mod}")
 
 
+if TYPE_CHECKING:          # type checkers see a classmethod
+    classonlymethod = classmethod
+else:
+    class classonlymethod(classmethod):
+        """``classmethod`` that refuses to be called on an instance.
+
+        Every model's ``fit`` is a constructor, ``Model.fit(X, ...) -> Model``: it returns a new
+        fitted model. Called on an instance (``m.fit(X)``) it would return that new model and
+        leave ``m`` unchanged, a silent trap; this descriptor makes it a ``TypeError`` instead.
+        Use it as ``@classonlymethod`` in place of ``@classmethod``.
+        """
+
+        def __get__(self, instance, owner=None):
+            if instance is None:
+                return super().__get__(instance, owner)
+            func = self.__func__
+            cls = owner if owner is not None else type(instance)
+
+            @functools.wraps(func)
+            def refuse(*args, **kwargs):
+                raise TypeError(f"{func.__name__} is a classmethod that returns a new model: use "
+                                f"fd.{cls.__name__}.{func.__name__}(X, ...), not "
+                                f"model.{func.__name__}(X) on an instance (which would leave the "
+                                f"instance unchanged)")
+            return refuse
+
+
 class Model:
     """Base class of explicit-likelihood models over X of shape (n, d), states in [0, C).
 
+    ``fit`` is a classmethod constructor on every model: ``fd.Factorized.fit(X)`` returns a new
+    fitted model; calling it on an instance raises ``TypeError`` (see :class:`classonlymethod`).
     A subclass method or property without a docstring takes the protocol's docstring from
     here (so the documentation of every model is complete).
     """
@@ -80,7 +128,7 @@ class Model:
         """Number of states C of each component."""
         raise NotImplementedError
 
-    def log_prob(self, X) -> np.ndarray:  # pragma: no cover - abstract
+    def log_prob(self, X: ArrayLike) -> FloatArray:  # pragma: no cover - abstract
         """Log-probability of each row of X.
 
         Parameters
@@ -95,7 +143,7 @@ class Model:
         """
         raise NotImplementedError
 
-    def sample(self, size, rng=None) -> np.ndarray:
+    def sample(self, size: int, rng: Seed = None) -> IntArray:
         """Draw samples, shape ``size + (d,)``, smallest unsigned dtype holding C.
 
         The result depends only on the seed, never on the thread count: row i (in C order
@@ -144,7 +192,7 @@ class Model:
 
         return fill(self, X, missing, rng)
 
-    def sample_rows(self, key, start: int, n: int) -> np.ndarray:  # pragma: no cover - abstract
+    def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:  # pragma: no cover - abstract
         """Rows ``[start, start + n)`` of the sample drawn with the 64-bit ``key``.
 
         Parameters
@@ -163,7 +211,7 @@ class Model:
         """
         raise NotImplementedError(f"{type(self).__name__} has no exact block sampler")
 
-    def score(self, X) -> float:
+    def score(self, X: ArrayLike) -> float:
         """Mean log-likelihood per sample of X, in nats (``log_prob(X).mean()``).
 
         Parameters
@@ -190,7 +238,7 @@ class Model:
         raise NotImplementedError(f"{type(self).__name__} has no exact entropy")
 
     # --- persistence ---------------------------------------------------------------------
-    def get_params(self) -> dict:  # pragma: no cover - abstract
+    def get_params(self) -> dict[str, np.ndarray]:  # pragma: no cover - abstract
         """Arrays and scalars that define the model (numpy-serialisable).
 
         Returns
@@ -201,7 +249,7 @@ class Model:
         raise NotImplementedError
 
     @classmethod
-    def from_params(cls, params: dict):  # pragma: no cover - abstract
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> Model:  # pragma: no cover - abstract
         """The model defined by ``params`` (as returned by :meth:`get_params`), validated.
 
         Parameters
@@ -216,7 +264,7 @@ class Model:
         """
         raise NotImplementedError
 
-    def save(self, path) -> None:
+    def save(self, path: PathLike) -> None:
         """Save the model to an ``.npz`` file, written whole or not at all.
 
         Parameters
@@ -260,7 +308,7 @@ def atomic_savez(path, **arrays) -> None:
         np.savez(f, **arrays)
 
 
-def load(path) -> Model:
+def load(path: PathLike) -> Model:
     """Load a model saved with ``Model.save``.
 
     Parameters
@@ -274,16 +322,55 @@ def load(path) -> Model:
         The model, of the class named in the file.
     """
     _import_models()     # every model class registered
+    name, params = _read_model_file(os.fspath(path))
+    if name not in _MODELS:
+        raise ValueError(f"{os.fspath(path)}: unknown model type {name!r} (known: "
+                         f"{', '.join(sorted(_MODELS))})")
+    return _MODELS[name].from_params(params)
 
-    f = np.load(os.fspath(path), allow_pickle=False)
-    if not hasattr(f, "files"):     # an .npy file: np.load returned an array
-        raise ValueError(f"{os.fspath(path)} holds a single array, not a model: load expects a "
-                         "model file (.npz written by Model.save)")
+
+def _read_model_file(path: str) -> tuple[str, dict]:
+    """The model name and the arrays of a model file; ValueError for anything else (a .npy
+    file, an .npz without '__model__', object arrays, a size above :data:`MAX_FILE_BYTES`)."""
+    expect = f"{path} is not a fastdgm model file (expected an .npz written by Model.save"
+    try:
+        f = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{expect}: {' '.join(str(exc).split())})") from None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise ValueError(f"{expect}; it holds a single array)")
     with f:
         if "__model__" not in f.files:
-            raise ValueError(f"{os.fspath(path)} is not a fastdgm model file (no '__model__' entry)")
-        name = str(f["__model__"])
-        params = {k: f[k] for k in f.files if k != "__model__"}
-    if name not in _MODELS:
-        raise ValueError(f"{os.fspath(path)}: unknown model type {name!r}")
-    return _MODELS[name].from_params(params)
+            raise ValueError(f"{expect}; no '__model__' entry)")
+        total = 0
+        for key in f.files:
+            shape, dtype = _npz_header(f, key, expect)
+            if dtype.hasobject:
+                raise ValueError(f"{expect}; array {key!r} holds Python objects)")
+            total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if total > MAX_FILE_BYTES:
+            raise ValueError(f"{path}: its arrays declare {total} bytes, above the limit of "
+                             f"{MAX_FILE_BYTES} (fastdgm.models.base.MAX_FILE_BYTES)")
+        try:
+            arrays = {k: f[k] for k in f.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{expect}: {' '.join(str(exc).split())})") from None
+    label = arrays.pop("__model__")
+    if label.dtype.kind != "U" or label.shape != ():
+        raise ValueError(f"{expect}; '__model__' must be a string, got {label.dtype} {label.shape})")
+    return str(label), arrays
+
+
+def _npz_header(f, key: str, expect: str):
+    """(shape, dtype) of member ``key`` of an open npz, from its header only."""
+    try:
+        with f.zip.open(key + ".npy") as fp:
+            version = np.lib.format.read_magic(fp)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(fp)
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{expect}; array {key!r} is unreadable: {' '.join(str(exc).split())})") from None
+    return shape, dtype

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any, overload
 
 import numpy as np
 
@@ -16,14 +18,17 @@ from .._dispatch import (
 )
 from .._rng import make_key
 from .._validation import (
+    LOG_NORM_TOL,
     check_alpha,
     check_logits,
     check_sample_weight,
     check_size,
     check_states,
     check_weights,
+    param,
 )
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
+from .._typing import ArrayLike, DTypeLike, FloatArray, IntArray, Seed, Size
 
 __all__ = ["Categorical"]
 
@@ -60,7 +65,7 @@ class Categorical(Model):
     (3,)
     """
 
-    def __init__(self, p=None, *, logits=None):
+    def __init__(self, p: ArrayLike | None = None, *, logits: ArrayLike | None = None) -> None:
         arr, is_logits, name = weights_or_logits(p, logits)
         if arr.ndim != 1:
             raise ValueError(f"{name} must be 1-dimensional (C,), got shape {arr.shape}")
@@ -77,7 +82,7 @@ class Categorical(Model):
         self.probs = probs
         self.log_probs = lp
         self._levels = levels_1d(arr, is_logits)
-        self._table_cache = {}
+        self._table_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def n_dims(self) -> int:
@@ -92,7 +97,15 @@ class Categorical(Model):
         """Cumulative levels, float64 (C,), last exactly 1.0."""
         return self._levels
 
-    def sample(self, size=None, rng=None, *, method: str = "auto", dtype=np.int64):
+    @overload
+    def sample(self, size: None = None, rng: Seed = None, *, method: str = "auto",
+               dtype: DTypeLike = np.int64) -> np.integer[Any]: ...
+    @overload
+    def sample(self, size: Size, rng: Seed = None, *, method: str = "auto",
+               dtype: DTypeLike = np.int64) -> IntArray: ...
+
+    def sample(self, size: Size | None = None, rng: Seed = None, *, method: str = "auto",
+               dtype: DTypeLike = np.int64) -> np.integer[Any] | IntArray:
         """Draw states by thresholding; the search tables are built once and kept.
 
         Parameters
@@ -121,7 +134,7 @@ class Categorical(Model):
             tables = self._table_cache[m] = search_tables(self._levels, m)
         return scalar_or_array(draw_table(self._levels, tables, m, key, 0, shape, dt), size)
 
-    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+    def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:
         """Draws ``[start, start + n)`` of ``sample(N, rng)`` with ``key = make_key(rng)``.
 
         Every method but "alias" gives these draws ("auto" never picks it).
@@ -146,7 +159,7 @@ class Categorical(Model):
             tables = self._table_cache[m] = search_tables(self._levels, m)
         return draw_table(self._levels, tables, m, np.uint64(key), int(start), (int(n),), np.dtype(np.int64))
 
-    def log_prob(self, x) -> np.ndarray:
+    def log_prob(self, x: ArrayLike) -> FloatArray:
         """Log-probability of each state in ``x``.
 
         Parameters
@@ -176,8 +189,9 @@ class Categorical(Model):
         nz = p > 0
         return float(-np.sum(p[nz] * self.log_probs[nz]))
 
-    @classmethod
-    def fit(cls, x, n_states: int | None = None, alpha: float = 1.0, sample_weight=None) -> "Categorical":
+    @classonlymethod
+    def fit(cls, x: ArrayLike, n_states: int | None = None, alpha: float = 1.0,
+            sample_weight: ArrayLike | None = None) -> Categorical:
         """Maximum-likelihood (``alpha=0``) or smoothed estimate (counts + alpha) / (n + alpha C).
 
         Parameters
@@ -185,7 +199,7 @@ class Categorical(Model):
         x : array_like of int, any shape
             Observed states in [0, n_states).
         n_states : int, optional
-            C; ``x.max() + 1`` by default.
+            C; ``x.max() + 1`` by default (inferred up to 65536; pass it above).
         alpha : float >= 0
             Additive (Laplace/Lidstone) smoothing.
         sample_weight : array_like of float, shape of ``x``, optional
@@ -204,9 +218,16 @@ class Categorical(Model):
         counts = np.bincount(flat[:, 0], weights=w, minlength=C).astype(np.float64)
         return cls(counts + alpha)
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, np.ndarray]:
         return {"probs": self.probs}
 
     @classmethod
-    def from_params(cls, params: dict) -> "Categorical":
-        return cls(params["probs"])
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> Categorical:
+        """The model of ``params`` (e.g. read from a file), validated: ``probs`` (C,) as in the
+        constructor, summing to 1 within :data:`~fastdgm._validation.LOG_NORM_TOL`."""
+        model = cls(param(params, "probs", cls.__name__))
+        total = float(np.sum(np.asarray(params["probs"], dtype=np.float64)))
+        if not abs(total - 1.0) <= LOG_NORM_TOL:
+            raise ValueError(f"probs must be normalised probabilities (sum 1 within {LOG_NORM_TOL:g}), "
+                             f"got sum {total!r}")
+        return model

@@ -1,20 +1,25 @@
 """The factorized (independent-variables) model: P(x) = prod_j probs[j, x_j]."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .._validation import (
     check_alpha,
+    check_log_probs,
     check_log_table,
     check_model_X,
     check_sample_weight,
     check_states,
+    param,
     smallest_uint,
 )
 from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
 from ._tables import entropy_terms, levels, state_counts
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
+from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 __all__ = ["Factorized"]
 
@@ -46,7 +51,7 @@ class Factorized(Model):
            [0.        , 1.        ]])
     """
 
-    def __init__(self, probs=None, *, logits=None):
+    def __init__(self, probs: ArrayLike | None = None, *, logits: ArrayLike | None = None) -> None:
         self._set(check_log_table(probs, logits, name_p="probs", ndim=2, shape_doc="(d, C)"))
 
     def _set(self, log_probs):
@@ -73,8 +78,9 @@ class Factorized(Model):
     def n_states(self) -> int:
         return self.log_probs.shape[1]
 
-    @classmethod
-    def fit(cls, X, n_states=None, alpha=1.0, sample_weight=None):
+    @classonlymethod
+    def fit(cls, X: ArrayLike, n_states: int | None = None, alpha: float = 1.0,
+            sample_weight: ArrayLike | None = None) -> Factorized:
         """Maximum-likelihood fit in closed form, with additive smoothing.
 
         probs[j, x] = (counts[j, x] + alpha) / (n + alpha * C), where counts[j, x] is the
@@ -85,7 +91,7 @@ class Factorized(Model):
         X : array_like of int, shape (n, d)
             States in [0, n_states).
         n_states : int, optional
-            C; ``X.max() + 1`` when None.
+            C; ``X.max() + 1`` when None (inferred up to 65536; pass it above).
         alpha : float >= 0, default 1.0
             Pseudo-count added to every state (Laplace smoothing). ``alpha=0`` is the plain
             MLE: states never seen get probability 0 (log-probability -inf).
@@ -142,7 +148,7 @@ class Factorized(Model):
             lp = np.log((counts + alpha) / (total + alpha * C))
         return cls._from_log(lp)
 
-    def log_prob(self, X, missing=None) -> np.ndarray:
+    def log_prob(self, X: ArrayLike) -> FloatArray:
         """log P(x) of each row, shape (n,), float64 (-inf where a state has probability 0).
 
         Parameters
@@ -178,7 +184,7 @@ class Factorized(Model):
             _k.factorized_log_prob(X.size, X, self.log_probs, out)
         return out
 
-    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+    def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:
         """Rows ``[start, start + n)`` of the sample of ``key``, (n, d), smallest unsigned dtype.
 
         Element (i, j) is ``threshold(levels[j], uniform(key, i*d + j))``: the result does
@@ -224,9 +230,12 @@ class Factorized(Model):
         """
         return self.probs
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, np.ndarray]:
         return {"log_probs": self.log_probs}
 
     @classmethod
-    def from_params(cls, params):
-        return cls._from_log(params["log_probs"])
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> Factorized:
+        """The model of ``params`` (e.g. read from a file), validated: ``log_probs`` (d, C)
+        normalised log-probabilities (see :func:`fastdgm._validation.check_log_probs`)."""
+        return cls._from_log(check_log_probs(param(params, "log_probs", cls.__name__), "log_probs",
+                                             ndim=2, shape_doc="(d, C)"))

@@ -25,7 +25,7 @@ from ..kernels import hclt as _h
 from ._missing import check_missing, fill_result
 from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
 from .tree import ChowLiuTree
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -306,7 +306,7 @@ class HiddenChowLiuTree(Model):
         pair, emit, ll = self._em_stats(X, w)
         return self._m_step(pair, emit, alpha), ll / total
 
-    @classmethod
+    @classonlymethod
     def fit(cls, X, n_hidden: int = 16, n_states: int | None = None, alpha: float = 0.1, rng=None,
             max_iter: int = 50, tol: float = 1e-4, progress: bool = False, sample_weight=None,
             init_noise: float = 3.0, dedupe: bool = True) -> "HiddenChowLiuTree":

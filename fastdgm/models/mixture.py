@@ -1,18 +1,23 @@
 """Mixture of K factorized categoricals, fitted by MAP-EM (:mod:`._mixture_em`)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._progress import Progress
 from .._rng import make_key, substream_ref
 from .._validation import (
     check_alpha,
+    check_log_probs,
     check_log_table,
     check_model_X,
     check_positive_int,
     check_sample_weight,
     check_scalar,
     check_states,
+    param,
     smallest_uint,
 )
 from ..kernels import ancestral as _s
@@ -20,7 +25,11 @@ from ..kernels import likelihood as _k
 from ._mixture_em import block_statistics, em, m_step
 from ._packing import combine, pack, pack_width
 from ._tables import levels
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
+from .._typing import ArrayLike, FloatArray, IntArray, Seed
+
+if TYPE_CHECKING:
+    from ..estimators import Estimate
 
 __all__ = ["Mixture"]
 
@@ -53,13 +62,10 @@ class Mixture(Model):
         E-steps run for the returned fit; ``converged_`` : bool.
     """
 
-    def __init__(self, weights, components):
+    def __init__(self, weights: ArrayLike, components: ArrayLike) -> None:
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
         lc = check_log_table(components, None, name_p="components", ndim=3, shape_doc="(K, d, C)")
-        if lc.shape[0] != lw.shape[0]:
-            raise ValueError(f"weights has {lw.shape[0]} entries but components has "
-                             f"{lc.shape[0]} (shape {lc.shape}); they must match (K)")
-        self._set(lw, lc)
+        self._set(*_matching(lw, lc, "weights", "components"))
 
     def _set(self, log_weights, log_components):
         self.log_weights = log_weights
@@ -107,7 +113,7 @@ class Mixture(Model):
         g, T = self._packed
         return pack(X, self.n_states, g), T
 
-    def log_prob(self, X, missing=None) -> np.ndarray:
+    def log_prob(self, X: ArrayLike) -> FloatArray:
         """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
 
         Parameters
@@ -138,7 +144,7 @@ class Mixture(Model):
         _k.mixture_log_prob(Xp.size * self.n_components, Xp, T, self.log_weights, out)
         return out
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Posterior P(component k | x) of each row.
 
         Parameters
@@ -157,7 +163,7 @@ class Mixture(Model):
         _k.mixture_responsibilities(Xp.size * self.n_components, Xp, T, self.log_weights, resp, out)
         return resp
 
-    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+    def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:
         """Rows ``[start, start + n)`` of the sample of ``key``.
 
         A component by thresholding the weights (``uniform(substream(key, 0), i)``), then each
@@ -192,7 +198,7 @@ class Mixture(Model):
             "Mixture has no exact entropy (the log of a sum does not factorise); use "
             "Mixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
 
-    def entropy_estimate(self, n: int = 100_000, rng=None):
+    def entropy_estimate(self, n: int = 100_000, rng: Seed = None) -> Estimate:
         """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
 
         Parameters
@@ -214,8 +220,9 @@ class Mixture(Model):
 
     # --- EM --------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, X, n_components, n_states=None, rng=None, max_iter=200, tol=1e-6, n_init=1,
-            alpha=1.0, sample_weight=None, progress=False):
+    def fit(cls, X: ArrayLike, n_components: int, n_states: int | None = None, rng: Seed = None,
+            max_iter: int = 200, tol: float = 1e-7, n_init: int = 1, alpha: float = 1.0,
+            sample_weight: ArrayLike | None = None, progress: bool = False) -> Mixture:
         """Fit by expectation-maximisation (MAP-EM with a Dirichlet smoothing prior).
 
         E-step: responsibilities r_ik = P(k | x_i) with a max-shifted logsumexp per row.
@@ -230,7 +237,7 @@ class Mixture(Model):
         n_components : int
             K.
         n_states : int, optional
-            C; ``X.max() + 1`` when None.
+            C; ``X.max() + 1`` when None (inferred up to 65536; pass it above).
         rng : SPEC 7 seed
             Seeds the random initial responsibilities (Dirichlet(1) rows) of each restart.
         max_iter : int
@@ -271,6 +278,7 @@ class Mixture(Model):
                 bar.n = (r + 1) * max_iter                 # a converged restart skips its rest
                 if best is None or fit[2][-1] > best[2][-1]:
                     best = fit
+        assert best is not None
         lw, lc, obj, ll, converged = best
         model = cls._from_log(lw, lc)
         model.objective_history_ = obj
@@ -367,9 +375,23 @@ class Mixture(Model):
         prior = alpha * float(self.log_components.sum()) if alpha > 0 else 0.0
         return (float(loglik) + prior) / float(total)
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, np.ndarray]:
         return {"log_weights": self.log_weights, "log_components": self.log_components}
 
     @classmethod
-    def from_params(cls, params):
-        return cls._from_log(params["log_weights"], params["log_components"])
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> Mixture:
+        """The model of ``params`` (e.g. read from a file), validated: ``log_weights`` (K,) and
+        ``log_components`` (K, d, C), normalised log-probabilities with matching K."""
+        name = cls.__name__
+        lw = check_log_probs(param(params, "log_weights", name), "log_weights", ndim=1, shape_doc="(K,)")
+        lc = check_log_probs(param(params, "log_components", name), "log_components", ndim=3,
+                             shape_doc="(K, d, C)")
+        return cls._from_log(*_matching(lw, lc, "log_weights", "log_components"))
+
+
+def _matching(lw, lc, name_w, name_c):
+    """``(lw, lc)`` if the weights and the components agree on K, else a ValueError."""
+    if lc.shape[0] != lw.shape[0]:
+        raise ValueError(f"{name_w} has {lw.shape[0]} entries but {name_c} has {lc.shape[0]} "
+                         f"components (shape {lc.shape}); they must match (K)")
+    return lw, lc

@@ -10,20 +10,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .._validation import (
     as_float_array,
     check_edges,
-    check_finite,
+    check_log_potential,
     check_positive_int,
     check_states,
+    param,
 )
 from ..kernels.mrf_exact import energy_rows, enum_log_partition, pll_rows
+from ._lattice import check_grid, grid_edges
 from ._gibbs_plan import Adjacency, GibbsPlan, build_adjacency, build_gibbs_plan
 from ._mrf_fit import fit_pseudo_likelihood
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
+from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 __all__ = ["PairwiseMRF", "ENUM_LIMIT"]
 
@@ -54,9 +58,9 @@ class PairwiseMRF(Model):
     coupling and no field use a checkerboard kernel with neighbours by index arithmetic.
     """
 
-    def __init__(self, unary, edges, pairwise):
+    def __init__(self, unary: ArrayLike, edges: ArrayLike, pairwise: ArrayLike) -> None:
         u = as_float_array(unary, "unary", ndim=2).astype(np.float64, copy=False)
-        check_finite(u, "unary")
+        check_log_potential(u, "unary")
         d, C = u.shape
         e = check_edges(edges, d)
         p = as_float_array(pairwise, "pairwise", min_ndim=2).astype(np.float64, copy=False)
@@ -75,7 +79,7 @@ class PairwiseMRF(Model):
             self._per_edge = True
         else:
             raise ValueError(f"pairwise must have shape (m, C, C) or (C, C), got {p.shape}")
-        check_finite(p, "pairwise")
+        check_log_potential(p, "pairwise")
         # own copies: the model is immutable (arrays read-only) without freezing the caller's
         self._init(np.array(u, order="C"), e.copy(), np.array(tables, order="C"), etab, None)
 
@@ -93,7 +97,8 @@ class PairwiseMRF(Model):
             a.setflags(write=False)
 
     @classmethod
-    def grid(cls, shape, n_states, coupling, field=None, periodic=True):
+    def grid(cls, shape: int | tuple[int, ...], n_states: int, coupling: ArrayLike,
+             field: ArrayLike | None = None, periodic: bool | Sequence[bool] = True) -> PairwiseMRF:
         """Potts lattice: sites in row-major order, edges between nearest neighbours.
 
         Parameters
@@ -115,9 +120,9 @@ class PairwiseMRF(Model):
         PairwiseMRF
         """
         if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-            shape = (shape,)
+            shape = (int(shape),)
         try:
-            shape = tuple(check_positive_int(s, "shape") for s in shape)
+            shape = tuple(check_positive_int(s, "shape") for s in shape)  # type: ignore[union-attr]
         except TypeError:
             raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
         if not shape:
@@ -139,10 +144,10 @@ class PairwiseMRF(Model):
                 unary = unary.reshape(d, C)
             if unary.shape != (d, C):
                 raise ValueError(f"field must have shape (d, C) = ({d}, {C}), got {unary.shape}")
-            check_finite(unary, "field")
+            check_log_potential(unary, "field")
         if np.ndim(coupling) == 0:
             beta = float(as_float_array(coupling, "coupling"))
-            check_finite(np.asarray(beta), "coupling")
+            check_log_potential(np.asarray(beta), "coupling")
             table = beta * np.eye(C)
         else:
             beta = None
@@ -150,18 +155,8 @@ class PairwiseMRF(Model):
             if table.shape != (C, C):
                 raise ValueError(f"coupling must be a scalar or of shape (C, C) = ({C}, {C}), got "
                                  f"{table.shape}")
-            check_finite(table, "coupling")
-        idx = np.arange(d).reshape(shape)
-        edges = []
-        for ax, L in enumerate(shape):
-            if L < 2:
-                continue
-            a = np.moveaxis(idx, ax, -1)
-            edges.append(np.stack([a[..., :-1].ravel(), a[..., 1:].ravel()], 1))
-            if per[ax] and L >= 3:
-                edges.append(np.stack([a[..., -1].ravel(), a[..., 0].ravel()], 1))
-        edges = np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
-        edges = np.ascontiguousarray(edges, dtype=np.int64)
+            check_log_potential(table, "coupling")
+        edges = grid_edges(shape, per)
         self = cls.__new__(cls)
         self._init(np.ascontiguousarray(unary), edges, np.ascontiguousarray(table[None]),
                    np.zeros(len(edges), np.int64), dict(shape=shape, periodic=per, beta=beta))
@@ -196,7 +191,7 @@ class PairwiseMRF(Model):
         return self._tables
 
     @property
-    def grid_shape(self):
+    def grid_shape(self) -> tuple[int, ...] | None:
         """Lattice shape for models built by :meth:`grid`, else None."""
         return None if self._grid is None else self._grid["shape"]
 
@@ -228,7 +223,7 @@ class PairwiseMRF(Model):
         X, _ = check_states(X, name, n_states=self.n_states, n_dims=self.n_dims)
         return X
 
-    def energy(self, X) -> np.ndarray:
+    def energy(self, X: ArrayLike) -> FloatArray:
         """Energy E(x) = -(sum_i unary[i, x_i] + sum_e pairwise[e, x_u, x_v]) of each row.
 
         Parameters
@@ -239,9 +234,9 @@ class PairwiseMRF(Model):
         -------
         ndarray of float64, shape (n,)
         """
-        X = self._check_X(X)
-        out = np.empty(X.shape[0])
-        energy_rows(X, self._unary, self._edges, self._etab, self._tables, out)
+        Xc = self._check_X(X)
+        out = np.empty(Xc.shape[0])
+        energy_rows(Xc, self._unary, self._edges, self._etab, self._tables, out)
         return out
 
     def log_partition(self) -> float:
@@ -285,7 +280,7 @@ class PairwiseMRF(Model):
         self.log_partition()
         return self._entropy
 
-    def log_prob(self, X) -> np.ndarray:
+    def log_prob(self, X: ArrayLike) -> FloatArray:
         """Exact log P(x) = -E(x) - log Z of each row (needs C**d <= 2**24, see log_partition).
 
         Parameters
@@ -299,7 +294,7 @@ class PairwiseMRF(Model):
         logz = self.log_partition()
         return -self.energy(X) - logz
 
-    def pseudo_log_likelihood(self, X) -> np.ndarray:
+    def pseudo_log_likelihood(self, X: ArrayLike) -> FloatArray:
         """Exact pseudo-log-likelihood ``sum_i log P(x_i | x_-i)`` of each row.
 
         Parameters
@@ -310,14 +305,14 @@ class PairwiseMRF(Model):
         -------
         ndarray of float64, shape (n,)
         """
-        X = self._check_X(X)
+        Xc = self._check_X(X)
         a = self.adjacency
-        out = np.empty(X.shape[0])
-        pll_rows(X, self.n_states, self._unary, a.ptr, a.nbr, a.tab, a.otab, out)
+        out = np.empty(Xc.shape[0])
+        pll_rows(Xc, self.n_states, self._unary, a.ptr, a.nbr, a.tab, a.otab, out)
         return out
 
     # --- sampling ----------------------------------------------------------------------
-    def sample(self, size, rng=None, *, burn_in: int = 1000):
+    def sample(self, size: int, rng: Seed = None, *, burn_in: int = 1000) -> IntArray:
         """Draw ``size`` approximately independent samples: one Gibbs chain per sample.
 
         Parameters
@@ -343,9 +338,11 @@ class PairwiseMRF(Model):
         return res.samples[0].reshape(shape + (self.n_dims,))
 
     # --- fitting -----------------------------------------------------------------------
-    @classmethod
-    def fit(cls, X, edges, n_states=None, *, method="pll", l2=1e-2, pairwise="full", periodic=True,
-            max_iter=500, tol=1e-7, progress=False):
+    @classonlymethod
+    def fit(cls, X: ArrayLike, edges: ArrayLike | tuple[int, ...], n_states: int | None = None, *,
+            method: str = "pll", l2: float = 1e-2, pairwise: str = "full",
+            periodic: bool | Sequence[bool] = True, max_iter: int = 500, tol: float = 1e-7,
+            progress: bool = False) -> PairwiseMRF:
         """Maximum pseudo-likelihood fit: minimise -mean_r PLL(x_r) + l2/2 * ||params||^2.
 
         Parameters
@@ -354,7 +351,7 @@ class PairwiseMRF(Model):
         edges : array_like of int, shape (m, 2), or tuple of int
             The graph, or a lattice shape (then the edges of :meth:`grid` with ``periodic``).
         n_states : int, optional
-            C; ``X.max() + 1`` by default.
+            C; ``X.max() + 1`` by default (inferred up to 65536; pass it above).
         method : {"pll"}
         l2 : float
             Ridge penalty on every parameter (also fixes the gauge freedom of the tables).
@@ -375,7 +372,7 @@ class PairwiseMRF(Model):
                                      periodic=periodic, max_iter=max_iter, tol=tol, progress=progress)
 
     # --- persistence -------------------------------------------------------------------
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, np.ndarray]:
         p = dict(unary=self._unary, edges=self._edges, tables=self._tables, etab=self._etab)
         p["shared"] = np.asarray(self._shared)
         if self._grid is not None:
@@ -384,24 +381,41 @@ class PairwiseMRF(Model):
         return p
 
     @classmethod
-    def from_params(cls, params: dict):
-        self = cls.__new__(cls)
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> PairwiseMRF:
+        """The model of ``params`` (e.g. read from a file), validated array by array: ``unary``
+        (d, C) and ``tables`` (K, C, C) finite, ``edges`` as in the constructor, ``etab`` (m,)
+        table indices in [0, K), and a lattice's ``grid_shape``/``grid_periodic`` consistent
+        with d and the edges."""
+        name = cls.__name__
+        unary = np.array(as_float_array(param(params, "unary", name), "unary", ndim=2),
+                         dtype=np.float64, order="C")
+        check_log_potential(unary, "unary")
+        d, C = unary.shape
+        edges = check_edges(param(params, "edges", name), d).copy()
+        tables = np.array(as_float_array(param(params, "tables", name), "tables", ndim=3),
+                          dtype=np.float64, order="C")
+        if tables.shape[1:] != (C, C):
+            raise ValueError(f"tables must have shape (K, C, C) = (K, {C}, {C}) to match unary, "
+                             f"got {tables.shape}")
+        check_log_potential(tables, "tables")
+        etab = np.asarray(param(params, "etab", name))
+        if etab.dtype.kind not in "iu":
+            raise TypeError(f"etab must have an integer dtype, got {etab.dtype}")
+        if etab.shape != (edges.shape[0],) or (etab.size and (etab.min() < 0 or etab.max() >= len(tables))):
+            raise ValueError(f"etab must hold one table index in [0, {len(tables)}) per edge "
+                             f"({edges.shape[0]}), got shape {etab.shape}")
+        shared = np.asarray(params.get("shared", tables.shape[0] == 1))
+        if shared.shape != () or shared.dtype.kind not in "biu":
+            raise ValueError(f"shared must be a boolean scalar, got {shared!r}")
         grid = None
         if "grid_shape" in params:
-            grid = dict(shape=tuple(int(s) for s in params["grid_shape"]),
-                        periodic=tuple(bool(p) for p in params["grid_periodic"]), beta=None)
-        unary = np.ascontiguousarray(params["unary"], np.float64)
-        edges = check_edges(params["edges"], unary.shape[0])
-        tables = np.ascontiguousarray(params["tables"], np.float64)
-        etab = np.ascontiguousarray(params["etab"], np.int64)
-        check_finite(unary, "unary")
-        check_finite(tables, "pairwise")
-        if etab.shape != (edges.shape[0],) or (etab.size and (etab.min() < 0 or etab.max() >= len(tables))):
-            raise ValueError("corrupt PairwiseMRF parameters: bad table index 'etab'")
-        self._per_edge = not bool(params.get("shared", tables.shape[0] == 1))
-        self._init(unary, edges, tables, etab, grid)
+            grid = check_grid(params, d, edges, tables)
+        self = cls.__new__(cls)
+        self._per_edge = not bool(shared)
+        self._init(unary, edges, tables, np.ascontiguousarray(etab, dtype=np.int64), grid)
         return self
 
     def __repr__(self) -> str:
         g = "" if self._grid is None else f", grid={self._grid['shape']}"
         return f"PairwiseMRF(n_dims={self.n_dims}, n_states={self.n_states}, n_edges={len(self._edges)}{g})"
+

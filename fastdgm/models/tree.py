@@ -1,15 +1,19 @@
 """The Chow-Liu tree: P(x) = P(x_root) prod_j P(x_j | x_parent(j)), fitted on mutual informations."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .._validation import (
     check_alpha,
+    check_log_probs,
     check_log_table,
     check_model_X,
     check_parent,
     check_sample_weight,
     check_states,
+    param,
     smallest_uint,
 )
 from ..kernels import ancestral as _s
@@ -18,7 +22,8 @@ from ._cooccurrence import _mutual_information, mutual_information_from_counts, 
 from ._pairwise import pair_counts_blocked
 from ._tables import entropy_terms, levels, state_counts
 from ._trees import max_spanning_tree, tree_order
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
+from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 __all__ = ["ChowLiuTree"]
 
@@ -48,14 +53,10 @@ class ChowLiuTree(Model):
         log P(x_j = v | x_parent(j) = u); every row of the root's table is its log marginal.
     """
 
-    def __init__(self, parent, probs):
+    def __init__(self, parent: ArrayLike, probs: ArrayLike) -> None:
         parent = check_parent(parent)
         lt = check_log_table(probs, None, name_p="probs", ndim=3, shape_doc="(d, C, C)")
-        d = parent.shape[0]
-        if lt.shape[0] != d or lt.shape[1] != lt.shape[2]:
-            raise ValueError(f"probs must have shape (d, C, C) = ({d}, C, C) to match parent, "
-                             f"got {lt.shape}")
-        self._set(parent, lt)
+        self._set(parent, _match_parent(parent, lt, "probs"))
 
     def _set(self, parent, log_cond):
         self.parent = parent
@@ -87,8 +88,9 @@ class ChowLiuTree(Model):
         ch = self.order[1:]
         return np.stack([self.parent[ch], ch], axis=1)
 
-    @classmethod
-    def fit(cls, X, n_states=None, alpha=1.0, sample_weight=None):
+    @classonlymethod
+    def fit(cls, X: ArrayLike, n_states: int | None = None, alpha: float = 1.0,
+            sample_weight: ArrayLike | None = None) -> ChowLiuTree:
         """Maximum-likelihood tree and its smoothed conditional tables.
 
         1. Empirical (weighted, unsmoothed) mutual information I(x_a; x_b) of every pair;
@@ -102,6 +104,7 @@ class ChowLiuTree(Model):
         ----------
         X : array_like of int, shape (n, d)
         n_states : int, optional
+            C; ``X.max() + 1`` when None (inferred up to 65536; pass it above).
         alpha : float >= 0, default 1.0
         sample_weight : array_like of float, shape (n,), optional
 
@@ -180,7 +183,7 @@ class ChowLiuTree(Model):
         model.mutual_info_ = mi
         return model
 
-    def log_prob(self, X, missing=None) -> np.ndarray:
+    def log_prob(self, X: ArrayLike) -> FloatArray:
         """Exact log P(x) of each row, shape (n,), float64.
 
         Parameters
@@ -205,7 +208,7 @@ class ChowLiuTree(Model):
         _k.tree_log_prob(X.size, X, self.log_cond, self._kparent, out)
         return out
 
-    def sample_rows(self, key, start: int, n: int) -> np.ndarray:
+    def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:
         """Rows ``[start, start + n)`` of the sample of ``key`` by ancestral sampling.
 
         Root first, then each child by thresholding its conditional given the parent's drawn
@@ -262,11 +265,11 @@ class ChowLiuTree(Model):
             h += float(m[self.parent[j]] @ h_rows[j])
         return h
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, np.ndarray]:
         return {"parent": self.parent, "log_cond": self.log_cond}
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> ChowLiuTree:
         return cls._from_log(params["parent"], params["log_cond"])
 
 

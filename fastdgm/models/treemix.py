@@ -14,14 +14,14 @@ import numpy as np
 from .._progress import Progress
 from .._rng import make_key, substream_ref
 from .._validation import (check_alpha, check_log_table, check_model_X, check_parent, check_positive_int,
-                           check_sample_weight, check_scalar, check_states, check_stored_log_table,
+                           check_log_probs, check_sample_weight, check_scalar, check_states, param,
                            smallest_uint)
 from ..kernels import ancestral as _s
 from ..kernels import treemix as _tk
 from ._tables import levels
 from ._treemix_em import PairCounter, em
 from ._trees import tree_order
-from .base import Model, register_model
+from .base import Model, classonlymethod, register_model
 from .tree import ChowLiuTree
 
 __all__ = ["TreeMixture", "PairCounter"]
@@ -254,7 +254,7 @@ class TreeMixture(Model):
         return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))
 
     # --- EM --------------------------------------------------------------------------------
-    @classmethod
+    @classonlymethod
     def fit(cls, X, n_components, n_states=None, alpha=1.0, rng=None, max_iter=100, tol=1e-5,
             n_init=1, sample_weight=None, progress=False):
         """Fit by EM (Meila & Jordan 2000), MAP with a Dirichlet smoothing prior.
@@ -325,12 +325,10 @@ class TreeMixture(Model):
 
     @classmethod
     def from_params(cls, params):
-        for key in ("log_weights", "parents", "log_cond"):
-            if key not in params:
-                raise ValueError(f"TreeMixture file has no {key!r} entry")
-        lw = check_stored_log_table(params["log_weights"], "log_weights", 1)
-        par = _check_parents(params["parents"])
-        lc = check_stored_log_table(params["log_cond"], "log_cond", 4)
+        lw = check_log_probs(param(params, "log_weights", "TreeMixture"), "log_weights", ndim=1, shape_doc="(K,)")
+        par = _check_parents(param(params, "parents", "TreeMixture"))
+        lc = check_log_probs(param(params, "log_cond", "TreeMixture"), "log_cond", ndim=4,
+                             shape_doc="(K, d, C, C)")
         K, d = par.shape
         if lw.shape[0] != K or lc.shape[:2] != (K, d) or lc.shape[2] != lc.shape[3]:
             raise ValueError(f"inconsistent shapes: log_weights {lw.shape}, parents {par.shape}, "
