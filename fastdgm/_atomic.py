@@ -65,7 +65,7 @@ def clean_stale_temporaries(path) -> list:
     """
     path = os.path.abspath(os.fspath(path))
     d, prefix = os.path.dirname(path), _tmp_prefix(path)
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(d)
     except OSError:

@@ -201,7 +201,7 @@ class DeferredSignals:
     def __init__(self, enabled: bool = True):
         self.enabled = bool(enabled) and threading.current_thread() is threading.main_thread()
         self.pending = None
-        self._old = {}
+        self._old: dict = {}
 
     def _handler(self, signum, frame):
         self.pending = signum

@@ -208,7 +208,7 @@ def parse_search(items) -> dict:
         name = name.strip().replace("-", "_")
         if not sep or not name or not values.strip():
             raise CLIError(f"--search {item!r}: expected NAME=V1,V2,... (e.g. alpha=0.01,0.1,1)")
-        parsed = []
+        parsed: list[int | float] = []
         for v in values.split(","):
             v = v.strip()
             try:

@@ -82,7 +82,7 @@ class Progress:
         self.n = self.initial
         self._clock = time.perf_counter if clock is None else clock
         self._t0 = self._clock()
-        self._last = None
+        self._last: float | None = None
         self._last_len = 0
 
     def __enter__(self):

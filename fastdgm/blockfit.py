@@ -10,7 +10,7 @@ another order than in memory, so its parameters agree to rounding (about 1e-12).
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -32,7 +32,7 @@ def block_task(task: tuple, X, start: int) -> dict:
     from .models.base import registered_models
 
     name, what, C, K, key, params = task
-    cls = registered_models()[name]
+    cls: Any = registered_models()[name]
     X = np.asarray(X)
     if what == "suff":
         return cls.sufficient_statistics(X, C)
@@ -49,7 +49,7 @@ def _add(parts: list) -> dict:
     return total
 
 
-def fit_from_blocks(model_cls, map_blocks: Callable[[tuple], list], n_states: int, *, alpha=1.0,
+def fit_from_blocks(model_cls: Any, map_blocks: Callable[[tuple], list], n_states: int, *, alpha=1.0,
                     n_components: int | None = None, rng=None, max_iter: int = 200, tol: float = 1e-6,
                     progress: bool = False):
     """Fit ``model_cls`` from per-block statistics; ``map_blocks(task)`` returns the list of

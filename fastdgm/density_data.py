@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 
@@ -243,7 +244,7 @@ def parse_binary_rows(raw: bytes, source: str = "<bytes>") -> np.ndarray:
     _raise_first_bad_line(raw, buf, d, source)
 
 
-def _raise_first_bad_line(raw: bytes, buf: np.ndarray, d: int, source: str):
+def _raise_first_bad_line(raw: bytes, buf: np.ndarray, d: int, source: str) -> NoReturn:
     """Locate the first offending line (error path only) and raise a ValueError about it."""
     ends = np.flatnonzero(buf == 10)
     starts = np.concatenate(([0], ends[:-1] + 1))
@@ -382,4 +383,4 @@ def load_density_benchmark(name: str, data_home: str | os.PathLike | None = None
                 f"{base_url}, or place the files there (data_home= or the FASTDGM_DATA "
                 f"environment variable choose the folder above {info.name}/)")
         out.append(X)
-    return tuple(out)
+    return out[0], out[1], out[2]

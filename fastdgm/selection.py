@@ -118,4 +118,5 @@ def select(model_cls, train, valid, grid: dict, *, n_states: int | None = None, 
             if best is None or score > best_score:
                 best, best_params, best_score = model, setting, score
             bar.update(1)
+    assert best_params is not None
     return Selection(best=best, best_params=best_params, table=table)

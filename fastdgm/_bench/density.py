@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ __all__ = ["density_table", "format_density_table", "MODEL_GRIDS"]
 
 # model name -> (class attribute of fastdgm, search grid on the validation split, fixed arguments);
 # a grid may depend on the data set's (n, d): a callable returning the dict
-MODEL_GRIDS = {
+MODEL_GRIDS: dict[str, tuple[str, Any, dict[str, Any]]] = {
     "Factorized": ("Factorized", {"alpha": [0.1, 1.0]}, {}),
     "ChowLiuTree": ("ChowLiuTree", {"alpha": [0.01, 0.1, 1.0]}, {}),
     "Mixture": ("Mixture", {"n_components": [10, 50]}, {"alpha": 0.1, "rng": 0, "max_iter": 100}),
@@ -101,10 +102,9 @@ def density_table(data_home=None, names=None, models=None, progress: bool = Fals
             continue
         row = {"name": name, "d": train.shape[1], "n": train.shape[0], "models": {}, "ratios": {}}
         for key in models or MODEL_GRIDS:
-            attr, grid, fixed = MODEL_GRIDS[key]
+            attr, grid_or_fn, fixed = MODEL_GRIDS[key]
             cls = getattr(fd, attr)
-            if callable(grid):
-                grid = grid(*train.shape)
+            grid = grid_or_fn(*train.shape) if callable(grid_or_fn) else grid_or_fn
             t0 = time.perf_counter()
             sel = fd.select(cls, train, valid, grid, n_states=2, **fixed)
             total = time.perf_counter() - t0

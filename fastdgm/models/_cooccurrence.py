@@ -239,7 +239,7 @@ def choose_method(X, C: int, weighted: bool) -> str:
     if not weighted:
         m = _row_nonzeros(X).astype(np.float64)
         cost["sparse"] = (0 if _is_sparse(X) else n * d * _NS_SCAN) + float((m * (m + 1)).sum()) / 2 * _NS_COOC
-    return min(cost, key=cost.get)
+    return min(cost, key=lambda m: cost[m])
 
 
 def _count_matrix(X, C: int, w: np.ndarray, chunk_rows=None, method: str = "auto") -> np.ndarray:

@@ -143,7 +143,7 @@ class Model:
         """
         raise NotImplementedError
 
-    def sample(self, size: int, rng: Seed = None) -> IntArray:
+    def sample(self, size: int | tuple[int, ...], rng: Seed = None) -> IntArray:
         """Draw samples, shape ``size + (d,)``, smallest unsigned dtype holding C.
 
         The result depends only on the seed, never on the thread count: row i (in C order
@@ -299,7 +299,9 @@ def sample_shape(size) -> tuple:
     """
     if size is None:
         raise TypeError("size must be an int or a tuple of ints, got None")
-    return check_size(size, "size")
+    shape = check_size(size, "size")
+    assert shape is not None
+    return shape
 
 
 def atomic_savez(path, **arrays) -> None:

@@ -19,7 +19,7 @@ from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
 from ._tables import entropy_terms, levels, state_counts
 from .base import Model, classonlymethod, register_model
-from .._typing import ArrayLike, FloatArray, IntArray, Seed
+from .._typing import ArrayLike, FloatArray, IntArray
 
 __all__ = ["Factorized"]
 
@@ -148,7 +148,7 @@ class Factorized(Model):
             lp = np.log((counts + alpha) / (total + alpha * C))
         return cls._from_log(lp)
 
-    def log_prob(self, X: ArrayLike) -> FloatArray:
+    def log_prob(self, X: ArrayLike, missing: ArrayLike | None = None) -> FloatArray:
         """log P(x) of each row, shape (n,), float64 (-inf where a state has probability 0).
 
         Parameters

@@ -113,7 +113,7 @@ class Mixture(Model):
         g, T = self._packed
         return pack(X, self.n_states, g), T
 
-    def log_prob(self, X: ArrayLike) -> FloatArray:
+    def log_prob(self, X: ArrayLike, missing: ArrayLike | None = None) -> FloatArray:
         """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
 
         Parameters
@@ -219,9 +219,9 @@ class Mixture(Model):
         return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))
 
     # --- EM --------------------------------------------------------------------------------
-    @classmethod
+    @classonlymethod
     def fit(cls, X: ArrayLike, n_components: int, n_states: int | None = None, rng: Seed = None,
-            max_iter: int = 200, tol: float = 1e-7, n_init: int = 1, alpha: float = 1.0,
+            max_iter: int = 200, tol: float = 1e-6, n_init: int = 1, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None, progress: bool = False) -> Mixture:
         """Fit by expectation-maximisation (MAP-EM with a Dirichlet smoothing prior).
 

@@ -312,7 +312,7 @@ class PairwiseMRF(Model):
         return out
 
     # --- sampling ----------------------------------------------------------------------
-    def sample(self, size: int, rng: Seed = None, *, burn_in: int = 1000) -> IntArray:
+    def sample(self, size: int | tuple[int, ...], rng: Seed = None, *, burn_in: int = 1000) -> IntArray:
         """Draw ``size`` approximately independent samples: one Gibbs chain per sample.
 
         Parameters

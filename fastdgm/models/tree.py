@@ -23,7 +23,7 @@ from ._pairwise import pair_counts_blocked
 from ._tables import entropy_terms, levels, state_counts
 from ._trees import max_spanning_tree, tree_order
 from .base import Model, classonlymethod, register_model
-from .._typing import ArrayLike, FloatArray, IntArray, Seed
+from .._typing import ArrayLike, FloatArray, IntArray
 
 __all__ = ["ChowLiuTree"]
 
@@ -183,7 +183,7 @@ class ChowLiuTree(Model):
         model.mutual_info_ = mi
         return model
 
-    def log_prob(self, X: ArrayLike) -> FloatArray:
+    def log_prob(self, X: ArrayLike, missing: ArrayLike | None = None) -> FloatArray:
         """Exact log P(x) of each row, shape (n,), float64.
 
         Parameters
@@ -270,7 +270,12 @@ class ChowLiuTree(Model):
 
     @classmethod
     def from_params(cls, params: Mapping[str, np.ndarray]) -> ChowLiuTree:
-        return cls._from_log(params["parent"], params["log_cond"])
+        """The model of ``params`` (e.g. read from a file), validated: ``parent`` (d,) a tree
+        (one root, no cycle) and ``log_cond`` (d, C, C) normalised conditional log-tables."""
+        parent = check_parent(param(params, "parent", cls.__name__))
+        lc = check_log_probs(param(params, "log_cond", cls.__name__), "log_cond", ndim=3,
+                             shape_doc="(d, C, C)")
+        return cls._from_log(parent, _match_parent(parent, lc, "log_cond"))
 
 
 def _smoothed_tables(root_counts: np.ndarray, N: np.ndarray, total: float, alpha: float) -> np.ndarray:
@@ -287,3 +292,12 @@ def _smoothed_tables(root_counts: np.ndarray, N: np.ndarray, total: float, alpha
             cond = np.where(rows + alpha * C > 0, cond, 1.0 / C)
             log_cond[1:] = np.log(cond)
     return log_cond
+
+
+def _match_parent(parent, table, name):
+    """``table`` if its shape is (d, C, C) for the d of ``parent``, else a ValueError."""
+    d = parent.shape[0]
+    if table.shape[0] != d or table.shape[1] != table.shape[2]:
+        raise ValueError(f"{name} must have shape (d, C, C) = ({d}, C, C) to match parent, "
+                         f"got {table.shape}")
+    return table
