@@ -334,7 +334,7 @@ def load(path: PathLike) -> Model:
 def _read_model_file(path: str) -> tuple[str, dict]:
     """The model name and the arrays of a model file; ValueError for anything else (a .npy
     file, an .npz without '__model__', object arrays, a size above :data:`MAX_FILE_BYTES`)."""
-    expect = f"{path} is not a fastdgm model file (expected an .npz written by Model.save"
+    expect = f"{path} is not a fastdgm model file (load expects a model file: an .npz written by Model.save"
     try:
         f = np.load(path, allow_pickle=False)
     except (FileNotFoundError, IsADirectoryError, PermissionError):

@@ -224,7 +224,17 @@ class Categorical(Model):
     @classmethod
     def from_params(cls, params: Mapping[str, np.ndarray]) -> Categorical:
         """The model of ``params`` (e.g. read from a file), validated: ``probs`` (C,) as in the
-        constructor, summing to 1 within :data:`~fastdgm._validation.LOG_NORM_TOL`."""
+        constructor, summing to 1 within :data:`~fastdgm._validation.LOG_NORM_TOL`.
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            The arrays of :meth:`get_params` (e.g. read from an untrusted file).
+
+        Returns
+        -------
+        Categorical
+        """
         model = cls(param(params, "probs", cls.__name__))
         total = float(np.sum(np.asarray(params["probs"], dtype=np.float64)))
         if not abs(total - 1.0) <= LOG_NORM_TOL:

@@ -236,6 +236,16 @@ class Factorized(Model):
     @classmethod
     def from_params(cls, params: Mapping[str, np.ndarray]) -> Factorized:
         """The model of ``params`` (e.g. read from a file), validated: ``log_probs`` (d, C)
-        normalised log-probabilities (see :func:`fastdgm._validation.check_log_probs`)."""
+        normalised log-probabilities (see :func:`fastdgm._validation.check_log_probs`).
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            The arrays of :meth:`get_params` (e.g. read from an untrusted file).
+
+        Returns
+        -------
+        Factorized
+        """
         return cls._from_log(check_log_probs(param(params, "log_probs", cls.__name__), "log_probs",
                                              ndim=2, shape_doc="(d, C)"))

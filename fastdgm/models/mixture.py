@@ -381,7 +381,17 @@ class Mixture(Model):
     @classmethod
     def from_params(cls, params: Mapping[str, np.ndarray]) -> Mixture:
         """The model of ``params`` (e.g. read from a file), validated: ``log_weights`` (K,) and
-        ``log_components`` (K, d, C), normalised log-probabilities with matching K."""
+        ``log_components`` (K, d, C), normalised log-probabilities with matching K.
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            The arrays of :meth:`get_params` (e.g. read from an untrusted file).
+
+        Returns
+        -------
+        Mixture
+        """
         name = cls.__name__
         lw = check_log_probs(param(params, "log_weights", name), "log_weights", ndim=1, shape_doc="(K,)")
         lc = check_log_probs(param(params, "log_components", name), "log_components", ndim=3,

@@ -385,7 +385,17 @@ class PairwiseMRF(Model):
         """The model of ``params`` (e.g. read from a file), validated array by array: ``unary``
         (d, C) and ``tables`` (K, C, C) finite, ``edges`` as in the constructor, ``etab`` (m,)
         table indices in [0, K), and a lattice's ``grid_shape``/``grid_periodic`` consistent
-        with d and the edges."""
+        with d and the edges.
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            The arrays of :meth:`get_params` (e.g. read from an untrusted file).
+
+        Returns
+        -------
+        PairwiseMRF
+        """
         name = cls.__name__
         unary = np.array(as_float_array(param(params, "unary", name), "unary", ndim=2),
                          dtype=np.float64, order="C")

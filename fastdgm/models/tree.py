@@ -271,7 +271,17 @@ class ChowLiuTree(Model):
     @classmethod
     def from_params(cls, params: Mapping[str, np.ndarray]) -> ChowLiuTree:
         """The model of ``params`` (e.g. read from a file), validated: ``parent`` (d,) a tree
-        (one root, no cycle) and ``log_cond`` (d, C, C) normalised conditional log-tables."""
+        (one root, no cycle) and ``log_cond`` (d, C, C) normalised conditional log-tables.
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            The arrays of :meth:`get_params` (e.g. read from an untrusted file).
+
+        Returns
+        -------
+        ChowLiuTree
+        """
         parent = check_parent(param(params, "parent", cls.__name__))
         lc = check_log_probs(param(params, "log_cond", cls.__name__), "log_cond", ndim=3,
                              shape_doc="(d, C, C)")
