@@ -133,7 +133,7 @@ def _suite(quick: bool):
              [dict(n=n, d=64, C=C) for n in (10**4, 10**5) for C in (2, 16)]),
             ("mixture-logprob", "models", _mixture_logprob,
              [dict(n=n, K=K) for n in (2000, 10**4) for K in (5, 10)]),
-            ("gibbs-potts", "mrf", _gibbs_potts,
+            ("gibbs-potts", "mcmc", _gibbs_potts,
              [dict(L=L, C=C) for L in (32, 64) for C in (2, 8)]),
         ]
     return [
@@ -148,7 +148,7 @@ def _suite(quick: bool):
          + [dict(n=10**6, d=64, C=2, threads=t) for t in (1, 2)]),
         ("mixture-logprob", "models", _mixture_logprob,
          [dict(n=n, K=K) for n in (10**4, 10**5) for K in (5, 10, 20)]),
-        ("gibbs-potts", "mrf", _gibbs_potts,
+        ("gibbs-potts", "mcmc", _gibbs_potts,
          [dict(L=L, C=C) for L in (64, 128, 256) for C in (2, 10)]
          + [dict(L=256, C=2, chains=8, threads=t) for t in (1, 2)]),
     ]
