@@ -1,65 +1,65 @@
 """Log-likelihood reductions and fitting vs the numpy idioms: Factorized, Mixture, Chow-Liu.
 
-Full size: ``FASTDGM_BENCH_FULL=1 pytest benchmarks/bench_likelihood.py --benchmark-enable``.
-``extra_info['speedup']`` = numpy idiom median / fastdgm median, measured in the same run;
-``speedup_read_X`` = (time of one pass that just sums X) / (time of log_prob): the fraction of
-the memory bandwidth of reading X once that log_prob reaches.
+Full size: ``pytest benchmarks/bench_likelihood.py --benchmark-enable``. Each case is one
+pytest-benchmark group of implementations (``impl``: ``fastdgm``, ``numpy``, ``torch``, and
+``floor_read``, one pass that just sums X); ``benchmarks/report.py`` gives the ratios.
 The numpy baselines of the mixture use BLAS: run with ``OPENBLAS_NUM_THREADS=1`` for the
 one-thread comparisons (numpy is then faster on a loaded machine, and the comparison fair).
 """
-import numba
 import numpy as np
 import pytest
 
 import fastdgm as fd
+from fastdgm.slow import baselines as base
 from fastdgm.slow import likelihood as slow
-from conftest import median_time, pick
+from conftest import pick, torch_threads_1
+import floors
 
 FACTORIZED = [(10**6, 64, 2, np.uint8), (10**5, 784, 256, np.uint8), (10**6, 16, 1000, np.uint16)]
-
-
-@numba.njit(nogil=True, cache=True)
-def _sum_x(X):
-    """One pass over X (the 'read X once' bandwidth reference), vectorised by LLVM."""
-    flat = X.reshape(-1)
-    s = np.uint64(0)
-    for k in range(flat.shape[0]):
-        s += flat[k]
-    return s
 
 
 def _data(n, d, C, dtype, seed=0):
     return np.random.default_rng(seed).integers(0, C, size=(n, d)).astype(dtype)
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy", "torch", "floor_read"])
 @pytest.mark.parametrize("n, d, C, dtype", FACTORIZED, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_factorized_log_prob(compare, full_size, n, d, C, dtype):
-    """Factorized.log_prob, one thread: vs the column-gather idiom and vs one read of X."""
+def test_factorized_log_prob(measure, full_size, n, d, C, dtype, impl):
+    """Factorized.log_prob, one thread: vs the column-gather idiom, torch gather, and one read of X."""
     n = pick(full_size, n, 1000)
     X = _data(n, d, C, dtype)
     m = fd.Factorized(np.random.default_rng(1).random((d, C)) + 0.01)
+    fns = {"fastdgm": lambda: m.log_prob(X), "numpy": lambda: base.factorized_log_prob_numpy(X, m.log_probs),
+           "floor_read": floors.read(X)}
+    if impl == "torch":
+        torch = torch_threads_1()
+        Xt, lpt = torch.from_numpy(X.astype(np.int64)), torch.from_numpy(m.log_probs)
+        fns["torch"] = lambda: base.torch_factorized_log_prob(Xt, lpt)
     with fd.threads(1):
-        compare(lambda: m.log_prob(X), lambda: slow.factorized_log_prob_numpy(X, m.log_probs),
-                others={"read_X": lambda: _sum_x(X)}, n=n, d=d, C=C, dtype=np.dtype(dtype).name,
-                kernel="factorized-log_prob")
+        measure(f"factorized-log_prob-{n:.0e}x{d}-C{C}", impl, fns, n=n, d=d, C=C,
+                dtype=np.dtype(dtype).name, kernel="factorized-log_prob")
 
 
-def test_mixture_log_prob(compare, full_size):
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy", "floor_read"])
+def test_mixture_log_prob(measure, full_size, impl):
     """Mixture.log_prob, K = 10, (10^5, 64, 4), one thread: vs one-hot matmul + logsumexp."""
     n, d, C, K = pick(full_size, 10**5, 1000), 64, 4, 10
     X = _data(n, d, C, np.uint8)
     rng = np.random.default_rng(2)
     m = fd.Mixture(rng.random(K) + 0.1, rng.random((K, d, C)) + 0.01)
+    fns = {"fastdgm": lambda: m.log_prob(X),
+           "numpy": lambda: base.mixture_log_prob_numpy(X, m.log_weights, m.log_components),
+           "floor_read": floors.read(X)}
     with fd.threads(1):
-        compare(lambda: m.log_prob(X), lambda: slow.mixture_log_prob_numpy(X, m.log_weights, m.log_components),
-                n=n, d=d, C=C, K=K, kernel="mixture-log_prob")
+        measure("mixture-log_prob", impl, fns, n=n, d=d, C=C, K=K, kernel="mixture-log_prob")
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_1estep", "numpy"])
 @pytest.mark.parametrize("n, d, K", [(10**4, 16, 5), (10**5, 16, 5), (10**5, 64, 5), (10**5, 64, 20)])
-def test_mixture_em_iteration(compare, benchmark, full_size, n, d, K):
-    """Mixture.fit (one thread; C = 4) with 1 + 5 E-steps, vs 5 numpy EM iterations (one-hot
-    products) on the same data. ``s_per_iter`` = (fit with 6 E-steps - fit with 1) / 5 and
-    ``speedup_per_iter`` = numpy seconds per iteration / s_per_iter."""
+def test_mixture_em_iteration(measure, full_size, n, d, K, impl):
+    """Mixture.fit (one thread; C = 4) with 1 + 5 E-steps (``fastdgm``) and with 1 E-step
+    (``fastdgm_1estep``), vs 5 numpy EM iterations (one-hot products) on the same data; the
+    report derives seconds per iteration = (fastdgm - fastdgm_1estep) / 5."""
     n = pick(full_size, n, 500)
     C, iters = 4, 5
     X = _data(n, d, C, np.uint8, seed=3)
@@ -76,17 +76,14 @@ def test_mixture_em_iteration(compare, benchmark, full_size, n, d, K):
             lw, lc, _ = slow.mixture_em_step_numpy(X, lw, lc, onehot)
 
     with fd.threads(1):
-        compare(fit, numpy_iters, n=n, d=d, C=C, K=K, iterations=iters, kernel="mixture-fit")
-        if full_size and benchmark.enabled:
-            one = median_time(lambda: fit(1))
-            per_iter = (benchmark.stats.stats.median - one) / iters
-            benchmark.extra_info["fit_1_estep_s"] = one
-            benchmark.extra_info["s_per_iter"] = per_iter
-            benchmark.extra_info["speedup_per_iter"] = benchmark.extra_info["baseline_s"] / iters / per_iter
+        measure(f"mixture-fit-{n:.0e}x{d}-K{K}", impl, {"fastdgm": fit, "fastdgm_1estep": lambda: fit(1),
+                                                         "numpy": numpy_iters},
+                n=n, d=d, C=C, K=K, iterations=iters, kernel="mixture-fit")
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
 @pytest.mark.parametrize("n, d", [(10**4, 16), (10**5, 16), (10**5, 64)])
-def test_chow_liu_fit(compare, full_size, n, d):
+def test_chow_liu_fit(measure, full_size, n, d, impl):
     """Seconds per ChowLiuTree.fit (one thread; C = 4) vs the numpy bincount-per-pair
     mutual-information matrix alone."""
     n = pick(full_size, n, 500)
@@ -94,12 +91,14 @@ def test_chow_liu_fit(compare, full_size, n, d):
     X = _data(n, d, C, np.uint8, seed=5)
     X[:, 1::2] = (X[:, ::2] + (np.random.default_rng(6).random((n, d // 2)) < 0.3)) % C
     with fd.threads(1):
-        compare(lambda: fd.ChowLiuTree.fit(X, C), lambda: slow.mutual_info_matrix_numpy(X, C),
+        measure(f"chowliu-fit-{n:.0e}x{d}", impl, {"fastdgm": lambda: fd.ChowLiuTree.fit(X, C),
+                                                   "numpy": lambda: slow.mutual_info_matrix_numpy(X, C)},
                 n=n, d=d, C=C, kernel="chowliu-fit")
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_1thread"])
 @pytest.mark.parametrize("what", ["factorized-log_prob", "mixture-log_prob", "factorized-fit", "factorized-sample"])
-def test_two_threads(compare, full_size, what):
+def test_two_threads(measure, full_size, what, impl):
     """2 threads vs 1 thread at n = 10^6 (speedup = one-thread median / two-thread median)."""
     n = pick(full_size, 10**6, 2000)
     d, C, K = 64, 4, 10
@@ -112,9 +111,11 @@ def test_two_threads(compare, full_size, what):
           "factorized-fit": lambda: fd.Factorized.fit(X, C),
           "factorized-sample": lambda: f.sample(n, rng=1)}[what]
 
-    def one_thread():
-        with fd.threads(1):
-            return fn()
+    def run(t):
+        def f():
+            with fd.threads(t):
+                return fn()
+        return f
 
-    with fd.threads(2):
-        compare(fn, one_thread, n=n, d=d, C=C, kernel=f"threads-{what}")
+    measure(f"threads-{what}", impl, {"fastdgm": run(2), "fastdgm_1thread": run(1)}, n=n, d=d, C=C,
+            kernel=f"threads-{what}", nthreads=2 if impl == "fastdgm" else 1)

@@ -1,14 +1,17 @@
-"""Thresholding kernels vs numpy/scipy: one distribution, batches, threads.
+"""Thresholding kernels vs numpy, torch CPU and scipy UNU.RAN: one distribution, batches, threads.
 
-Full size: ``FASTDGM_BENCH_FULL=1 pytest benchmarks/bench_sampling.py --benchmark-enable``.
-``extra_info['speedup*']`` holds baseline median / fastdgm median, measured in the same run.
+Full size: ``pytest benchmarks/bench_sampling.py --benchmark-enable``. Each case is one
+pytest-benchmark group of implementations (``impl``); ``benchmarks/report.py`` gives the
+ratios. Floors: ``floor_uniforms`` (one uniform per draw, fastdgm's counter generator),
+``floor_read`` (``P.sum()``: reading the input once).
 """
 import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm.slow import sampling as slow
-from conftest import pick
+from fastdgm.slow import baselines as base
+from conftest import pick, torch_threads_1
+import floors
 
 C_SINGLE = [2, 4, 16, 256, 4096, 65536]
 BATCHES = [(10**6, 4), (10**6, 32), (10**5, 256)]
@@ -18,93 +21,134 @@ def _p(C):
     return np.random.default_rng(C).random(C) + 0.01
 
 
+def _torch(make):
+    """A lazily-built torch baseline (one thread); skips the test when torch is absent."""
+    def f():
+        torch = torch_threads_1()
+        return make(torch)
+    return f
+
+
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy", "scipy_guide", "scipy_alias", "torch", "floor_uniforms"])
 @pytest.mark.parametrize("C", C_SINGLE)
-def test_single_distribution(compare, full_size, C):
-    """One distribution, n draws, one thread: vs Generator.choice and scipy's guide/alias."""
+def test_single_distribution(measure, full_size, C, impl):
+    """One distribution, n draws, one thread: vs Generator.choice, scipy's guide/alias, torch.multinomial."""
     from scipy.stats import sampling as ss
 
     n = pick(full_size, 5 * 10**6, 10**4)
     p = _p(C)
     pn = p / p.sum()
     rng = np.random.default_rng(0)
-    others = {
-        "scipy_guide": lambda: ss.DiscreteGuideTable(pn, random_state=rng).rvs(n),
-        "scipy_alias": lambda: ss.DiscreteAliasUrn(pn, random_state=rng).rvs(n),
-    }
+    fns = {"fastdgm": lambda: fd.categorical(p, size=n, rng=1),
+           "numpy": lambda: base.choice(p, n, rng),
+           "scipy_guide": lambda: ss.DiscreteGuideTable(pn, random_state=rng).rvs(n),
+           "scipy_alias": lambda: ss.DiscreteAliasUrn(pn, random_state=rng).rvs(n),
+           "floor_uniforms": floors.uniforms(n)}
+    if impl == "torch":
+        torch = torch_threads_1()
+        pt, gen = torch.from_numpy(pn), torch.Generator().manual_seed(0)
+        fns["torch"] = lambda: base.torch_multinomial_single(pt, n, gen)
     with fd.threads(1):
-        compare(lambda: fd.categorical(p, size=n, rng=1), lambda: slow.choice(p, n, rng),
-                others=others, C=C, n=n, kernel="categorical-single")
+        measure(f"categorical-single-C{C}", impl, fns, C=C, n=n, kernel="categorical-single")
 
 
 @pytest.mark.parametrize("method", ["scan", "bisect", "guide", "alias"])
 @pytest.mark.parametrize("C", [16, 256, 4096])
-def test_single_methods(compare, full_size, C, method):
+def test_single_methods(measure, full_size, C, method):
     """The four searches on one distribution (for the choice made by method='auto')."""
     n = pick(full_size, 2 * 10**6, 10**4)
     p = _p(C)
     with fd.threads(1):
-        compare(lambda: fd.categorical(p, size=n, rng=1, method=method), C=C, n=n, method=method,
-                kernel="categorical-method")
+        measure(f"categorical-method-C{C}-{method}", "fastdgm",
+                {"fastdgm": lambda: fd.categorical(p, size=n, rng=1, method=method)},
+                C=C, n=n, method=method, kernel="categorical-method")
 
 
+ROWS = ["fastdgm", "numpy", "torch_multinomial", "torch_categorical", "floor_uniforms", "floor_read"]
+
+
+@pytest.mark.parametrize("impl", ROWS)
 @pytest.mark.parametrize("n, C", BATCHES)
-def test_batched(compare, full_size, n, C):
-    """One draw per row of P (n, C): vs the numpy idiom, and vs numpy's P.sum() alone."""
+def test_batched(measure, full_size, n, C, impl):
+    """One draw per row of P (n, C), rows normalised: vs the numpy idiom, torch, and P.sum() alone."""
     if not full_size:
         n = 1000
     P = np.random.default_rng(0).random((n, C))
+    P /= P.sum(1, keepdims=True)
     u = np.random.default_rng(1).random(n)
+    fns = {"fastdgm": lambda: fd.categorical(P, rng=1), "numpy": lambda: base.categorical_rows(P, u),
+           "floor_uniforms": floors.uniforms(n), "floor_read": floors.read(P)}
+    if impl.startswith("torch"):
+        torch = torch_threads_1()
+        Pt, gen = torch.from_numpy(P), torch.Generator().manual_seed(0)
+        fns["torch_multinomial"] = lambda: base.torch_multinomial_rows(Pt, gen)
+        fns["torch_categorical"] = lambda: base.torch_categorical_rows(Pt)
     with fd.threads(1):
-        compare(lambda: fd.categorical(P, rng=1), lambda: slow.categorical_rows(P, u),
-                others={"sum": lambda: P.sum()}, C=C, n=n, kernel="categorical-batched")
+        measure(f"categorical-rows-{n:.0e}x{C}", impl, fns, C=C, n=n, kernel="categorical-batched")
 
 
-@pytest.mark.parametrize("n, C", [(10**5, 256)])
-def test_batched_logits(compare, full_size, n, C):
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy", "torch_categorical", "floor_uniforms", "floor_read"])
+@pytest.mark.parametrize("n, C", [(10**5, 256), (10**6, 32)])
+def test_batched_logits(measure, full_size, n, C, impl):
+    """One draw per row of logits: vs numpy softmax + the idiom, and torch Categorical(logits=)."""
     if not full_size:
         n = 1000
     L = np.random.default_rng(0).standard_normal((n, C))
     u = np.random.default_rng(1).random(n)
-
-    def numpy_logits():
-        e = np.exp(L - L.max(axis=1, keepdims=True))
-        return slow.categorical_rows(e, u)
-
+    fns = {"fastdgm": lambda: fd.categorical(logits=L, rng=1), "numpy": lambda: base.categorical_logits(L, u),
+           "floor_uniforms": floors.uniforms(n), "floor_read": floors.read(L)}
+    if impl.startswith("torch"):
+        torch = torch_threads_1()
+        Lt = torch.from_numpy(L)
+        fns["torch_categorical"] = lambda: base.torch_categorical_logits(Lt)
     with fd.threads(1):
-        compare(lambda: fd.categorical(logits=L, rng=1), numpy_logits, C=C, n=n,
-                kernel="categorical-batched-logits")
+        measure(f"categorical-logits-{n:.0e}x{C}", impl, fns, C=C, n=n, kernel="categorical-batched-logits")
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_threads_single(compare, full_size, threads):
-    """10^7 draws of one distribution (C = 256) on 1 and 2 threads."""
+@pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_1thread"])
+def test_threads_single(measure, full_size, impl):
+    """10^7 draws of one distribution (C = 256) on 2 threads vs 1."""
     n = pick(full_size, 10**7, 10**4)
     p = _p(256)
-    with fd.threads(threads):
-        compare(lambda: fd.categorical(p, size=n, rng=1), C=256, n=n, kernel="categorical-threads",
-                nthreads=threads)
+
+    def run(t):
+        def f():
+            with fd.threads(t):
+                fd.categorical(p, size=n, rng=1)
+        return f
+
+    measure("threads-categorical-single", impl, {"fastdgm": run(2), "fastdgm_1thread": run(1)}, C=256, n=n,
+            kernel="categorical-threads", nthreads=2 if impl == "fastdgm" else 1)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_threads_batched(compare, full_size, threads):
+@pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_1thread"])
+def test_threads_batched(measure, full_size, impl):
     n = pick(full_size, 10**6, 1000)
     P = np.random.default_rng(0).random((n, 32))
-    with fd.threads(threads):
-        compare(lambda: fd.categorical(P, rng=1), C=32, n=n, kernel="categorical-batched-threads",
-                nthreads=threads)
+
+    def run(t):
+        def f():
+            with fd.threads(t):
+                fd.categorical(P, rng=1)
+        return f
+
+    measure("threads-categorical-rows", impl, {"fastdgm": run(2), "fastdgm_1thread": run(1)}, C=32, n=n,
+            kernel="categorical-batched-threads", nthreads=2 if impl == "fastdgm" else 1)
 
 
 @pytest.mark.parametrize("d", [2, 4, 6, 8, 10])
-def test_joint_grows_exponentially(compare, full_size, d):
+def test_joint_grows_exponentially(measure, full_size, d):
     """The direct O(C^d) sampler (C = 4): cost grows as C^d — why Gibbs exists."""
     if not full_size and d > 6:
         d = 6
     table = np.random.default_rng(d).random((4,) * d)
-    compare(lambda: fd.sample_joint(table, size=1000, rng=0), C=4, d=d, kernel="sample-joint")
+    measure(f"sample-joint-d{d}", "fastdgm", {"fastdgm": lambda: fd.sample_joint(table, size=1000, rng=0)},
+            C=4, d=d, kernel="sample-joint")
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy_interp"])
 @pytest.mark.parametrize("C", [64, 4096])
-def test_density(compare, full_size, C):
+def test_density(measure, full_size, C, impl):
     n = pick(full_size, 10**6, 1000)
     grid = np.linspace(-4, 4, C)
     dens = np.exp(-grid**2 / 2)
@@ -115,5 +159,5 @@ def test_density(compare, full_size, C):
         return np.interp(rng.random(n), cdf / cdf[-1], grid)
 
     with fd.threads(1):
-        compare(lambda: fd.sample_density(grid, dens, size=n, rng=0), numpy_inverse, C=C, n=n,
-                kernel="sample-density")
+        measure(f"sample-density-C{C}", impl, {"fastdgm": lambda: fd.sample_density(grid, dens, size=n, rng=0),
+                                              "numpy_interp": numpy_inverse}, C=C, n=n, kernel="sample-density")

@@ -1,9 +1,14 @@
-"""Shared benchmark helpers.
+"""Shared benchmark helpers: one timer (pytest-benchmark) for fastdgm and every baseline.
 
-Every benchmark times its numpy/scipy baseline in the same run and records the ratio in
-``extra_info`` (with threads, threading layer and versions), because these machines are
-shared and noisy. Under ``--benchmark-disable`` (CI) each benchmark runs once at a small
-size as an ordinary test; set ``FASTDGM_BENCH_FULL=1`` (or run without the flag) for the
+Each benchmark is parametrised over the implementation (``impl``): ``fastdgm``, the numpy
+idiom, torch CPU, scipy UNU.RAN, and the *floors* (``floor_uniforms``: drawing the uniforms
+alone with fastdgm's counter generator; ``floor_read``: reading the input once). All the
+implementations of one case share a pytest-benchmark ``group`` and are separate entries
+timed by pytest-benchmark in the same run; ``benchmarks/report.py`` computes the ratios
+(baseline median / fastdgm median within a group) from the JSON.
+
+Under ``--benchmark-disable`` (CI) each implementation runs once at a small size as an
+ordinary test; set ``FASTDGM_BENCH_FULL=1`` (or run with ``--benchmark-enable``) for the
 sizes quoted in the README.
 """
 from __future__ import annotations
@@ -13,7 +18,7 @@ import os
 import numpy as np
 import pytest
 
-from fastdgm._bench import median_time  # the one timer of `fastdgm bench` and these suites
+from fastdgm.slow.baselines import torch_or_none
 
 
 def _full(config) -> bool:
@@ -35,42 +40,54 @@ def pick(full: bool, big, small):
     return big if full else small
 
 
-@pytest.fixture
-def compare(benchmark, full_size):
-    """``compare(fast, baseline, others={name: fn}, **info)``: benchmark ``fast``, record speed-ups.
+def torch_threads_1():
+    """torch on one thread (returns the module), or skip the test when torch is absent."""
+    torch = torch_or_none()
+    if torch is None:
+        pytest.skip("torch is not installed (optional baseline)")
+    torch.set_num_threads(1)
+    return torch
 
-    Each baseline's median is measured in the same run (when timing is enabled):
-    ``extra_info['speedup']`` = baseline median / fast median, and ``speedup_<name>`` for
-    each of ``others``.
-    """
+
+def _env_info(info: dict) -> None:
     import fastdgm
 
-    def run(fast, baseline=None, *, others=None, **info):
-        fast()  # compile outside the timed region
-        result = benchmark(fast)
-        benchmark.extra_info.update(info)
-        benchmark.extra_info["threads"] = fastdgm.get_num_threads()
-        benchmark.extra_info["numpy"] = np.__version__
-        benchmark.extra_info["fastdgm"] = fastdgm.__version__
+    info["threads"] = fastdgm.get_num_threads()
+    info["numpy"] = np.__version__
+    info["fastdgm"] = fastdgm.__version__
+    try:
+        import numba
+
         try:
-            import numba
-            try:
-                benchmark.extra_info["threading_layer"] = numba.threading_layer()
-            except ValueError:
-                benchmark.extra_info["threading_layer"] = "uninitialised"
-        except ImportError:  # pragma: no cover
-            pass
-        baselines = dict(others or {})
-        if baseline is not None:
-            baselines[""] = baseline
-        for name, fn in baselines.items():
-            suffix = f"_{name}" if name else ""
-            if full_size and benchmark.enabled:
-                base = median_time(fn)
-                benchmark.extra_info["baseline_s" + suffix] = base
-                benchmark.extra_info["speedup" + suffix] = base / benchmark.stats.stats.median
-            else:
-                fn()  # the baseline still runs once: it must work
-        return result
+            info["threading_layer"] = numba.threading_layer()
+        except ValueError:
+            info["threading_layer"] = "uninitialised"
+    except ImportError:  # pragma: no cover
+        pass
+
+
+@pytest.fixture
+def measure(benchmark, request):
+    """``measure(group, impl, fns, **info)``: time ``fns[impl]`` as one entry of ``group``.
+
+    ``fns`` maps every implementation of the case to a zero-argument callable (a factory
+    returning None skips that implementation, e.g. an optional peer that is absent). The
+    callable runs once outside the timed region (JIT compilation, caches), then
+    pytest-benchmark times it. ``extra_info`` records the case (``kernel``, sizes), the
+    implementation and the environment (threads, threading layer, versions).
+    """
+    def run(group: str, impl: str, fns: dict, **info):
+        if impl not in fns:
+            pytest.skip(f"{impl} does not apply to {group}")
+        fn = fns[impl]
+        if fn is None:
+            pytest.skip(f"{impl} is unavailable")
+        benchmark.group = group
+        benchmark.extra_info.update(info)
+        benchmark.extra_info["impl"] = impl
+        benchmark.extra_info["group"] = group
+        _env_info(benchmark.extra_info)
+        fn()  # compile / warm caches outside the timed region; under --benchmark-disable: it must work
+        return benchmark(fn)
 
     return run

@@ -1,24 +1,105 @@
-"""Print the speed-up table of a pytest-benchmark JSON file: ``python benchmarks/report.py FILE``."""
+"""Ratios and README tables from pytest-benchmark JSON: ``python benchmarks/report.py FILE [...]``.
+
+Every implementation of a case is its own pytest-benchmark entry in one ``group`` (see
+``conftest.py``), timed by the same timer in the same run. Per group:
+
+- peers (numpy, torch, scipy, one thread...): ratio = peer median / fastdgm median (above 1:
+  fastdgm is faster);
+- floors (``floor_uniforms``: drawing the uniforms alone; ``floor_read``: reading the input
+  once): ratio = fastdgm median / floor median (how far fastdgm is above the floor).
+
+``--markdown`` prints the two README tables ("Performance" and "How close to the limit");
+``--readme README.md`` rewrites them in place between ``<!-- bench:performance -->`` /
+``<!-- bench:limit -->`` and the matching ``<!-- /bench:... -->`` markers.
+"""
+from __future__ import annotations
+
+import argparse
 import json
+import re
 import sys
 
+from fastdgm._bench.runner import FLOORS, group_medians, group_ratios
 
-def rows(path):
+
+def _ms(s):
+    return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
+
+
+def load(paths) -> dict:
+    """``{group: {impl: median_s}}`` merged over JSON files (a later file overrides)."""
+    out: dict = {}
+    for path in paths:
+        with open(path) as f:
+            for group, impls in group_medians(json.load(f)).items():
+                out.setdefault(group, {}).update({impl: med for impl, (med, _) in impls.items()})
+    return out
+
+
+def text(groups) -> str:
+    lines = []
+    for group, impls in groups.items():
+        ratios = group_ratios(impls)
+        parts = [f"{impl}={_ms(impls[impl])} (x{r:.2f})" for impl, r in ratios.items()]
+        fast = _ms(impls["fastdgm"]) if "fastdgm" in impls else "-"
+        lines.append(f"{group:34s} fastdgm={fast:>10s}  " + "  ".join(parts))
+    return "\n".join(lines)
+
+
+def performance_md(groups) -> str:
+    """Markdown: fastdgm vs each peer (ratio = peer / fastdgm), groups with a peer only."""
+    rows = ["| case | fastdgm | peer: median (peer / fastdgm) |", "|---|---:|---|"]
+    for group, impls in groups.items():
+        ratios = group_ratios(impls)
+        peers = [f"{impl} {_ms(impls[impl])} (**{r:.1f}x**)" for impl, r in ratios.items() if impl not in FLOORS]
+        if peers:
+            rows.append(f"| {group} | {_ms(impls['fastdgm'])} | {'; '.join(peers)} |")
+    return "\n".join(rows)
+
+
+def limit_md(groups) -> str:
+    """Markdown: fastdgm next to its floors (ratio = fastdgm / floor)."""
+    rows = ["| case | fastdgm | uniforms alone | fastdgm / uniforms | one read of the input | fastdgm / read |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for group, impls in groups.items():
+        if "fastdgm" not in impls or not any(f in impls for f in FLOORS):
+            continue
+        ratios = group_ratios(impls)
+        cells = []
+        for f in FLOORS:
+            cells += [_ms(impls[f]), f"{ratios[f]:.2f}"] if f in impls else ["-", "-"]
+        rows.append(f"| {group} | {_ms(impls['fastdgm'])} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def rewrite_readme(path, groups) -> None:
     with open(path) as f:
-        data = json.load(f)
-    for b in data["benchmarks"]:
-        info = b.get("extra_info", {})
-        ratios = {k: v for k, v in info.items() if k.startswith("speedup")}
-        yield b["name"], b["stats"]["median"], info, ratios
+        s = f.read()
+    for name, table in (("performance", performance_md(groups)), ("limit", limit_md(groups))):
+        pat = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
+        if not pat.search(s):
+            raise SystemExit(f"{path}: no <!-- bench:{name} --> ... <!-- /bench:{name} --> markers")
+        s = pat.sub(lambda m: m.group(1) + table + "\n" + m.group(2), s)
+    with open(path, "w") as f:
+        f.write(s)
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    for path in argv:
-        for name, med, info, ratios in rows(path):
-            r = "  ".join(f"{k.replace('speedup', 'x') or 'x'}={v:.2f}" for k, v in sorted(ratios.items()))
-            print(f"{name:45s} {med * 1e3:10.3f} ms  {r}")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("json", nargs="+", help="pytest-benchmark JSON files (--benchmark-json=FILE)")
+    ap.add_argument("--markdown", action="store_true", help="print the README tables")
+    ap.add_argument("--readme", help="rewrite the tables of this README in place")
+    args = ap.parse_args(argv)
+    groups = load(args.json)
+    if args.readme:
+        rewrite_readme(args.readme, groups)
+    if args.markdown:
+        print(performance_md(groups))
+        print()
+        print(limit_md(groups))
+    else:
+        print(text(groups))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -42,15 +42,17 @@ def ising_twin(x0, beta, key, n_sweeps):
     return np.stack(out)
 
 
-@pytest.mark.parametrize("H, W, beta, chains", [(4, 4, 0.44, 3), (6, 4, -0.8, 2), (4, 8, 1.3, 1)])
-def test_ising_kernel_equals_sequential_twin(H, W, beta, chains):
+@pytest.mark.parametrize("layout", [None, "sites"])
+@pytest.mark.parametrize("H, W, beta, chains", [(4, 4, 0.44, 3), (6, 4, -0.8, 2), (4, 8, 1.3, 1), (6, 10, 0.6, 2)])
+def test_ising_kernel_equals_sequential_twin(H, W, beta, chains, layout):
+    """Even sides >= 4: the split-colour path (chain and site layouts), one stream."""
     model = fd.PairwiseMRF.grid((H, W), 2, beta, periodic=True)
     assert model.gibbs_plan.grid is not None          # the checkerboard kernel is the one tested
     x0 = np.random.default_rng(H * W).integers(0, 2, (chains, H * W)).astype(np.uint8)
     sweeps = 6
     for t in (1, 2):
         with fd.threads(t):
-            res = fd.gibbs(model, chains, sweeps, init=x0, rng=11)
+            res = fd.gibbs(model, chains, sweeps, init=x0, rng=11, _layout=layout)
         expected = ising_twin(x0.reshape(chains, H, W), beta, make_key(11), sweeps)
         np.testing.assert_array_equal(res.samples, expected)
         e = fd.PairwiseMRF.grid((H, W), 2, beta).energy(expected.reshape(-1, H * W)).reshape(sweeps, chains)

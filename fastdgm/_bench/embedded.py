@@ -1,10 +1,15 @@
-"""The embedded benchmark set: each kernel and its numpy baseline at a few sizes (``--quick``)."""
+"""The embedded benchmark set: each kernel and its numpy baseline at a few sizes (``--quick``).
+
+The baselines are those of the pytest-benchmark suites, imported from
+:mod:`fastdgm.slow.baselines` (one home); both sides are timed by the same timer.
+"""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from ..slow import baselines as base
 from .report import fmt_params
 from .timing import median_time
 
@@ -19,19 +24,18 @@ def _cat_single(n, C, threads=1):
         with fd.threads(threads):
             fd.categorical(p, size=n, rng=1)
 
-    return fast, lambda: gen.choice(C, size=n, p=p / p.sum()), n
+    return fast, lambda: base.choice(p, n, gen), n
 
 
 def _cat_batched(n, C, threads=1):
     import fastdgm as fd
 
     P = np.random.default_rng(0).random((n, C))
-    gen = np.random.default_rng(1)
+    P /= P.sum(1, keepdims=True)
+    u = np.random.default_rng(1).random(n)
 
-    def baseline():  # the numpy idiom: row cumsum, one uniform per row, count levels below
-        L = np.cumsum(P, axis=1)
-        u = gen.random(n)[:, None] * L[:, -1:]
-        return (u >= L).sum(axis=1)
+    def baseline():
+        return base.categorical_rows(P, u)
 
     def fast():
         with fd.threads(threads):
@@ -48,9 +52,7 @@ def _joint(cells, C=4, threads=1):
     gen = np.random.default_rng(0)
 
     def baseline():
-        flat = table.ravel()
-        idx = gen.choice(flat.size, size=1000, p=flat / flat.sum())
-        return np.stack(np.unravel_index(idx, table.shape), 1)
+        return np.stack(np.unravel_index(base.choice(table.ravel(), 1000, gen), table.shape), 1)
 
     def fast():
         with fd.threads(threads):
@@ -66,13 +68,9 @@ def _factorized_logprob(n, d, C, threads=1):
     probs = rng.random((d, C)) + 0.1
     X = rng.integers(0, C, size=(n, d)).astype(np.uint8 if C <= 256 else np.uint16)
     model = fd.Factorized(probs)
-    logp = np.log(probs / probs.sum(1, keepdims=True))
 
-    def baseline():  # best numpy idiom: gather one column at a time
-        out = np.zeros(n)
-        for j in range(d):
-            out += logp[j][X[:, j]]
-        return out
+    def baseline():
+        return base.factorized_log_prob_numpy(X, model.log_probs)
 
     def fast():
         with fd.threads(threads):
@@ -90,14 +88,9 @@ def _mixture_logprob(n, K, d=64, C=4, threads=1):
     w = np.full(K, 1.0 / K)
     X = rng.integers(0, C, size=(n, d)).astype(np.uint8)
     model = fd.Mixture(w, comps)
-    W = np.log(comps).reshape(K, d * C).T          # (d*C, K)
 
-    def baseline():  # one-hot matrix product + logsumexp
-        onehot = np.zeros((n, d * C))
-        onehot[np.arange(n)[:, None], np.arange(d) * C + X] = 1.0
-        a = onehot @ W + np.log(w)
-        m = a.max(1, keepdims=True)
-        return (m + np.log(np.exp(a - m).sum(1, keepdims=True)))[:, 0]
+    def baseline():
+        return base.mixture_log_prob_numpy(X, model.log_weights, model.log_components)
 
     def fast():
         with fd.threads(threads):
@@ -111,22 +104,13 @@ def _gibbs_potts(L, C, chains=4, sweeps=10, threads=1, beta=0.6):
 
     model = fd.PairwiseMRF.grid((L, L), n_states=C, coupling=beta)
     gen = np.random.default_rng(0)
-    state = gen.integers(0, C, size=(chains, L, L))
+    init = gen.integers(0, C, size=(chains, L, L))
+    spins, state = (2 * init - 1).astype(np.int8), init.astype(np.uint8)
 
-    def baseline():  # vectorised numpy checkerboard heat-bath, periodic lattice
-        s = state.copy()
-        ii, jj = np.indices((L, L))
-        masks = [((ii + jj) % 2 == c) for c in range(2)]
-        for _ in range(sweeps):
-            for m in masks:
-                nb = [np.roll(s, 1, 1), np.roll(s, -1, 1), np.roll(s, 1, 2), np.roll(s, -1, 2)]
-                logits = beta * sum((x[..., None] == np.arange(C)) for x in nb)
-                p = np.exp(logits - logits.max(-1, keepdims=True))
-                cum = np.cumsum(p, -1)
-                u = gen.random((chains, L, L, 1)) * cum[..., -1:]
-                new = (u >= cum).sum(-1)
-                s = np.where(m, new, s)
-        return s
+    def baseline():  # the strongest numpy checkerboard: int8 table (Ising), per-state counts (Potts)
+        if C == 2:
+            return base.ising_checkerboard(spins, beta, sweeps, gen)
+        return base.potts_checkerboard(state, beta, C, sweeps, gen)
 
     def fast():
         with fd.threads(threads):
@@ -148,7 +132,7 @@ def _suite(quick: bool):
              [dict(n=n, d=64, C=C) for n in (10**4, 10**5) for C in (2, 16)]),
             ("mixture-logprob", "models", _mixture_logprob,
              [dict(n=n, K=K) for n in (2000, 10**4) for K in (5, 10)]),
-            ("gibbs-potts", "mrf", _gibbs_potts,
+            ("gibbs-potts", "mcmc", _gibbs_potts,
              [dict(L=L, C=C) for L in (32, 64) for C in (2, 8)]),
         ]
     return [
@@ -163,7 +147,7 @@ def _suite(quick: bool):
          + [dict(n=10**6, d=64, C=2, threads=t) for t in (1, 2)]),
         ("mixture-logprob", "models", _mixture_logprob,
          [dict(n=n, K=K) for n in (10**4, 10**5) for K in (5, 10, 20)]),
-        ("gibbs-potts", "mrf", _gibbs_potts,
+        ("gibbs-potts", "mcmc", _gibbs_potts,
          [dict(L=L, C=C) for L in (64, 128, 256) for C in (2, 10)]
          + [dict(L=256, C=2, chains=8, threads=t) for t in (1, 2)]),
     ]

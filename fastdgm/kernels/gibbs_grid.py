@@ -215,6 +215,66 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
     return beta * acc
 
 
+# --- Ising torus with even sides: each colour class stored contiguously -------------------
+# S[c] (H, W // 2) holds the sites of colour c: S[c, r, k] is site (r, 2k + ((r + c) & 1)).
+# Its neighbours are S[1 - c] at (r -+ 1, k) and (r, k - 1 + off), (r, k + off) with
+# off = (r + c) & 1: contiguous loads, so LLVM vectorises the row (hash included). Same
+# counters (base + r * W + j), same per-row energy sums: the same bits as _grid_row.
+@serial_kernel
+def ising_split_ok(n_states, H, W, ph, pw):
+    """True when the split-colour Ising path applies (C = 2, torus, even sides >= 4)."""
+    return n_states == 2 and ph and pw and H >= 4 and W >= 4 and H % 2 == 0 and W % 2 == 0
+
+
+@serial_kernel
+def _split(x, S, H, W):
+    W2 = W // 2
+    for c in range(2):
+        for r in range(H):
+            off = (r + c) & 1
+            for k in range(W2):
+                S[c, r, k] = x[r * W + 2 * k + off]
+
+
+@serial_kernel
+def _merge(S, x, H, W):
+    W2 = W // 2
+    for c in range(2):
+        for r in range(H):
+            off = (r + c) & 1
+            for k in range(W2):
+                x[r * W + 2 * k + off] = S[c, r, k]
+
+
+@serial_kernel(inline="always")
+def _ising_split_site(a, bu, bd, bm, k, kl, kr, key, ctr, t0, t1, t2, t3, t4):
+    n1 = np.int64(bu[k]) + np.int64(bd[k]) + np.int64(bm[kl]) + np.int64(bm[kr])
+    t = t0 if n1 == 0 else (t1 if n1 == 1 else (t2 if n1 == 2 else (t3 if n1 == 3 else t4)))
+    new = np.int64(uniform_bits53(key, ctr) >= t)
+    old = np.int64(a[k])
+    a[k] = new
+    return (old - new) * (2 * n1 - 4)
+
+
+@serial_kernel
+def _ising_split_row(S, r, col, H, W, key, base, ising_int):
+    """Update the colour-``col`` sites of row r in the split layout; return the integer energy sum."""
+    W2 = W // 2
+    off = (r + col) & 1
+    a = S[col, r]
+    bu = S[1 - col, (r - 1) % H]
+    bd = S[1 - col, (r + 1) % H]
+    bm = S[1 - col, r]
+    t0, t1, t2, t3, t4 = ising_int[0], ising_int[1], ising_int[2], ising_int[3], ising_int[4]
+    ctr = base + r * W + off
+    acc = _ising_split_site(a, bu, bd, bm, 0, (W2 - 1) * (1 - off), off, key, ctr, t0, t1, t2, t3, t4)
+    for k in range(1, W2 - 1):
+        acc += _ising_split_site(a, bu, bd, bm, k, k - 1 + off, k + off, key, ctr + 2 * k, t0, t1, t2, t3, t4)
+    k = W2 - 1
+    acc += _ising_split_site(a, bu, bd, bm, k, k - 1 + off, (k + off) % W2, key, ctr + 2 * k, t0, t1, t2, t3, t4)
+    return acc
+
+
 @parallel_kernel
 def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
                        geom, beta, ising, ising_int, expb, n_states):
@@ -224,22 +284,34 @@ def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energie
     W = geom[1]
     ph = geom[2] != 0
     pw = geom[3] != 0
+    split = ising_split_ok(n_states, H, W, ph, pw)
     for c in prange(n_chains):
         x = X[c]
         lst = np.zeros(4, dtype=np.int64)
         cnt = np.zeros(4, dtype=np.int64)
+        S = np.empty((2, H, W // 2) if split else (2, 0, 0), dtype=X.dtype)
+        if split:
+            _split(x, S, H, W)
         key = keys[c]
         e = e_now[c]
         for s in range(n_sweeps):
             base = (sweep0 + s) * d
             for col in range(2):
                 for r in range(H):
-                    e += _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst, cnt,
-                                   key, base)
+                    if split:
+                        e += beta * _ising_split_row(S, r, col, H, W, key, base, ising_int)
+                    else:
+                        e += _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst,
+                                       cnt, key, base)
             if record:
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
-                    samples[(s + 1) // thin - 1, c, :] = x
+                    if split:
+                        _merge(S, samples[(s + 1) // thin - 1, c, :], H, W)
+                    else:
+                        samples[(s + 1) // thin - 1, c, :] = x
+        if split:
+            _merge(S, x, H, W)
         e_now[c] = e
 
 
@@ -253,16 +325,24 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
     ph = geom[2] != 0
     pw = geom[3] != 0
     partial = np.zeros((n_chains, 2 * H))
+    split = ising_split_ok(n_states, H, W, ph, pw)
+    S = np.empty((n_chains, 2, H, W // 2) if split else (n_chains, 2, 0, 0), dtype=X.dtype)
+    if split:
+        for c in prange(n_chains):
+            _split(X[c], S[c], H, W)
     for s in range(n_sweeps):
         base = (sweep0 + s) * d
         for col in range(2):
             for item in prange(n_chains * H):
                 c = item // H
                 r = item - c * H
-                lst = np.zeros(4, dtype=np.int64)
-                cnt = np.zeros(4, dtype=np.int64)
-                partial[c, col * H + r] = _grid_row(X[c], r, col, H, W, ph, pw, beta, ising, ising_int, n_states,
-                                                    expb, lst, cnt, keys[c], base)
+                if split:
+                    partial[c, col * H + r] = beta * _ising_split_row(S[c], r, col, H, W, keys[c], base, ising_int)
+                else:
+                    lst = np.zeros(4, dtype=np.int64)
+                    cnt = np.zeros(4, dtype=np.int64)
+                    partial[c, col * H + r] = _grid_row(X[c], r, col, H, W, ph, pw, beta, ising, ising_int,
+                                                        n_states, expb, lst, cnt, keys[c], base)
         for c in range(n_chains):
             e = e_now[c]
             for b in range(2 * H):
@@ -271,4 +351,10 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
             if record:
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
-                    samples[(s + 1) // thin - 1, c, :] = X[c]
+                    if split:
+                        _merge(S[c], samples[(s + 1) // thin - 1, c, :], H, W)
+                    else:
+                        samples[(s + 1) // thin - 1, c, :] = X[c]
+    if split:
+        for c in prange(n_chains):
+            _merge(S[c], X[c], H, W)

@@ -8,7 +8,8 @@ runs the serial twin
 - when numba's threading layer cannot take concurrent callers and another Python thread is
   inside a parallel kernel (see :func:`fastdgm.kernels.threads.numba_threads`), and
 - for kernels declared with ``serial_below=W``, when the call's first argument (its work
-  size, e.g. rows x columns) is below ``W``: thread start-up would cost more than the work.
+  size, e.g. rows x columns) is below ``W``: thread start-up would cost more than the work;
+- when the call's thread count is 1 (no thread pool is woken at all).
 
 The thread count of the call is :func:`fastdgm.get_num_threads`.
 
@@ -23,7 +24,7 @@ import types
 
 import numba
 
-from .threads import numba_threads
+from .threads import get_num_threads, numba_threads
 
 __all__ = ["parallel_kernel", "serial_kernel", "all_kernels", "ParallelKernel"]
 
@@ -58,6 +59,8 @@ class ParallelKernel:
             work, args = args[0], args[1:]
             if work < self.serial_below:
                 return self.serial(*args)
+        if get_num_threads() == 1:
+            return self.serial(*args)
         with numba_threads() as ok:
             return (self.parallel if ok else self.serial)(*args)
 

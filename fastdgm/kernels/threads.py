@@ -19,9 +19,10 @@ import contextlib
 from collections.abc import Iterator
 import os
 import threading
+import time
 
 __all__ = ["get_num_threads", "set_num_threads", "threads", "numba_threads", "max_threads",
-           "in_forked_child"]
+           "in_forked_child", "adaptive_threads"]
 
 _state = threading.local()
 _default_threads: int | None = None
@@ -52,6 +53,55 @@ def max_threads() -> int:
                 return n
         except ValueError:
             pass
+    return _cpus()
+
+
+# --- the adaptive default: idle CPUs now ----------------------------------------------------
+# On a shared node, threads that wait for a core (or spin for one: OpenMP) make a call slower
+# than on one thread. The default count is therefore the number of CPUs available to this
+# process minus the runnable threads of *other* processes at this moment (the running count
+# of /proc/loadavg minus this process's own running threads), never below 1, re-read at most
+# every _ADAPT_TTL seconds. Results never depend on it (counter-based streams).
+_ADAPT_TTL = 0.25
+_adapt_cache = [float("-inf"), 0]
+
+
+def _busy_elsewhere() -> int | None:
+    """Runnable threads of other processes now (Linux), or None when unknown."""
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        own = 0
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    own += f.read().rsplit(")", 1)[1].split()[0] == "R"
+            except OSError:  # pragma: no cover - a thread that just ended
+                pass
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - max(own, 1))
+
+
+def adaptive_threads() -> int:
+    """The default thread count: CPUs available minus those busy with other processes (>= 1).
+
+    ``FASTDGM_ADAPTIVE_THREADS=0`` turns the adaptation off (then all available CPUs);
+    ``NUMBA_NUM_THREADS`` / ``OMP_NUM_THREADS`` cap the count.
+    """
+    cap = max_threads()
+    if cap == 1 or os.environ.get("FASTDGM_ADAPTIVE_THREADS", "1") == "0":
+        return cap
+    now = time.monotonic()
+    if now - _adapt_cache[0] < _ADAPT_TTL:
+        return min(cap, _adapt_cache[1])
+    busy = _busy_elsewhere()
+    n = cap if busy is None else max(1, min(cap, _cpus() - busy))
+    _adapt_cache[0], _adapt_cache[1] = now, n
+    return n
+
+
+def _cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
@@ -64,9 +114,11 @@ def get_num_threads() -> int:
     Returns
     -------
     int
-        Set by :func:`set_num_threads` or :func:`threads`; by default the number of
-        CPUs available to this process (or ``NUMBA_NUM_THREADS`` if set). Always 1 in a
-        forked child process (see the module docstring: OpenMP does not survive ``fork``).
+        Set by :func:`set_num_threads` or :func:`threads`; by default adaptive: the CPUs
+        available to this process (capped by ``NUMBA_NUM_THREADS`` / ``OMP_NUM_THREADS``)
+        minus those that other processes keep busy at the moment of the call, at least 1
+        (see :func:`adaptive_threads`). Results do not depend on it. Always 1 in a
+        forked child process (OpenMP does not survive ``fork``).
     """
     if _forked_child:
         return 1
@@ -75,7 +127,7 @@ def get_num_threads() -> int:
         return n
     if _default_threads is not None:
         return _default_threads
-    return max_threads()
+    return adaptive_threads()
 
 
 def _check_n(n) -> int:
