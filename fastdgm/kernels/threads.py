@@ -94,7 +94,7 @@ def adaptive_threads() -> int:
         return cap
     now = time.monotonic()
     if now - _adapt_cache[0] < _ADAPT_TTL:
-        return min(cap, _adapt_cache[1])
+        return min(cap, int(_adapt_cache[1]))
     busy = _busy_elsewhere()
     n = cap if busy is None else max(1, min(cap, _cpus() - busy))
     _adapt_cache[0], _adapt_cache[1] = now, n
