@@ -27,36 +27,40 @@ def _load(name):
         pytest.skip(f"density data set {name} not under {DATA_HOME}")
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy", "floor_xtx_float32", "deeprob"])
 @pytest.mark.parametrize("name", SETS)
-def test_chow_liu_fit(compare, full_size, name):
+def test_chow_liu_fit(measure, full_size, name, impl):
     """ChowLiuTree.fit vs the numpy/scipy idiom (float32 GEMM counts, scipy MST) and deeprob-kit."""
     train, valid, test = _load(name)
     if not full_size:
         train = train[:500]
-    others = {"xtx_float32": lambda: train.astype(np.float32).T @ train.astype(np.float32)}
+    Xf = train.astype(np.float32)
+    fns = {"fastdgm": lambda: fd.ChowLiuTree.fit(train, n_states=2), "numpy": lambda: chow_liu_binary_numpy(train),
+           "floor_xtx_float32": lambda: Xf.T @ Xf}
     try:
         from deeprob.spn.structure.cltree import BinaryCLT
 
-        others["deeprob"] = lambda: BinaryCLT(list(range(train.shape[1])), root=0).fit(
+        fns["deeprob"] = lambda: BinaryCLT(list(range(train.shape[1])), root=0).fit(
             train, [[0, 1]] * train.shape[1], alpha=1.0, random_state=0)
     except ImportError:
         pass
     with fd.threads(1), blas_threads(1):     # one thread for every BLAS call too, baselines included
-        compare(lambda: fd.ChowLiuTree.fit(train, n_states=2), lambda: chow_liu_binary_numpy(train),
-                others=others, n=train.shape[0], d=train.shape[1], kernel=f"chowliu-fit-{name}")
+        measure(f"chowliu-fit-{name}", impl, fns, n=train.shape[0], d=train.shape[1], kernel="chowliu-fit-density")
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
 @pytest.mark.parametrize("name", SETS)
-def test_mixture_em_iteration(compare, full_size, name):
+def test_mixture_em_iteration(measure, full_size, name, impl):
     """One EM iteration (K = 20) vs the two-GEMM numpy iteration."""
     train, valid, test = _load(name)
     if not full_size:
         train = train[:500]
     m = fd.Mixture.fit(train[:2000], 20, n_states=2, rng=0, max_iter=2)
     with fd.threads(1), blas_threads(1):
-        compare(lambda: m.em_statistics(train),
-                lambda: mixture_em_iteration_numpy(train, m.log_weights, m.log_components),
-                n=train.shape[0], d=train.shape[1], K=20, kernel=f"mixture-em-{name}")
+        measure(f"mixture-em-{name}", impl,
+                {"fastdgm": lambda: m.em_statistics(train),
+                 "numpy": lambda: mixture_em_iteration_numpy(train, m.log_weights, m.log_components)},
+                n=train.shape[0], d=train.shape[1], K=20, kernel="mixture-em-density")
 
 
 @pytest.mark.parametrize("name", SETS)

@@ -23,8 +23,9 @@ def _text(n, d, seed=0):
     return X, "\n".join(",".join(map(str, row)) for row in X).encode() + b"\n"
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy", "numpy_fromstring"])
 @pytest.mark.parametrize("n, d", SHAPES)
-def test_parse(compare, full_size, n, d):
+def test_parse(measure, full_size, n, d, impl):
     n = pick(full_size, n, 200)
     X, raw = _text(n, d)
 
@@ -37,5 +38,6 @@ def test_parse(compare, full_size, n, d):
     np.testing.assert_array_equal(parse_binary_rows(raw), X)
     np.testing.assert_array_equal(loadtxt(), X)
     np.testing.assert_array_equal(fromstring(), X)
-    compare(lambda: parse_binary_rows(raw), loadtxt, others={"fromstring": fromstring},
+    measure(f"density-parse-{n}x{d}", impl, {"fastdgm": lambda: parse_binary_rows(raw), "numpy": loadtxt,
+                                              "numpy_fromstring": fromstring},
             n=n, d=d, MB=len(raw) / 1e6, kernel="density-parse")

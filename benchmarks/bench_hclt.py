@@ -20,15 +20,17 @@ def _model(d, K, C, seed=0):
                              rng.dirichlet(np.ones(C), size=(d, K)))
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
 @pytest.mark.parametrize("n, d, K", [(20_000, 111, 16), (20_000, 64, 32), (5_000, 910, 8)])
-def test_hclt_log_prob(compare, full_size, n, d, K):
+def test_hclt_log_prob(measure, full_size, n, d, K, impl):
     """HiddenChowLiuTree.log_prob, one thread, binary X: vs the numpy upward pass."""
     n = pick(full_size, n, 200)
     m = _model(d, K, 2)
     X = m.sample(n, rng=1)
     with fd.threads(1):
-        compare(lambda: m.log_prob(X), lambda: slow.log_prob_numpy(m, X), n=n, d=d, K=K, C=2,
-                kernel="hclt-log_prob")
+        measure(f"hclt-log_prob-{n}x{d}-K{K}", impl,
+                {"fastdgm": lambda: m.log_prob(X), "numpy": lambda: slow.log_prob_numpy(m, X)},
+                n=n, d=d, K=K, C=2, kernel="hclt-log_prob")
 
 
 @pytest.mark.parametrize("threads", [1, 2])

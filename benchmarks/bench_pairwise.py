@@ -16,7 +16,6 @@ import contextlib
 import gzip
 import os
 import pathlib
-import time
 
 import numba
 import numpy as np
@@ -75,49 +74,50 @@ def _deeprob_fit():
     return fit
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "floor_xtx_float32", "deeprob", "numpy_per_pair_mi"])
 @pytest.mark.parametrize("name", ["c20ng"])
-def test_chow_liu_fit_c20ng(compare, benchmark, full_size, name):
+def test_chow_liu_fit_c20ng(measure, full_size, name, impl):
+    """ChowLiuTree.fit on c20ng, one thread, vs one float32 X.T @ X (the floor), deeprob-kit's
+    BinaryCLT and the per-pair mutual informations of the numpy idiom (the old path's algorithm)."""
     X = _load(name)
     if not full_size:
         X = X[:500, :100].copy()
     Xf = X.astype(np.float32)
-    others = {"floor": lambda: Xf.T @ Xf}
     dr = _deeprob_fit()
+    fns = {"fastdgm": lambda: fd.ChowLiuTree.fit(X, 2), "floor_xtx_float32": lambda: Xf.T @ Xf,
+           "numpy_per_pair_mi": lambda: _old_mi(X)}
     if dr is not None:
-        others["deeprob"] = lambda: dr(X)
+        fns["deeprob"] = lambda: dr(X)
     with one_thread():
-        m = fd.ChowLiuTree.fit(X, 2)
-        np.testing.assert_array_equal(np.diag(m.mutual_info_), 0)
-        compare(lambda: fd.ChowLiuTree.fit(X, 2), others=others, n=X.shape[0], d=X.shape[1],
-                method=pw.choose_method(X, 2, False))
-        if full_size and benchmark.enabled:     # the old path takes ~14 s: one timed call
-            _old_mi(X[:50])
-            t0 = time.perf_counter()
-            _old_mi(X)
-            old = time.perf_counter() - t0
-            benchmark.extra_info["baseline_s_old_mi_once"] = old
-            benchmark.extra_info["speedup_old_mi_once"] = old / benchmark.stats.stats.median
+        measure(f"chowliu-fit-{name}", impl, fns, n=X.shape[0], d=X.shape[1],
+                method=pw.choose_method(X, 2, False), kernel="chowliu-fit")
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_dense", "fastdgm_sparse", "floor_xtx_float32"])
 @pytest.mark.parametrize("name", SETS)
-@pytest.mark.parametrize("method", ["dense", "sparse"])
-def test_counts_methods(compare, full_size, name, method):
+def test_counts_methods(measure, full_size, name, impl):
     """pairwise_count_matrix by each method vs the float32 X.T @ X floor, the six sets."""
     X = _load(name)
     X = X if full_size else X[:300].copy()
     Xf = X.astype(np.float32)
     with one_thread():
-        compare(lambda: pw.pairwise_count_matrix(X, 2, method=method), others={"floor": lambda: Xf.T @ Xf},
-                n=X.shape[0], d=X.shape[1], density=float(X.mean()), auto=pw.choose_method(X, 2, False))
+        measure(f"pair-counts-{name}", impl, {"fastdgm": lambda: pw.pairwise_count_matrix(X, 2),
+                                              "fastdgm_dense": lambda: pw.pairwise_count_matrix(X, 2, method="dense"),
+                                              "fastdgm_sparse": lambda: pw.pairwise_count_matrix(X, 2, method="sparse"),
+                                              "floor_xtx_float32": lambda: Xf.T @ Xf},
+                n=X.shape[0], d=X.shape[1], density=float(X.mean()), auto=pw.choose_method(X, 2, False),
+                kernel="pair-counts")
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
 @pytest.mark.parametrize("name", ["c20ng"])
-def test_weighted_counts(compare, full_size, name):
+def test_weighted_counts(measure, full_size, name, impl):
     """Weighted counts (the M-step of a mixture of trees) vs float64 (w X).T @ X."""
     X = _load(name)
     X = X if full_size else X[:300].copy()
     w = np.random.default_rng(0).random(X.shape[0])
     Xd = X.astype(np.float64)
     with one_thread():
-        compare(lambda: pw.pairwise_count_matrix(X, 2, w), others={"f64_wXtX": lambda: (Xd * w[:, None]).T @ Xd},
-                n=X.shape[0], d=X.shape[1])
+        measure(f"weighted-pair-counts-{name}", impl, {"fastdgm": lambda: pw.pairwise_count_matrix(X, 2, w),
+                                                       "numpy": lambda: (Xd * w[:, None]).T @ Xd},
+                n=X.shape[0], d=X.shape[1], kernel="weighted-pair-counts")

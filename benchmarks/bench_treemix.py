@@ -5,6 +5,7 @@ numpy median / fastdgm median in the same run. The pair-count baseline uses BLAS
 ``OPENBLAS_NUM_THREADS=1`` for a one-thread comparison.
 """
 import numpy as np
+import pytest
 
 import fastdgm as fd
 from fastdgm.models import _treemix_em as tm
@@ -24,17 +25,20 @@ def _tree_mixture(K, d, C, seed):
     return fd.TreeMixture(rng.random(K) + 0.1, np.stack(parents), rng.dirichlet(np.ones(C), size=(K, d, C)))
 
 
-def test_treemix_log_prob(compare, full_size):
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
+def test_treemix_log_prob(measure, full_size, impl):
     """TreeMixture.log_prob, K = 10, (10^5, 64, 2), one thread: vs per-component gathers + logsumexp."""
     n, d, C, K = pick(full_size, 10**5, 1000), 64, 2, 10
     m = _tree_mixture(K, d, C, 0)
     X = m.sample(n, rng=1)
     with fd.threads(1):
-        compare(lambda: m.log_prob(X), lambda: slow.treemix_log_prob_numpy(X, m.log_weights, m.parents, m.log_cond),
+        measure("treemix-log_prob", impl, {"fastdgm": lambda: m.log_prob(X),
+                                      "numpy": lambda: slow.treemix_log_prob_numpy(X, m.log_weights, m.parents, m.log_cond)},
                 n=n, d=d, C=C, K=K, kernel="treemix-log_prob")
 
 
-def test_pair_counts_sparse_binary(compare, full_size):
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
+def test_pair_counts_sparse_binary(measure, full_size, impl):
     """M-step pair counts of K = 10 weightings, binary data of density 0.18 (like plants,
     (17412, 69)), one thread: sparse co-occurrences vs the weighted BLAS Gram matrices."""
     n, d, K = pick(full_size, 17412, 500), 69, 10
@@ -43,11 +47,13 @@ def test_pair_counts_sparse_binary(compare, full_size):
     W = rng.dirichlet(np.ones(K), size=n)
     counter = tm.PairCounter(X, 2)
     with fd.threads(1):
-        compare(lambda: counter(W), lambda: slow.weighted_gram_counts_numpy(X, W),
+        measure("treemix-pair-counts", impl, {"fastdgm": lambda: counter(W),
+                                      "numpy": lambda: slow.weighted_gram_counts_numpy(X, W)},
                 n=n, d=d, C=2, K=K, kernel="treemix-pair-counts")
 
 
-def test_tree_missing_log_prob(compare, full_size):
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
+def test_tree_missing_log_prob(measure, full_size, impl):
     """ChowLiuTree.log_prob(missing=...) with 30% missing, (10^5, 32, 3), one thread:
     vs the upward pass vectorised over rows in numpy."""
     n, d, C = pick(full_size, 10**5, 1000), 32, 3
@@ -55,12 +61,14 @@ def test_tree_missing_log_prob(compare, full_size):
     X = m.sample(n, rng=1)
     M = np.random.default_rng(4).random((n, d)) < 0.3
     with fd.threads(1):
-        compare(lambda: m.log_prob(X, missing=M),
-                lambda: slow.tree_missing_log_prob_numpy(X, M, m.parent, m.log_cond),
+        measure("tree-missing-log_prob", impl,
+                {"fastdgm": lambda: m.log_prob(X, missing=M),
+                 "numpy": lambda: slow.tree_missing_log_prob_numpy(X, M, m.parent, m.log_cond)},
                 n=n, d=d, C=C, kernel="tree-missing-log_prob")
 
 
-def test_treemix_fit(compare, full_size):
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
+def test_treemix_fit(measure, full_size, impl):
     """TreeMixture.fit, K = 10, 10 EM iterations on plants-like binary data, one thread,
     vs 10 numpy M-step pair counts alone (BLAS Gram matrices)."""
     n, d, K = pick(full_size, 17412, 500), 69, 10
@@ -73,5 +81,6 @@ def test_treemix_fit(compare, full_size):
             slow.weighted_gram_counts_numpy(X, W)
 
     with fd.threads(1):
-        compare(lambda: fd.TreeMixture.fit(X, K, rng=0, max_iter=10, tol=0.0), numpy_counts,
+        measure("treemix-fit", impl,
+                {"fastdgm": lambda: fd.TreeMixture.fit(X, K, rng=0, max_iter=10, tol=0.0), "numpy": numpy_counts},
                 n=n, d=d, C=2, K=K, iterations=10, kernel="treemix-fit")

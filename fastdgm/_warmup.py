@@ -108,8 +108,9 @@ def _paths():
 def warmup(verbose: bool = False) -> float:
     """Compile (or load from the JIT cache) the numba kernels of the package.
 
-    Runs each public model and Gibbs path once on a tiny input, on the current thread
-    count. Parts of the package that are not installed are skipped.
+    Runs each public model and Gibbs path once on a tiny input, on at least two threads (so
+    that the parallel version of every kernel is compiled even when the adaptive default
+    count is 1 on a busy machine). Parts of the package that are not installed are skipped.
 
     Parameters
     ----------
@@ -126,11 +127,15 @@ def warmup(verbose: bool = False) -> float:
     >>> import fastdgm as fd
     >>> seconds = fd.warmup()     # doctest: +SKIP
     """
+    from ._config import threads
+    from .kernels.threads import max_threads
+
     t0 = time.perf_counter()
     for name, fn in _paths():
         t = time.perf_counter()
         try:
-            fn()
+            with threads(max(2, max_threads())):
+                fn()
         except ModuleNotFoundError as exc:
             # a part of the package that is not installed; anything else is a real failure
             if not (exc.name or "").startswith("fastdgm"):
