@@ -31,7 +31,7 @@ import numpy as np
 from .._atomic import atomic_output
 from .._rng import make_key
 from .._typing import ArrayLike, FloatArray, IntArray, PathLike, Seed
-from .._validation import check_size
+from .._validation import check_positive_int, check_size
 
 __all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez", "sample_shape",
            "classonlymethod", "MAX_FILE_BYTES"]
@@ -165,6 +165,28 @@ class Model:
         shape = sample_shape(size)
         n = int(np.prod(shape, dtype=np.int64))
         return self.sample_rows(make_key(rng), 0, n).reshape(shape + (self.n_dims,))
+
+    def entropy_estimate(self, n: int = 100_000, rng: Seed = None):
+        """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model, in nats.
+
+        For models whose entropy has no closed form (mixtures, latent trees): unbiased, with
+        a standard error from the sample variance.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples (>= 2).
+        rng : SPEC 7 seed
+
+        Returns
+        -------
+        fastdgm.Estimate
+            A float with ``stderr`` and ``n``.
+        """
+        from ..estimators import entropy_estimate
+
+        n = check_positive_int(n, "n", minimum=2)
+        return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))
 
     def fill(self, X, missing, rng=None) -> np.ndarray:
         """Copy of X whose missing entries are drawn from their exact conditional distribution

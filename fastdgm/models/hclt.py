@@ -29,7 +29,7 @@ from .base import Model, classonlymethod, register_model
 from .tree import ChowLiuTree
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..estimators import Estimate
+    pass
 
 __all__ = ["HiddenChowLiuTree"]
 
@@ -235,24 +235,6 @@ class HiddenChowLiuTree(Model):
             "HiddenChowLiuTree has no exact entropy (the log of a sum over the latents does not "
             "factorise); use HiddenChowLiuTree.entropy_estimate(n, rng=...) for a Monte-Carlo "
             "estimate with a standard error")
-
-    def entropy_estimate(self, n: int = 100_000, rng=None) -> "Estimate":
-        """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
-
-        Parameters
-        ----------
-        n : int
-            Number of samples (>= 2).
-        rng : SPEC 7 seed
-
-        Returns
-        -------
-        fastdgm.Estimate (value, stderr, n)
-        """
-        from ..estimators import entropy_estimate
-
-        n = check_positive_int(n, "n", minimum=2)
-        return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))
 
     # --- EM ------------------------------------------------------------------------------
     def _em_stats(self, X, w):

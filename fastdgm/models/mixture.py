@@ -29,7 +29,7 @@ from .base import Model, classonlymethod, register_model
 from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 if TYPE_CHECKING:
-    from ..estimators import Estimate
+    pass
 
 __all__ = ["Mixture"]
 
@@ -197,26 +197,6 @@ class Mixture(Model):
         raise NotImplementedError(
             "Mixture has no exact entropy (the log of a sum does not factorise); use "
             "Mixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
-
-    def entropy_estimate(self, n: int = 100_000, rng: Seed = None) -> Estimate:
-        """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
-
-        Parameters
-        ----------
-        n : int
-            Number of samples (>= 2).
-        rng : None, int, SeedSequence, BitGenerator or Generator
-            SPEC 7 seed of the samples.
-
-        Returns
-        -------
-        fastdgm.Estimate
-            The estimate, with its standard error and ``n``.
-        """
-        from ..estimators import entropy_estimate
-
-        n = check_positive_int(n, "n", minimum=2)
-        return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))
 
     # --- EM --------------------------------------------------------------------------------
     @classonlymethod

@@ -235,24 +235,6 @@ class TreeMixture(Model):
             "TreeMixture has no exact entropy (the log of a sum does not factorise); use "
             "TreeMixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
 
-    def entropy_estimate(self, n: int = 100_000, rng=None):
-        """Monte-Carlo entropy: -(1/n) sum log P(x^i) over n samples of the model.
-
-        Parameters
-        ----------
-        n : int
-            Number of samples (>= 2).
-        rng : SPEC 7 seed
-
-        Returns
-        -------
-        fastdgm.Estimate (value, stderr, n)
-        """
-        from ..estimators import entropy_estimate
-
-        n = check_positive_int(n, "n", minimum=2)
-        return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))
-
     # --- EM --------------------------------------------------------------------------------
     @classonlymethod
     def fit(cls, X, n_components, n_states=None, alpha=1.0, rng=None, max_iter=100, tol=1e-5,
