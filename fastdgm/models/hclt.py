@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from typing import TYPE_CHECKING
-
 from .._progress import Progress
 from .._rng import make_key
 from .._validation import (as_float_array, check_alpha, check_model_X, check_parent, check_positive_int,
@@ -28,8 +26,6 @@ from ._trees import tree_order
 from .base import Model, classonlymethod, register_model
 from .tree import ChowLiuTree
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 __all__ = ["HiddenChowLiuTree"]
 
