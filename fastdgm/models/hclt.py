@@ -16,16 +16,24 @@ import numpy as np
 
 from .._progress import Progress
 from .._rng import make_key
-from .._validation import (as_float_array, check_alpha, check_model_X, check_parent, check_positive_int,
-                           check_prob_table,
-                           check_sample_weight, check_scalar, check_states, smallest_uint)
+from .._validation import (
+    as_float_array,
+    check_alpha,
+    check_model_X,
+    check_parent,
+    check_positive_int,
+    check_prob_table,
+    check_sample_weight,
+    check_scalar,
+    check_states,
+    smallest_uint,
+)
 from ..kernels import hclt as _h
 from ._missing import check_missing, fill_result
 from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
 from .base import Model, classonlymethod, register_model
 from .tree import ChowLiuTree
-
 
 __all__ = ["HiddenChowLiuTree"]
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._progress import Progress
 from .._rng import make_key, substream_ref
+from .._typing import ArrayLike, FloatArray, IntArray, Seed
 from .._validation import (
     check_alpha,
     check_log_probs,
@@ -26,7 +27,6 @@ from ._mixture_em import block_statistics, em, m_step
 from ._packing import combine, pack, pack_width
 from ._tables import levels
 from .base import Model, classonlymethod, register_model
-from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 if TYPE_CHECKING:
     pass
