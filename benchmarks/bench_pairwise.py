@@ -24,7 +24,7 @@ import pytest
 import fastdgm as fd
 from fastdgm.models import _cooccurrence as pw
 
-DATA = pathlib.Path(os.environ.get("FASTDGM_DENSITY_DIR") or
+DATA = pathlib.Path(os.environ.get("FASTDGM_DATA") or os.environ.get("FASTDGM_DENSITY_DIR") or
                     pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "density")
 SETS = ["nltcs", "plants", "accidents", "kdd", "msweb", "c20ng"]
 
