@@ -5,12 +5,24 @@ import subprocess
 import sys
 import textwrap
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import fastdgm
+
+# the folder holding the fastdgm in use (site-packages for an installed wheel, the checkout for an
+# in-place build): subprocesses run there and put it first on the path, so they import the same
+# package as the tests, never a source checkout without its compiled extension
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastdgm.__file__)))
+
+
+def isolated_env(**extra) -> dict:
+    """os.environ with :data:`ROOT` first on PYTHONPATH (plus ``extra`` variables)."""
+    env = dict(os.environ, **extra)
+    env["PYTHONPATH"] = ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
+    return env
 
 
 def run_python(code: str, *args, timeout: float = 600, module: str | None = None):
     """``python -c code`` (or ``python -m module args``) with the package on the path."""
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = isolated_env()
     cmd = [sys.executable, "-m", module, *map(str, args)] if module else \
         [sys.executable, "-c", textwrap.dedent(code), *map(str, args)]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)

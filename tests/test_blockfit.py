@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+from isolated import isolated_env
 
 import fastdgm as fd
 from fastdgm.blockfit import fit_in_blocks
@@ -62,6 +63,7 @@ def test_cli_fit_reads_a_memmap_block_by_block(tmp_path):
             "main(args(sys.argv[2])); tracemalloc.start(); rc = main(args(sys.argv[1])); "
             "print(tracemalloc.get_traced_memory()[1]); sys.exit(rc)")
     r = subprocess.run([sys.executable, "-c", code, str(path), str(small), str(out)], capture_output=True,
+                       env=isolated_env(), cwd=tmp_path,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     peak = int(r.stdout.strip().splitlines()[-1])

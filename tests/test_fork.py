@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import isolated
 import pytest
 
 SCRIPT = textwrap.dedent("""
@@ -65,8 +66,7 @@ def test_fork_after_parallel_kernels(layer, tmp_path):
     env.pop("NUMBA_THREADING_LAYER", None)
     if layer != "default":
         env["NUMBA_THREADING_LAYER"] = layer
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = isolated.ROOT + os.pathsep + env.get("PYTHONPATH", "")
     try:
         r = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
                            timeout=240)
@@ -76,9 +76,8 @@ def test_fork_after_parallel_kernels(layer, tmp_path):
 
 
 def test_threads_in_parent_unaffected():
-    from fastdgm.kernels.threads import in_forked_child
-
     import fastdgm as fd
+    from fastdgm.kernels.threads import in_forked_child
 
     assert not in_forked_child()
     with fd.threads(2):
