@@ -129,23 +129,50 @@ def test_one_em_step_matches_exact_posteriors(alpha):
         np.testing.assert_allclose(new.emit_probs, E, rtol=1e-10, atol=1e-12)
 
 
-def test_fit_objective_never_decreases_and_dedupe_is_the_same_estimator():
+@pytest.mark.parametrize("init", ["random", "mixture"])
+def test_fit_objective_never_decreases_and_dedupe_is_the_same_estimator(init):
     truth = random_model(6, 3, 2, seed=3)
     X = truth.sample(3000, rng=1)
     for alpha in (0.0, 0.5):
-        m = HiddenChowLiuTree.fit(X, n_hidden=3, alpha=alpha, rng=0, max_iter=25, tol=0)
+        m = HiddenChowLiuTree.fit(X, n_hidden=3, alpha=alpha, rng=0, max_iter=25, tol=0, init=init)
         obj = np.array(m.objective_)
         assert obj.shape == (25,) and m.n_iter_ == 25 and not m.converged_
         assert np.all(np.diff(obj) >= -1e-12 * np.abs(obj[:-1])), np.diff(obj).min()
-        m2 = HiddenChowLiuTree.fit(X, n_hidden=3, alpha=alpha, rng=0, max_iter=25, tol=0, dedupe=False)
-        np.testing.assert_allclose(m2.objective_, obj, rtol=1e-9)
-        np.testing.assert_allclose(m2.emit_probs, m.emit_probs, rtol=1e-6, atol=1e-9)
+        if init == "random":   # the mixture start draws its responsibilities per (distinct) row
+            m2 = HiddenChowLiuTree.fit(X, n_hidden=3, alpha=alpha, rng=0, max_iter=25, tol=0, dedupe=False,
+                                       init=init)
+            np.testing.assert_allclose(m2.objective_, obj, rtol=1e-9)
+            np.testing.assert_allclose(m2.emit_probs, m.emit_probs, rtol=1e-6, atol=1e-9)
     # parent is the Chow-Liu tree of X; tol stops early
     assert np.array_equal(m.parent, fd.ChowLiuTree.fit(X).parent)
-    m3 = HiddenChowLiuTree.fit(X, n_hidden=3, rng=0, max_iter=500, tol=1e-3)
+    m3 = HiddenChowLiuTree.fit(X, n_hidden=3, rng=0, max_iter=500, tol=1e-3, init=init)
     assert m3.converged_ and m3.n_iter_ < 500
     o = m3.objective_
     assert o[-1] - o[-2] < 1e-3 * abs(o[-2])
+
+
+def test_mixture_start_is_the_mixture_when_latents_copy_their_parent(monkeypatch):
+    """With INIT_STAY = 1 the starting HCLT is exactly the fitted mixture (all latents equal)."""
+    from fastdgm._rng import make_key
+    from fastdgm.models import hclt
+
+    X = random_model(7, 3, 3, seed=5).sample(2000, rng=2)
+    w = np.random.default_rng(0).random(2000)
+    monkeypatch.setattr(hclt, "INIT_STAY", 1.0)
+    K, key = 4, make_key(8)
+    root, trans, emit = hclt._initial_tables(X, w, K, 3, 0.3, key, "mixture", 0.0)
+    parent = fd.ChowLiuTree.fit(X).parent
+    start = HiddenChowLiuTree(parent, root, trans, emit)
+    mix = fd.Mixture.fit(X, K, n_states=3, rng=int(key), alpha=0.3, sample_weight=w)
+    np.testing.assert_allclose(start.log_prob(X), mix.log_prob(X), rtol=1e-12)
+    # and the default start is close to it, EM then improves on the mixture's fit
+    m = HiddenChowLiuTree.fit(X, n_hidden=K, alpha=0.3, rng=int(key), sample_weight=w, max_iter=60)
+    assert np.average(m.log_prob(X), weights=w) > np.average(mix.log_prob(X), weights=w)
+
+
+def test_init_must_be_known():
+    with pytest.raises(ValueError, match="init"):
+        HiddenChowLiuTree.fit(np.zeros((5, 3), dtype=int), n_hidden=2, init="kmeans")
 
 
 def test_fit_beats_chow_liu_on_latent_data():
@@ -164,8 +191,10 @@ def test_fit_beats_chow_liu_on_latent_data():
 def test_sample_weight_equals_repeated_rows():
     X = random_model(5, 2, 2, seed=2).sample(300, rng=0)
     reps = np.random.default_rng(0).integers(0, 3, size=300)
-    a = HiddenChowLiuTree.fit(X, n_hidden=2, sample_weight=reps, rng=4, max_iter=5, tol=0)
-    b = HiddenChowLiuTree.fit(np.repeat(X, reps, axis=0), n_hidden=2, rng=4, max_iter=5, tol=0)
+    # init="random": the start depends on the marginals only (the mixture start draws random
+    # responsibilities per distinct row, so its seeded start depends on how rows are laid out)
+    a = HiddenChowLiuTree.fit(X, n_hidden=2, sample_weight=reps, rng=4, max_iter=5, tol=0, init="random")
+    b = HiddenChowLiuTree.fit(np.repeat(X, reps, axis=0), n_hidden=2, rng=4, max_iter=5, tol=0, init="random")
     if np.array_equal(a.parent, b.parent):
         np.testing.assert_allclose(a.emit_probs, b.emit_probs, rtol=1e-9)
 
