@@ -5,7 +5,7 @@ per call from the user's ``rng`` and the index of the element being produced. Th
 SplitMix64 stream seeded by ``key`` (Steele, Lea & Flood 2014), so draws depend only on
 (seed, element index): never on the number of threads or on how the work is chunked.
 The same function is implemented in Cython (``csrc/counter_rng.pxd``) and in numba
-(:mod:`fastdgm._numba_rng`); the tests check the three agree bit for bit.
+(:mod:`fastdgm.kernels.rng`); the tests check the three agree bit for bit.
 """
 from __future__ import annotations
 

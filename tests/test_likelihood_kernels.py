@@ -1,4 +1,4 @@
-"""Every numba reduction and sampler of fastdgm._likelihood_kernels against its slow numpy
+"""Every numba reduction and sampler of fastdgm.kernels.likelihood against its slow numpy
 reference (fastdgm.slow.likelihood), on many shapes and dtypes, serial and parallel twins."""
 import numpy as np
 import pytest

@@ -8,7 +8,6 @@ pgmpy's Chow-Liu TreeSearch on the smaller sets), timed in the same run with the
 """
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
@@ -70,6 +69,34 @@ def _peer_times(train) -> dict:
     return out
 
 
+def _select(row: dict, key: str, train, valid, test) -> None:
+    """Select model ``key`` on the validation split; record its test score, timing and ratios in ``row``."""
+    import fastdgm as fd
+    from fastdgm.slow.fit_baselines import chow_liu_binary_numpy, mixture_em_iteration_numpy
+
+    attr, grid_or_fn, fixed = MODEL_GRIDS[key]
+    cls = getattr(fd, attr)
+    grid = grid_or_fn(*train.shape) if callable(grid_or_fn) else grid_or_fn
+    t0 = time.perf_counter()
+    sel = fd.select(cls, train, valid, grid, n_states=2, **fixed)
+    total = time.perf_counter() - t0
+    best = next(r for r in sel.table if r["params"] == sel.best_params)
+    row["models"][key] = {"test": sel.best.score(test), "valid": best["valid"], "params": sel.best_params,
+                          "fit_s": best["fit_seconds"], "select_s": total}
+    if key == "ChowLiuTree":
+        a = sel.best_params["alpha"]
+        t_fd = _timed(lambda: fd.ChowLiuTree.fit(train, n_states=2, alpha=a), repeat=3)
+        t_np = _timed(lambda: chow_liu_binary_numpy(train, alpha=a), repeat=3)
+        row["ratios"]["clt_numpy"] = t_np / t_fd
+        for peer, t in _peer_times(train).items():
+            row["ratios"][peer] = t / t_fd
+    if key == "Mixture":
+        m = sel.best
+        t_fd = _timed(lambda: m.em_statistics(train), repeat=3)
+        t_np = _timed(lambda: mixture_em_iteration_numpy(train, m.log_weights, m.log_components), repeat=3)
+        row["ratios"]["em_iteration_numpy"] = t_np / t_fd
+
+
 def density_table(data_home=None, names=None, models=None, progress: bool = False) -> list[dict]:
     """One row per data set: sizes, test/valid log-likelihoods, fit times and speed ratios.
 
@@ -82,65 +109,82 @@ def density_table(data_home=None, names=None, models=None, progress: bool = Fals
     models : list of str, optional
         Keys of :data:`MODEL_GRIDS` (default: all).
     progress : bool
-        One line per data set on stderr.
+        A progress bar of the selections on stderr, and one line per data set.
 
     Returns
     -------
     list of dict
     """
-    import fastdgm as fd
+    from fastdgm._progress import Progress
     from fastdgm.density_data import list_density_benchmarks, load_density_benchmark
-    from fastdgm.slow.fit_baselines import chow_liu_binary_numpy, mixture_em_iteration_numpy
 
-    rows = []
+    sets = []
     for name in names or list_density_benchmarks():
         try:
-            train, valid, test = load_density_benchmark(name, data_home=data_home)
+            sets.append((name, load_density_benchmark(name, data_home=data_home)))
         except FileNotFoundError:
             if names:
                 raise
-            continue
-        row = {"name": name, "d": train.shape[1], "n": train.shape[0], "models": {}, "ratios": {}}
-        for key in models or MODEL_GRIDS:
-            attr, grid_or_fn, fixed = MODEL_GRIDS[key]
-            cls = getattr(fd, attr)
-            grid = grid_or_fn(*train.shape) if callable(grid_or_fn) else grid_or_fn
-            t0 = time.perf_counter()
-            sel = fd.select(cls, train, valid, grid, n_states=2, **fixed)
-            total = time.perf_counter() - t0
-            best = next(r for r in sel.table if r["params"] == sel.best_params)
-            row["models"][key] = {"test": sel.best.score(test), "valid": best["valid"], "params": sel.best_params,
-                                  "fit_s": best["fit_seconds"], "select_s": total}
-            if key == "ChowLiuTree":
-                a = sel.best_params["alpha"]
-                t_fd = _timed(lambda: fd.ChowLiuTree.fit(train, n_states=2, alpha=a), repeat=3)
-                t_np = _timed(lambda: chow_liu_binary_numpy(train, alpha=a), repeat=3)
-                row["ratios"]["clt_numpy"] = t_np / t_fd
-                for peer, t in _peer_times(train).items():
-                    row["ratios"][peer] = t / t_fd
-            if key == "Mixture":
-                m = sel.best
-                t_fd = _timed(lambda: m.em_statistics(train), repeat=3)
-                t_np = _timed(lambda: mixture_em_iteration_numpy(train, m.log_weights, m.log_components), repeat=3)
-                row["ratios"]["em_iteration_numpy"] = t_np / t_fd
-        rows.append(row)
-        if progress:
-            print(f"  {name}: " + ", ".join(f"{k} {v['test']:.2f}" for k, v in row["models"].items()),
-                  file=sys.stderr, flush=True)
+    keys = list(models or MODEL_GRIDS)
+    rows = []
+    with Progress(len(sets) * len(keys), unit="selections", enabled=progress, desc="density table") as bar:
+        for name, (train, valid, test) in sets:
+            row = {"name": name, "d": train.shape[1], "n": train.shape[0], "models": {}, "ratios": {}}
+            for key in keys:
+                _select(row, key, train, valid, test)
+                bar.update(1)
+            rows.append(row)
+            bar.write(f"{name}: " + ", ".join(f"{k} {v['test']:.2f}" for k, v in row["models"].items()))
     return rows
 
 
+def _setting(params: dict) -> str:
+    short = {"n_components": "K", "n_hidden": "K"}
+    return ", ".join(f"{short.get(k, k)}={v}" for k, v in params.items())
+
+
+RATIO_NAMES = {"clt_numpy": "ChowLiuTree fit vs numpy/scipy", "deeprob_clt": "vs deeprob-kit BinaryCLT",
+               "pgmpy_clt": "vs pgmpy TreeSearch", "em_iteration_numpy": "EM iteration vs numpy GEMMs"}
+
+
 def format_density_table(rows: list[dict]) -> str:
-    """Markdown table: data set, d, n, test log-likelihood and fit seconds of every model, ratios."""
+    """Two markdown tables: the log-likelihoods, then the fit-time ratios.
+
+    First table, one cell per model: test / valid log-likelihood (nats per sample, the best
+    test value of the row in bold), the chosen setting and the seconds of the whole selection.
+    Second table: the fit-time ratios (other / fastdgm) of :func:`density_table`.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The result of :func:`density_table`.
+
+    Returns
+    -------
+    str
+    """
     if not rows:
         return "no density-benchmark data set found (see fastdgm.datasets.load_density_benchmark)"
     keys = list(rows[0]["models"])
-    ratio_keys = sorted({k for r in rows for k in r["ratios"]})
-    head = ["data set", "d", "n"] + [f"{k} test (fit s)" for k in keys] + [f"x {k}" for k in ratio_keys]
+    head = ["data set", "d", "n train"] + keys
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
+        best = max(r["models"][k]["test"] for k in keys)
         cells = [r["name"], str(r["d"]), str(r["n"])]
-        cells += [f"{r['models'][k]['test']:.2f} ({r['models'][k]['fit_s']:.2f})" for k in keys]
-        cells += [f"{r['ratios'][k]:.1f}" if k in r["ratios"] else "-" for k in ratio_keys]
+        for k in keys:
+            m = r["models"][k]
+            test = f"{m['test']:.2f}"
+            cells.append(f"{'**' + test + '**' if m['test'] == best else test} / {m['valid']:.2f} "
+                         f"({_setting(m['params'])}; {m['select_s']:.1f} s)")
         lines.append("| " + " | ".join(cells) + " |")
+    total = sum(m["select_s"] for r in rows for m in r["models"].values())
+    lines.append("")
+    lines.append(f"Selection of every model on every data set: {total:.0f} s.")
+    ratio_keys = [k for k in RATIO_NAMES if any(k in r["ratios"] for r in rows)]
+    if ratio_keys:
+        lines += ["", "| data set | " + " | ".join(RATIO_NAMES[k] for k in ratio_keys) + " |",
+                  "|" + "---|" * (len(ratio_keys) + 1)]
+        for r in rows:
+            lines.append(f"| {r['name']} | " + " | ".join(
+                f"{r['ratios'][k]:.1f}x" if k in r["ratios"] else "-" for k in ratio_keys) + " |")
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Numba kernels of the Gibbs sampler and of the exact pairwise-MRF reductions.
 
-Everything here trusts its inputs (checked in :mod:`fastdgm.mrf` / :mod:`fastdgm.gibbs`).
+Everything here trusts its inputs (checked in :mod:`fastdgm.models.mrf` / :mod:`fastdgm.mcmc`).
 
 Random numbers: the uniform of the update of ``site`` in absolute sweep ``sweep`` of
 ``chain`` is ``uniform(chain_key, sweep * d + site)`` with ``chain_key = substream(key,

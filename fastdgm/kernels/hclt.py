@@ -8,7 +8,7 @@ Model: a latent Z_j with K states behind every X_j, the latents joined in a tree
 - ``Tt`` (d, K, K)     T transposed per node: Tt[j, v, u] = T[j, u, v]
 - ``E``  (d, C, K)     E[j, x, k] = P(X_j = x | Z_j = k)  (emission, latent state last)
 
-Everything here trusts its inputs (checked by :mod:`fastdgm.hclt`).
+Everything here trusts its inputs (checked by :mod:`fastdgm.models.hclt`).
 
 Upward pass (one block of B rows at a time, node by node so each node's K x K table is
 reused for the B rows): ``lam[j, b]`` starts as the emission E[j, x_bj] (1 where x_bj is

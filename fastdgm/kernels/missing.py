@@ -1,4 +1,4 @@
-"""Numba kernels of exact inference with missing entries (:mod:`fastdgm.missing`).
+"""Numba kernels of exact inference with missing entries (:mod:`fastdgm.models._missing`).
 
 Two model forms cover the four models:
 

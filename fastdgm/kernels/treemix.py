@@ -1,11 +1,11 @@
 """Numba kernels of mixtures of trees (:class:`fastdgm.treemix.TreeMixture`).
 
-Inputs are trusted (checked in :mod:`fastdgm.treemix`): X (n, d) states in [0, C) of any
+Inputs are trusted (checked in :mod:`fastdgm.models.treemix`): X (n, d) states in [0, C) of any
 integer dtype, ``cond`` (K, d, C, C) float64 log-conditionals log P_k(x_j = v | x_parent = u),
 ``kparent`` (K, d) int64 with the root of each tree its own parent (its table rows all hold
 its log-marginal), ``order`` (K, d) int64 breadth-first orders, ``logw`` (K,) log-weights.
 
-Rows go in chunks of ``CHUNK`` (the same as :mod:`fastdgm._likelihood_kernels`), each row
+Rows go in chunks of ``CHUNK`` (the same as :mod:`fastdgm.kernels.likelihood`), each row
 written independently: every result is bit-identical for any number of threads.
 Randomness: the component of row i uses ``uniform(substream(key, 0), i)``, element (i, j)
 ``uniform(key, i * d + j)``, as in ``mixture_sample``.

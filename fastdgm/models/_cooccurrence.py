@@ -17,7 +17,7 @@ Gram matrix O^T diag(w) O of the one-hot encoding O (n, d C) of X). Three ways t
     for m_i non-zeros in row i, instead of n d^2 (C-1)^2 / 2 for BLAS): fastest for sparse
     binary data such as 20 Newsgroups (density 0.05). Integer counts: exact.
 ``"pairs"``
-    The per-pair numba kernel of :mod:`fastdgm._likelihood_kernels` (cost n d^2 / 2 table
+    The per-pair numba kernel of :mod:`fastdgm.kernels.likelihood` (cost n d^2 / 2 table
     increments whatever C): for large C, where the one-hot encodings are too wide.
 
 ``method="auto"`` picks by a cost model (:func:`choose_method`). Unweighted counts are exact

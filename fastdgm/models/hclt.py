@@ -6,7 +6,7 @@ joined in the Chow-Liu tree of X:
     P(x) = sum_z P(z_root) prod_{j != root} P(z_j | z_parent(j)) prod_j P(x_j | z_j).
 
 The sum over the K^d latent states is computed exactly by one upward message pass,
-O(d K^2) per row (see :mod:`fastdgm._hclt_kernels`); the same pass with the emissions of
+O(d K^2) per row (see :mod:`fastdgm.kernels.hclt`); the same pass with the emissions of
 missing entries set to 1 gives exact marginals, and a downward pass gives exact posteriors
 (EM) and exact conditional draws (:meth:`HiddenChowLiuTree.fill`).
 """
@@ -373,8 +373,9 @@ class HiddenChowLiuTree(Model):
             emissions (3 gave clearly better optima than 1 on the binary density benchmarks:
             plants -13.99 vs -14.21, accidents -27.7 vs -28.2 test log-likelihood at K = 16).
         dedupe : bool
-            Run EM on the distinct rows of X weighted by their multiplicities (the same
-            estimator, up to rounding; much faster on data with many repeated rows).
+            Run EM on the distinct rows of X weighted by their multiplicities (the same EM
+            iterations from the same start, up to rounding; much faster on data with many
+            repeated rows). With ``init="mixture"`` the start itself is drawn per distinct row.
 
         Returns
         -------
@@ -388,7 +389,7 @@ class HiddenChowLiuTree(Model):
         init_noise = check_scalar(init_noise, "init_noise", minimum=0.0)
         if init not in ("mixture", "random"):
             raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
-        n, d = X.shape
+        n = X.shape[0]
         w = check_sample_weight(sample_weight, n)
         key = make_key(rng)
 

@@ -1,4 +1,4 @@
-"""Slow, obviously-correct numpy references of :mod:`fastdgm._likelihood_kernels`,
+"""Slow, obviously-correct numpy references of :mod:`fastdgm.kernels.likelihood`,
 and the numpy idioms the benchmarks time against.
 
 X is an integer array (n, d) of states in [0, C); tables are float64.

@@ -1,6 +1,6 @@
-"""Slow, obviously-correct numpy references of :mod:`fastdgm.treemix` and
-:mod:`fastdgm._treemix_kernels` (EM of a mixture of trees, sampling), and of exact
-inference with missing entries by enumeration (:mod:`fastdgm.missing`).
+"""Slow, obviously-correct numpy references of :mod:`fastdgm.models.treemix` and
+:mod:`fastdgm.kernels.treemix` (EM of a mixture of trees, sampling), and of exact
+inference with missing entries by enumeration (:mod:`fastdgm.models._missing`).
 
 Trees are (parents (K, d) with -1 at the root, log-conditionals (K, d, C, C) whose root
 row 0 is the root's log-marginal). Loops and plain formulas, no shared code with the fast path.
