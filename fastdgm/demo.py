@@ -304,7 +304,8 @@ def run_demo(out="fastdgm_demo.png", data=None, *, quick: bool = False, seed: in
 def _print_table(result: DemoResult, file) -> None:
     d = result.n_dims
     best = min((-r.test for r in result.rows if not r.pseudo), default=float("nan"))
-    head = (f"{'model':22s} {'params':>7s} {'train':>9s} {'test':>9s} {'± se':>6s} {'bits/dim':>8s} "
+    w = max(len(r.model) + 1 for r in result.rows)
+    head = (f"{'model':{w}s} {'params':>7s} {'train':>9s} {'test':>9s} {'± se':>6s} {'bits/dim':>8s} "
             f"{'KL+H':>8s} {'KL-KLbest':>9s} {'fit s':>6s}  sampler")
     print(head, file=file)
     print("-" * len(head), file=file)
@@ -312,7 +313,7 @@ def _print_table(result: DemoResult, file) -> None:
         ce = -r.test
         mark = "†" if r.pseudo else " "
         dkl = "" if r.pseudo else f"{ce - best:9.1f}"
-        print(f"{r.model + mark:22s} {r.n_params:7d} {r.train:9.2f} {r.test:9.2f} {r.test_stderr:6.2f} "
+        print(f"{r.model + mark:{w}s} {r.n_params:7d} {r.train:9.2f} {r.test:9.2f} {r.test_stderr:6.2f} "
               f"{r.bits_per_dim(d):8.3f} {'' if r.pseudo else f'{ce:8.2f}':>8s} {dkl:>9s} "
               f"{r.fit_seconds:6.2f}  {r.sampler}", file=file)
     uniform_bits = math.log2(result.n_states)
