@@ -1,0 +1,132 @@
+/* Softmax weights of logit rows: w[k] = exp(x[k] - max(x)), with one exp for every path.
+ *
+ * `fdgm_exp_nonpos` is exp on (-inf, 0] to about 1e-16 relative error (1-2 ulp): the
+ * Cody-Waite reduction x = n ln2 + r (|r| <= ln2 / 2, n found with the 1.5 * 2^52 rounding
+ * trick), a degree-13 Taylor polynomial of exp(r) by Horner's rule, then the scaling by 2^n
+ * as two exact powers of two so that results down to the subnormals round once. Its
+ * AVX-512 twin performs the same operations on 8 lanes, so both give the same doubles.
+ */
+#ifndef FASTDGM_LOGIT_WEIGHTS_H
+#define FASTDGM_LOGIT_WEIGHTS_H
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "simd.h"
+
+#define FDGM_EXP_MIN (-746.0)                  /* exp(x) rounds to 0 below */
+#define FDGM_LOG2E 1.4426950408889634
+#define FDGM_ROUND_SHIFT 6755399441055744.0    /* 1.5 * 2^52 */
+#define FDGM_LN2_HI 6.93147180369123816490e-01 /* 0x3fe62e42fee00000: n * LN2_HI is exact */
+#define FDGM_LN2_LO 1.90821492927058770002e-10
+
+/* 1/k! for k = 13 down to 2 (Horner order) */
+static const double fdgm_exp_coef[12] = {
+    1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0,
+    1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0,
+    1.0 / 6.0, 0.5};
+
+static inline double fdgm_pow2(int64_t n)      /* 2^n for -1022 <= n <= 1023 */
+{
+    uint64_t bits = (uint64_t)(n + 1023) << 52;
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+/* exp(x) for x <= 0 (x = -inf gives 0) */
+static inline double fdgm_exp_nonpos(double x)
+{
+    x = x < FDGM_EXP_MIN ? FDGM_EXP_MIN : x;
+    double nd = (x * FDGM_LOG2E + FDGM_ROUND_SHIFT) - FDGM_ROUND_SHIFT;
+    double r = (x - nd * FDGM_LN2_HI) - nd * FDGM_LN2_LO;
+    double p = fdgm_exp_coef[0];
+    for (int k = 1; k < 12; k++)
+        p = p * r + fdgm_exp_coef[k];
+    p = (p * r + 1.0) * r + 1.0;
+    int64_t n = (int64_t)nd, n1 = n >> 1;
+    return (p * fdgm_pow2(n1)) * fdgm_pow2(n - n1);
+}
+
+/* w[k] = exp(x[k] - max x) for one row; 0 (w undefined) if a logit is NaN or +inf, or
+ * all are -inf. */
+static inline int fdgm_logit_row(const double* x, int64_t C, double* w)
+{
+    double m = -INFINITY;
+    int ok = 1;
+    for (int64_t k = 0; k < C; k++) {
+        double v = x[k];
+        ok &= (v < INFINITY) & (v == v);
+        m = v > m ? v : m;
+    }
+    if (!ok || m == -INFINITY)
+        return 0;
+    for (int64_t k = 0; k < C; k++)
+        w[k] = fdgm_exp_nonpos(x[k] - m);
+    return 1;
+}
+
+#if FDGM_X86_SIMD
+FDGM_AVX512 static inline __m512d fdgm_exp_nonpos_x8(__m512d x)
+{
+    const __m512d shift = _mm512_set1_pd(FDGM_ROUND_SHIFT);
+    x = _mm512_max_pd(x, _mm512_set1_pd(FDGM_EXP_MIN));
+    __m512d t = _mm512_add_pd(_mm512_mul_pd(x, _mm512_set1_pd(FDGM_LOG2E)), shift);
+    __m512d nd = _mm512_sub_pd(t, shift);
+    __m512d r = _mm512_sub_pd(_mm512_sub_pd(x, _mm512_mul_pd(nd, _mm512_set1_pd(FDGM_LN2_HI))),
+                              _mm512_mul_pd(nd, _mm512_set1_pd(FDGM_LN2_LO)));
+    __m512d p = _mm512_set1_pd(fdgm_exp_coef[0]);
+    for (int k = 1; k < 12; k++)
+        p = _mm512_add_pd(_mm512_mul_pd(p, r), _mm512_set1_pd(fdgm_exp_coef[k]));
+    const __m512d one = _mm512_set1_pd(1.0);
+    p = _mm512_add_pd(_mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(p, r), one), r), one);
+    /* n = bits(t) - bits(shift): t holds n in its low mantissa bits */
+    __m512i n = _mm512_sub_epi64(_mm512_castpd_si512(t), _mm512_castpd_si512(shift));
+    __m512i n1 = _mm512_srai_epi64(n, 1), n2 = _mm512_sub_epi64(n, n1);
+    const __m512i bias = _mm512_set1_epi64(1023);
+    __m512d s1 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(n1, bias), 52));
+    __m512d s2 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(n2, bias), 52));
+    return _mm512_mul_pd(_mm512_mul_pd(p, s1), s2);
+}
+
+FDGM_AVX512 static int fdgm_logit_row_avx512(const double* x, int64_t C, double* w)
+{
+    const __m512d inf = _mm512_set1_pd(INFINITY);
+    __m512d m = _mm512_set1_pd(-INFINITY);
+    __mmask8 bad = 0;
+    int64_t k;
+    for (k = 0; k < C; k += 8) {
+        __mmask8 lanes = C - k >= 8 ? 0xFF : (__mmask8)((1u << (C - k)) - 1);
+        __m512d v = _mm512_mask_loadu_pd(m, lanes, x + k);
+        bad |= _mm512_cmp_pd_mask(v, inf, _CMP_NLT_UQ);   /* NaN or +inf */
+        m = _mm512_max_pd(m, v);
+    }
+    double mx = _mm512_reduce_max_pd(m);
+    if (bad || mx == -INFINITY)
+        return 0;
+    __m512d vm = _mm512_set1_pd(mx);
+    for (k = 0; k < C; k += 8) {
+        __mmask8 lanes = C - k >= 8 ? 0xFF : (__mmask8)((1u << (C - k)) - 1);
+        __m512d v = _mm512_maskz_loadu_pd(lanes, x + k);
+        _mm512_mask_storeu_pd(w + k, lanes, fdgm_exp_nonpos_x8(_mm512_sub_pd(v, vm)));
+    }
+    return 1;
+}
+#endif
+
+/* Softmax weights of `rows` contiguous logit rows of length C: W[i, :] = exp(X[i, :] - max);
+ * an invalid row gets W[i, 0] = -1, so that the draw reports it. */
+static inline void fdgm_logit_weights(const double* X, int64_t rows, int64_t C, double* W)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        int ok;
+#if FDGM_X86_SIMD
+        if (fdgm_has_avx512())
+            ok = fdgm_logit_row_avx512(X + i * C, C, W + i * C);
+        else
+#endif
+            ok = fdgm_logit_row(X + i * C, C, W + i * C);
+        if (!ok)
+            W[i * C] = -1.0;
+    }
+}
+#endif

@@ -1,0 +1,220 @@
+/* One draw per row of a batch of unnormalised weight rows, reading each row once.
+ *
+ * The draw of a row w[0..C-1] with uniform u (the fused block scan):
+ *   1. block sums: bs[b] = ((w0 + w1) + (w2 + w3)) + ((w4 + w5) + (w6 + w7)) over the
+ *      b-th block of BLOCK = 8 weights; a partial last block sums in order from 0.0;
+ *   2. prefixes pre[b] = (((0.0 + bs[0]) + bs[1]) + ... + bs[b]); total = pre[nb - 1];
+ *      the row is invalid if a weight is negative, or total is not in (0, inf) (NaN and
+ *      inf weights make it so);
+ *   3. target = u * total; the block is the count of prefixes pre[0..nb-2] at or below
+ *      target (prefixes never decrease); inside it the draw is the block start plus the
+ *      count of the running sums pre[b-1] + w[k0] + ... + w[k] (k < k1 - 1) at or below
+ *      target; rounding may land on a zero weight: then the next positive one, else the
+ *      last positive one.
+ * Only step 1 reads the row from memory. Every kernel below evaluates exactly these
+ * floating-point operations, so all give the same draws: the portable one a row at a time,
+ * and with AVX-512 either the block sums of many rows at once (C a multiple of 8, the sums
+ * of 8 blocks by one transposing add network) or 8 rows in the lanes of a vector (C = 2, 4).
+ */
+#ifndef FASTDGM_ROW_DRAW_H
+#define FASTDGM_ROW_DRAW_H
+#include <math.h>
+#include <stdint.h>
+#include "simd.h"
+#include "counter_rng.h"
+
+#define FDGM_BLOCK 8
+
+/* step 1 for one row: nb block sums into bs; returns nb. *neg is set if a weight is < 0 */
+static inline int64_t fdgm_block_sums(const double* w, int64_t C, double* bs, int* neg)
+{
+    int64_t nb = C / FDGM_BLOCK, b, k;
+    double mn = 0.0;
+    for (b = 0; b < nb; b++) {
+        const double* p = w + b * FDGM_BLOCK;
+        bs[b] = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+        for (k = 0; k < FDGM_BLOCK; k++)
+            mn = p[k] < mn ? p[k] : mn;
+    }
+    if (nb * FDGM_BLOCK < C) {
+        double s = 0.0;
+        for (k = nb * FDGM_BLOCK; k < C; k++) {
+            s += w[k];
+            mn = w[k] < mn ? w[k] : mn;
+        }
+        bs[nb++] = s;
+    }
+    *neg |= mn < 0.0;
+    return nb;
+}
+
+/* the next positive weight from k on, else the last positive one (rounding at a level) */
+static inline int64_t fdgm_positive_from(const double* w, int64_t C, int64_t k)
+{
+    for (int64_t j = k; j < C; j++)
+        if (w[j] > 0.0)
+            return j;
+    int64_t last = C - 1;
+    while (last > 0 && !(w[last] > 0.0))
+        last--;
+    return last;
+}
+
+/* steps 2-3 given the nb block sums (overwritten by the prefixes); -1 if the row is invalid */
+static inline int64_t fdgm_search_blocks(const double* w, int64_t C, double* bs, int64_t nb, double u)
+{
+    double acc = 0.0, target;
+    int64_t b = 0, k, k0, k1, res;
+    for (k = 0; k < nb; k++) {
+        acc += bs[k];
+        bs[k] = acc;
+    }
+    if (!(acc > 0.0) || acc == INFINITY)
+        return -1;
+    target = u * acc;
+    for (k = 0; k < nb - 1; k++)
+        b += target >= bs[k];
+    acc = b > 0 ? bs[b - 1] : 0.0;
+    k0 = b * FDGM_BLOCK;
+    k1 = k0 + FDGM_BLOCK < C ? k0 + FDGM_BLOCK : C;
+    res = k0;
+    for (k = k0; k < k1 - 1; k++) {
+        acc += w[k];
+        res += target >= acc;
+    }
+    return w[res] > 0.0 ? res : fdgm_positive_from(w, C, res + 1);
+}
+
+/* the portable draw of one row (bs: C / 8 + 1 doubles of scratch); -1 if invalid */
+static inline int64_t fdgm_draw_row(const double* w, int64_t C, double u, double* bs)
+{
+    int neg = 0;
+    int64_t nb = fdgm_block_sums(w, C, bs, &neg);
+    return neg ? -1 : fdgm_search_blocks(w, C, bs, nb, u);
+}
+
+/* out[i] = draw of row i with u[i]; an invalid row gets 0 and is counted */
+static inline int64_t fdgm_draw_rows_portable(const double* P, int64_t rows, int64_t C, const double* u,
+                                              int64_t* out, double* bs)
+{
+    int64_t nbad = 0;
+    for (int64_t i = 0; i < rows; i++) {
+        int64_t res = fdgm_draw_row(P + i * C, C, u[i], bs);
+        nbad += res < 0;
+        out[i] = res < 0 ? 0 : res;
+    }
+    return nbad;
+}
+
+#if FDGM_X86_SIMD
+/* the 8 block sums of 64 consecutive weights, by a transposing add network whose every
+ * add is one of the block-sum tree's */
+FDGM_AVX512 static inline __m512d fdgm_sums_of_8_blocks(const double* p)
+{
+    __m512d v[8], s[4], t[2];
+    int j;
+    for (j = 0; j < 8; j++)
+        v[j] = _mm512_loadu_pd(p + 8 * j);
+    for (j = 0; j < 4; j++)       /* lanes (a01 b01 a23 b23 a45 b45 a67 b67) of blocks a, b */
+        s[j] = _mm512_add_pd(_mm512_unpacklo_pd(v[2 * j], v[2 * j + 1]),
+                             _mm512_unpackhi_pd(v[2 * j], v[2 * j + 1]));
+    for (j = 0; j < 2; j++)       /* (a0123 b0123 a4567 b4567 c0123 d0123 c4567 d4567) */
+        t[j] = _mm512_add_pd(_mm512_shuffle_f64x2(s[2 * j], s[2 * j + 1], 0x88),
+                             _mm512_shuffle_f64x2(s[2 * j], s[2 * j + 1], 0xDD));
+    return _mm512_add_pd(_mm512_shuffle_f64x2(t[0], t[1], 0x88),
+                         _mm512_shuffle_f64x2(t[0], t[1], 0xDD));
+}
+
+/* C a multiple of 8: step 1 for all rows at once (rows are contiguous, so blocks are
+ * too), then steps 2-3 per row. Returns -1 if a weight is negative (the caller redoes the
+ * rows with the portable kernel, which finds them). */
+FDGM_AVX512 static int64_t fdgm_draw_rows_blocks(const double* P, int64_t rows, int64_t C, const double* u,
+                                                 int64_t* out, double* bs)
+{
+    int64_t nbr = C / FDGM_BLOCK, nblk = rows * nbr, i, nbad = 0;
+    int neg = 0;
+    __m512d mn = _mm512_setzero_pd();
+    for (i = 0; i + 8 <= nblk; i += 8) {
+        for (int j = 0; j < 8; j++)
+            mn = _mm512_min_pd(_mm512_loadu_pd(P + FDGM_BLOCK * (i + j)), mn);
+        _mm512_storeu_pd(bs + i, fdgm_sums_of_8_blocks(P + FDGM_BLOCK * i));
+    }
+    if (i < nblk)
+        fdgm_block_sums(P + FDGM_BLOCK * i, FDGM_BLOCK * (nblk - i), bs + i, &neg);
+    if (neg || _mm512_reduce_min_pd(mn) < 0.0)
+        return -1;
+    for (i = 0; i < rows; i++) {
+        int64_t res = fdgm_search_blocks(P + i * C, C, bs + i * nbr, nbr, u[i]);
+        nbad += res < 0;
+        out[i] = res < 0 ? 0 : res;
+    }
+    return nbad;
+}
+
+/* C = 2 or 4 (one partial block): 8 rows in the lanes of a vector. Rows that are invalid
+ * or land on a zero weight are redone by the portable kernel. */
+FDGM_AVX512 static int64_t fdgm_draw_rows_lanes(const double* P, int64_t rows, int64_t C, const double* u,
+                                                int64_t* out, double* bs)
+{
+    const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(INFINITY);
+    const __m512i one = _mm512_set1_epi64(1);
+    int64_t i, nbad = 0;
+    for (i = 0; i + 8 <= rows; i += 8) {
+        const double* p = P + i * C;
+        __m512d col[4], acc = zero, wres;
+        __m512i res = _mm512_setzero_si512();
+        __mmask8 neg = 0, redo;
+        int k;
+        for (k = 0; k < C; k++) {   /* column k of the 8 rows */
+            __m512i idx = _mm512_set_epi64(k + 3 * C, k + 2 * C, k + C, k, k + 3 * C, k + 2 * C, k + C, k);
+            if (C == 2)
+                col[k] = _mm512_permutex2var_pd(_mm512_loadu_pd(p), _mm512_set_epi64(
+                    k + 14, k + 12, k + 10, k + 8, k + 6, k + 4, k + 2, k), _mm512_loadu_pd(p + 8));
+            else
+                col[k] = _mm512_mask_blend_pd(0xF0,
+                    _mm512_permutex2var_pd(_mm512_loadu_pd(p), idx, _mm512_loadu_pd(p + 8)),
+                    _mm512_permutex2var_pd(_mm512_loadu_pd(p + 16), idx, _mm512_loadu_pd(p + 24)));
+            neg |= _mm512_cmp_pd_mask(col[k], zero, _CMP_LT_OQ);
+        }
+        __m512d run[4];
+        for (k = 0; k < C; k++)
+            run[k] = acc = _mm512_add_pd(acc, col[k]);
+        __m512d total = _mm512_add_pd(zero, acc);
+        __m512d target = _mm512_mul_pd(_mm512_loadu_pd(u + i), total);
+        wres = col[0];
+        for (k = 0; k < C - 1; k++) {
+            res = _mm512_mask_add_epi64(res, _mm512_cmp_pd_mask(target, run[k], _CMP_GE_OQ), res, one);
+            wres = _mm512_mask_blend_pd(_mm512_cmpeq_epi64_mask(res, _mm512_set1_epi64(k + 1)), wres, col[k + 1]);
+        }
+        redo = neg | _mm512_cmp_pd_mask(total, zero, _CMP_NGT_UQ) | _mm512_cmp_pd_mask(total, inf, _CMP_EQ_OQ)
+               | _mm512_cmp_pd_mask(wres, zero, _CMP_NGT_UQ);
+        _mm512_storeu_si512((void*)(out + i), res);
+        for (k = 0; k < 8; k++)
+            if (redo >> k & 1)
+                nbad += fdgm_draw_rows_portable(p + k * C, 1, C, u + i + k, out + i + k, bs);
+    }
+    return nbad + fdgm_draw_rows_portable(P + i * C, rows - i, C, u + i, out + i, bs);
+}
+#endif
+
+/* One draw per row of `rows` contiguous rows of C weights: out[i] uses uniform(key, r0 + i).
+ * u (rows doubles) and bs (rows * (C / 8 + 1) doubles) are scratch. Returns the number of
+ * invalid rows (their draws are 0). */
+static inline int64_t fdgm_draw_rows(const double* P, int64_t rows, int64_t C, uint64_t key, uint64_t r0,
+                                     int64_t* out, double* u, double* bs)
+{
+    fdgm_uniforms(key, r0, rows, u);
+#if FDGM_X86_SIMD
+    if (fdgm_has_avx512()) {
+        if (C == 2 || C == 4)
+            return fdgm_draw_rows_lanes(P, rows, C, u, out, bs);
+        if (C % FDGM_BLOCK == 0) {
+            int64_t nbad = fdgm_draw_rows_blocks(P, rows, C, u, out, bs);
+            if (nbad >= 0)
+                return nbad;
+        }
+    }
+#endif
+    return fdgm_draw_rows_portable(P, rows, C, u, out, bs);
+}
+#endif
