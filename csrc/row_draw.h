@@ -13,7 +13,7 @@
  *      last positive one.
  * Only step 1 reads the row from memory. Every kernel below evaluates exactly these
  * floating-point operations, so all give the same draws: the portable one a row at a time,
- * and with AVX-512 either the block sums of many rows at once (C a multiple of 8, the sums
+ * and with AVX-512 either the block sums of 8 rows at once (C a multiple of 8, the sums
  * of 8 blocks by one transposing add network) or 8 rows in the lanes of a vector (C = 2, 4).
  */
 #ifndef FASTDGM_ROW_DRAW_H
@@ -108,13 +108,17 @@ static inline int64_t fdgm_draw_rows_portable(const double* P, int64_t rows, int
 
 #if FDGM_X86_SIMD
 /* the 8 block sums of 64 consecutive weights, by a transposing add network whose every
- * add is one of the block-sum tree's */
-FDGM_AVX512 static inline __m512d fdgm_sums_of_8_blocks(const double* p)
+ * add is one of the block-sum tree's; *mn becomes the lane-wise min with the weights */
+FDGM_AVX512 static inline __attribute__((always_inline)) __m512d fdgm_sums_of_8_blocks(
+    const double* p, __m512d* mn)
 {
     __m512d v[8], s[4], t[2];
     int j;
     for (j = 0; j < 8; j++)
         v[j] = _mm512_loadu_pd(p + 8 * j);
+    *mn = _mm512_min_pd(_mm512_min_pd(_mm512_min_pd(v[0], v[1]), _mm512_min_pd(v[2], v[3])),
+                        _mm512_min_pd(_mm512_min_pd(v[4], v[5]), _mm512_min_pd(v[6], *mn)));
+    *mn = _mm512_min_pd(v[7], *mn);
     for (j = 0; j < 4; j++)       /* lanes (a01 b01 a23 b23 a45 b45 a67 b67) of blocks a, b */
         s[j] = _mm512_add_pd(_mm512_unpacklo_pd(v[2 * j], v[2 * j + 1]),
                              _mm512_unpackhi_pd(v[2 * j], v[2 * j + 1]));
@@ -125,36 +129,35 @@ FDGM_AVX512 static inline __m512d fdgm_sums_of_8_blocks(const double* p)
                          _mm512_shuffle_f64x2(t[0], t[1], 0xDD));
 }
 
-/* C a multiple of 8: step 1 for all rows at once (rows are contiguous, so blocks are
- * too), then steps 2-3 per row. Returns -1 if a weight is negative (the caller redoes the
- * rows with the portable kernel, which finds them). */
+/* C a multiple of 8, 8 rows at a time: step 1 for the 8 rows together (their 8 * C / 8
+ * blocks are contiguous), then steps 2-3 per row while the rows are in L1. A group with a
+ * negative weight is redone by the portable kernel, which finds its invalid rows. */
 FDGM_AVX512 static int64_t fdgm_draw_rows_blocks(const double* P, int64_t rows, int64_t C, const double* u,
                                                  int64_t* out, double* bs)
 {
-    int64_t nbr = C / FDGM_BLOCK, nblk = rows * nbr, i, nbad = 0;
-    int neg = 0;
-    __m512d mn = _mm512_setzero_pd();
-    for (i = 0; i + 8 <= nblk; i += 8) {
-        for (int j = 0; j < 8; j++)
-            mn = _mm512_min_pd(_mm512_loadu_pd(P + FDGM_BLOCK * (i + j)), mn);
-        _mm512_storeu_pd(bs + i, fdgm_sums_of_8_blocks(P + FDGM_BLOCK * i));
+    int64_t nbr = C / FDGM_BLOCK, i, j, nbad = 0;
+    for (i = 0; i + 8 <= rows; i += 8) {
+        const double* p = P + i * C;
+        __m512d mn = _mm512_setzero_pd();
+        for (j = 0; j < 8 * nbr; j += 8)   /* the min's NaN rule keeps mn: NaN rows fail later */
+            _mm512_storeu_pd(bs + j, fdgm_sums_of_8_blocks(p + FDGM_BLOCK * j, &mn));
+        if (_mm512_cmp_pd_mask(mn, _mm512_setzero_pd(), _CMP_LT_OQ)) {
+            nbad += fdgm_draw_rows_portable(p, 8, C, u + i, out + i, bs);
+            continue;
+        }
+        for (j = 0; j < 8; j++) {
+            int64_t res = fdgm_search_blocks(p + j * C, C, bs + j * nbr, nbr, u[i + j]);
+            nbad += res < 0;
+            out[i + j] = res < 0 ? 0 : res;
+        }
     }
-    if (i < nblk)
-        fdgm_block_sums(P + FDGM_BLOCK * i, FDGM_BLOCK * (nblk - i), bs + i, &neg);
-    if (neg || _mm512_reduce_min_pd(mn) < 0.0)
-        return -1;
-    for (i = 0; i < rows; i++) {
-        int64_t res = fdgm_search_blocks(P + i * C, C, bs + i * nbr, nbr, u[i]);
-        nbad += res < 0;
-        out[i] = res < 0 ? 0 : res;
-    }
-    return nbad;
+    return nbad + fdgm_draw_rows_portable(P + i * C, rows - i, C, u + i, out + i, bs);
 }
 
 /* C = 2 or 4 (one partial block): 8 rows in the lanes of a vector. Rows that are invalid
- * or land on a zero weight are redone by the portable kernel. */
-FDGM_AVX512 static int64_t fdgm_draw_rows_lanes(const double* P, int64_t rows, int64_t C, const double* u,
-                                                int64_t* out, double* bs)
+ * or land on a zero weight are redone by the portable kernel. Inlined with a constant C. */
+FDGM_AVX512 static inline __attribute__((always_inline)) int64_t fdgm_lanes_body(
+    const double* P, int64_t rows, const int C, const double* u, int64_t* out, double* bs)
 {
     const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(INFINITY);
     const __m512i one = _mm512_set1_epi64(1);
@@ -195,6 +198,12 @@ FDGM_AVX512 static int64_t fdgm_draw_rows_lanes(const double* P, int64_t rows, i
     }
     return nbad + fdgm_draw_rows_portable(P + i * C, rows - i, C, u + i, out + i, bs);
 }
+
+FDGM_AVX512 static int64_t fdgm_draw_rows_lanes(const double* P, int64_t rows, int64_t C, const double* u,
+                                                int64_t* out, double* bs)
+{
+    return C == 2 ? fdgm_lanes_body(P, rows, 2, u, out, bs) : fdgm_lanes_body(P, rows, 4, u, out, bs);
+}
 #endif
 
 /* One draw per row of `rows` contiguous rows of C weights: out[i] uses uniform(key, r0 + i).
@@ -208,11 +217,8 @@ static inline int64_t fdgm_draw_rows(const double* P, int64_t rows, int64_t C, u
     if (fdgm_has_avx512()) {
         if (C == 2 || C == 4)
             return fdgm_draw_rows_lanes(P, rows, C, u, out, bs);
-        if (C % FDGM_BLOCK == 0) {
-            int64_t nbad = fdgm_draw_rows_blocks(P, rows, C, u, out, bs);
-            if (nbad >= 0)
-                return nbad;
-        }
+        if (C % FDGM_BLOCK == 0)
+            return fdgm_draw_rows_blocks(P, rows, C, u, out, bs);
     }
 #endif
     return fdgm_draw_rows_portable(P, rows, C, u, out, bs);
