@@ -263,7 +263,7 @@ def sample_table(const double[::1] levels, const int64_t[::1] index, const doubl
 # ---------------------------------------------------------------------------------------
 cdef extern from "row_draw.h" nogil:
     int64_t fdgm_draw_rows(const double* P, int64_t rows, int64_t C, uint64_t key, uint64_t r0,
-                           int64_t* out, double* u, double* bs)
+                           int64_t* out, double* bs)
     int fdgm_has_avx512()
 
 cdef extern from "logit_weights.h" nogil:
@@ -310,16 +310,14 @@ cdef int64_t one_per_row(const floating[:, :] P, bint logits, uint64_t key, out_
     ntasks = (n + T - 1) // T
     cdef double* buf = NULL
     cdef double* W = NULL
-    cdef double* u = NULL
     cdef double* bs = NULL
     cdef int64_t* res = NULL
     cdef const double* src = NULL
     with parallel(num_threads=nthreads):
-        buf = <double*>malloc((T * (C // BLOCK + 3) + (0 if direct and not logits else T * C)) * sizeof(double))
-        u = buf
-        res = <int64_t*>(buf + T)
-        bs = buf + 2 * T
-        W = bs + T * (C // BLOCK + 1)
+        buf = <double*>malloc((T + 8 * (C // BLOCK + 1) + (0 if direct and not logits else T * C)) * sizeof(double))
+        res = <int64_t*>buf
+        bs = buf + T
+        W = bs + 8 * (C // BLOCK + 1)
         for c in prange(ntasks, schedule="static"):
             r0 = c * T
             m = T if r0 + T <= n else n - r0
@@ -336,9 +334,12 @@ cdef int64_t one_per_row(const floating[:, :] P, bint logits, uint64_t key, out_
             if logits:
                 fdgm_logit_weights(src, m, C, W)
                 src = W
-            nbad += fdgm_draw_rows(src, m, C, key, r0, res, u, bs)
-            for i in range(m):
-                out[r0 + i] = <out_t>res[i]
+            if out_t is int64_t:
+                nbad += fdgm_draw_rows(src, m, C, key, r0, &out[r0], bs)
+            else:
+                nbad += fdgm_draw_rows(src, m, C, key, r0, res, bs)
+                for i in range(m):
+                    out[r0 + i] = <out_t>res[i]
         free(buf)
     return nbad
 

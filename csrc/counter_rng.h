@@ -30,16 +30,28 @@ static inline double uniform01(uint64_t key, uint64_t counter)
 }
 
 #if FDGM_X86_SIMD
-/* uniforms of counters c0 + (0..7) */
-FDGM_AVX512 static inline __m512d uniform01_x8(uint64_t key, uint64_t c0)
+/* the uniforms of the SplitMix64 states z (state = key + (counter + 1) * GOLDEN) */
+FDGM_AVX512 static inline __attribute__((always_inline)) __m512d fdgm_mix_uniform_x8(__m512i z)
 {
-    const __m512i lane = _mm512_set_epi64(8, 7, 6, 5, 4, 3, 2, 1);
-    __m512i z = _mm512_add_epi64(_mm512_set1_epi64((long long)(key + c0 * FDGM_GOLDEN)),
-                                 _mm512_mullo_epi64(lane, _mm512_set1_epi64((long long)FDGM_GOLDEN)));
     z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), _mm512_set1_epi64((long long)FDGM_MIX1));
     z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), _mm512_set1_epi64((long long)FDGM_MIX2));
     z = _mm512_srli_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 31)), 11);
     return _mm512_mul_pd(_mm512_cvtepi64_pd(z), _mm512_set1_pd(FDGM_TWO_M53));
+}
+
+/* the states of counters c0 + offset[j] (offsets in 0..7; the next 8 counters: add 8 GOLDEN) */
+FDGM_AVX512 static inline __attribute__((always_inline)) __m512i fdgm_states_x8(uint64_t key, uint64_t c0,
+                                                                                __m512i offset)
+{
+    return _mm512_add_epi64(_mm512_set1_epi64((long long)(key + c0 * FDGM_GOLDEN)),
+                            _mm512_mullo_epi64(_mm512_add_epi64(offset, _mm512_set1_epi64(1)),
+                                               _mm512_set1_epi64((long long)FDGM_GOLDEN)));
+}
+
+/* uniforms of counters c0 + (0..7) */
+FDGM_AVX512 static inline __attribute__((always_inline)) __m512d uniform01_x8(uint64_t key, uint64_t c0)
+{
+    return fdgm_mix_uniform_x8(fdgm_states_x8(key, c0, _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)));
 }
 
 FDGM_AVX512 static void fdgm_uniforms_avx512(uint64_t key, uint64_t c0, int64_t n, double* out)

@@ -93,13 +93,13 @@ static inline int64_t fdgm_draw_row(const double* w, int64_t C, double u, double
     return neg ? -1 : fdgm_search_blocks(w, C, bs, nb, u);
 }
 
-/* out[i] = draw of row i with u[i]; an invalid row gets 0 and is counted */
-static inline int64_t fdgm_draw_rows_portable(const double* P, int64_t rows, int64_t C, const double* u,
-                                              int64_t* out, double* bs)
+/* out[i] = draw of row i with uniform(key, c0 + i); an invalid row gets 0 and is counted */
+static inline int64_t fdgm_draw_rows_portable(const double* P, int64_t rows, int64_t C, uint64_t key,
+                                              uint64_t c0, int64_t* out, double* bs)
 {
     int64_t nbad = 0;
     for (int64_t i = 0; i < rows; i++) {
-        int64_t res = fdgm_draw_row(P + i * C, C, u[i], bs);
+        int64_t res = fdgm_draw_row(P + i * C, C, uniform01(key, c0 + (uint64_t)i), bs);
         nbad += res < 0;
         out[i] = res < 0 ? 0 : res;
     }
@@ -132,95 +132,118 @@ FDGM_AVX512 static inline __attribute__((always_inline)) __m512d fdgm_sums_of_8_
 /* C a multiple of 8, 8 rows at a time: step 1 for the 8 rows together (their 8 * C / 8
  * blocks are contiguous), then steps 2-3 per row while the rows are in L1. A group with a
  * negative weight is redone by the portable kernel, which finds its invalid rows. */
-FDGM_AVX512 static int64_t fdgm_draw_rows_blocks(const double* P, int64_t rows, int64_t C, const double* u,
-                                                 int64_t* out, double* bs)
+FDGM_AVX512 static int64_t fdgm_draw_rows_blocks(const double* P, int64_t rows, int64_t C, uint64_t key,
+                                                 uint64_t c0, int64_t* out, double* bs)
 {
+    const __m512i step = _mm512_set1_epi64((long long)(8 * FDGM_GOLDEN));
+    __m512i z = fdgm_states_x8(key, c0, _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
     int64_t nbr = C / FDGM_BLOCK, i, j, nbad = 0;
-    for (i = 0; i + 8 <= rows; i += 8) {
+    double u[8];
+    for (i = 0; i + 8 <= rows; i += 8, z = _mm512_add_epi64(z, step)) {
         const double* p = P + i * C;
         __m512d mn = _mm512_setzero_pd();
+        _mm512_storeu_pd(u, fdgm_mix_uniform_x8(z));
         for (j = 0; j < 8 * nbr; j += 8)   /* the min's NaN rule keeps mn: NaN rows fail later */
             _mm512_storeu_pd(bs + j, fdgm_sums_of_8_blocks(p + FDGM_BLOCK * j, &mn));
         if (_mm512_cmp_pd_mask(mn, _mm512_setzero_pd(), _CMP_LT_OQ)) {
-            nbad += fdgm_draw_rows_portable(p, 8, C, u + i, out + i, bs);
+            nbad += fdgm_draw_rows_portable(p, 8, C, key, c0 + (uint64_t)i, out + i, bs);
             continue;
         }
         for (j = 0; j < 8; j++) {
-            int64_t res = fdgm_search_blocks(p + j * C, C, bs + j * nbr, nbr, u[i + j]);
+            int64_t res = fdgm_search_blocks(p + j * C, C, bs + j * nbr, nbr, u[j]);
             nbad += res < 0;
             out[i + j] = res < 0 ? 0 : res;
         }
     }
-    return nbad + fdgm_draw_rows_portable(P + i * C, rows - i, C, u + i, out + i, bs);
+    return nbad + fdgm_draw_rows_portable(P + i * C, rows - i, C, key, c0 + (uint64_t)i, out + i, bs);
 }
 
-/* C = 2 or 4 (one partial block): 8 rows in the lanes of a vector. Rows that are invalid
- * or land on a zero weight are redone by the portable kernel. Inlined with a constant C. */
+/* C = 2 or 4 (one partial block), inlined with a constant C: the weights of 8 rows become
+ * the C columns by in-lane unpacks (and, for C = 4, 128-bit shuffles), which leave the rows
+ * in lane order `rows` (the uniforms follow it; the draws are put back in order). A group
+ * with a negative weight (a set sign bit), or lanes that are invalid or land on a zero
+ * weight, are redone by the portable kernel. */
 FDGM_AVX512 static inline __attribute__((always_inline)) int64_t fdgm_lanes_body(
-    const double* P, int64_t rows, const int C, const double* u, int64_t* out, double* bs)
+    const double* P, int64_t rows, const int C, uint64_t key, uint64_t c0, int64_t* out, double* bs)
 {
-    const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(INFINITY);
-    const __m512i one = _mm512_set1_epi64(1);
-    int64_t i, nbad = 0;
-    for (i = 0; i + 8 <= rows; i += 8) {
+    const __m512i order = C == 2 ? _mm512_set_epi64(7, 3, 6, 2, 5, 1, 4, 0) : _mm512_set_epi64(7, 5, 6, 4, 3, 1, 2, 0);
+    const __m512i unorder = C == 2 ? _mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0) : order;  /* inverse */
+    const __m512i sign = _mm512_set1_epi64((long long)0x8000000000000000ULL), one = _mm512_set1_epi64(1);
+    const __m512i step = _mm512_set1_epi64((long long)(8 * FDGM_GOLDEN));
+    const int bad_class = 0xDF;   /* NaN, +-0, +-inf, negative: anything but positive finite */
+    __m512i z = fdgm_states_x8(key, c0, order);
+    int64_t rowpos[8], i, nbad = 0;
+    _mm512_storeu_si512((void*)rowpos, order);
+    for (i = 0; i + 8 <= rows; i += 8, z = _mm512_add_epi64(z, step)) {
         const double* p = P + i * C;
-        __m512d col[4], acc = zero, wres;
-        __m512i res = _mm512_setzero_si512();
-        __mmask8 neg = 0, redo;
+        __m512d col[4], run[4], wres;
+        __m512i anyneg, res;
+        __mmask8 redo;
         int k;
-        for (k = 0; k < C; k++) {   /* column k of the 8 rows */
-            __m512i idx = _mm512_set_epi64(k + 3 * C, k + 2 * C, k + C, k, k + 3 * C, k + 2 * C, k + C, k);
-            if (C == 2)
-                col[k] = _mm512_permutex2var_pd(_mm512_loadu_pd(p), _mm512_set_epi64(
-                    k + 14, k + 12, k + 10, k + 8, k + 6, k + 4, k + 2, k), _mm512_loadu_pd(p + 8));
-            else
-                col[k] = _mm512_mask_blend_pd(0xF0,
-                    _mm512_permutex2var_pd(_mm512_loadu_pd(p), idx, _mm512_loadu_pd(p + 8)),
-                    _mm512_permutex2var_pd(_mm512_loadu_pd(p + 16), idx, _mm512_loadu_pd(p + 24)));
-            neg |= _mm512_cmp_pd_mask(col[k], zero, _CMP_LT_OQ);
+        if (C == 2) {
+            __m512d v0 = _mm512_loadu_pd(p), v1 = _mm512_loadu_pd(p + 8);
+            col[0] = _mm512_unpacklo_pd(v0, v1);
+            col[1] = _mm512_unpackhi_pd(v0, v1);
+            anyneg = _mm512_or_si512(_mm512_castpd_si512(v0), _mm512_castpd_si512(v1));
+        } else {
+            __m512d v0 = _mm512_loadu_pd(p), v1 = _mm512_loadu_pd(p + 8);
+            __m512d v2 = _mm512_loadu_pd(p + 16), v3 = _mm512_loadu_pd(p + 24);
+            __m512d lo01 = _mm512_unpacklo_pd(v0, v1), hi01 = _mm512_unpackhi_pd(v0, v1);
+            __m512d lo23 = _mm512_unpacklo_pd(v2, v3), hi23 = _mm512_unpackhi_pd(v2, v3);
+            col[0] = _mm512_shuffle_f64x2(lo01, lo23, 0x88);
+            col[1] = _mm512_shuffle_f64x2(hi01, hi23, 0x88);
+            col[2] = _mm512_shuffle_f64x2(lo01, lo23, 0xDD);
+            col[3] = _mm512_shuffle_f64x2(hi01, hi23, 0xDD);
+            anyneg = _mm512_or_si512(_mm512_ternarylogic_epi64(_mm512_castpd_si512(v0), _mm512_castpd_si512(v1),
+                                                               _mm512_castpd_si512(v2), 0xFE),
+                                     _mm512_castpd_si512(v3));
         }
-        __m512d run[4];
-        for (k = 0; k < C; k++)
-            run[k] = acc = _mm512_add_pd(acc, col[k]);
-        __m512d total = _mm512_add_pd(zero, acc);
-        __m512d target = _mm512_mul_pd(_mm512_loadu_pd(u + i), total);
+        run[0] = col[0];   /* = 0.0 + w0 up to the sign of a zero, which no comparison sees */
+        for (k = 1; k < C; k++)
+            run[k] = _mm512_add_pd(run[k - 1], col[k]);
+        __m512d target = _mm512_mul_pd(fdgm_mix_uniform_x8(z), run[C - 1]);
+        res = _mm512_setzero_si512();
         wres = col[0];
-        for (k = 0; k < C - 1; k++) {
-            res = _mm512_mask_add_epi64(res, _mm512_cmp_pd_mask(target, run[k], _CMP_GE_OQ), res, one);
-            wres = _mm512_mask_blend_pd(_mm512_cmpeq_epi64_mask(res, _mm512_set1_epi64(k + 1)), wres, col[k + 1]);
+        for (k = 0; k < C - 1; k++) {   /* run[k] <= target: nested lane sets, k increasing */
+            __mmask8 m = _mm512_cmp_pd_mask(target, run[k], _CMP_GE_OQ);
+            res = _mm512_mask_add_epi64(res, m, res, one);
+            wres = _mm512_mask_blend_pd(m, wres, col[k + 1]);
         }
-        redo = neg | _mm512_cmp_pd_mask(total, zero, _CMP_NGT_UQ) | _mm512_cmp_pd_mask(total, inf, _CMP_EQ_OQ)
-               | _mm512_cmp_pd_mask(wres, zero, _CMP_NGT_UQ);
-        _mm512_storeu_si512((void*)(out + i), res);
+        _mm512_storeu_si512((void*)(out + i), _mm512_permutexvar_epi64(unorder, res));
+        if (_mm512_test_epi64_mask(anyneg, sign)) {
+            nbad += fdgm_draw_rows_portable(p, 8, C, key, c0 + (uint64_t)i, out + i, bs);
+            continue;
+        }
+        redo = _mm512_fpclass_pd_mask(run[C - 1], bad_class) | _mm512_fpclass_pd_mask(wres, bad_class);
         for (k = 0; k < 8; k++)
             if (redo >> k & 1)
-                nbad += fdgm_draw_rows_portable(p + k * C, 1, C, u + i + k, out + i + k, bs);
+                nbad += fdgm_draw_rows_portable(p + rowpos[k] * C, 1, C, key, c0 + (uint64_t)(i + rowpos[k]),
+                                                out + i + rowpos[k], bs);
     }
-    return nbad + fdgm_draw_rows_portable(P + i * C, rows - i, C, u + i, out + i, bs);
+    return nbad + fdgm_draw_rows_portable(P + i * C, rows - i, C, key, c0 + (uint64_t)i, out + i, bs);
 }
 
-FDGM_AVX512 static int64_t fdgm_draw_rows_lanes(const double* P, int64_t rows, int64_t C, const double* u,
-                                                int64_t* out, double* bs)
+FDGM_AVX512 static int64_t fdgm_draw_rows_lanes(const double* P, int64_t rows, int64_t C, uint64_t key,
+                                                uint64_t c0, int64_t* out, double* bs)
 {
-    return C == 2 ? fdgm_lanes_body(P, rows, 2, u, out, bs) : fdgm_lanes_body(P, rows, 4, u, out, bs);
+    return C == 2 ? fdgm_lanes_body(P, rows, 2, key, c0, out, bs) : fdgm_lanes_body(P, rows, 4, key, c0, out, bs);
 }
 #endif
 
 /* One draw per row of `rows` contiguous rows of C weights: out[i] uses uniform(key, r0 + i).
- * u (rows doubles) and bs (rows * (C / 8 + 1) doubles) are scratch. Returns the number of
- * invalid rows (their draws are 0). */
+ * bs (8 * (C / 8 + 1) doubles) is scratch. Returns the number of invalid rows (their draws
+ * are 0). */
 static inline int64_t fdgm_draw_rows(const double* P, int64_t rows, int64_t C, uint64_t key, uint64_t r0,
-                                     int64_t* out, double* u, double* bs)
+                                     int64_t* out, double* bs)
 {
-    fdgm_uniforms(key, r0, rows, u);
 #if FDGM_X86_SIMD
     if (fdgm_has_avx512()) {
         if (C == 2 || C == 4)
-            return fdgm_draw_rows_lanes(P, rows, C, u, out, bs);
+            return fdgm_draw_rows_lanes(P, rows, C, key, r0, out, bs);
         if (C % FDGM_BLOCK == 0)
-            return fdgm_draw_rows_blocks(P, rows, C, u, out, bs);
+            return fdgm_draw_rows_blocks(P, rows, C, key, r0, out, bs);
     }
 #endif
-    return fdgm_draw_rows_portable(P, rows, C, u, out, bs);
+    return fdgm_draw_rows_portable(P, rows, C, key, r0, out, bs);
 }
 #endif
