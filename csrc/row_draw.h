@@ -160,9 +160,9 @@ FDGM_AVX512 static int64_t fdgm_draw_rows_blocks(const double* P, int64_t rows, 
 
 /* C = 2 or 4 (one partial block), inlined with a constant C: the weights of 8 rows become
  * the C columns by in-lane unpacks (and, for C = 4, 128-bit shuffles), which leave the rows
- * in lane order `rows` (the uniforms follow it; the draws are put back in order). A group
- * with a negative weight (a set sign bit), or lanes that are invalid or land on a zero
- * weight, are redone by the portable kernel. */
+ * in lane order `order` (the uniforms follow it; the draws are put back in order). Lanes
+ * that are invalid or land on a zero weight are redone by the portable kernel, and so are
+ * all the rows if a weight has its sign bit set (the OR of all weights). */
 FDGM_AVX512 static inline __attribute__((always_inline)) int64_t fdgm_lanes_body(
     const double* P, int64_t rows, const int C, uint64_t key, uint64_t c0, int64_t* out, double* bs)
 {
@@ -171,20 +171,20 @@ FDGM_AVX512 static inline __attribute__((always_inline)) int64_t fdgm_lanes_body
     const __m512i sign = _mm512_set1_epi64((long long)0x8000000000000000ULL), one = _mm512_set1_epi64(1);
     const __m512i step = _mm512_set1_epi64((long long)(8 * FDGM_GOLDEN));
     const int bad_class = 0xDF;   /* NaN, +-0, +-inf, negative: anything but positive finite */
-    __m512i z = fdgm_states_x8(key, c0, order);
+    __m512i z = fdgm_states_x8(key, c0, order), signs = _mm512_setzero_si512();
     int64_t rowpos[8], i, nbad = 0;
     _mm512_storeu_si512((void*)rowpos, order);
     for (i = 0; i + 8 <= rows; i += 8, z = _mm512_add_epi64(z, step)) {
         const double* p = P + i * C;
         __m512d col[4], run[4], wres;
-        __m512i anyneg, res;
+        __m512i res;
         __mmask8 redo;
         int k;
         if (C == 2) {
             __m512d v0 = _mm512_loadu_pd(p), v1 = _mm512_loadu_pd(p + 8);
             col[0] = _mm512_unpacklo_pd(v0, v1);
             col[1] = _mm512_unpackhi_pd(v0, v1);
-            anyneg = _mm512_or_si512(_mm512_castpd_si512(v0), _mm512_castpd_si512(v1));
+            signs = _mm512_ternarylogic_epi64(signs, _mm512_castpd_si512(v0), _mm512_castpd_si512(v1), 0xFE);
         } else {
             __m512d v0 = _mm512_loadu_pd(p), v1 = _mm512_loadu_pd(p + 8);
             __m512d v2 = _mm512_loadu_pd(p + 16), v3 = _mm512_loadu_pd(p + 24);
@@ -194,9 +194,8 @@ FDGM_AVX512 static inline __attribute__((always_inline)) int64_t fdgm_lanes_body
             col[1] = _mm512_shuffle_f64x2(hi01, hi23, 0x88);
             col[2] = _mm512_shuffle_f64x2(lo01, lo23, 0xDD);
             col[3] = _mm512_shuffle_f64x2(hi01, hi23, 0xDD);
-            anyneg = _mm512_or_si512(_mm512_ternarylogic_epi64(_mm512_castpd_si512(v0), _mm512_castpd_si512(v1),
-                                                               _mm512_castpd_si512(v2), 0xFE),
-                                     _mm512_castpd_si512(v3));
+            signs = _mm512_ternarylogic_epi64(signs, _mm512_castpd_si512(v0), _mm512_castpd_si512(v1), 0xFE);
+            signs = _mm512_ternarylogic_epi64(signs, _mm512_castpd_si512(v2), _mm512_castpd_si512(v3), 0xFE);
         }
         run[0] = col[0];   /* = 0.0 + w0 up to the sign of a zero, which no comparison sees */
         for (k = 1; k < C; k++)
@@ -210,16 +209,14 @@ FDGM_AVX512 static inline __attribute__((always_inline)) int64_t fdgm_lanes_body
             wres = _mm512_mask_blend_pd(m, wres, col[k + 1]);
         }
         _mm512_storeu_si512((void*)(out + i), _mm512_permutexvar_epi64(unorder, res));
-        if (_mm512_test_epi64_mask(anyneg, sign)) {
-            nbad += fdgm_draw_rows_portable(p, 8, C, key, c0 + (uint64_t)i, out + i, bs);
-            continue;
-        }
         redo = _mm512_fpclass_pd_mask(run[C - 1], bad_class) | _mm512_fpclass_pd_mask(wres, bad_class);
-        for (k = 0; k < 8; k++)
-            if (redo >> k & 1)
-                nbad += fdgm_draw_rows_portable(p + rowpos[k] * C, 1, C, key, c0 + (uint64_t)(i + rowpos[k]),
-                                                out + i + rowpos[k], bs);
+        for (; redo; redo &= (__mmask8)(redo - 1)) {
+            int64_t r = rowpos[__builtin_ctz(redo)];
+            nbad += fdgm_draw_rows_portable(p + r * C, 1, C, key, c0 + (uint64_t)(i + r), out + i + r, bs);
+        }
     }
+    if (_mm512_test_epi64_mask(signs, sign))
+        return fdgm_draw_rows_portable(P, rows, C, key, c0, out, bs);
     return nbad + fdgm_draw_rows_portable(P + i * C, rows - i, C, key, c0 + (uint64_t)i, out + i, bs);
 }
 
