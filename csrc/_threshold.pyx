@@ -279,6 +279,22 @@ def simd_enabled():
 simd_enabled()      # decide once, at import
 
 
+def logit_weights(const double[:, ::1] X):
+    """Softmax weights exp(X - row max) of each row (logit_weights.h), as the draws use them.
+
+    Returns
+    -------
+    float64 (n, C) : the weights; an invalid row (NaN or +inf logit, all -inf) has W[r, 0] = -1.
+    """
+    import numpy as np
+    W = np.empty((X.shape[0], X.shape[1]), dtype=np.float64)
+    cdef double[:, ::1] wv = W
+    if X.shape[0] > 0 and X.shape[1] > 0:
+        with nogil:
+            fdgm_logit_weights(&X[0, 0], X.shape[0], X.shape[1], &wv[0, 0])
+    return W
+
+
 cdef inline bint row_levels(const floating[:, :] P, int64_t r, bint logits, double* w, double* L) noexcept nogil:
     """Normalised levels of row r into L (w is scratch); False if the row is invalid."""
     cdef int64_t C = P.shape[1], k
