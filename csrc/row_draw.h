@@ -108,17 +108,16 @@ static inline int64_t fdgm_draw_rows_portable(const double* P, int64_t rows, int
 
 #if FDGM_X86_SIMD
 /* the 8 block sums of 64 consecutive weights, by a transposing add network whose every
- * add is one of the block-sum tree's; *mn becomes the lane-wise min with the weights */
+ * add is one of the block-sum tree's; *signs accumulates the OR of the weights' bits */
 FDGM_AVX512 static inline __attribute__((always_inline)) __m512d fdgm_sums_of_8_blocks(
-    const double* p, __m512d* mn)
+    const double* p, __m512i* signs)
 {
     __m512d v[8], s[4], t[2];
     int j;
     for (j = 0; j < 8; j++)
         v[j] = _mm512_loadu_pd(p + 8 * j);
-    *mn = _mm512_min_pd(_mm512_min_pd(_mm512_min_pd(v[0], v[1]), _mm512_min_pd(v[2], v[3])),
-                        _mm512_min_pd(_mm512_min_pd(v[4], v[5]), _mm512_min_pd(v[6], *mn)));
-    *mn = _mm512_min_pd(v[7], *mn);
+    for (j = 0; j < 8; j += 2)
+        *signs = _mm512_ternarylogic_epi64(*signs, _mm512_castpd_si512(v[j]), _mm512_castpd_si512(v[j + 1]), 0xFE);
     for (j = 0; j < 4; j++)       /* lanes (a01 b01 a23 b23 a45 b45 a67 b67) of blocks a, b */
         s[j] = _mm512_add_pd(_mm512_unpacklo_pd(v[2 * j], v[2 * j + 1]),
                              _mm512_unpackhi_pd(v[2 * j], v[2 * j + 1]));
@@ -131,7 +130,8 @@ FDGM_AVX512 static inline __attribute__((always_inline)) __m512d fdgm_sums_of_8_
 
 /* C a multiple of 8, 8 rows at a time: step 1 for the 8 rows together (their 8 * C / 8
  * blocks are contiguous), then steps 2-3 per row while the rows are in L1. A group with a
- * negative weight is redone by the portable kernel, which finds its invalid rows. */
+ * weight whose sign bit is set (a negative weight, or -0 or a NaN) is redone by the
+ * portable kernel, which finds its invalid rows. */
 FDGM_AVX512 static int64_t fdgm_draw_rows_blocks(const double* P, int64_t rows, int64_t C, uint64_t key,
                                                  uint64_t c0, int64_t* out, double* bs)
 {
@@ -141,11 +141,11 @@ FDGM_AVX512 static int64_t fdgm_draw_rows_blocks(const double* P, int64_t rows, 
     double u[8];
     for (i = 0; i + 8 <= rows; i += 8, z = _mm512_add_epi64(z, step)) {
         const double* p = P + i * C;
-        __m512d mn = _mm512_setzero_pd();
+        __m512i signs = _mm512_setzero_si512();
         _mm512_storeu_pd(u, fdgm_mix_uniform_x8(z));
-        for (j = 0; j < 8 * nbr; j += 8)   /* the min's NaN rule keeps mn: NaN rows fail later */
-            _mm512_storeu_pd(bs + j, fdgm_sums_of_8_blocks(p + FDGM_BLOCK * j, &mn));
-        if (_mm512_cmp_pd_mask(mn, _mm512_setzero_pd(), _CMP_LT_OQ)) {
+        for (j = 0; j < 8 * nbr; j += 8)
+            _mm512_storeu_pd(bs + j, fdgm_sums_of_8_blocks(p + FDGM_BLOCK * j, &signs));
+        if (_mm512_test_epi64_mask(signs, _mm512_set1_epi64((long long)0x8000000000000000ULL))) {
             nbad += fdgm_draw_rows_portable(p, 8, C, key, c0 + (uint64_t)i, out + i, bs);
             continue;
         }
