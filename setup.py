@@ -34,8 +34,9 @@ def _openmp_flags():
 
 
 omp = _openmp_flags()
-# no FMA contraction: the AVX-512 kernels must round exactly as their portable twins (csrc/simd.h)
-compile_args = ["-O3", "-ffp-contract=off"] + omp if sys.platform != "win32" else ["/O2"] + omp
+# no FMA contraction: the AVX-512 kernels must round exactly as their portable twins (csrc/simd.h);
+# no trapping math: floating-point selects may be vectorised (exception flags only, same values)
+compile_args = ["-O3", "-ffp-contract=off", "-fno-trapping-math"] + omp if sys.platform != "win32" else ["/O2"] + omp
 ext = Extension(
     "fastdgm.kernels._threshold",
     sources=["csrc/_threshold.pyx"],

@@ -25,15 +25,22 @@ static const double fdgm_exp_coef[12] = {
     0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0, 1.0 / 40320.0,
     1.0 / 362880.0, 1.0 / 3628800.0, 1.0 / 39916800.0, 1.0 / 479001600.0, 1.0 / 6227020800.0};
 
-static inline double fdgm_pow2(int64_t n)      /* 2^n for -1022 <= n <= 1023 */
+/* 2^n for t = n + FDGM_ROUND_SHIFT (-1022 <= n <= 1023): n is in the low bits of t */
+static inline double fdgm_pow2_of_shifted(double t)
 {
-    uint64_t bits = (uint64_t)(n + 1023) << 52;
+    const double shift = FDGM_ROUND_SHIFT;
+    uint64_t bits, sbits;
     double d;
+    memcpy(&bits, &t, sizeof bits);
+    memcpy(&sbits, &shift, sizeof sbits);
+    bits = (bits - sbits + 1023) << 52;
     memcpy(&d, &bits, sizeof d);
     return d;
 }
 
-/* exp(x) for x <= 0 (x = -inf gives 0) */
+/* exp(x) for x <= 0 (x = -inf gives 0). Integer work only on bits (no conversions), so that
+ * compilers vectorise loops of it with the baseline ISA (SSE2; with -fno-trapping-math for
+ * the select of the clamp). */
 static inline double fdgm_exp_nonpos(double x)
 {
     x = x < FDGM_EXP_MIN ? FDGM_EXP_MIN : x;
@@ -44,8 +51,10 @@ static inline double fdgm_exp_nonpos(double x)
         a[k] = fdgm_exp_coef[2 * k] + fdgm_exp_coef[2 * k + 1] * r;
     double t = ((a[0] + a[1] * r2) + (a[2] + a[3] * r2) * r4) + (a[4] + a[5] * r2) * r8;
     double p = 1.0 + (r + r2 * t);
-    int64_t n = (int64_t)nd, n1 = n >> 1;
-    return (p * fdgm_pow2(n1)) * fdgm_pow2(n - n1);
+    /* 2^n as 2^n1 2^(n - n1), n1 = n / 2 rounded (two normal numbers for n >= -1076) */
+    double t1 = nd * 0.5 + FDGM_ROUND_SHIFT;
+    double t2 = (nd - (t1 - FDGM_ROUND_SHIFT)) + FDGM_ROUND_SHIFT;
+    return (p * fdgm_pow2_of_shifted(t1)) * fdgm_pow2_of_shifted(t2);
 }
 
 /* w[k] = exp(x[k] - max x) for one row; 0 (w undefined) if a logit is NaN or +inf, or
@@ -71,8 +80,7 @@ FDGM_AVX512 static inline __attribute__((always_inline)) __m512d fdgm_exp_nonpos
 {
     const __m512d shift = _mm512_set1_pd(FDGM_ROUND_SHIFT);
     x = _mm512_max_pd(x, _mm512_set1_pd(FDGM_EXP_MIN));
-    __m512d tn = _mm512_add_pd(_mm512_mul_pd(x, _mm512_set1_pd(FDGM_LOG2E)), shift);
-    __m512d nd = _mm512_sub_pd(tn, shift);
+    __m512d nd = _mm512_sub_pd(_mm512_add_pd(_mm512_mul_pd(x, _mm512_set1_pd(FDGM_LOG2E)), shift), shift);
     __m512d r = _mm512_sub_pd(_mm512_sub_pd(x, _mm512_mul_pd(nd, _mm512_set1_pd(FDGM_LN2_HI))),
                               _mm512_mul_pd(nd, _mm512_set1_pd(FDGM_LN2_LO)));
     __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2), r8 = _mm512_mul_pd(r4, r4), a[6];
@@ -84,12 +92,11 @@ FDGM_AVX512 static inline __attribute__((always_inline)) __m512d fdgm_exp_nonpos
                             FDGM_ESTRIN(a[4], a[5], r2), r8);
 #undef FDGM_ESTRIN
     __m512d p = _mm512_add_pd(_mm512_set1_pd(1.0), _mm512_add_pd(r, _mm512_mul_pd(r2, t)));
-    /* n = bits(tn) - bits(shift): tn holds n in its low mantissa bits */
-    __m512i n = _mm512_sub_epi64(_mm512_castpd_si512(tn), _mm512_castpd_si512(shift));
-    __m512i n1 = _mm512_srai_epi64(n, 1), n2 = _mm512_sub_epi64(n, n1);
-    const __m512i bias = _mm512_set1_epi64(1023);
-    __m512d s1 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(n1, bias), 52));
-    __m512d s2 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(n2, bias), 52));
+    __m512d t1 = _mm512_add_pd(_mm512_mul_pd(nd, _mm512_set1_pd(0.5)), shift);
+    __m512d t2 = _mm512_add_pd(_mm512_sub_pd(nd, _mm512_sub_pd(t1, shift)), shift);
+    const __m512i bias = _mm512_sub_epi64(_mm512_set1_epi64(1023), _mm512_castpd_si512(shift));
+    __m512d s1 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(_mm512_castpd_si512(t1), bias), 52));
+    __m512d s2 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(_mm512_castpd_si512(t2), bias), 52));
     return _mm512_mul_pd(_mm512_mul_pd(p, s1), s2);
 }
 
