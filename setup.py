@@ -34,10 +34,13 @@ def _openmp_flags():
 
 
 omp = _openmp_flags()
-compile_args = ["-O3"] + omp if sys.platform != "win32" else ["/O2"] + omp
+# no FMA contraction: the AVX-512 kernels must round exactly as their portable twins (csrc/simd.h);
+# no trapping math: floating-point selects may be vectorised (exception flags only, same values)
+compile_args = ["-O3", "-ffp-contract=off", "-fno-trapping-math"] + omp if sys.platform != "win32" else ["/O2"] + omp
 ext = Extension(
     "fastdgm.kernels._threshold",
     sources=["csrc/_threshold.pyx"],
+    depends=[os.path.join("csrc", f) for f in ("counter_rng.h", "logit_weights.h", "row_draw.h", "simd.h")],
     include_dirs=[np.get_include(), "csrc"],
     extra_compile_args=compile_args,
     extra_link_args=omp if sys.platform != "win32" else [],

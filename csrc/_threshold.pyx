@@ -13,12 +13,12 @@ Contract of every search: return the first k with ``u < L[k]`` for levels
 returned and neither is C.
 """
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.math cimport exp, erfc, sqrt, INFINITY
+from libc.math cimport erfc, sqrt, INFINITY
 from libc.stdlib cimport malloc, free
 from cython cimport floating
 from cython.parallel cimport prange, parallel
 
-from counter_rng cimport uniform01
+from counter_rng cimport uniform01, fdgm_uniforms
 
 cdef extern from *:
     """
@@ -44,7 +44,7 @@ cdef enum:
     BISECT = 1
     GUIDE = 2
     ALIAS = 3
-    BLOCK = 8          # block length of the fused row scan
+    BLOCK = 8          # block length of the fused row scan (FDGM_BLOCK in row_draw.h)
     ROW_CHUNK = 256    # rows per OpenMP task in the batched kernels
 
 # margin that makes guide-table buckets robust to rounding of u * C
@@ -261,139 +261,145 @@ def sample_table(const double[::1] levels, const int64_t[::1] index, const doubl
 # ---------------------------------------------------------------------------------------
 # a batch of distributions: one row each
 # ---------------------------------------------------------------------------------------
-cdef inline bint logit_weights(const floating* row, int64_t stride, int64_t C, double* w) noexcept nogil:
-    """w[k] = exp(row[k] - max(row)); False if a logit is NaN or +inf, or all are -inf."""
-    cdef int64_t k
-    cdef double x, m = -INFINITY
-    cdef bint ok = True
-    for k in range(C):
-        x = row[k * stride]
-        ok = ok & (x < INFINITY) & (x == x)
-        m = x if x > m else m
-    if not ok or m == -INFINITY:
-        return False
-    for k in range(C):
-        w[k] = exp(row[k * stride] - m)
-    return True
+cdef extern from "row_draw.h" nogil:
+    int64_t fdgm_draw_rows(const double* P, int64_t rows, int64_t C, uint64_t key, uint64_t r0,
+                           int64_t* out, double* bs)
+    int fdgm_has_avx512()
+
+cdef extern from "logit_weights.h" nogil:
+    void fdgm_logit_weights(const double* X, int64_t rows, int64_t C, double* W)
+    bint fdgm_logit_row(const double* x, int64_t C, double* w)
 
 
-cdef inline int64_t fused_scan(const floating* w, int64_t C, double* bs, double u) noexcept nogil:
-    """Draw from the unnormalised weights w[:C] (contiguous) in one read from memory.
+def simd_enabled():
+    """True if the one-draw-per-row kernels use AVX-512 on this CPU (see csrc/simd.h)."""
+    return bool(fdgm_has_avx512())
 
-    Pass 1 forms block sums of BLOCK weights (independent adds, vectorisable) and checks
-    validity through the minimum and the total (NaN/inf make the total non-finite);
-    pass 2 walks the block sums, then the weights of one block, in L1 cache.
-    Returns -1 if a weight is negative, NaN or inf, or the weights sum to 0 or overflow."""
-    cdef int64_t nb = C // BLOCK, b, k, k0, k1, last, res
-    cdef double total = 0.0, s, acc, target, mn = 0.0, x
-    cdef bint take
-    cdef const floating* p
-    for b in range(nb):
-        p = w + b * BLOCK
-        s = ((<double>p[0] + <double>p[1]) + (<double>p[2] + <double>p[3])) + \
-            ((<double>p[4] + <double>p[5]) + (<double>p[6] + <double>p[7]))
-        for k in range(BLOCK):
-            x = p[k]
-            mn = x if x < mn else mn
-        bs[b] = s
-        total += s
-    if nb * BLOCK < C:                     # the partial last block
-        s = 0.0
-        for k in range(nb * BLOCK, C):
-            x = w[k]
-            s += x
-            mn = x if x < mn else mn
-        bs[nb] = s
-        total += s
-        nb += 1
-    if mn < 0.0 or not (total > 0.0) or total == INFINITY:
-        return -1
-    target = u * total
-    # find the block: first b whose running sum exceeds the target. Branch-free for a few
-    # blocks (a mispredicted exit costs more than walking all of them); a loop otherwise.
-    acc = 0.0
-    b = 0
-    if nb <= 8:
-        s = 0.0
-        for k in range(nb - 1):
-            s += bs[k]
-            take = target >= s
-            b += take
-            acc = s if take else acc
-    else:
-        while b < nb - 1 and target >= acc + bs[b]:
-            acc += bs[b]
-            b += 1
-    # inside the block: the number of running sums at or below the target (branch-free)
-    k0 = b * BLOCK
-    k1 = k0 + BLOCK if k0 + BLOCK < C else C
-    res = k0
-    for k in range(k0, k1 - 1):
-        acc += w[k]
-        res += target >= acc
-    if w[res] > 0.0:
-        return res
-    # only rounding at a block end lands on a zero weight: the next positive one, else the last
-    for k in range(res + 1, C):
-        if w[k] > 0.0:
-            return k
-    last = C - 1
-    while last > 0 and not (w[last] > 0.0):
-        last -= 1
-    return last
+
+simd_enabled()      # decide once, at import
+
+
+def logit_weights(const double[:, ::1] X):
+    """Softmax weights exp(X - row max) of each row (logit_weights.h), as the draws use them.
+
+    Returns
+    -------
+    float64 (n, C) : the weights; an invalid row (NaN or +inf logit, all -inf) has W[r, 0] = -1.
+    """
+    import numpy as np
+    W = np.empty((X.shape[0], X.shape[1]), dtype=np.float64)
+    cdef double[:, ::1] wv = W
+    if X.shape[0] > 0 and X.shape[1] > 0:
+        with nogil:
+            fdgm_logit_weights(&X[0, 0], X.shape[0], X.shape[1], &wv[0, 0])
+    return W
 
 
 cdef inline bint row_levels(const floating[:, :] P, int64_t r, bint logits, double* w, double* L) noexcept nogil:
     """Normalised levels of row r into L (w is scratch); False if the row is invalid."""
     cdef int64_t C = P.shape[1], k
-    cdef int64_t stride = P.strides[1] // sizeof(floating)
     cdef double x
-    if logits:
-        if not logit_weights(&P[r, 0], stride, C, w):
+    for k in range(C):
+        x = P[r, k]
+        if not logits and not (x >= 0.0 and x < INFINITY):
             return False
-    else:
-        for k in range(C):
-            x = P[r, k]
-            if not (x >= 0.0 and x < INFINITY):
-                return False
-            w[k] = x
+        w[k] = x
+    if logits and not fdgm_logit_row(w, C, w):
+        return False
     return levels_from_weights(w, C, L)
+
+
+cdef inline void narrow(const int64_t* src, int64_t m, out_t* dst) noexcept nogil:
+    """dst[i] = src[i] in the output dtype (a loop the compiler vectorises)."""
+    cdef int64_t i
+    for i in range(m):
+        dst[i] = <out_t>src[i]
+
+
+cdef int64_t one_per_row(const floating[:, :] P, bint logits, uint64_t key, out_t[::1] out,
+                         int nthreads) noexcept nogil:
+    """out[r] = the draw of row r with uniform(key, r) by the fused block scan (row_draw.h).
+
+    Rows go to the C kernel in tasks of T rows (about 128 KiB of weights, in cache for the
+    kernel's second look at one block per row); rows that are not float64 and contiguous,
+    and logits (through their softmax weights), are first converted into a per-thread
+    buffer. Returns the number of invalid rows."""
+    cdef int64_t n = P.shape[0], C = P.shape[1], T, ntasks, c, r0, m, i, k, nbad = 0
+    cdef bint direct = False
+    if floating is double:
+        direct = P.strides[1] == sizeof(double) and P.strides[0] == C * sizeof(double)
+    T = 16384 // C
+    T = 8 if T < 8 else (4096 if T > 4096 else T)
+    ntasks = (n + T - 1) // T
+    cdef double* buf = NULL
+    cdef double* W = NULL
+    cdef double* bs = NULL
+    cdef int64_t* res = NULL
+    cdef const double* src = NULL
+    with parallel(num_threads=nthreads):
+        buf = <double*>malloc((T + 8 * (C // BLOCK + 1) + (0 if direct and not logits else T * C)) * sizeof(double))
+        res = <int64_t*>buf
+        bs = buf + T
+        W = bs + 8 * (C // BLOCK + 1)
+        for c in prange(ntasks, schedule="static"):
+            r0 = c * T
+            m = T if r0 + T <= n else n - r0
+            if buf == NULL:
+                nbad += m
+                continue
+            if direct:
+                src = <const double*>&P[r0, 0]
+            else:
+                for i in range(m):
+                    for k in range(C):
+                        W[i * C + k] = P[r0 + i, k]
+                src = W
+            if logits:
+                fdgm_logit_weights(src, m, C, W)
+                src = W
+            if out_t is int64_t:
+                nbad += fdgm_draw_rows(src, m, C, key, r0, &out[r0], bs)
+            else:
+                nbad += fdgm_draw_rows(src, m, C, key, r0, res, bs)
+                narrow(res, m, &out[r0])
+        free(buf)
+    return nbad
 
 
 def sample_rows(const floating[:, :] P, bint logits, int method, int64_t draws, uint64_t key,
                 out_t[::1] out, int nthreads):
     """Draws from each row of P (n, C): out[j * n + r] uses uniform(key, j * n + r).
 
-    For ``draws == 1`` each row is read once by the fused block scan, whatever ``method``
-    (building a table for one draw costs more than the scan). For more draws per row the
-    normalised levels and the method's table are built per row in an O(C) buffer.
+    For ``draws == 1`` each row is read once by the fused block scan (csrc/row_draw.h),
+    whatever ``method`` (building a table for one draw costs more than the scan). For more
+    draws per row the normalised levels and the method's table are built per row in an
+    O(C) buffer.
 
     Returns
     -------
     int : the number of invalid rows (their draws are left at 0); 0 on success.
     """
     cdef int64_t n = P.shape[0], C = P.shape[1], r, j, c, nchunks, r0, r1
-    cdef int64_t stride = P.strides[1] // sizeof(floating)
-    cdef bint direct = (stride == 1) and not logits
-    cdef int64_t nbad = 0, res
+    cdef int64_t nbad = 0
     cdef double* w
-    cdef double* bs
     cdef double* L
     cdef int64_t* G
     cdef double* Q
     if n == 0 or draws == 0:
         return 0
+    if draws == 1:
+        with nogil:
+            nbad = one_per_row(P, logits, key, out, nthreads)
+        return nbad
     nchunks = (n + ROW_CHUNK - 1) // ROW_CHUNK
     w = NULL
     G = NULL
-    bs = NULL
     L = NULL
     Q = NULL
     with nogil, parallel(num_threads=nthreads):
-        w = <double*>malloc((3 * C + C // BLOCK + 2) * sizeof(double))
+        w = <double*>malloc(3 * C * sizeof(double))
         G = <int64_t*>malloc(C * sizeof(int64_t))
-        bs = w + C
-        L = bs + C // BLOCK + 2
+        L = w + C
         Q = L + C
         for c in prange(nchunks, schedule="static"):
             r0 = c * ROW_CHUNK
@@ -401,23 +407,6 @@ def sample_rows(const floating[:, :] P, bint logits, int method, int64_t draws, 
             for r in range(r0, r1):
                 if w == NULL or G == NULL:
                     nbad += 1
-                    continue
-                if draws == 1:
-                    if direct:
-                        res = fused_scan(&P[r, 0], C, bs, uniform01(key, r))
-                    else:
-                        if logits:
-                            res = 0 if logit_weights(&P[r, 0], stride, C, w) else -1
-                        else:
-                            for j in range(C):
-                                w[j] = P[r, j]
-                            res = 0
-                        if res == 0:
-                            res = fused_scan(w, C, bs, uniform01(key, r))
-                    if res < 0:
-                        nbad += 1
-                        res = 0
-                    out[r] = <out_t>res
                     continue
                 if not row_levels(P, r, logits, w, L):
                     nbad += 1
@@ -456,11 +445,12 @@ def threshold_rows(const double[::1] u, const double[:, ::1] levels, const int64
 
 
 def fill_uniforms(uint64_t key, uint64_t offset, double[::1] out, int nthreads):
-    """out[i] = uniform(key, offset + i) in [0, 1)."""
-    cdef int64_t n = out.shape[0], i
+    """out[i] = uniform(key, offset + i) in [0, 1), in blocks of 4096 (8 lanes with AVX-512)."""
+    cdef int64_t n = out.shape[0], c, i0
     with nogil:
-        for i in prange(n, num_threads=nthreads, schedule="static"):
-            out[i] = uniform01(key, offset + i)
+        for c in prange((n + 4095) // 4096, num_threads=nthreads, schedule="static"):
+            i0 = c * 4096
+            fdgm_uniforms(key, offset + i0, 4096 if i0 + 4096 <= n else n - i0, &out[i0])
 
 
 cdef inline double inverse_cdf(const double* L, const double* x, const double* f, const double* mass,

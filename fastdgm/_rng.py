@@ -4,8 +4,9 @@ Every random number in fastdgm is ``uniform(key, counter)``: a 64-bit ``key`` dr
 per call from the user's ``rng`` and the index of the element being produced. This is the
 SplitMix64 stream seeded by ``key`` (Steele, Lea & Flood 2014), so draws depend only on
 (seed, element index): never on the number of threads or on how the work is chunked.
-The same function is implemented in Cython (``csrc/counter_rng.pxd``) and in numba
-(:mod:`fastdgm.kernels.rng`); the tests check the three agree bit for bit.
+The same function is implemented in C for the Cython kernels (``csrc/counter_rng.h``) and in
+numba (:mod:`fastdgm.kernels.rng`); the tests check the three agree bit for bit. Gibbs site
+updates use their own 32-bit counter hash (:mod:`fastdgm._gibbs_rng`).
 """
 from __future__ import annotations
 

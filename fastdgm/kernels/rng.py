@@ -1,5 +1,5 @@
 """The counter-based uniform generator of :mod:`fastdgm._rng`, as numba functions (the one
-numba copy of the SplitMix64 formula; ``csrc/counter_rng.pxd`` is the Cython one).
+numba copy of the SplitMix64 formula; ``csrc/counter_rng.h`` is the C one).
 
 Use inside numba kernels::
 

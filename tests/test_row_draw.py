@@ -1,0 +1,138 @@
+"""One draw per row (csrc/row_draw.h): the AVX-512 kernels, the portable ones and a pure
+Python statement of the fused block scan give the same draws, bit for bit; the softmax exp
+(csrc/logit_weights.h) is accurate to an ulp."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastdgm as fd
+from fastdgm._rng import make_key, uniform_ref
+from fastdgm.kernels import _threshold as _k
+
+from isolated import assert_clean_exit, isolated_env
+
+SHAPES = [(1, 1), (9, 2), (17, 3), (33, 4), (8, 5), (16, 8), (25, 9), (40, 16), (19, 24), (24, 32),
+          (9, 37), (8, 256), (3, 257)]
+
+
+def _block_scan_ref(w, u):
+    """The draw of row w with uniform u, as documented in csrc/row_draw.h (Python floats)."""
+    C = len(w)
+    bs = []
+    for b in range(0, C, 8):
+        p = [float(x) for x in w[b:b + 8]]
+        if len(p) == 8:
+            bs.append(((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])))
+        else:
+            s = 0.0
+            for x in p:
+                s += x
+            bs.append(s)
+    pre, acc = [], 0.0
+    for s in bs:
+        acc += s
+        pre.append(acc)
+    target = u * acc
+    b = sum(target >= x for x in pre[:-1])
+    acc = pre[b - 1] if b > 0 else 0.0
+    res = 8 * b
+    for k in range(8 * b, min(8 * b + 8, C) - 1):
+        acc += float(w[k])
+        res += target >= acc
+    if w[res] > 0:
+        return res
+    pos = [k for k in range(C) if w[k] > 0]
+    later = [k for k in pos if k > res]
+    return later[0] if later else pos[-1]
+
+
+def _weights(n, C, seed):
+    rng = np.random.default_rng(seed)
+    P = rng.random((n, C)) * 10.0 ** rng.integers(-300, 300, (n, 1))
+    P[rng.random((n, C)) < 0.3] = 0.0
+    P[np.arange(n), rng.integers(0, C, n)] = rng.random(n) + 1e-300
+    return P
+
+
+@pytest.mark.parametrize("n, C", SHAPES)
+def test_rows_equal_the_python_statement(n, C):
+    P = _weights(n, C, C)
+    key = int(make_key(7))
+    got = fd.categorical(P, rng=7)
+    want = [_block_scan_ref(P[r], uniform_ref(key, r)) for r in range(n)]
+    assert got.tolist() == want
+
+
+def test_rows_at_the_top_of_the_levels():
+    """u close to 1 with trailing zero weights: rounding lands past the last positive weight."""
+    n, C = 4096, 4
+    P = np.zeros((n, C))
+    P[:, 0] = 1.0
+    P[:, 1] = 2.0 ** -60
+    assert np.all(fd.categorical(P, rng=0) <= 1)
+    with np.errstate(divide="ignore"):
+        logits = np.log(P)
+    assert np.array_equal(fd.categorical(logits=logits, rng=0), fd.categorical(_k.logit_weights(logits), rng=0))
+
+
+_CASES = """
+import json, sys, numpy as np, fastdgm as fd
+from fastdgm.kernels import _threshold as _k
+out = {"simd": _k.simd_enabled()}
+rng = np.random.default_rng(0)
+for n, C in [(1001, 2), (1001, 4), (999, 3), (1000, 8), (1003, 32), (201, 256), (50, 100)]:
+    P = rng.random((n, C)) * 10.0 ** rng.integers(-300, 300, (n, 1))
+    P[rng.random((n, C)) < 0.3] = 0.0
+    P[np.arange(n), rng.integers(0, C, n)] = 1.0
+    L = rng.standard_normal((n, C)) * 50
+    L[rng.random((n, C)) < 0.2] = -np.inf
+    L[np.arange(n), rng.integers(0, C, n)] = 0.0
+    out[f"{n}x{C}"] = fd.categorical(P, rng=C).tolist()
+    out[f"{n}x{C}f4"] = fd.categorical((P / P.max(1, keepdims=True)).astype(np.float32), rng=C).tolist()
+    out[f"{n}x{C}lg"] = fd.categorical(logits=L, rng=C).tolist()
+    out[f"{n}x{C}w"] = _k.logit_weights(L).tolist()
+print(json.dumps(out))
+"""
+
+
+def test_simd_and_portable_kernels_agree():
+    """The same draws and softmax weights with AVX-512 and with FASTDGM_NO_SIMD=1."""
+    runs = []
+    for flag in ("0", "1"):
+        proc = subprocess.run([sys.executable, "-c", _CASES], capture_output=True, text=True,
+                              env=isolated_env(FASTDGM_NO_SIMD=flag), timeout=600)
+        assert_clean_exit(proc)
+        runs.append(json.loads(proc.stdout))
+    assert runs[1].pop("simd") is False
+    runs[0].pop("simd")
+    assert runs[0] == runs[1]
+
+
+def test_invalid_rows_found_in_every_kernel():
+    for C in (2, 4, 8, 32, 5):
+        P = np.ones((64, C))
+        P[37, C - 1] = -1e-300
+        with pytest.raises(ValueError, match=r"p\[37, %d\]" % (C - 1)):
+            fd.categorical(P)
+        P[37, C - 1] = np.nan
+        with pytest.raises(ValueError, match=r"p\[37, %d\] = nan" % (C - 1)):
+            fd.categorical(P)
+        P[37] = 0.0
+        with pytest.raises(ValueError, match=r"p\[37\]"):
+            fd.categorical(P)
+        P[37] = -0.0
+        P[37, 0] = 1.0
+        assert np.all(fd.categorical(P, rng=1)[37] == 0)
+
+
+def test_softmax_exp_within_an_ulp():
+    x = -np.concatenate([np.linspace(0, 746, 100_001), np.random.default_rng(0).random(10_000) * 40,
+                         [np.inf, 708.4, 709.0, 744.0, 745.0, 745.2, 1e300]])
+    W = _k.logit_weights(np.concatenate([[0.0], x]).reshape(1, -1))[0, 1:]
+    ref = np.exp(x)
+    assert np.all(np.abs(W - ref) <= np.spacing(ref))
+    assert W[-1] == 0.0 and W[-7] == 0.0
+    assert np.all(_k.logit_weights(np.array([[0.0, np.nan], [-np.inf, -np.inf], [1.0, np.inf]]))[:, 0] == -1.0)
