@@ -1,6 +1,7 @@
 """A bit-exact, sequential, pure-Python twin of the Ising checkerboard Gibbs kernel.
 
-Driven by the same counter RNG (pure-Python SplitMix64 references of fastdgm._rng), it must give
+Driven by the same counter RNG (pure-Python references of fastdgm._rng and of the Gibbs site
+uniforms, fastdgm._gibbs_rng), it must give
 the same chains as ``fastdgm.gibbs`` bit for bit: Gibbs correctness rests on exact equality
 with an obviously-correct sampler here, not on statistics alone.
 """
@@ -10,20 +11,21 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm._rng import GOLDEN, make_key, mix64, substream_ref
+from fastdgm._gibbs_rng import site_bits_ref
+from fastdgm._rng import make_key, substream_ref
 
 
 def ising_twin(x0, beta, key, n_sweeps):
     """Heat-bath sweeps of a periodic H x W Ising lattice (states 0/1, coupling beta * [x_i == x_j]).
 
     Sweep s visits colour 0 then colour 1 ((r + c) % 2); site i = r * W + c of chain ``ch``
-    takes 0 when ``bits < ceil(P(0 | n1) * 2**53)``, with ``bits`` the 53 high bits of
-    ``mix64(chain_key + (s * d + i + 1) * GOLDEN)`` and n1 its neighbours in state 1.
+    takes 0 when ``bits < ceil(P(0 | n1) * 2**32)``, with ``bits = site_bits_ref(chain_key, s, i)``
+    (32 bits) and n1 its neighbours in state 1.
     """
     chains, H, W = x0.shape
     d = H * W
     x = x0.copy().astype(np.int64)
-    thresholds = [math.ceil(1.0 / (1.0 + math.exp(beta * (n1 - (4 - n1)))) * 2.0 ** 53) for n1 in range(5)]
+    thresholds = [math.ceil(1.0 / (1.0 + math.exp(beta * (n1 - (4 - n1)))) * 2.0 ** 32) for n1 in range(5)]
     out = []
     for s in range(n_sweeps):
         for ch in range(chains):
@@ -36,7 +38,7 @@ def ising_twin(x0, beta, key, n_sweeps):
                         i = r * W + c
                         n1 = (x[ch, (r - 1) % H, c] + x[ch, (r + 1) % H, c] + x[ch, r, (c - 1) % W]
                               + x[ch, r, (c + 1) % W])
-                        bits = mix64(ck + (s * d + i + 1) * GOLDEN) >> 11
+                        bits = site_bits_ref(ck, s, i)
                         x[ch, r, c] = 0 if bits < thresholds[n1] else 1
         out.append(x.reshape(chains, d).copy())
     return np.stack(out)

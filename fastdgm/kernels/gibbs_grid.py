@@ -9,14 +9,14 @@ import numpy as np
 from numba import prange
 
 from .parallel import parallel_kernel, serial_kernel
-from .rng import uniform, uniform_bits53
+from .gibbs_rng import site_bits, site_uniform, sweep_key
 
 
 # --- 2-colourable grids: neighbours by index arithmetic ---------------------------------
 # ``geom`` = (H, W, periodic_h, periodic_w) with periodic_* already 0 for sides < 3, so a
 # side of length 1 or 2 gives each neighbour pair once. Colour of (r, j) = (r + j) % 2.
 # ``ising`` (C == 2, no field): table[n1 * 5 + n0] = P(x = 0 | n0 neighbours in 0, n1 in 1).
-# ``ising_int[n1]`` = ceil(table[n1 * 5 + 4 - n1] * 2**53) (uint64) for interior sites.
+# ``ising_int[n1]`` = ceil(table[n1 * 5 + 4 - n1] * 2**32) (uint64) for interior sites.
 # ``expb`` (C > 2): expb[n] = exp(beta * n - shift), n = 0..4, shift = max(0, 4 * beta).
 @serial_kernel(inline="always")
 def _push(s, lst, cnt, nd):
@@ -146,7 +146,7 @@ def _grid_site(x, i, s0, s1, s2, s3, u, n_states, ising, expb, lst, cnt):
 
 
 @serial_kernel
-def _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt):
+def _grid_edge_site(x, r, j, H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt):
     """Update of (r, j) with every boundary case (open sides, wrap-around)."""
     rw = r * W
     i = rw + j
@@ -154,27 +154,27 @@ def _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst
     s1 = np.int64(x[i + W]) if r < H - 1 else (np.int64(x[j]) if ph else -1)
     s2 = np.int64(x[i - 1]) if j > 0 else (np.int64(x[rw + W - 1]) if pw else -1)
     s3 = np.int64(x[i + 1]) if j < W - 1 else (np.int64(x[rw]) if pw else -1)
-    return _grid_site(x, i, s0, s1, s2, s3, uniform(key, base + i), n_states, ising, expb, lst, cnt)
+    return _grid_site(x, i, s0, s1, s2, s3, site_uniform(k0, k1, i), n_states, ising, expb, lst, cnt)
 
 
 @serial_kernel(inline="always")
-def _ising4(x, rw, up, dn, j, jl, jr, key, base, ising_int):
+def _ising4(x, rw, up, dn, j, jl, jr, k0, k1, ising_int):
     """Ising update of (row offset rw, column j) with 4 neighbours; return agree_old - agree_new.
 
     u < P(0 | n1) is tested on integers, (hash >> 11) < ceil(P * 2**53): the same test as
-    uniform(key, base + i) < P without the float conversion.
+    site_uniform(k0, k1, i) < P without the float conversion.
     """
     i = rw + j
     n1 = np.int64(x[up + j]) + np.int64(x[dn + j]) + np.int64(x[rw + jl]) + np.int64(x[rw + jr])
     old = np.int64(x[i])
-    h = uniform_bits53(key, base + i)
+    h = site_bits(k0, k1, i)
     new = 0 if h < ising_int[n1] else 1
     x[i] = new
     return (old - new) * (2 * n1 - 4)
 
 
 @serial_kernel
-def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst, cnt, key, base):
+def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst, cnt, k0, k1):
     """Update the sites of colour ``col`` in row r; return the row's energy change."""
     rw = r * W
     full = (0 < r < H - 1) or (ph and H >= 3)
@@ -185,33 +185,33 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
     if full and pw and n_states == 2 and W >= 3:
         # torus row: the wrapped ends, then a branch-free interior loop
         if j == 0:
-            acc += _ising4(x, rw, up, dn, 0, W - 1, 1, key, base, ising_int)
+            acc += _ising4(x, rw, up, dn, 0, W - 1, 1, k0, k1, ising_int)
             j = 2
         while j < W - 1:
-            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, key, base, ising_int)
+            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, k0, k1, ising_int)
             j += 2
         if j == W - 1:
-            acc += _ising4(x, rw, up, dn, j, j - 1, 0, key, base, ising_int)
+            acc += _ising4(x, rw, up, dn, j, j - 1, 0, k0, k1, ising_int)
         return beta * acc
     if j == 0:
-        acc += _grid_edge_site(x, r, 0, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
+        acc += _grid_edge_site(x, r, 0, H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt)
         j = 2
     if full and n_states == 2:
         while j < W - 1:
-            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, key, base, ising_int)
+            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, k0, k1, ising_int)
             j += 2
     elif full:
         while j < W - 1:
             i = rw + j
             acc += _potts4(x, i, np.int64(x[i]), np.int64(x[up + j]), np.int64(x[dn + j]),
-                           np.int64(x[i - 1]), np.int64(x[i + 1]), uniform(key, base + i), n_states, expb)
+                           np.int64(x[i - 1]), np.int64(x[i + 1]), site_uniform(k0, k1, i), n_states, expb)
             j += 2
     else:
         while j < W - 1:
-            acc += _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
+            acc += _grid_edge_site(x, r, j, H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt)
             j += 2
     if j == W - 1:
-        acc += _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
+        acc += _grid_edge_site(x, r, j, H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt)
     return beta * acc
 
 
@@ -219,7 +219,7 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
 # S[c] (H, W // 2) holds the sites of colour c: S[c, r, k] is site (r, 2k + ((r + c) & 1)).
 # Its neighbours are S[1 - c] at (r -+ 1, k) and (r, k - 1 + off), (r, k + off) with
 # off = (r + c) & 1: contiguous loads, so LLVM vectorises the row (hash included). Same
-# counters (base + r * W + j), same per-row energy sums: the same bits as _grid_row.
+# site counters (r * W + j), same per-row energy sums: the same bits as _grid_row.
 @serial_kernel
 def ising_split_ok(n_states, H, W, ph, pw):
     """True when the split-colour Ising path applies (C = 2, torus, even sides >= 4)."""
@@ -247,32 +247,60 @@ def _merge(S, x, H, W):
 
 
 @serial_kernel(inline="always")
-def _ising_split_site(a, bu, bd, bm, k, kl, kr, key, ctr, t0, t1, t2, t3, t4):
-    n1 = np.int64(bu[k]) + np.int64(bd[k]) + np.int64(bm[kl]) + np.int64(bm[kr])
-    t = t0 if n1 == 0 else (t1 if n1 == 1 else (t2 if n1 == 2 else (t3 if n1 == 3 else t4)))
-    new = np.int64(uniform_bits53(key, ctr) >= t)
+def _ising_flip(a, k, n1, bits, t0, t1, t2, t3, t4):
+    """Set a[k] to 0 when bits < t[n1] (t = ceil(P(0 | n1) * 2**32)), else 1; return
+    agree_old - agree_new. Branch-free, so the loops calling it vectorise."""
+    t = (n1 == 0) * t0 + (n1 == 1) * t1 + (n1 == 2) * t2 + (n1 == 3) * t3 + (n1 == 4) * t4
+    new = np.int64(np.int64(bits) >= t)
     old = np.int64(a[k])
     a[k] = new
     return (old - new) * (2 * n1 - 4)
 
 
-@serial_kernel
-def _ising_split_row(S, r, col, H, W, key, base, ising_int):
-    """Update the colour-``col`` sites of row r in the split layout; return the integer energy sum."""
+@serial_kernel(inline="always")
+def _ising_split_row(F, c0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4):
+    """Update the colour-``col`` sites of row r in the split layout; return the integer energy sum.
+
+    ``F[c0:c0 + H * W]`` is the chain's split layout S (2, H, W // 2) flattened. Rows are addressed by offsets, not
+    views (a view costs an atomic reference-count update, more than a site update), and
+    indices are unsigned (no wrap-around test per load), so LLVM vectorises the interior
+    loop, hash included.
+    """
     W2 = W // 2
     off = (r + col) & 1
-    a = S[col, r]
-    bu = S[1 - col, (r - 1) % H]
-    bd = S[1 - col, (r + 1) % H]
-    bm = S[1 - col, r]
-    t0, t1, t2, t3, t4 = ising_int[0], ising_int[1], ising_int[2], ising_int[3], ising_int[4]
-    ctr = base + r * W + off
-    acc = _ising_split_site(a, bu, bd, bm, 0, (W2 - 1) * (1 - off), off, key, ctr, t0, t1, t2, t3, t4)
+    a = np.uint64(c0 + (col * H + r) * W2)
+    other = (1 - col) * H
+    bu = np.uint64(c0 + (other + (r - 1) % H) * W2)
+    bd = np.uint64(c0 + (other + (r + 1) % H) * W2)
+    bm = np.uint64(c0 + (other + r) * W2)
+    ctr = r * W + off
+    # the first and last sites wrap around the row
+    n1 = np.int64(F[bu]) + np.int64(F[bd]) + np.int64(F[bm + np.uint64((W2 - 1) * (1 - off))]) + \
+        np.int64(F[bm + np.uint64(off)])
+    acc = _ising_flip(F, a, n1, site_bits(k0, k1, ctr), t0, t1, t2, t3, t4)
+    k = np.uint64(W2 - 1)
+    n1 = np.int64(F[bu + k]) + np.int64(F[bd + k]) + np.int64(F[bm + np.uint64(W2 - 2 + off)]) + \
+        np.int64(F[bm + np.uint64((W2 - 1 + off) % W2)])
+    acc += _ising_flip(F, a + k, n1, site_bits(k0, k1, ctr + 2 * (W2 - 1)), t0, t1, t2, t3, t4)
+    # interior site k: left neighbour bm + k - 1 + off, right bm + k + off
+    bl = bm + np.uint64(off) - np.uint64(1)
     for k in range(1, W2 - 1):
-        acc += _ising_split_site(a, bu, bd, bm, k, k - 1 + off, k + off, key, ctr + 2 * k, t0, t1, t2, t3, t4)
-    k = W2 - 1
-    acc += _ising_split_site(a, bu, bd, bm, k, k - 1 + off, (k + off) % W2, key, ctr + 2 * k, t0, t1, t2, t3, t4)
+        uk = np.uint64(k)
+        n1 = np.int64(F[bu + uk]) + np.int64(F[bd + uk]) + np.int64(F[bl + uk]) + np.int64(F[bl + uk + np.uint64(1)])
+        acc += _ising_flip(F, a + uk, n1, site_bits(k0, k1, ctr + 2 * k), t0, t1, t2, t3, t4)
     return acc
+
+
+@serial_kernel
+def _ising_split_sweep(F, e, beta, H, W, k0, k1, ising_int):
+    """One sweep of a chain in the split layout (F flattened); return its running energy
+    ``e`` plus ``beta`` times each row's sum, row by row (the site layout's order)."""
+    t0, t1, t2, t3, t4 = (np.int64(ising_int[0]), np.int64(ising_int[1]), np.int64(ising_int[2]),
+                          np.int64(ising_int[3]), np.int64(ising_int[4]))
+    for col in range(2):
+        for r in range(H):
+            e += beta * _ising_split_row(F, 0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4)
+    return e
 
 
 @parallel_kernel
@@ -290,19 +318,20 @@ def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energie
         lst = np.zeros(4, dtype=np.int64)
         cnt = np.zeros(4, dtype=np.int64)
         S = np.empty((2, H, W // 2) if split else (2, 0, 0), dtype=X.dtype)
+        F = S.reshape(-1)
         if split:
             _split(x, S, H, W)
         key = keys[c]
         e = e_now[c]
         for s in range(n_sweeps):
-            base = (sweep0 + s) * d
-            for col in range(2):
-                for r in range(H):
-                    if split:
-                        e += beta * _ising_split_row(S, r, col, H, W, key, base, ising_int)
-                    else:
+            k0, k1 = sweep_key(key, sweep0 + s)
+            if split:
+                e = _ising_split_sweep(F, e, beta, H, W, k0, k1, ising_int)
+            else:
+                for col in range(2):
+                    for r in range(H):
                         e += _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst,
-                                       cnt, key, base)
+                                       cnt, k0, k1)
             if record:
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
@@ -327,22 +356,25 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
     partial = np.zeros((n_chains, 2 * H))
     split = ising_split_ok(n_states, H, W, ph, pw)
     S = np.empty((n_chains, 2, H, W // 2) if split else (n_chains, 2, 0, 0), dtype=X.dtype)
+    F = S.reshape(-1)
     if split:
         for c in prange(n_chains):
             _split(X[c], S[c], H, W)
     for s in range(n_sweeps):
-        base = (sweep0 + s) * d
         for col in range(2):
             for item in prange(n_chains * H):
                 c = item // H
                 r = item - c * H
+                k0, k1 = sweep_key(keys[c], sweep0 + s)
                 if split:
-                    partial[c, col * H + r] = beta * _ising_split_row(S[c], r, col, H, W, keys[c], base, ising_int)
+                    partial[c, col * H + r] = beta * _ising_split_row(
+                        F, c * d, r, col, H, W, k0, k1, np.int64(ising_int[0]), np.int64(ising_int[1]),
+                        np.int64(ising_int[2]), np.int64(ising_int[3]), np.int64(ising_int[4]))
                 else:
                     lst = np.zeros(4, dtype=np.int64)
                     cnt = np.zeros(4, dtype=np.int64)
                     partial[c, col * H + r] = _grid_row(X[c], r, col, H, W, ph, pw, beta, ising, ising_int,
-                                                        n_states, expb, lst, cnt, keys[c], base)
+                                                        n_states, expb, lst, cnt, k0, k1)
         for c in range(n_chains):
             e = e_now[c]
             for b in range(2 * H):
