@@ -19,13 +19,14 @@ def ising_twin(x0, beta, key, n_sweeps):
     """Heat-bath sweeps of a periodic H x W Ising lattice (states 0/1, coupling beta * [x_i == x_j]).
 
     Sweep s visits colour 0 then colour 1 ((r + c) % 2); site i = r * W + c of chain ``ch``
-    takes 0 when ``bits < ceil(P(0 | n1) * 2**32)``, with ``bits = site_bits_ref(chain_key, s, i)``
+    takes 0 when ``bits < min(ceil(P(0 | n1) * 2**32), 2**32 - 1)``, with ``bits = site_bits_ref(chain_key, s, i)``
     (32 bits) and n1 its neighbours in state 1.
     """
     chains, H, W = x0.shape
     d = H * W
     x = x0.copy().astype(np.int64)
-    thresholds = [math.ceil(1.0 / (1.0 + math.exp(beta * (n1 - (4 - n1)))) * 2.0 ** 32) for n1 in range(5)]
+    thresholds = [min(math.ceil(1.0 / (1.0 + math.exp(beta * (n1 - (4 - n1)))) * 2.0 ** 32), 2 ** 32 - 1)
+                  for n1 in range(5)]
     out = []
     for s in range(n_sweeps):
         for ch in range(chains):

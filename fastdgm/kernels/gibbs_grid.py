@@ -9,6 +9,7 @@ import numpy as np
 from numba import prange
 
 from .parallel import parallel_kernel, serial_kernel
+from .gibbs_ising import from_split, ising_row, ising_split_ok, ising_sweep, split_size, thresholds, to_split
 from .gibbs_rng import site_bits, site_uniform, sweep_key
 
 
@@ -16,7 +17,7 @@ from .gibbs_rng import site_bits, site_uniform, sweep_key
 # ``geom`` = (H, W, periodic_h, periodic_w) with periodic_* already 0 for sides < 3, so a
 # side of length 1 or 2 gives each neighbour pair once. Colour of (r, j) = (r + j) % 2.
 # ``ising`` (C == 2, no field): table[n1 * 5 + n0] = P(x = 0 | n0 neighbours in 0, n1 in 1).
-# ``ising_int[n1]`` = ceil(table[n1 * 5 + 4 - n1] * 2**32) (uint64) for interior sites.
+# ``ising_int[n1]`` = min(ceil(table[n1 * 5 + 4 - n1] * 2**32), 2**32 - 1) for interior sites.
 # ``expb`` (C > 2): expb[n] = exp(beta * n - shift), n = 0..4, shift = max(0, 4 * beta).
 @serial_kernel(inline="always")
 def _push(s, lst, cnt, nd):
@@ -215,94 +216,6 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
     return beta * acc
 
 
-# --- Ising torus with even sides: each colour class stored contiguously -------------------
-# S[c] (H, W // 2) holds the sites of colour c: S[c, r, k] is site (r, 2k + ((r + c) & 1)).
-# Its neighbours are S[1 - c] at (r -+ 1, k) and (r, k - 1 + off), (r, k + off) with
-# off = (r + c) & 1: contiguous loads, so LLVM vectorises the row (hash included). Same
-# site counters (r * W + j), same per-row energy sums: the same bits as _grid_row.
-@serial_kernel
-def ising_split_ok(n_states, H, W, ph, pw):
-    """True when the split-colour Ising path applies (C = 2, torus, even sides >= 4)."""
-    return n_states == 2 and ph and pw and H >= 4 and W >= 4 and H % 2 == 0 and W % 2 == 0
-
-
-@serial_kernel
-def _split(x, S, H, W):
-    W2 = W // 2
-    for c in range(2):
-        for r in range(H):
-            off = (r + c) & 1
-            for k in range(W2):
-                S[c, r, k] = x[r * W + 2 * k + off]
-
-
-@serial_kernel
-def _merge(S, x, H, W):
-    W2 = W // 2
-    for c in range(2):
-        for r in range(H):
-            off = (r + c) & 1
-            for k in range(W2):
-                x[r * W + 2 * k + off] = S[c, r, k]
-
-
-@serial_kernel(inline="always")
-def _ising_flip(a, k, n1, bits, t0, t1, t2, t3, t4):
-    """Set a[k] to 0 when bits < t[n1] (t = ceil(P(0 | n1) * 2**32)), else 1; return
-    agree_old - agree_new. Branch-free, so the loops calling it vectorise."""
-    t = (n1 == 0) * t0 + (n1 == 1) * t1 + (n1 == 2) * t2 + (n1 == 3) * t3 + (n1 == 4) * t4
-    new = np.int64(np.int64(bits) >= t)
-    old = np.int64(a[k])
-    a[k] = new
-    return (old - new) * (2 * n1 - 4)
-
-
-@serial_kernel(inline="always")
-def _ising_split_row(F, c0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4):
-    """Update the colour-``col`` sites of row r in the split layout; return the integer energy sum.
-
-    ``F[c0:c0 + H * W]`` is the chain's split layout S (2, H, W // 2) flattened. Rows are addressed by offsets, not
-    views (a view costs an atomic reference-count update, more than a site update), and
-    indices are unsigned (no wrap-around test per load), so LLVM vectorises the interior
-    loop, hash included.
-    """
-    W2 = W // 2
-    off = (r + col) & 1
-    a = np.uint64(c0 + (col * H + r) * W2)
-    other = (1 - col) * H
-    bu = np.uint64(c0 + (other + (r - 1) % H) * W2)
-    bd = np.uint64(c0 + (other + (r + 1) % H) * W2)
-    bm = np.uint64(c0 + (other + r) * W2)
-    ctr = r * W + off
-    # the first and last sites wrap around the row
-    n1 = np.int64(F[bu]) + np.int64(F[bd]) + np.int64(F[bm + np.uint64((W2 - 1) * (1 - off))]) + \
-        np.int64(F[bm + np.uint64(off)])
-    acc = _ising_flip(F, a, n1, site_bits(k0, k1, ctr), t0, t1, t2, t3, t4)
-    k = np.uint64(W2 - 1)
-    n1 = np.int64(F[bu + k]) + np.int64(F[bd + k]) + np.int64(F[bm + np.uint64(W2 - 2 + off)]) + \
-        np.int64(F[bm + np.uint64((W2 - 1 + off) % W2)])
-    acc += _ising_flip(F, a + k, n1, site_bits(k0, k1, ctr + 2 * (W2 - 1)), t0, t1, t2, t3, t4)
-    # interior site k: left neighbour bm + k - 1 + off, right bm + k + off
-    bl = bm + np.uint64(off) - np.uint64(1)
-    for k in range(1, W2 - 1):
-        uk = np.uint64(k)
-        n1 = np.int64(F[bu + uk]) + np.int64(F[bd + uk]) + np.int64(F[bl + uk]) + np.int64(F[bl + uk + np.uint64(1)])
-        acc += _ising_flip(F, a + uk, n1, site_bits(k0, k1, ctr + 2 * k), t0, t1, t2, t3, t4)
-    return acc
-
-
-@serial_kernel
-def _ising_split_sweep(F, e, beta, H, W, k0, k1, ising_int):
-    """One sweep of a chain in the split layout (F flattened); return its running energy
-    ``e`` plus ``beta`` times each row's sum, row by row (the site layout's order)."""
-    t0, t1, t2, t3, t4 = (np.int64(ising_int[0]), np.int64(ising_int[1]), np.int64(ising_int[2]),
-                          np.int64(ising_int[3]), np.int64(ising_int[4]))
-    for col in range(2):
-        for r in range(H):
-            e += beta * _ising_split_row(F, 0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4)
-    return e
-
-
 @parallel_kernel
 def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
                        geom, beta, ising, ising_int, expb, n_states):
@@ -317,16 +230,15 @@ def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energie
         x = X[c]
         lst = np.zeros(4, dtype=np.int64)
         cnt = np.zeros(4, dtype=np.int64)
-        S = np.empty((2, H, W // 2) if split else (2, 0, 0), dtype=X.dtype)
-        F = S.reshape(-1)
+        F = np.empty(split_size(H, W) if split else 0, dtype=np.uint8)
         if split:
-            _split(x, S, H, W)
+            to_split(x, F, 0, H, W)
         key = keys[c]
         e = e_now[c]
         for s in range(n_sweeps):
             k0, k1 = sweep_key(key, sweep0 + s)
             if split:
-                e = _ising_split_sweep(F, e, beta, H, W, k0, k1, ising_int)
+                e = ising_sweep(F, 0, e, beta, H, W, k0, k1, ising_int)
             else:
                 for col in range(2):
                     for r in range(H):
@@ -336,11 +248,11 @@ def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energie
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
                     if split:
-                        _merge(S, samples[(s + 1) // thin - 1, c, :], H, W)
+                        from_split(F, 0, samples[(s + 1) // thin - 1, c, :], H, W)
                     else:
                         samples[(s + 1) // thin - 1, c, :] = x
         if split:
-            _merge(S, x, H, W)
+            from_split(F, 0, x, H, W)
         e_now[c] = e
 
 
@@ -355,11 +267,12 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
     pw = geom[3] != 0
     partial = np.zeros((n_chains, 2 * H))
     split = ising_split_ok(n_states, H, W, ph, pw)
-    S = np.empty((n_chains, 2, H, W // 2) if split else (n_chains, 2, 0, 0), dtype=X.dtype)
-    F = S.reshape(-1)
+    size = split_size(H, W)
+    F = np.empty(n_chains * size if split else 0, dtype=np.uint8)
+    t0, t1, t2, t3, t4 = thresholds(ising_int)
     if split:
         for c in prange(n_chains):
-            _split(X[c], S[c], H, W)
+            to_split(X[c], F, c * size, H, W)
     for s in range(n_sweeps):
         for col in range(2):
             for item in prange(n_chains * H):
@@ -367,9 +280,8 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
                 r = item - c * H
                 k0, k1 = sweep_key(keys[c], sweep0 + s)
                 if split:
-                    partial[c, col * H + r] = beta * _ising_split_row(
-                        F, c * d, r, col, H, W, k0, k1, np.int64(ising_int[0]), np.int64(ising_int[1]),
-                        np.int64(ising_int[2]), np.int64(ising_int[3]), np.int64(ising_int[4]))
+                    partial[c, col * H + r] = beta * ising_row(F, c * size, r, col, H, W, k0, k1, t0, t1, t2,
+                                                               t3, t4)
                 else:
                     lst = np.zeros(4, dtype=np.int64)
                     cnt = np.zeros(4, dtype=np.int64)
@@ -384,9 +296,9 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
                     if split:
-                        _merge(S[c], samples[(s + 1) // thin - 1, c, :], H, W)
+                        from_split(F, c * size, samples[(s + 1) // thin - 1, c, :], H, W)
                     else:
                         samples[(s + 1) // thin - 1, c, :] = X[c]
     if split:
         for c in prange(n_chains):
-            _merge(S[c], X[c], H, W)
+            from_split(F, c * size, X[c], H, W)
