@@ -9,7 +9,8 @@ import numpy as np
 from numba import prange
 
 from .parallel import parallel_kernel, serial_kernel
-from .gibbs_ising import from_split, ising_row, ising_split_ok, ising_sweep, split_size, thresholds, to_split
+from .gibbs_torus import (from_split, ising_row, potts4_draw, potts_row, split_size, thresholds, to_split,
+                          torus_split_ok, torus_sweep)
 from .gibbs_rng import site_bits, site_uniform, sweep_key
 
 
@@ -82,43 +83,11 @@ def _potts_site(x, i, old, s0, s1, s2, s3, u, n_states, expb, lst, cnt):
 
 @serial_kernel(inline="always")
 def _potts4(x, i, old, s0, s1, s2, s3, u, n_states, expb):
-    """Potts heat-bath without field for an interior site (4 neighbours), nearly branch-free.
-
-    Same law as :func:`_potts_site`: weight expb[count] for each distinct neighbour state,
-    expb[0] for each of the other C - n_distinct states. Data-dependent branches would be
-    mispredicted on almost every update, so counts and selections are arithmetic.
-    """
-    c0 = 1 + (s0 == s1) + (s0 == s2) + (s0 == s3)
-    c1 = 1 + (s1 == s0) + (s1 == s2) + (s1 == s3)
-    c2 = 1 + (s2 == s0) + (s2 == s1) + (s2 == s3)
-    c3 = 1 + (s3 == s0) + (s3 == s1) + (s3 == s2)
-    f1 = np.int64(s1 != s0)
-    f2 = np.int64((s2 != s0) & (s2 != s1))
-    f3 = np.int64((s3 != s0) & (s3 != s1) & (s3 != s2))
-    nd = 1 + f1 + f2 + f3
-    w0 = expb[0]
-    cum0 = expb[c0]
-    cum1 = cum0 + f1 * expb[c1]
-    cum2 = cum1 + f2 * expb[c2]
-    cum3 = cum2 + f3 * expb[c3]
-    n_other = n_states - nd
-    total = cum3 + n_other * w0
-    target = u * total
-    agree_old = np.int64(s0 == old) + (s1 == old) + (s2 == old) + (s3 == old)
-    if target < cum3 or n_other == 0 or w0 == 0.0:
-        k = np.int64(target >= cum0) + (target >= cum1) + (target >= cum2)
-        new = s0 if k == 0 else (s1 if k == 1 else (s2 if k == 2 else s3))
-        agree_new = np.int64(s0 == new) + (s1 == new) + (s2 == new) + (s3 == new)
-    else:
-        rr = np.int64((target - cum3) / w0)
-        rr = min(max(rr, 0), n_other - 1)
-        # rr-th state absent among the neighbours: fixed point of new = rr + #{present <= new}
-        new = rr
-        for _ in range(4):
-            new = rr + np.int64(s0 <= new) + f1 * (s1 <= new) + f2 * (s2 <= new) + f3 * (s3 <= new)
-        agree_new = 0
+    """Potts heat-bath without field for an interior site (4 neighbours): :func:`potts4_draw`
+    (the same law as :func:`_potts_site`, branch-free); return agree_old - agree_new."""
+    new, delta = potts4_draw(s0, s1, s2, s3, old, u, n_states, expb[0], expb[1], expb[2], expb[3], expb[4])
     x[i] = new
-    return agree_old - agree_new
+    return delta
 
 
 @serial_kernel
@@ -225,12 +194,12 @@ def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energie
     W = geom[1]
     ph = geom[2] != 0
     pw = geom[3] != 0
-    split = ising_split_ok(n_states, H, W, ph, pw)
+    split = torus_split_ok(H, W, ph, pw)
     for c in prange(n_chains):
         x = X[c]
         lst = np.zeros(4, dtype=np.int64)
         cnt = np.zeros(4, dtype=np.int64)
-        F = np.empty(split_size(H, W) if split else 0, dtype=np.uint8)
+        F = np.empty(split_size(H, W) if split else 0, dtype=X.dtype)
         if split:
             to_split(x, F, 0, H, W)
         key = keys[c]
@@ -238,7 +207,7 @@ def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energie
         for s in range(n_sweeps):
             k0, k1 = sweep_key(key, sweep0 + s)
             if split:
-                e = ising_sweep(F, 0, e, beta, H, W, k0, k1, ising_int)
+                e = torus_sweep(F, 0, e, beta, H, W, k0, k1, n_states, ising_int, expb)
             else:
                 for col in range(2):
                     for r in range(H):
@@ -266,9 +235,9 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
     ph = geom[2] != 0
     pw = geom[3] != 0
     partial = np.zeros((n_chains, 2 * H))
-    split = ising_split_ok(n_states, H, W, ph, pw)
+    split = torus_split_ok(H, W, ph, pw)
     size = split_size(H, W)
-    F = np.empty(n_chains * size if split else 0, dtype=np.uint8)
+    F = np.empty(n_chains * size if split else 0, dtype=X.dtype)
     t0, t1, t2, t3, t4 = thresholds(ising_int)
     if split:
         for c in prange(n_chains):
@@ -279,9 +248,12 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
                 c = item // H
                 r = item - c * H
                 k0, k1 = sweep_key(keys[c], sweep0 + s)
-                if split:
+                if split and n_states == 2:
                     partial[c, col * H + r] = beta * ising_row(F, c * size, r, col, H, W, k0, k1, t0, t1, t2,
                                                                t3, t4)
+                elif split:
+                    partial[c, col * H + r] = beta * potts_row(F, c * size, r, col, H, W, k0, k1, n_states,
+                                                               expb[0], expb[1], expb[2], expb[3], expb[4])
                 else:
                     lst = np.zeros(4, dtype=np.int64)
                     cnt = np.zeros(4, dtype=np.int64)
