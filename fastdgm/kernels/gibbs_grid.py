@@ -217,9 +217,9 @@ def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energie
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
                     if split:
-                        from_split(F, 0, samples[(s + 1) // thin - 1, c, :], H, W)
+                        from_split(F, 0, samples[(s + 1) // thin - 1, c], H, W)
                     else:
-                        samples[(s + 1) // thin - 1, c, :] = x
+                        samples[(s + 1) // thin - 1, c] = x
         if split:
             from_split(F, 0, x, H, W)
         e_now[c] = e
@@ -268,9 +268,9 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
                     if split:
-                        from_split(F, c * size, samples[(s + 1) // thin - 1, c, :], H, W)
+                        from_split(F, c * size, samples[(s + 1) // thin - 1, c], H, W)
                     else:
-                        samples[(s + 1) // thin - 1, c, :] = X[c]
+                        samples[(s + 1) // thin - 1, c] = X[c]
     if split:
         for c in prange(n_chains):
             from_split(F, c * size, X[c], H, W)

@@ -40,6 +40,14 @@ def split_size(H, W):
 
 
 @serial_kernel(inline="always")
+def _row_starts(c0, r, H, W2):
+    """Offsets in F of the first site of row r holding the even / odd columns."""
+    ev = np.uint64(c0 + ((r & 1) * H + r) * (W2 + 2) + 1)          # colour of the even columns: r & 1
+    od = np.uint64(c0 + ((1 - (r & 1)) * H + r) * (W2 + 2) + 1)
+    return ev, od
+
+
+@serial_kernel(inline="always")
 def _halo(F, row, W2):
     F[row] = F[row + np.uint64(W2)]
     F[row + np.uint64(W2 + 1)] = F[row + _U1]
@@ -49,13 +57,15 @@ def _halo(F, row, W2):
 def to_split(x, F, c0, H, W):
     """Write chain state ``x`` (site order) into its split layout at ``F[c0:]``."""
     W2 = W // 2
-    for c in range(2):
-        for r in range(H):
-            off = (r + c) & 1
-            row = c0 + (c * H + r) * (W2 + 2)
-            for k in range(W2):
-                F[row + 1 + k] = x[r * W + 2 * k + off]
-            _halo(F, np.uint64(row), W2)
+    for r in range(H):
+        ev, od = _row_starts(c0, r, H, W2)
+        rw = np.uint64(r * W)
+        for k in range(W2):
+            uk = np.uint64(k)
+            F[ev + uk] = x[rw + uk + uk]
+            F[od + uk] = x[rw + uk + uk + _U1]
+        _halo(F, ev - _U1, W2)
+        _halo(F, od - _U1, W2)
 
 
 @serial_kernel
@@ -63,13 +73,12 @@ def from_split(F, c0, x, H, W):
     """Write the split layout at ``F[c0:]`` back to a state ``x`` in site order."""
     W2 = W // 2
     for r in range(H):
-        ev = np.uint64(c0 + ((r & 1) * H + r) * (W2 + 2) + 1)          # colour of the even columns
-        od = np.uint64(c0 + ((1 - (r & 1)) * H + r) * (W2 + 2) + 1)
-        rw = r * W
-        for k in range(W2):
+        ev, od = _row_starts(c0, r, H, W2)
+        rw = np.uint64(r * W)
+        for k in range(W2):     # unsigned indices: no wrap-around test, the loop vectorises
             uk = np.uint64(k)
-            x[rw + 2 * k] = F[ev + uk]
-            x[rw + 2 * k + 1] = F[od + uk]
+            x[rw + uk + uk] = F[ev + uk]
+            x[rw + uk + uk + _U1] = F[od + uk]
 
 
 @serial_kernel(inline="always")
