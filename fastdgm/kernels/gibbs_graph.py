@@ -186,7 +186,17 @@ def _graph_block(x, k0, k1, visit, site_of, by_step, p, q, mode, n_states, unary
             total += w[k]
         if not (total > 1e-300 and total < 1e300):
             total = _log_weights(x, i, mode, n_states, unary, ptr, nbr, tab, otab, beta, logit, w)
-        new = threshold_weights(w, n_states, total, u)
+        # threshold_weights without its data-dependent exit (one misprediction per update):
+        # the count of cumulative sums <= u * total. Same index unless that index has weight 0
+        # (rounding at the top end), where threshold_weights decides.
+        target = u * total
+        cum = 0.0
+        new = 0
+        for k in range(n_states - 1):
+            cum += w[k]
+            new += np.int64(target >= cum)
+        if w[new] == 0.0:
+            new = threshold_weights(w, n_states, total, u)
         x[i] = new
         if new != old:
             wo = w[old]
