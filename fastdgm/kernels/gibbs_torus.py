@@ -105,7 +105,9 @@ def ising_row(F, c0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4):
         new = np.uint8(np.uint32(site_bits(k0, k1, ctr + 2 * k)) >= t)
         old = np.int32(F[a + uk])
         F[a + uk] = new
-        acc = np.int32(acc + np.int32((old - np.int32(new)) * (2 * n1 - 4)))
+        # (old - new) * (2 n1 - 4) with old, new in {0, 1}: masks, not a (slow) vector multiply
+        m = np.int32(2 * n1 - 4)
+        acc = np.int32(acc + np.int32((m & -old) - (m & -np.int32(new))))
     _halo(F, a - _U1, W2)
     return np.int64(acc)
 
