@@ -33,9 +33,9 @@ import numpy as np
 from numba import prange
 
 from .gibbs_common import BLOCK
+from .gibbs_rng import site_uniform, sweep_key
 from .levels import softmax_weights, threshold_weights
 from .parallel import parallel_kernel, serial_kernel
-from .gibbs_rng import site_uniform, sweep_key
 from .rng import substream, uniform
 
 MODE_TABLE = 0

@@ -8,10 +8,10 @@ precomputed table. Same random-number contract, layouts and energy bookkeeping a
 import numpy as np
 from numba import prange
 
-from .parallel import parallel_kernel, serial_kernel
+from .gibbs_rng import site_bits, site_uniform, sweep_key
 from .gibbs_torus import (from_split, ising_row, potts4_draw, potts_row, split_size, thresholds, to_split,
                           torus_split_ok, torus_sweep)
-from .gibbs_rng import site_bits, site_uniform, sweep_key
+from .parallel import parallel_kernel, serial_kernel
 
 
 # --- 2-colourable grids: neighbours by index arithmetic ---------------------------------

@@ -18,7 +18,7 @@ The pure-Python reference is :mod:`fastdgm._gibbs_rng`; the tests compare them b
 
 ``site_bits`` is an LLVM intrinsic computing on i32 (numba would widen uint32 arithmetic to
 64 bits, and 64-bit multiplies are what the vectoriser must avoid); it returns a uint64 below
-2**32. ``mix32`` is the same finaliser in numba arithmetic, for reading and for tests.
+2**32.
 """
 import numpy as np
 from llvmlite import ir
@@ -33,21 +33,9 @@ G32 = np.uint64(0x9E3779B9)             # 32-bit golden ratio: spreads consecuti
 _A = np.uint64(0x7FEB352D)
 _B = np.uint64(0x846CA68B)
 _MASK = np.uint64(0xFFFFFFFF)
-_S15 = np.uint64(15)
-_S16 = np.uint64(16)
 _S32 = np.uint64(32)
 _ONE = np.uint64(1)
 INV32 = 1.0 / 4294967296.0
-
-
-@serial_kernel(inline="always")
-def mix32(x):
-    """``lowbias32`` on a uint64 holding a 32-bit value; returns a uint64 below 2**32."""
-    x = x ^ (x >> _S16)
-    x = (x * _A) & _MASK
-    x = x ^ (x >> _S15)
-    x = (x * _B) & _MASK
-    return x ^ (x >> _S16)
 
 
 @serial_kernel(inline="always")

@@ -16,7 +16,7 @@ from ..kernels.gibbs_common import greedy_colouring
 __all__ = ["Adjacency", "GridTables", "GibbsPlan", "build_adjacency", "build_gibbs_plan",
            "MODE_TABLE", "MODE_POTTS_FIELD", "MODE_POTTS"]
 
-# update modes of fastdgm.kernels.gibbs_graph.graph_update
+# update modes of fastdgm.kernels.gibbs_graph._graph_block
 MODE_TABLE = 0          # general tables, O(degree * C)
 MODE_POTTS_FIELD = 1    # Potts with a field, O(degree + C)
 MODE_POTTS = 2          # Potts without a field, O(degree) whatever C
@@ -66,7 +66,7 @@ class GridTables:
     ising_int : uint64 (5,)
         ``min(ceil(P(0 | n1) * 2**32), 2**32 - 1)`` for 4 neighbours: the integer form of
         ``u < P`` for the 32-bit site uniforms (``bits < t``, see
-        :mod:`fastdgm.kernels.gibbs_ising`), within 2**-32 of P.
+        :mod:`fastdgm.kernels.gibbs_torus`), within 2**-32 of P.
     expb : float64 (5,)
         ``exp(beta * n - max(0, 4 beta))``.
     """
