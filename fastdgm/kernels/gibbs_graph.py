@@ -163,6 +163,7 @@ def _graph_block(x, k0, k1, visit, site_of, by_step, p, q, mode, n_states, unary
     than an update. Only rare cases call out (under/overflowing products, tiny weights).
     """
     part = 0.0
+    prod = 1.0
     for r in range(p, q):
         i = visit[r]
         u = site_uniform(k0, k1, r if by_step else site_of[i])
@@ -201,12 +202,20 @@ def _graph_block(x, k0, k1, visit, site_of, by_step, p, q, mode, n_states, unary
         if new != old:
             wo = w[old]
             wn = w[new]
-            if wo > 1e-300 and wn > 1e-300:
-                # E_new - E_old = logit[old] - logit[new] = log(w[old] / w[new])
-                part += np.log(wo / wn)
+            ratio = wo / wn if (wo > 1e-300 and wn > 1e-300) else 0.0
+            if 1e-100 < ratio < 1e100:
+                # E_new - E_old = logit[old] - logit[new] = log(w[old] / w[new]); the ratios are
+                # multiplied and their product's log taken once per block (or when it leaves
+                # [1e-150, 1e150]): one log per block instead of one per update
+                prod *= ratio
+                if not (1e-150 < prod < 1e150):
+                    part += np.log(prod)
+                    prod = 1.0
+            elif ratio > 0.0:
+                part += np.log(ratio)
             else:
                 part += _additive_delta(x, i, old, new, mode, unary, ptr, nbr, tab, otab, beta)
-    return part
+    return part + np.log(prod)
 
 
 @serial_kernel
