@@ -92,8 +92,8 @@ def ising_row(F, c0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4):
     off = (r + col) & 1
     other = (1 - col) * H
     a = np.uint64(c0 + (col * H + r) * Wp + 1)
-    bu = np.uint64(c0 + (other + (r - 1) % H) * Wp + 1)
-    bd = np.uint64(c0 + (other + (r + 1) % H) * Wp + 1)
+    bu = np.uint64(c0 + (other + (r - 1 if r > 0 else H - 1)) * Wp + 1)     # no integer division
+    bd = np.uint64(c0 + (other + (r + 1 if r < H - 1 else 0)) * Wp + 1)
     bl = np.uint64(c0 + (other + r) * Wp + off)         # left neighbour of k: bl + k; right: bl + k + 1
     ctr = r * W + off
     acc = np.int32(0)
@@ -168,8 +168,8 @@ def potts_row(F, c0, r, col, H, W, k0, k1, n_states, e0, e1, e2, e3, e4):
     off = (r + col) & 1
     other = (1 - col) * H
     a = np.uint64(c0 + (col * H + r) * Wp + 1)
-    bu = np.uint64(c0 + (other + (r - 1) % H) * Wp + 1)
-    bd = np.uint64(c0 + (other + (r + 1) % H) * Wp + 1)
+    bu = np.uint64(c0 + (other + (r - 1 if r > 0 else H - 1)) * Wp + 1)     # no integer division
+    bd = np.uint64(c0 + (other + (r + 1 if r < H - 1 else 0)) * Wp + 1)
     bl = np.uint64(c0 + (other + r) * Wp + off)
     ctr = r * W + off
     acc = 0
