@@ -1,9 +1,9 @@
 """Gibbs sampling of a :class:`~fastdgm.mrf.PairwiseMRF`: many chains, resumable, reproducible.
 
 Random numbers: chain c uses ``substream(key, c)``; the update of a site in absolute sweep
-s (counted from the chain's first sweep ever, burn-in included) uses the uniform at
-counter ``s * d + site`` (random scan: ``s * d + step``, and the site itself from a second
-sub-stream). The key is stored in the result, so a resumed run continues the same streams
+s (counted from the chain's first sweep ever, burn-in included) uses the 32-bit Gibbs site
+uniform of (chain key, s, site) of :mod:`fastdgm.kernels.gibbs_rng` (random scan: of (chain
+key, s, step), and the site itself from a second sub-stream at counter ``s * d + step``). The key is stored in the result, so a resumed run continues the same streams
 and gives bit for bit what one uninterrupted run would have given, on any thread count.
 """
 from __future__ import annotations
@@ -229,6 +229,9 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
     if checkpoint is not None:
         check_writable(checkpoint, "checkpoint")     # before the run, not after an hour of it
     d, C = model.n_dims, model.n_states
+    if d >= 2 ** 32:
+        raise ValueError(f"gibbs supports fewer than 2**32 sites (the site uniforms hash a 32-bit site index), "
+                         f"got {d}")
     dtype = smallest_uint(C)
     model_id = model.fingerprint
 

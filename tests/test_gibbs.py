@@ -242,18 +242,51 @@ def test_progress_bar(capsys):
     assert "25/25 sweeps" in err and "sweeps/s" in err
 
 
-def test_uniform_shortcut_matches_counter_rng():
-    """The integer threshold in the Ising kernel is the test uniform(key, counter) < p."""
-    from fastdgm._rng import uniform_ref
+def test_uniform_shortcut_matches_site_uniform():
+    """The integer threshold in the Ising kernel is the test site_uniform < p (32 bits)."""
+    import math
+
+    from fastdgm._gibbs_rng import site_bits_ref, site_uniform_ref
 
     gen = np.random.default_rng(0)
     for _ in range(2000):
-        key, counter = int(gen.integers(0, 2 ** 63)), int(gen.integers(0, 2 ** 40))
+        key, sweep, site = int(gen.integers(0, 2 ** 63)), int(gen.integers(0, 2 ** 40)), int(gen.integers(0, 2 ** 32))
         p = float(gen.random())
-        u = uniform_ref(key, counter)
-        bits = int(u * 2.0 ** 53)
-        import math
-        assert (u < p) == (bits < math.ceil(p * 2.0 ** 53))
+        u = site_uniform_ref(key, sweep, site)
+        bits = site_bits_ref(key, sweep, site)
+        assert u == bits * 2.0 ** -32 and 0 <= bits < 2 ** 32
+        assert (u < p) == (bits < math.ceil(p * 2.0 ** 32))
+
+
+def test_site_uniforms_match_reference_and_are_uniform():
+    """The numba site uniforms equal the pure-Python reference bit for bit; distinct sites of a
+    sweep get distinct bits, and the bits pass a chi-square test on 256 bins (by top and bottom byte)."""
+    import numba
+
+    from fastdgm._gibbs_rng import site_bits_ref
+    from fastdgm.kernels.gibbs_rng import site_bits, sweep_key
+
+    @numba.njit
+    def bits_of(chain_key, sweep, sites):
+        k0, k1 = sweep_key(chain_key, sweep)
+        out = np.empty(sites.shape[0], dtype=np.uint64)
+        for j in range(sites.shape[0]):
+            out[j] = site_bits(k0, k1, sites[j])
+        return out
+
+    gen = np.random.default_rng(1)
+    for _ in range(50):
+        key, sweep = int(gen.integers(0, 2 ** 64, dtype=np.uint64)), int(gen.integers(0, 2 ** 40))
+        sites = gen.integers(0, 2 ** 32, 20)
+        got = bits_of(np.uint64(key), sweep, sites)
+        assert [int(b) for b in got] == [site_bits_ref(key, sweep, int(i)) for i in sites]
+    b = bits_of(np.uint64(12345), 7, np.arange(1 << 18))
+    assert len(np.unique(b)) == 1 << 18
+    from scipy import stats
+
+    for byte in (b >> np.uint64(24), b & np.uint64(255)):
+        counts = np.bincount(byte.astype(np.int64), minlength=256)
+        assert stats.chisquare(counts).pvalue > 1e-4
 
 
 def test_potts_grid_conditionals_by_inversion():

@@ -1,8 +1,9 @@
 """Gibbs keys, random initial states and graph colouring shared by the grid and graph sweeps.
 
 Random numbers: the uniform of the update of ``site`` in absolute sweep ``sweep`` of
-``chain`` is ``uniform(chain_key, sweep * d + site)`` with ``chain_key = substream(key,
-chain)``; random initial states use ``substream(chain_key, 0)`` with counter ``site``.
+``chain`` is the 32-bit site uniform ``site_uniform(*sweep_key(chain_key, sweep), site)``
+(:mod:`fastdgm.kernels.gibbs_rng`) with ``chain_key = substream(key, chain)``; random initial
+states use ``uniform(substream(chain_key, 0), site)`` (53 bits).
 """
 import numpy as np
 from numba import prange

@@ -3,10 +3,11 @@
 Everything here trusts its inputs (checked in :mod:`fastdgm.models.mrf` / :mod:`fastdgm.mcmc`).
 
 Random numbers: the uniform of the update of ``site`` in absolute sweep ``sweep`` of
-``chain`` is ``uniform(chain_key, sweep * d + site)`` with ``chain_key = substream(key,
-chain)``. Random-scan site choices use ``substream(chain_key, 1)`` with the same counter
-(``sweep * d + step``), random initial states ``substream(chain_key, 0)`` with counter
-``site``. Nothing depends on the thread that runs the update, so results are
+``chain`` is ``site_uniform(*sweep_key(chain_key, sweep), site)`` (32 bits, see
+:mod:`fastdgm.kernels.gibbs_rng`) with ``chain_key = substream(key, chain)``. Random scan:
+the update of step t uses counter t in place of the site, and the site itself is
+``uniform(substream(chain_key, 1), sweep * d + t) * d`` (53 bits); random initial states use
+``uniform(substream(chain_key, 0), site)``. Nothing depends on the thread that runs the update, so results are
 bit-identical for any thread count and for either parallel layout:
 
 - *chain layout* (``*_chains``): one ``prange`` over chains running all sweeps;
@@ -32,6 +33,7 @@ import numpy as np
 from numba import prange
 
 from .gibbs_common import BLOCK
+from .gibbs_rng import site_uniform, sweep_key
 from .levels import softmax_weights, threshold_weights
 from .parallel import parallel_kernel, serial_kernel
 from .rng import substream, uniform
@@ -89,66 +91,50 @@ def _potts_nofield_pick(acc, lst, nd, n_states, u, scratch):
     return k
 
 
-@serial_kernel(inline="always")
-def graph_update(x, i, u, mode, n_states, unary, ptr, nbr, tab, otab, beta, eunary, eotab, ebeta, logit, w, acc,
-                 mark, lst):
-    """Redraw x[i] from its full conditional with uniform u; return the energy change."""
+@serial_kernel
+def _potts_update(x, i, u, n_states, ptr, nbr, beta, acc, mark, lst, w):
+    """Potts without field (MODE_POTTS): redraw x[i] in O(degree); return the energy change."""
     old = np.int64(x[i])
-    if mode == MODE_POTTS:
-        nd = 0
-        for a in range(ptr[i], ptr[i + 1]):
-            s = np.int64(x[nbr[a]])
-            if mark[s] == 0:
-                mark[s] = 1
-                acc[s] = 0.0
-                lst[nd] = s
-                nd += 1
-            acc[s] += beta[a]
-        new = _potts_nofield_pick(acc, lst, nd, n_states, u, w) if nd > 0 else min(
-            np.int64(u * n_states), n_states - 1)
-        gain_new = acc[new] if mark[new] == 1 else 0.0
-        gain_old = acc[old] if mark[old] == 1 else 0.0
-        for a in range(nd):
-            mark[lst[a]] = 0
-        x[i] = new
-        return gain_old - gain_new
-    # weights as products of exp-potentials (no exp per update); eunary/eotab rows have max 1
+    nd = 0
+    for a in range(ptr[i], ptr[i + 1]):
+        s = np.int64(x[nbr[a]])
+        if mark[s] == 0:
+            mark[s] = 1
+            acc[s] = 0.0
+            lst[nd] = s
+            nd += 1
+        acc[s] += beta[a]
+    new = _potts_nofield_pick(acc, lst, nd, n_states, u, w) if nd > 0 else min(
+        np.int64(u * n_states), n_states - 1)
+    gain_new = acc[new] if mark[new] == 1 else 0.0
+    gain_old = acc[old] if mark[old] == 1 else 0.0
+    for a in range(nd):
+        mark[lst[a]] = 0
+    x[i] = new
+    return gain_old - gain_new
+
+
+@serial_kernel
+def _log_weights(x, i, mode, n_states, unary, ptr, nbr, tab, otab, beta, logit, w):
+    """The weights of :func:`_product_weights` from the log-potentials, when the products
+    under/overflow (huge degree x potentials); return their sum."""
     for k in range(n_states):
-        w[k] = eunary[i, k]
+        logit[k] = unary[i, k]
     if mode == MODE_POTTS_FIELD:
         for a in range(ptr[i], ptr[i + 1]):
-            w[np.int64(x[nbr[a]])] *= ebeta[a]
+            logit[np.int64(x[nbr[a]])] += beta[a]
     else:
         for a in range(ptr[i], ptr[i + 1]):
-            row = eotab[tab[a], np.int64(x[nbr[a]])]
+            ta = tab[a]
+            xa = np.int64(x[nbr[a]])
             for k in range(n_states):
-                w[k] *= row[k]
-    total = 0.0
-    for k in range(n_states):
-        total += w[k]
-    if not (total > 1e-300 and total < 1e300):
-        # products under/overflowed (huge degree x potentials): redo in the log domain
-        for k in range(n_states):
-            logit[k] = unary[i, k]
-        if mode == MODE_POTTS_FIELD:
-            for a in range(ptr[i], ptr[i + 1]):
-                logit[np.int64(x[nbr[a]])] += beta[a]
-        else:
-            for a in range(ptr[i], ptr[i + 1]):
-                row = otab[tab[a], np.int64(x[nbr[a]])]
-                for k in range(n_states):
-                    logit[k] += row[k]
-        total = softmax_weights(logit, n_states, w)
-    new = threshold_weights(w, n_states, total, u)
-    x[i] = new
-    if new == old:
-        return 0.0
-    wo = w[old]
-    if wo > 1e-300 and mode == MODE_TABLE:
-        # E_new - E_old = logit[old] - logit[new] = log(w[old] / w[new]): no second pass over
-        # the (large) per-edge tables
-        return np.log(wo / w[new])
-    # energy change, additively from the log-potentials
+                logit[k] += otab[ta, xa, k]
+    return softmax_weights(logit, n_states, w)
+
+
+@serial_kernel
+def _additive_delta(x, i, old, new, mode, unary, ptr, nbr, tab, otab, beta):
+    """E_new - E_old of x[i]: old -> new (neighbours unchanged), from the log-potentials."""
     delta = unary[i, old] - unary[i, new]
     if mode == MODE_POTTS_FIELD:
         for a in range(ptr[i], ptr[i + 1]):
@@ -159,21 +145,77 @@ def graph_update(x, i, u, mode, n_states, unary, ptr, nbr, tab, otab, beta, euna
                 delta -= beta[a]
     else:
         for a in range(ptr[i], ptr[i + 1]):
-            row = otab[tab[a], np.int64(x[nbr[a]])]
-            delta += row[old] - row[new]
+            ta = tab[a]
+            xa = np.int64(x[nbr[a]])
+            delta += otab[ta, xa, old] - otab[ta, xa, new]
     return delta
 
 
 @serial_kernel
-def _graph_block(x, key, base, visit, site_of, p, q, mode, n_states, unary, ptr, nbr, tab, otab, beta,
+def _graph_block(x, k0, k1, visit, site_of, by_step, p, q, mode, n_states, unary, ptr, nbr, tab, otab, beta,
                  eunary, eotab, ebeta, logit, w, acc, mark, lst):
-    """Update positions visit[p:q] of a relabelled chain; site_of gives the uniform's counter."""
+    """Update positions visit[p:q] of a relabelled chain in order; return the energy change.
+
+    Update r redraws position t = visit[r] with ``site_uniform(k0, k1, c)``, c = site_of[t]
+    (the site's index) or c = r when ``by_step`` (random scan). Modes 0 and 1 multiply
+    precomputed exp-potentials (no exp per update), written out in this loop: a helper
+    taking arrays, inlined or not, would cost atomic reference-count updates per call, more
+    than an update. Only rare cases call out (under/overflowing products, tiny weights).
+    """
     part = 0.0
+    prod = 1.0
     for r in range(p, q):
-        t = visit[r]
-        part += graph_update(x, t, uniform(key, base + site_of[t]), mode, n_states, unary, ptr, nbr, tab,
-                             otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
-    return part
+        i = visit[r]
+        u = site_uniform(k0, k1, r if by_step else site_of[i])
+        if mode == MODE_POTTS:
+            part += _potts_update(x, i, u, n_states, ptr, nbr, beta, acc, mark, lst, w)
+            continue
+        old = np.int64(x[i])
+        for k in range(n_states):
+            w[k] = eunary[i, k]
+        if mode == MODE_POTTS_FIELD:
+            for a in range(ptr[i], ptr[i + 1]):
+                w[np.int64(x[nbr[a]])] *= ebeta[a]
+        else:
+            for a in range(ptr[i], ptr[i + 1]):
+                ta = tab[a]
+                xa = np.int64(x[nbr[a]])
+                for k in range(n_states):
+                    w[k] *= eotab[ta, xa, k]
+        total = 0.0
+        for k in range(n_states):
+            total += w[k]
+        if not (total > 1e-300 and total < 1e300):
+            total = _log_weights(x, i, mode, n_states, unary, ptr, nbr, tab, otab, beta, logit, w)
+        # threshold_weights without its data-dependent exit (one misprediction per update):
+        # the count of cumulative sums <= u * total. Same index unless that index has weight 0
+        # (rounding at the top end), where threshold_weights decides.
+        target = u * total
+        cum = 0.0
+        new = 0
+        for k in range(n_states - 1):
+            cum += w[k]
+            new += np.int64(target >= cum)
+        if w[new] == 0.0:
+            new = threshold_weights(w, n_states, total, u)
+        x[i] = new
+        if new != old:
+            wo = w[old]
+            wn = w[new]
+            ratio = wo / wn if (wo > 1e-300 and wn > 1e-300) else 0.0
+            if 1e-100 < ratio < 1e100:
+                # E_new - E_old = logit[old] - logit[new] = log(w[old] / w[new]); the ratios are
+                # multiplied and their product's log taken once per block (or when it leaves
+                # [1e-150, 1e150]): one log per block instead of one per update
+                prod *= ratio
+                if not (1e-150 < prod < 1e150):
+                    part += np.log(prod)
+                    prod = 1.0
+            elif ratio > 0.0:
+                part += np.log(ratio)
+            else:
+                part += _additive_delta(x, i, old, new, mode, unary, ptr, nbr, tab, otab, beta)
+    return part + np.log(prod)
 
 
 @serial_kernel
@@ -205,13 +247,13 @@ def graph_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energi
         key = keys[c]
         e = e_now[c]
         for s in range(n_sweeps):
-            base = (sweep0 + s) * d
+            k0, k1 = sweep_key(key, sweep0 + s)
             for col in range(n_col):
                 p = cptr[col]
                 end = cptr[col + 1]
                 while p < end:
                     q = min(p + BLOCK, end)
-                    e += _graph_block(x, key, base, visit, site_of, p, q, mode, n_states, unary, ptr, nbr,
+                    e += _graph_block(x, k0, k1, visit, site_of, False, p, q, mode, n_states, unary, ptr, nbr,
                                       tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
                     p = q
             if record:
@@ -233,12 +275,12 @@ def graph_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energie
         bptr[col + 1] = bptr[col] + (cptr[col + 1] - cptr[col] + BLOCK - 1) // BLOCK
     partial = np.zeros((n_chains, bptr[n_col]))
     for s in range(n_sweeps):
-        base = (sweep0 + s) * d
         for col in range(n_col):
             nb = bptr[col + 1] - bptr[col]
             for item in prange(n_chains * nb):
                 c = item // nb
                 b = item - c * nb
+                k0, k1 = sweep_key(keys[c], sweep0 + s)
                 p = cptr[col] + b * BLOCK
                 q = min(p + BLOCK, cptr[col + 1])
                 logit = np.empty(n_states)
@@ -247,7 +289,7 @@ def graph_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energie
                 mark = np.zeros(n_states, dtype=np.uint8)
                 lst = np.empty(n_states, dtype=np.int64)
                 partial[c, bptr[col] + b] = _graph_block(
-                    X[c], keys[c], base, visit, site_of, p, q, mode, n_states, unary, ptr, nbr, tab, otab,
+                    X[c], k0, k1, visit, site_of, False, p, q, mode, n_states, unary, ptr, nbr, tab, otab,
                     beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
         for c in range(n_chains):
             e = e_now[c]
@@ -275,19 +317,18 @@ def graph_sweeps_random(X, keys, sweep0, n_sweeps, thin, record, samples, energi
         acc = np.zeros(n_states)
         mark = np.zeros(n_states, dtype=np.uint8)
         lst = np.empty(n_states, dtype=np.int64)
+        steps = np.empty(d, dtype=np.int64)
         key = keys[c]
         site_key = substream(key, 1)
         e = e_now[c]
         for s in range(n_sweeps):
             base = (sweep0 + s) * d
-            part = 0.0
-            for t in range(d):
+            for t in range(d):   # the positions this sweep visits, then the updates in order
                 i = np.int64(uniform(site_key, base + t) * d)
-                if i >= d:
-                    i = d - 1
-                part += graph_update(x, pos[i], uniform(key, base + t), mode, n_states, unary, ptr, nbr,
-                                     tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
-            e += part
+                steps[t] = pos[min(i, d - 1)]
+            k0, k1 = sweep_key(key, sweep0 + s)
+            e += _graph_block(x, k0, k1, steps, site_of, True, 0, d, mode, n_states, unary, ptr, nbr, tab, otab,
+                              beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
             if record:
                 energies[s, c] = e
                 if (s + 1) % thin == 0:

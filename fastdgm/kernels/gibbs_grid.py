@@ -8,15 +8,17 @@ precomputed table. Same random-number contract, layouts and energy bookkeeping a
 import numpy as np
 from numba import prange
 
+from .gibbs_rng import site_bits, site_uniform, sweep_key
+from .gibbs_torus import (from_split, ising_row, potts4_draw, potts_row, split_size, thresholds, to_split,
+                          torus_split_ok, torus_sweep)
 from .parallel import parallel_kernel, serial_kernel
-from .rng import uniform, uniform_bits53
 
 
 # --- 2-colourable grids: neighbours by index arithmetic ---------------------------------
 # ``geom`` = (H, W, periodic_h, periodic_w) with periodic_* already 0 for sides < 3, so a
 # side of length 1 or 2 gives each neighbour pair once. Colour of (r, j) = (r + j) % 2.
 # ``ising`` (C == 2, no field): table[n1 * 5 + n0] = P(x = 0 | n0 neighbours in 0, n1 in 1).
-# ``ising_int[n1]`` = ceil(table[n1 * 5 + 4 - n1] * 2**53) (uint64) for interior sites.
+# ``ising_int[n1]`` = min(ceil(table[n1 * 5 + 4 - n1] * 2**32), 2**32 - 1) for interior sites.
 # ``expb`` (C > 2): expb[n] = exp(beta * n - shift), n = 0..4, shift = max(0, 4 * beta).
 @serial_kernel(inline="always")
 def _push(s, lst, cnt, nd):
@@ -81,43 +83,11 @@ def _potts_site(x, i, old, s0, s1, s2, s3, u, n_states, expb, lst, cnt):
 
 @serial_kernel(inline="always")
 def _potts4(x, i, old, s0, s1, s2, s3, u, n_states, expb):
-    """Potts heat-bath without field for an interior site (4 neighbours), nearly branch-free.
-
-    Same law as :func:`_potts_site`: weight expb[count] for each distinct neighbour state,
-    expb[0] for each of the other C - n_distinct states. Data-dependent branches would be
-    mispredicted on almost every update, so counts and selections are arithmetic.
-    """
-    c0 = 1 + (s0 == s1) + (s0 == s2) + (s0 == s3)
-    c1 = 1 + (s1 == s0) + (s1 == s2) + (s1 == s3)
-    c2 = 1 + (s2 == s0) + (s2 == s1) + (s2 == s3)
-    c3 = 1 + (s3 == s0) + (s3 == s1) + (s3 == s2)
-    f1 = np.int64(s1 != s0)
-    f2 = np.int64((s2 != s0) & (s2 != s1))
-    f3 = np.int64((s3 != s0) & (s3 != s1) & (s3 != s2))
-    nd = 1 + f1 + f2 + f3
-    w0 = expb[0]
-    cum0 = expb[c0]
-    cum1 = cum0 + f1 * expb[c1]
-    cum2 = cum1 + f2 * expb[c2]
-    cum3 = cum2 + f3 * expb[c3]
-    n_other = n_states - nd
-    total = cum3 + n_other * w0
-    target = u * total
-    agree_old = np.int64(s0 == old) + (s1 == old) + (s2 == old) + (s3 == old)
-    if target < cum3 or n_other == 0 or w0 == 0.0:
-        k = np.int64(target >= cum0) + (target >= cum1) + (target >= cum2)
-        new = s0 if k == 0 else (s1 if k == 1 else (s2 if k == 2 else s3))
-        agree_new = np.int64(s0 == new) + (s1 == new) + (s2 == new) + (s3 == new)
-    else:
-        rr = np.int64((target - cum3) / w0)
-        rr = min(max(rr, 0), n_other - 1)
-        # rr-th state absent among the neighbours: fixed point of new = rr + #{present <= new}
-        new = rr
-        for _ in range(4):
-            new = rr + np.int64(s0 <= new) + f1 * (s1 <= new) + f2 * (s2 <= new) + f3 * (s3 <= new)
-        agree_new = 0
+    """Potts heat-bath without field for an interior site (4 neighbours): :func:`potts4_draw`
+    (the same law as :func:`_potts_site`, branch-free); return agree_old - agree_new."""
+    new, delta = potts4_draw(s0, s1, s2, s3, old, u, n_states, expb[0], expb[1], expb[2], expb[3], expb[4])
     x[i] = new
-    return agree_old - agree_new
+    return delta
 
 
 @serial_kernel
@@ -146,7 +116,7 @@ def _grid_site(x, i, s0, s1, s2, s3, u, n_states, ising, expb, lst, cnt):
 
 
 @serial_kernel
-def _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt):
+def _grid_edge_site(x, r, j, H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt):
     """Update of (r, j) with every boundary case (open sides, wrap-around)."""
     rw = r * W
     i = rw + j
@@ -154,27 +124,27 @@ def _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst
     s1 = np.int64(x[i + W]) if r < H - 1 else (np.int64(x[j]) if ph else -1)
     s2 = np.int64(x[i - 1]) if j > 0 else (np.int64(x[rw + W - 1]) if pw else -1)
     s3 = np.int64(x[i + 1]) if j < W - 1 else (np.int64(x[rw]) if pw else -1)
-    return _grid_site(x, i, s0, s1, s2, s3, uniform(key, base + i), n_states, ising, expb, lst, cnt)
+    return _grid_site(x, i, s0, s1, s2, s3, site_uniform(k0, k1, i), n_states, ising, expb, lst, cnt)
 
 
 @serial_kernel(inline="always")
-def _ising4(x, rw, up, dn, j, jl, jr, key, base, ising_int):
+def _ising4(x, rw, up, dn, j, jl, jr, k0, k1, ising_int):
     """Ising update of (row offset rw, column j) with 4 neighbours; return agree_old - agree_new.
 
     u < P(0 | n1) is tested on integers, (hash >> 11) < ceil(P * 2**53): the same test as
-    uniform(key, base + i) < P without the float conversion.
+    site_uniform(k0, k1, i) < P without the float conversion.
     """
     i = rw + j
     n1 = np.int64(x[up + j]) + np.int64(x[dn + j]) + np.int64(x[rw + jl]) + np.int64(x[rw + jr])
     old = np.int64(x[i])
-    h = uniform_bits53(key, base + i)
+    h = site_bits(k0, k1, i)
     new = 0 if h < ising_int[n1] else 1
     x[i] = new
     return (old - new) * (2 * n1 - 4)
 
 
 @serial_kernel
-def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst, cnt, key, base):
+def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst, cnt, k0, k1):
     """Update the sites of colour ``col`` in row r; return the row's energy change."""
     rw = r * W
     full = (0 < r < H - 1) or (ph and H >= 3)
@@ -185,94 +155,34 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
     if full and pw and n_states == 2 and W >= 3:
         # torus row: the wrapped ends, then a branch-free interior loop
         if j == 0:
-            acc += _ising4(x, rw, up, dn, 0, W - 1, 1, key, base, ising_int)
+            acc += _ising4(x, rw, up, dn, 0, W - 1, 1, k0, k1, ising_int)
             j = 2
         while j < W - 1:
-            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, key, base, ising_int)
+            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, k0, k1, ising_int)
             j += 2
         if j == W - 1:
-            acc += _ising4(x, rw, up, dn, j, j - 1, 0, key, base, ising_int)
+            acc += _ising4(x, rw, up, dn, j, j - 1, 0, k0, k1, ising_int)
         return beta * acc
     if j == 0:
-        acc += _grid_edge_site(x, r, 0, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
+        acc += _grid_edge_site(x, r, 0, H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt)
         j = 2
     if full and n_states == 2:
         while j < W - 1:
-            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, key, base, ising_int)
+            acc += _ising4(x, rw, up, dn, j, j - 1, j + 1, k0, k1, ising_int)
             j += 2
     elif full:
         while j < W - 1:
             i = rw + j
             acc += _potts4(x, i, np.int64(x[i]), np.int64(x[up + j]), np.int64(x[dn + j]),
-                           np.int64(x[i - 1]), np.int64(x[i + 1]), uniform(key, base + i), n_states, expb)
+                           np.int64(x[i - 1]), np.int64(x[i + 1]), site_uniform(k0, k1, i), n_states, expb)
             j += 2
     else:
         while j < W - 1:
-            acc += _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
+            acc += _grid_edge_site(x, r, j, H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt)
             j += 2
     if j == W - 1:
-        acc += _grid_edge_site(x, r, j, H, W, ph, pw, key, base, n_states, ising, expb, lst, cnt)
+        acc += _grid_edge_site(x, r, j, H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt)
     return beta * acc
-
-
-# --- Ising torus with even sides: each colour class stored contiguously -------------------
-# S[c] (H, W // 2) holds the sites of colour c: S[c, r, k] is site (r, 2k + ((r + c) & 1)).
-# Its neighbours are S[1 - c] at (r -+ 1, k) and (r, k - 1 + off), (r, k + off) with
-# off = (r + c) & 1: contiguous loads, so LLVM vectorises the row (hash included). Same
-# counters (base + r * W + j), same per-row energy sums: the same bits as _grid_row.
-@serial_kernel
-def ising_split_ok(n_states, H, W, ph, pw):
-    """True when the split-colour Ising path applies (C = 2, torus, even sides >= 4)."""
-    return n_states == 2 and ph and pw and H >= 4 and W >= 4 and H % 2 == 0 and W % 2 == 0
-
-
-@serial_kernel
-def _split(x, S, H, W):
-    W2 = W // 2
-    for c in range(2):
-        for r in range(H):
-            off = (r + c) & 1
-            for k in range(W2):
-                S[c, r, k] = x[r * W + 2 * k + off]
-
-
-@serial_kernel
-def _merge(S, x, H, W):
-    W2 = W // 2
-    for c in range(2):
-        for r in range(H):
-            off = (r + c) & 1
-            for k in range(W2):
-                x[r * W + 2 * k + off] = S[c, r, k]
-
-
-@serial_kernel(inline="always")
-def _ising_split_site(a, bu, bd, bm, k, kl, kr, key, ctr, t0, t1, t2, t3, t4):
-    n1 = np.int64(bu[k]) + np.int64(bd[k]) + np.int64(bm[kl]) + np.int64(bm[kr])
-    t = t0 if n1 == 0 else (t1 if n1 == 1 else (t2 if n1 == 2 else (t3 if n1 == 3 else t4)))
-    new = np.int64(uniform_bits53(key, ctr) >= t)
-    old = np.int64(a[k])
-    a[k] = new
-    return (old - new) * (2 * n1 - 4)
-
-
-@serial_kernel
-def _ising_split_row(S, r, col, H, W, key, base, ising_int):
-    """Update the colour-``col`` sites of row r in the split layout; return the integer energy sum."""
-    W2 = W // 2
-    off = (r + col) & 1
-    a = S[col, r]
-    bu = S[1 - col, (r - 1) % H]
-    bd = S[1 - col, (r + 1) % H]
-    bm = S[1 - col, r]
-    t0, t1, t2, t3, t4 = ising_int[0], ising_int[1], ising_int[2], ising_int[3], ising_int[4]
-    ctr = base + r * W + off
-    acc = _ising_split_site(a, bu, bd, bm, 0, (W2 - 1) * (1 - off), off, key, ctr, t0, t1, t2, t3, t4)
-    for k in range(1, W2 - 1):
-        acc += _ising_split_site(a, bu, bd, bm, k, k - 1 + off, k + off, key, ctr + 2 * k, t0, t1, t2, t3, t4)
-    k = W2 - 1
-    acc += _ising_split_site(a, bu, bd, bm, k, k - 1 + off, (k + off) % W2, key, ctr + 2 * k, t0, t1, t2, t3, t4)
-    return acc
 
 
 @parallel_kernel
@@ -284,34 +194,34 @@ def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energie
     W = geom[1]
     ph = geom[2] != 0
     pw = geom[3] != 0
-    split = ising_split_ok(n_states, H, W, ph, pw)
+    split = torus_split_ok(H, W, ph, pw)
     for c in prange(n_chains):
         x = X[c]
         lst = np.zeros(4, dtype=np.int64)
         cnt = np.zeros(4, dtype=np.int64)
-        S = np.empty((2, H, W // 2) if split else (2, 0, 0), dtype=X.dtype)
+        F = np.empty(split_size(H, W) if split else 0, dtype=X.dtype)
         if split:
-            _split(x, S, H, W)
+            to_split(x, F, 0, H, W)
         key = keys[c]
         e = e_now[c]
         for s in range(n_sweeps):
-            base = (sweep0 + s) * d
-            for col in range(2):
-                for r in range(H):
-                    if split:
-                        e += beta * _ising_split_row(S, r, col, H, W, key, base, ising_int)
-                    else:
+            k0, k1 = sweep_key(key, sweep0 + s)
+            if split:
+                e = torus_sweep(F, 0, e, beta, H, W, k0, k1, n_states, ising_int, expb)
+            else:
+                for col in range(2):
+                    for r in range(H):
                         e += _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst,
-                                       cnt, key, base)
+                                       cnt, k0, k1)
             if record:
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
                     if split:
-                        _merge(S, samples[(s + 1) // thin - 1, c, :], H, W)
+                        from_split(F, 0, samples[(s + 1) // thin - 1, c], H, W)
                     else:
-                        samples[(s + 1) // thin - 1, c, :] = x
+                        samples[(s + 1) // thin - 1, c] = x
         if split:
-            _merge(S, x, H, W)
+            from_split(F, 0, x, H, W)
         e_now[c] = e
 
 
@@ -325,24 +235,30 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
     ph = geom[2] != 0
     pw = geom[3] != 0
     partial = np.zeros((n_chains, 2 * H))
-    split = ising_split_ok(n_states, H, W, ph, pw)
-    S = np.empty((n_chains, 2, H, W // 2) if split else (n_chains, 2, 0, 0), dtype=X.dtype)
+    split = torus_split_ok(H, W, ph, pw)
+    size = split_size(H, W)
+    F = np.empty(n_chains * size if split else 0, dtype=X.dtype)
+    t0, t1, t2, t3, t4 = thresholds(ising_int)
     if split:
         for c in prange(n_chains):
-            _split(X[c], S[c], H, W)
+            to_split(X[c], F, c * size, H, W)
     for s in range(n_sweeps):
-        base = (sweep0 + s) * d
         for col in range(2):
             for item in prange(n_chains * H):
                 c = item // H
                 r = item - c * H
-                if split:
-                    partial[c, col * H + r] = beta * _ising_split_row(S[c], r, col, H, W, keys[c], base, ising_int)
+                k0, k1 = sweep_key(keys[c], sweep0 + s)
+                if split and n_states == 2:
+                    partial[c, col * H + r] = beta * ising_row(F, c * size, r, col, H, W, k0, k1, t0, t1, t2,
+                                                               t3, t4)
+                elif split:
+                    partial[c, col * H + r] = beta * potts_row(F, c * size, r, col, H, W, k0, k1, n_states,
+                                                               expb[0], expb[1], expb[2], expb[3], expb[4])
                 else:
                     lst = np.zeros(4, dtype=np.int64)
                     cnt = np.zeros(4, dtype=np.int64)
                     partial[c, col * H + r] = _grid_row(X[c], r, col, H, W, ph, pw, beta, ising, ising_int,
-                                                        n_states, expb, lst, cnt, keys[c], base)
+                                                        n_states, expb, lst, cnt, k0, k1)
         for c in range(n_chains):
             e = e_now[c]
             for b in range(2 * H):
@@ -352,9 +268,9 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
                 energies[s, c] = e
                 if (s + 1) % thin == 0:
                     if split:
-                        _merge(S[c], samples[(s + 1) // thin - 1, c, :], H, W)
+                        from_split(F, c * size, samples[(s + 1) // thin - 1, c], H, W)
                     else:
-                        samples[(s + 1) // thin - 1, c, :] = X[c]
+                        samples[(s + 1) // thin - 1, c] = X[c]
     if split:
         for c in prange(n_chains):
-            _merge(S[c], X[c], H, W)
+            from_split(F, c * size, X[c], H, W)

@@ -16,7 +16,7 @@ from ..kernels.gibbs_common import greedy_colouring
 __all__ = ["Adjacency", "GridTables", "GibbsPlan", "build_adjacency", "build_gibbs_plan",
            "MODE_TABLE", "MODE_POTTS_FIELD", "MODE_POTTS"]
 
-# update modes of fastdgm.kernels.gibbs_graph.graph_update
+# update modes of fastdgm.kernels.gibbs_graph._graph_block
 MODE_TABLE = 0          # general tables, O(degree * C)
 MODE_POTTS_FIELD = 1    # Potts with a field, O(degree + C)
 MODE_POTTS = 2          # Potts without a field, O(degree) whatever C
@@ -64,7 +64,9 @@ class GridTables:
     ising : float64 (25,)
         P(x = 0 | n1 neighbours in 1, n0 in 0) at ``ising[5 * n1 + n0]``.
     ising_int : uint64 (5,)
-        ``ceil(P(0 | n1) * 2**53)`` for 4 neighbours: the integer form of ``u < P``.
+        ``min(ceil(P(0 | n1) * 2**32), 2**32 - 1)`` for 4 neighbours: the integer form of
+        ``u < P`` for the 32-bit site uniforms (``bits < t``, see
+        :mod:`fastdgm.kernels.gibbs_torus`), within 2**-32 of P.
     expb : float64 (5,)
         ``exp(beta * n - max(0, 4 beta))``.
     """
@@ -162,7 +164,7 @@ def _grid_tables(beta: float, geom: np.ndarray) -> GridTables:
     for n1 in range(5):
         for n0 in range(5 - n1):
             ising[n1 * 5 + n0] = 1.0 / (1.0 + np.exp(beta * (n1 - n0)))
-    ising_int = np.array([math.ceil(ising[4 * n1 + 4] * 2.0 ** 53) for n1 in range(5)], np.uint64)
+    ising_int = np.array([min(math.ceil(ising[4 * n1 + 4] * 2.0 ** 32), 2 ** 32 - 1) for n1 in range(5)], np.uint64)
     expb = np.exp(beta * n - max(0.0, 4.0 * beta))
     return GridTables(geom=geom, beta=beta, ising=ising, ising_int=ising_int, expb=expb)
 
