@@ -15,6 +15,18 @@ from fastdgm._gibbs_rng import site_bits_ref, site_uniform_ref
 from fastdgm._rng import make_key, substream_ref
 
 
+def checkerboard_sweep(chains, H, W, key):
+    """The kernels' visiting order within one sweep: per chain, colour 0 then colour 1
+    ((r + c) % 2), rows then columns. Yields (chain, chain key, r, c)."""
+    for ch in range(chains):
+        ck = substream_ref(int(key), ch)
+        for col in (0, 1):
+            for r in range(H):
+                for c in range(W):
+                    if (r + c) % 2 == col:
+                        yield ch, ck, r, c
+
+
 def ising_twin(x0, beta, key, n_sweeps):
     """Heat-bath sweeps of a periodic H x W Ising lattice (states 0/1, coupling beta * [x_i == x_j]).
 
@@ -29,18 +41,12 @@ def ising_twin(x0, beta, key, n_sweeps):
                   for n1 in range(5)]
     out = []
     for s in range(n_sweeps):
-        for ch in range(chains):
-            ck = substream_ref(int(key), ch)
-            for col in (0, 1):
-                for r in range(H):
-                    for c in range(W):
-                        if (r + c) % 2 != col:
-                            continue
-                        i = r * W + c
-                        n1 = (x[ch, (r - 1) % H, c] + x[ch, (r + 1) % H, c] + x[ch, r, (c - 1) % W]
-                              + x[ch, r, (c + 1) % W])
-                        bits = site_bits_ref(ck, s, i)
-                        x[ch, r, c] = 0 if bits < thresholds[n1] else 1
+        for ch, ck, r, c in checkerboard_sweep(chains, H, W, key):
+            i = r * W + c
+            n1 = (x[ch, (r - 1) % H, c] + x[ch, (r + 1) % H, c] + x[ch, r, (c - 1) % W]
+                  + x[ch, r, (c + 1) % W])
+            bits = site_bits_ref(ck, s, i)
+            x[ch, r, c] = 0 if bits < thresholds[n1] else 1
         out.append(x.reshape(chains, d).copy())
     return np.stack(out)
 
@@ -85,32 +91,26 @@ def potts_twin(x0, q, beta, key, n_sweeps):
     e = [math.exp(beta * n - max(0.0, 4.0 * beta)) for n in range(5)]
     out = []
     for s in range(n_sweeps):
-        for ch in range(chains):
-            ck = substream_ref(int(key), ch)
-            for col in (0, 1):
-                for r in range(H):
-                    for c in range(W):
-                        if (r + c) % 2 != col:
-                            continue
-                        nb = [x[ch, (r - 1) % H, c], x[ch, (r + 1) % H, c], x[ch, r, (c - 1) % W],
-                              x[ch, r, (c + 1) % W]]
-                        listed = list(dict.fromkeys(nb))
-                        weights = [e[nb.count(v)] for v in listed]
-                        cum, total = 0.0, 0.0
-                        for w in weights:
-                            total += w
-                        total = total + (q - len(listed)) * e[0]
-                        target = site_uniform_ref(ck, s, r * W + c) * total
-                        new = None
-                        for v, w in zip(listed, weights):
-                            cum += w
-                            if target < cum:
-                                new = v
-                                break
-                        if new is None:
-                            rr = min(max(int((target - cum) / e[0]), 0), q - len(listed) - 1)
-                            new = [v for v in range(q) if v not in listed][rr]
-                        x[ch, r, c] = new
+        for ch, ck, r, c in checkerboard_sweep(chains, H, W, key):
+            nb = [x[ch, (r - 1) % H, c], x[ch, (r + 1) % H, c], x[ch, r, (c - 1) % W],
+                  x[ch, r, (c + 1) % W]]
+            listed = list(dict.fromkeys(nb))
+            weights = [e[nb.count(v)] for v in listed]
+            cum, total = 0.0, 0.0
+            for w in weights:
+                total += w
+            total = total + (q - len(listed)) * e[0]
+            target = site_uniform_ref(ck, s, r * W + c) * total
+            new = None
+            for v, w in zip(listed, weights):
+                cum += w
+                if target < cum:
+                    new = v
+                    break
+            if new is None:
+                rr = min(max(int((target - cum) / e[0]), 0), q - len(listed) - 1)
+                new = [v for v in range(q) if v not in listed][rr]
+            x[ch, r, c] = new
         out.append(x.reshape(chains, H * W).copy())
     return np.stack(out)
 
