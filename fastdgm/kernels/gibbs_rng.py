@@ -38,7 +38,7 @@ _ONE = np.uint64(1)
 INV32 = 1.0 / 4294967296.0
 
 
-@serial_kernel
+@serial_kernel(inline="always")
 def sweep_key(chain_key, sweep):
     """``(k0, k1)``: the two 32-bit words (uint64) of the key of ``sweep`` (int >= 0) of a chain."""
     k = mix64(np.uint64(chain_key) + (np.uint64(sweep) + _ONE) * SWEEP)
@@ -68,14 +68,14 @@ def _site_bits_i32(typingctx, k0, k1, site):
     return sig, codegen
 
 
-@serial_kernel
+@serial_kernel(inline="always")
 def site_bits(k0, k1, site):
     """The 32 random bits (uint64 < 2**32) of the update of ``site`` under sweep key (k0, k1):
     ``mix32(mix32((site * G32 + k0) mod 2**32) ^ k1)``."""
     return _site_bits_i32(np.uint64(k0), np.uint64(k1), np.int64(site))
 
 
-@serial_kernel
+@serial_kernel(inline="always")
 def site_uniform(k0, k1, site):
     """Uniform float64 in [0, 1), a multiple of 2**-32: ``site_bits(k0, k1, site) * 2**-32``."""
     return np.float64(site_bits(k0, k1, site)) * INV32

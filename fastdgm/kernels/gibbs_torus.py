@@ -81,7 +81,7 @@ def from_split(F, c0, x, H, W):
             x[rw + uk + uk + _U1] = F[od + uk]
 
 
-@serial_kernel
+@serial_kernel(inline="always")
 def ising_row(F, c0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4):
     """Update the colour-``col`` sites of row r; return the row's sum of agree_old - agree_new.
 
@@ -112,13 +112,13 @@ def ising_row(F, c0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4):
     return np.int64(acc)
 
 
-@serial_kernel
+@serial_kernel(inline="always")
 def _pick5(c, e0, e1, e2, e3, e4):
     """e_c for c in 0..4, by selects (no table load)."""
     return e0 if c == 0 else (e1 if c == 1 else (e2 if c == 2 else (e3 if c == 3 else e4)))
 
 
-@serial_kernel
+@serial_kernel(inline="always")
 def potts4_draw(s0, s1, s2, s3, old, u, n_states, e0, e1, e2, e3, e4):
     """Potts heat-bath without field from 4 neighbour states; return (new, agree_old - agree_new).
 
@@ -160,7 +160,7 @@ def potts4_draw(s0, s1, s2, s3, old, u, n_states, e0, e1, e2, e3, e4):
     return new, agree_old - (agree_listed if take_listed else 0)
 
 
-@serial_kernel
+@serial_kernel(inline="always")
 def potts_row(F, c0, r, col, H, W, k0, k1, n_states, e0, e1, e2, e3, e4):
     """Update the colour-``col`` Potts sites of row r; return the row's sum of agree_old - agree_new."""
     W2 = W // 2
