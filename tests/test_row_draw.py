@@ -12,7 +12,7 @@ import fastdgm as fd
 from fastdgm._rng import make_key, uniform_ref
 from fastdgm.kernels import _threshold as _k
 
-from isolated import assert_clean_exit, isolated_env
+from isolated import ROOT, assert_clean_exit, isolated_env
 
 SHAPES = [(1, 1), (9, 2), (17, 3), (33, 4), (8, 5), (16, 8), (25, 9), (40, 16), (19, 24), (24, 32),
           (9, 37), (8, 256), (3, 257)]
@@ -103,7 +103,7 @@ def test_simd_and_portable_kernels_agree():
     runs = []
     for flag in ("0", "1"):
         proc = subprocess.run([sys.executable, "-c", _CASES], capture_output=True, text=True,
-                              env=isolated_env(FASTDGM_NO_SIMD=flag), timeout=600)
+                              env=isolated_env(FASTDGM_NO_SIMD=flag), timeout=600, cwd=ROOT)
         assert_clean_exit(proc)
         runs.append(json.loads(proc.stdout))
     assert runs[1].pop("simd") is False
