@@ -299,7 +299,7 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
     if resume is not None:
         keys = chain_keys(key, chain_start, n_chains)
 
-    samples = np.zeros((kept, n_chains, d), dtype=dtype)
+    samples = np.empty((kept, n_chains, d), dtype=dtype)   # every slot is written by the run
     energy = np.zeros((n_sweeps, n_chains))
     done = 0
     if prev is not None:      # an unfinished run: its samples so far, then the rest
