@@ -99,7 +99,7 @@ def test_regular_graph(measure, full_size, kind, impl):
 
 @pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_1thread"])
 @pytest.mark.parametrize("case", ["ising_128", "potts10_64", "graph_tables"])
-def test_two_threads_8_chains(measure, full_size, case, impl):
+def test_two_threads_8_chains(measure_threads, full_size, case, impl):
     """8 chains on 2 threads (``fastdgm``) vs one thread (``fastdgm_1thread``); target ratio >= 1.8."""
     if case == "ising_128":
         L = pick(full_size, 128, 16)
@@ -120,9 +120,8 @@ def test_two_threads_8_chains(measure, full_size, case, impl):
                 fd.gibbs(model, 8, sweeps, rng=0)
         return f
 
-    measure(f"gibbs-threads-{case}", impl, {"fastdgm": run(2), "fastdgm_1thread": run(1)}, chains=8,
-            case=case, kernel="gibbs-threads", nthreads=2 if impl == "fastdgm" else 1,
-            updates=model.n_dims * 8 * sweeps)
+    measure_threads(f"gibbs-threads-{case}", impl, run, chains=8, case=case, kernel="gibbs-threads",
+                    updates=model.n_dims * 8 * sweeps)
 
 
 def test_time_to_first_result(benchmark, full_size):

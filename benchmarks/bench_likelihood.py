@@ -98,7 +98,7 @@ def test_chow_liu_fit(measure, full_size, n, d, impl):
 
 @pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_1thread"])
 @pytest.mark.parametrize("what", ["factorized-log_prob", "mixture-log_prob", "factorized-fit", "factorized-sample"])
-def test_two_threads(measure, full_size, what, impl):
+def test_two_threads(measure_threads, full_size, what, impl):
     """2 threads vs 1 thread at n = 10^6 (speedup = one-thread median / two-thread median)."""
     n = pick(full_size, 10**6, 2000)
     d, C, K = 64, 4, 10
@@ -117,5 +117,4 @@ def test_two_threads(measure, full_size, what, impl):
                 return fn()
         return f
 
-    measure(f"threads-{what}", impl, {"fastdgm": run(2), "fastdgm_1thread": run(1)}, n=n, d=d, C=C,
-            kernel=f"threads-{what}", nthreads=2 if impl == "fastdgm" else 1)
+    measure_threads(f"threads-{what}", impl, run, n=n, d=d, C=C, kernel=f"threads-{what}")

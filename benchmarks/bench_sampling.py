@@ -106,7 +106,7 @@ def test_batched_logits(measure, full_size, n, C, impl):
 
 
 @pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_1thread"])
-def test_threads_single(measure, full_size, impl):
+def test_threads_single(measure_threads, full_size, impl):
     """10^7 draws of one distribution (C = 256) on 2 threads vs 1."""
     n = pick(full_size, 10**7, 10**4)
     p = _p(256)
@@ -117,12 +117,11 @@ def test_threads_single(measure, full_size, impl):
                 fd.categorical(p, size=n, rng=1)
         return f
 
-    measure("threads-categorical-single", impl, {"fastdgm": run(2), "fastdgm_1thread": run(1)}, C=256, n=n,
-            kernel="categorical-threads", nthreads=2 if impl == "fastdgm" else 1)
+    measure_threads("threads-categorical-single", impl, run, C=256, n=n, kernel="categorical-threads")
 
 
 @pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_1thread"])
-def test_threads_batched(measure, full_size, impl):
+def test_threads_batched(measure_threads, full_size, impl):
     n = pick(full_size, 10**6, 1000)
     P = np.random.default_rng(0).random((n, 32))
 
@@ -132,8 +131,7 @@ def test_threads_batched(measure, full_size, impl):
                 fd.categorical(P, rng=1)
         return f
 
-    measure("threads-categorical-rows", impl, {"fastdgm": run(2), "fastdgm_1thread": run(1)}, C=32, n=n,
-            kernel="categorical-batched-threads", nthreads=2 if impl == "fastdgm" else 1)
+    measure_threads("threads-categorical-rows", impl, run, C=32, n=n, kernel="categorical-batched-threads")
 
 
 @pytest.mark.parametrize("d", [2, 4, 6, 8, 10])

@@ -14,6 +14,7 @@ sizes quoted in the README.
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -89,5 +90,58 @@ def measure(benchmark, request):
         _env_info(benchmark.extra_info)
         fn()  # compile / warm caches outside the timed region; under --benchmark-disable: it must work
         return benchmark(fn)
+
+    return run
+
+
+PAIRED_SECONDS = 3.0   # time budget of the interleaved rounds of one thread group
+PAIRED_ROUNDS = (20, 100)
+
+
+@pytest.fixture
+def measure_threads(benchmark, request):
+    """``measure_threads(group, impl, make, **info)``: one entry of a two-threads-vs-one group.
+
+    ``make(n)`` returns the call on ``n`` threads. The ``fastdgm_1thread`` entry is timed
+    like any other entry. The ``fastdgm`` (two threads) entry is timed in interleaved pairs:
+    each round runs the one-thread call (timed with the same clock, ``time.perf_counter``)
+    and right after it the timed two-thread call, so the two calls of a pair see the same
+    machine (on a shared VM the speed of a core drifts by 1.4x over seconds, which the
+    separately timed entries of a group see as a different speed-up each run).
+    ``extra_info["paired_speedup"]`` is the median over the rounds of one-thread time /
+    two-thread time; ``paired_rounds`` and ``paired_1thread_median_s`` go with it.
+    """
+    def run(group: str, impl: str, make, **info):
+        one, two = make(1), make(2)
+        benchmark.group = group
+        benchmark.extra_info.update(info)
+        benchmark.extra_info["impl"] = impl
+        benchmark.extra_info["group"] = group
+        benchmark.extra_info["nthreads"] = 2 if impl == "fastdgm" else 1
+        _env_info(benchmark.extra_info)
+        one()
+        two()                                  # compile and warm both outside the timed rounds
+        if impl == "fastdgm_1thread":
+            return benchmark(one)
+        if getattr(benchmark, "disabled", False):
+            return benchmark(two)
+        t0 = time.perf_counter()
+        one()
+        two()
+        rounds = int(np.clip(PAIRED_SECONDS / max(time.perf_counter() - t0, 1e-6), *PAIRED_ROUNDS))
+        t_one: list = []
+
+        def timed_one():
+            t = time.perf_counter()
+            one()
+            t_one.append(time.perf_counter() - t)
+
+        result = benchmark.pedantic(two, setup=timed_one, rounds=rounds, iterations=1)
+        t_two = list(benchmark.stats.stats.data)
+        ratios = np.array(t_one[-len(t_two):]) / np.array(t_two)
+        benchmark.extra_info["paired_rounds"] = int(ratios.size)
+        benchmark.extra_info["paired_speedup"] = float(np.median(ratios))
+        benchmark.extra_info["paired_1thread_median_s"] = float(np.median(t_one))
+        return result
 
     return run

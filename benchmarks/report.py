@@ -8,9 +8,13 @@ Every implementation of a case is its own pytest-benchmark entry in one ``group`
 - floors (``floor_uniforms``: drawing the uniforms alone; ``floor_read``: reading the input
   once): ratio = fastdgm median / floor median (how far fastdgm is above the floor).
 
-``--markdown`` prints the two README tables ("Performance" and "How close to the limit");
-``--readme README.md`` rewrites them in place between ``<!-- bench:performance -->`` /
-``<!-- bench:limit -->`` and the matching ``<!-- /bench:... -->`` markers.
+Two-threads-vs-one groups (``measure_threads`` in ``conftest.py``) also carry the median of
+their interleaved pairs (one-thread time / two-thread time of the same round).
+
+``--markdown`` prints the README tables ("Performance", "How close to the limit" and the
+thread speed-ups); ``--readme README.md`` rewrites them in place between
+``<!-- bench:performance -->`` / ``<!-- bench:limit -->`` / ``<!-- bench:threads -->`` and the
+matching ``<!-- /bench:... -->`` markers.
 """
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ def _ms(s):
     return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
 
 
+PAIRED = {}   # {group: (median of the paired speed-ups, rounds)}, filled by load()
+
+
 def load(paths) -> dict:
     """``{group: {impl: median_s}}`` merged over JSON files (a later file overrides)."""
     out: dict = {}
@@ -33,6 +40,9 @@ def load(paths) -> dict:
         with open(path) as f:
             for group, impls in group_medians(json.load(f)).items():
                 out.setdefault(group, {}).update({impl: med for impl, (med, _) in impls.items()})
+                info = impls.get("fastdgm", (None, {}))[1].get("extra_info", {}) if "fastdgm" in impls else {}
+                if "paired_speedup" in info:
+                    PAIRED[group] = (info["paired_speedup"], info["paired_rounds"])
     return out
 
 
@@ -42,6 +52,8 @@ def text(groups) -> str:
         ratios = group_ratios(impls)
         parts = [f"{impl}={_ms(impls[impl])} (x{r:.2f})" for impl, r in ratios.items()]
         fast = _ms(impls["fastdgm"]) if "fastdgm" in impls else "-"
+        if group in PAIRED:
+            parts.append(f"paired x{PAIRED[group][0]:.2f} ({PAIRED[group][1]} rounds)")
         lines.append(f"{group:34s} fastdgm={fast:>10s}  " + "  ".join(parts))
     return "\n".join(lines)
 
@@ -72,10 +84,24 @@ def limit_md(groups) -> str:
     return "\n".join(rows)
 
 
+def threads_md(groups) -> str:
+    """Markdown: two threads vs one, by the entries' medians and by the interleaved pairs."""
+    rows = ["| case | 2 threads | 1 thread | speed-up (medians of the entries) | speed-up (median of interleaved pairs) |",
+            "|---|---:|---:|---:|---:|"]
+    for group, impls in groups.items():
+        if group not in PAIRED or "fastdgm_1thread" not in impls:
+            continue
+        two, one = impls["fastdgm"], impls["fastdgm_1thread"]
+        sp, n = PAIRED[group]
+        rows.append(f"| {group} | {_ms(two)} | {_ms(one)} | {one / two:.2f} | **{sp:.2f}** ({n} pairs) |")
+    return "\n".join(rows)
+
+
 def rewrite_readme(path, groups) -> None:
     with open(path) as f:
         s = f.read()
-    for name, table in (("performance", performance_md(groups)), ("limit", limit_md(groups))):
+    for name, table in (("performance", performance_md(groups)), ("limit", limit_md(groups)),
+                        ("threads", threads_md(groups))):
         pat = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
         if not pat.search(s):
             raise SystemExit(f"{path}: no <!-- bench:{name} --> ... <!-- /bench:{name} --> markers")
@@ -97,6 +123,8 @@ def main(argv=None):
         print(performance_md(groups))
         print()
         print(limit_md(groups))
+        print()
+        print(threads_md(groups))
     else:
         print(text(groups))
 

@@ -68,12 +68,11 @@ def factorized_log_prob(X, logp, out):
             s1 = 0.0
             s2 = 0.0
             s3 = 0.0
-            for j in range(d):
-                r = logp[j]
-                s0 += r[X[i, j]]
-                s1 += r[X[i + 1, j]]
-                s2 += r[X[i + 2, j]]
-                s3 += r[X[i + 3, j]]
+            for j in range(d):          # 2-d indexing: a row view would touch logp's refcount
+                s0 += logp[j, X[i, j]]
+                s1 += logp[j, X[i + 1, j]]
+                s2 += logp[j, X[i + 2, j]]
+                s3 += logp[j, X[i + 3, j]]
             out[i] = s0
             out[i + 1] = s1
             out[i + 2] = s2
