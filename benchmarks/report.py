@@ -103,6 +103,8 @@ def rewrite_readme(path, groups) -> None:
     for name, table in (("performance", performance_md(groups)), ("limit", limit_md(groups)),
                         ("threads", threads_md(groups))):
         pat = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
+        if not pat.search(s) and name == "threads":
+            continue                       # optional table
         if not pat.search(s):
             raise SystemExit(f"{path}: no <!-- bench:{name} --> ... <!-- /bench:{name} --> markers")
         s = pat.sub(lambda m: m.group(1) + table + "\n" + m.group(2), s)

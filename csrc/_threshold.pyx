@@ -245,16 +245,16 @@ def sample_table(const double[::1] levels, const int64_t[::1] index, const doubl
     # one loop per method, so that the search inlines into a tight loop
     with nogil:
         if method == GUIDE:
-            for i in prange(n, num_threads=nthreads, schedule="static"):
+            for i in prange(n, num_threads=nthreads, schedule="guided", chunksize=4096):
                 out[i] = <out_t>search_guide(L, G, C, uniform01(key, offset + i))
         elif method == ALIAS:
-            for i in prange(n, num_threads=nthreads, schedule="static"):
+            for i in prange(n, num_threads=nthreads, schedule="guided", chunksize=4096):
                 out[i] = <out_t>search_alias(Q, G, C, uniform01(key, offset + i))
         elif method == BISECT:
-            for i in prange(n, num_threads=nthreads, schedule="static"):
+            for i in prange(n, num_threads=nthreads, schedule="guided", chunksize=4096):
                 out[i] = <out_t>search_bisect(L, C, uniform01(key, offset + i))
         else:
-            for i in prange(n, num_threads=nthreads, schedule="static"):
+            for i in prange(n, num_threads=nthreads, schedule="guided", chunksize=4096):
                 out[i] = <out_t>search_scan(L, C, uniform01(key, offset + i))
 
 
@@ -341,7 +341,7 @@ cdef int64_t one_per_row(const floating[:, :] P, bint logits, uint64_t key, out_
         res = <int64_t*>buf
         bs = buf + T
         W = bs + 8 * (C // BLOCK + 1)
-        for c in prange(ntasks, schedule="static"):
+        for c in prange(ntasks, schedule="guided"):
             r0 = c * T
             m = T if r0 + T <= n else n - r0
             if buf == NULL:
@@ -401,7 +401,7 @@ def sample_rows(const floating[:, :] P, bint logits, int method, int64_t draws, 
         G = <int64_t*>malloc(C * sizeof(int64_t))
         L = w + C
         Q = L + C
-        for c in prange(nchunks, schedule="static"):
+        for c in prange(nchunks, schedule="guided"):
             r0 = c * ROW_CHUNK
             r1 = r0 + ROW_CHUNK if r0 + ROW_CHUNK < n else n
             for r in range(r0, r1):
@@ -436,7 +436,7 @@ def threshold_rows(const double[::1] u, const double[:, ::1] levels, const int64
     if n == 0:
         return
     with nogil:
-        for i in prange(n, num_threads=nthreads, schedule="static"):
+        for i in prange(n, num_threads=nthreads, schedule="guided", chunksize=4096):
             r = rows[i]
             k = search_bisect(&levels[r, 0], C, u[i])
             if k > last[r]:
@@ -448,7 +448,7 @@ def fill_uniforms(uint64_t key, uint64_t offset, double[::1] out, int nthreads):
     """out[i] = uniform(key, offset + i) in [0, 1), in blocks of 4096 (8 lanes with AVX-512)."""
     cdef int64_t n = out.shape[0], c, i0
     with nogil:
-        for c in prange((n + 4095) // 4096, num_threads=nthreads, schedule="static"):
+        for c in prange((n + 4095) // 4096, num_threads=nthreads, schedule="guided"):
             i0 = c * 4096
             fdgm_uniforms(key, offset + i0, 4096 if i0 + 4096 <= n else n - i0, &out[i0])
 
@@ -479,7 +479,7 @@ def density_inverse(const double[::1] u, const double[::1] levels, const double[
     """out[i] = F^{-1}(u[i]) for the piecewise-linear density (x, f) (u in [0, 1])."""
     cdef int64_t n = out.shape[0], m = mass.shape[0], i
     with nogil:
-        for i in prange(n, num_threads=nthreads, schedule="static"):
+        for i in prange(n, num_threads=nthreads, schedule="guided", chunksize=4096):
             out[i] = inverse_cdf(&levels[0], &x[0], &f[0], &mass[0], m, u[i])
 
 
@@ -488,7 +488,7 @@ def density_sample(uint64_t key, const double[::1] levels, const double[::1] x, 
     """out[i] = F^{-1}(uniform(key, i)) for the piecewise-linear density (x, f)."""
     cdef int64_t n = out.shape[0], m = mass.shape[0], i
     with nogil:
-        for i in prange(n, num_threads=nthreads, schedule="static"):
+        for i in prange(n, num_threads=nthreads, schedule="guided", chunksize=4096):
             out[i] = inverse_cdf(&levels[0], &x[0], &f[0], &mass[0], m, uniform01(key, i))
 
 
@@ -496,5 +496,5 @@ def ndtr(const double[::1] z, double[::1] out, int nthreads):
     """Standard normal CDF, out[i] = Phi(z[i]) = erfc(-z / sqrt 2) / 2."""
     cdef int64_t n = z.shape[0], i
     with nogil:
-        for i in prange(n, num_threads=nthreads, schedule="static"):
+        for i in prange(n, num_threads=nthreads, schedule="guided", chunksize=4096):
             out[i] = 0.5 * erfc(-z[i] * 0.7071067811865476)

@@ -6,10 +6,12 @@ sample uses ``uniform(key, i * d + j)`` (the mixture's component of row i uses
 dask worker) equals the same rows of one big call, bit for bit, for any thread count.
 Levels are cumulative (last level of every row exactly 1.0), trusted.
 """
+import numpy as np
 from numba import prange
 
 from .levels import threshold_levels
 from .likelihood import CHUNK, SERIAL_WORK
+from .schedule import WORKERS, next_item
 from .parallel import parallel_kernel
 from .rng import substream, uniform
 
@@ -21,10 +23,14 @@ def factorized_sample(levels, key, row0, out):
     """Rows row0.. of a sample: out[i, j] = first x with u_ij < levels[j, x]; levels (d, C), last level 1.0."""
     n, d = out.shape
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for j in range(d):
-                out[i, j] = threshold_levels(levels[j], uniform(key, (row0 + i) * d + j))
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                for j in range(d):
+                    out[i, j] = threshold_levels(levels[j], uniform(key, (row0 + i) * d + j))
+            c = next_item(todo)
     return out
 
 
@@ -35,11 +41,15 @@ def mixture_sample(wlevels, levels, key, row0, out):
     n, d = out.shape
     zkey = substream(key, 0)
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            z = threshold_levels(wlevels, uniform(zkey, row0 + i))
-            for j in range(d):
-                out[i, j] = threshold_levels(levels[z, j], uniform(key, (row0 + i) * d + j))
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                z = threshold_levels(wlevels, uniform(zkey, row0 + i))
+                for j in range(d):
+                    out[i, j] = threshold_levels(levels[z, j], uniform(key, (row0 + i) * d + j))
+            c = next_item(todo)
     return out
 
 
@@ -50,13 +60,17 @@ def tree_sample(levels, parent, order, key, row0, out):
     the root (parent[j] == j) uses levels[j, 0]."""
     n, d = out.shape
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for t in range(d):
-                j = order[t]
-                pj = parent[j]
-                ps = 0 if pj == j else out[i, pj]
-                out[i, j] = threshold_levels(levels[j, ps], uniform(key, (row0 + i) * d + j))
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                for t in range(d):
+                    j = order[t]
+                    pj = parent[j]
+                    ps = 0 if pj == j else out[i, pj]
+                    out[i, j] = threshold_levels(levels[j, ps], uniform(key, (row0 + i) * d + j))
+            c = next_item(todo)
     return out
 
 
@@ -69,14 +83,18 @@ def treemix_sample(wlevels, levels, kparent, order, key, row0, out):
     n, d = out.shape
     zkey = substream(key, 0)
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            z = threshold_levels(wlevels, uniform(zkey, row0 + i))
-            lz = levels[z]
-            pz = kparent[z]
-            for t in range(d):
-                j = order[z, t]
-                pj = pz[j]
-                ps = 0 if pj == j else out[i, pj]
-                out[i, j] = threshold_levels(lz[j, ps], uniform(key, (row0 + i) * d + j))
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                z = threshold_levels(wlevels, uniform(zkey, row0 + i))
+                lz = levels[z]
+                pz = kparent[z]
+                for t in range(d):
+                    j = order[z, t]
+                    pj = pz[j]
+                    ps = 0 if pj == j else out[i, pj]
+                    out[i, j] = threshold_levels(lz[j, ps], uniform(key, (row0 + i) * d + j))
+            c = next_item(todo)
     return out

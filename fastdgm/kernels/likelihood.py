@@ -18,6 +18,7 @@ import numpy as np
 from numba import prange
 
 from .levels import logsumexp
+from .schedule import WORKERS, next_item
 from .parallel import parallel_kernel, serial_kernel
 from .rng import uniform
 
@@ -59,31 +60,35 @@ def factorized_log_prob(X, logp, out):
     """out[i] = sum_j logp[j, X[i, j]] (j ascending). X (n, d) int, logp (d, C) float64."""
     n, d = X.shape
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        i = c * CHUNK
-        stop = min(n, i + CHUNK)
-        # four rows at a time: four independent accumulators keep the gathers in flight
-        while i + 4 <= stop:
-            s0 = 0.0
-            s1 = 0.0
-            s2 = 0.0
-            s3 = 0.0
-            for j in range(d):          # 2-d indexing: a row view would touch logp's refcount
-                s0 += logp[j, X[i, j]]
-                s1 += logp[j, X[i + 1, j]]
-                s2 += logp[j, X[i + 2, j]]
-                s3 += logp[j, X[i + 3, j]]
-            out[i] = s0
-            out[i + 1] = s1
-            out[i + 2] = s2
-            out[i + 3] = s3
-            i += 4
-        while i < stop:
-            s = 0.0
-            for j in range(d):
-                s += logp[j, X[i, j]]
-            out[i] = s
-            i += 1
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            i = c * CHUNK
+            stop = min(n, i + CHUNK)
+            # four rows at a time: four independent accumulators keep the gathers in flight
+            while i + 4 <= stop:
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                for j in range(d):          # 2-d indexing: a row view would touch logp's refcount
+                    s0 += logp[j, X[i, j]]
+                    s1 += logp[j, X[i + 1, j]]
+                    s2 += logp[j, X[i + 2, j]]
+                    s3 += logp[j, X[i + 3, j]]
+                out[i] = s0
+                out[i + 1] = s1
+                out[i + 2] = s2
+                out[i + 3] = s3
+                i += 4
+            while i < stop:
+                s = 0.0
+                for j in range(d):
+                    s += logp[j, X[i, j]]
+                out[i] = s
+                i += 1
+            c = next_item(todo)
 
 
 _PACK = np.uint64(0x8040201008040201)
@@ -100,23 +105,27 @@ def binary_log_prob(X64, tab, out):
     """
     n, G = X64.shape
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        i = c * CHUNK
-        stop = min(n, i + CHUNK)
-        while i + 2 <= stop:
-            s0 = 0.0
-            s1 = 0.0
-            for k in range(G):
-                s0 += tab[k, (X64[i, k] * _PACK) >> _S56]
-                s1 += tab[k, (X64[i + 1, k] * _PACK) >> _S56]
-            out[i] = s0
-            out[i + 1] = s1
-            i += 2
-        if i < stop:
-            s = 0.0
-            for k in range(G):
-                s += tab[k, (X64[i, k] * _PACK) >> _S56]
-            out[i] = s
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            i = c * CHUNK
+            stop = min(n, i + CHUNK)
+            while i + 2 <= stop:
+                s0 = 0.0
+                s1 = 0.0
+                for k in range(G):
+                    s0 += tab[k, (X64[i, k] * _PACK) >> _S56]
+                    s1 += tab[k, (X64[i + 1, k] * _PACK) >> _S56]
+                out[i] = s0
+                out[i + 1] = s1
+                i += 2
+            if i < stop:
+                s = 0.0
+                for k in range(G):
+                    s += tab[k, (X64[i, k] * _PACK) >> _S56]
+                out[i] = s
+            c = next_item(todo)
 
 
 def _binary_bit_positions():
@@ -164,11 +173,15 @@ def mixture_log_prob(X, T, logw, out):
     n, d = X.shape
     K = logw.shape[0]
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        acc = np.empty(K)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            _component_scores(X, i, T, logw, acc)
-            out[i] = logsumexp(acc, K)
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            acc = np.empty(K)
+            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                _component_scores(X, i, T, logw, acc)
+                out[i] = logsumexp(acc, K)
+            c = next_item(todo)
 
 
 @parallel_kernel(serial_below=SERIAL_WORK)
@@ -178,18 +191,22 @@ def mixture_responsibilities(X, T, logw, resp, out):
     n, d = X.shape
     K = logw.shape[0]
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        acc = np.empty(K)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            _component_scores(X, i, T, logw, acc)
-            lse = logsumexp(acc, K)
-            out[i] = lse
-            if lse == -np.inf:
-                for k in range(K):
-                    resp[i, k] = 1.0 / K
-            else:
-                for k in range(K):
-                    resp[i, k] = np.exp(acc[k] - lse)
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            acc = np.empty(K)
+            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                _component_scores(X, i, T, logw, acc)
+                lse = logsumexp(acc, K)
+                out[i] = lse
+                if lse == -np.inf:
+                    for k in range(K):
+                        resp[i, k] = 1.0 / K
+                else:
+                    for k in range(K):
+                        resp[i, k] = np.exp(acc[k] - lse)
+            c = next_item(todo)
 
 
 @parallel_kernel(serial_below=SERIAL_WORK)
@@ -198,12 +215,16 @@ def tree_log_prob(X, cond, parent, out):
     (the root is its own parent and its table rows all hold its marginal)."""
     n, d = X.shape
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            s = 0.0
-            for j in range(d):
-                s += cond[j, X[i, parent[j]], X[i, j]]
-            out[i] = s
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                s = 0.0
+                for j in range(d):
+                    s += cond[j, X[i, parent[j]], X[i, j]]
+                out[i] = s
+            c = next_item(todo)
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,13 +239,17 @@ def weighted_counts(X, w, rows, partial):
     n, d = X.shape
     nc = partial.shape[0]
     has_w = w.shape[0] > 0
-    for c in prange(nc):
-        p = partial[c]
-        p[:, :] = 0.0
-        for i in range(c * rows, min(n, (c + 1) * rows)):
-            wi = w[i] if has_w else 1.0
-            for j in range(d):
-                p[j, X[i, j]] += wi
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            p = partial[c]
+            p[:, :] = 0.0
+            for i in range(c * rows, min(n, (c + 1) * rows)):
+                wi = w[i] if has_w else 1.0
+                for j in range(d):
+                    p[j, X[i, j]] += wi
+            c = next_item(todo)
     return partial
 
 
@@ -239,31 +264,35 @@ def mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
     K = logw.shape[0]
     nc = counts.shape[0]
     has_w = w.shape[0] > 0
-    for c in prange(nc):
-        acc = np.empty(K)
-        r = np.empty(K)
-        cc = counts[c]
-        cc[:, :, :] = 0.0
-        nkc = nk[c]
-        nkc[:] = 0.0
-        s = 0.0
-        for i in range(c * rows, min(n, (c + 1) * rows)):
-            wi = w[i] if has_w else 1.0
-            _component_scores(X, i, T, logw, acc)
-            lse = logsumexp(acc, K)
-            if wi == 0.0:
-                continue
-            s += wi * lse
-            if lse == -np.inf:
-                continue
-            for k in range(K):
-                r[k] = wi * np.exp(acc[k] - lse)
-                nkc[k] += r[k]
-            for j in range(d):
-                ck = cc[j, X[i, j]]
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            acc = np.empty(K)
+            r = np.empty(K)
+            cc = counts[c]
+            cc[:, :, :] = 0.0
+            nkc = nk[c]
+            nkc[:] = 0.0
+            s = 0.0
+            for i in range(c * rows, min(n, (c + 1) * rows)):
+                wi = w[i] if has_w else 1.0
+                _component_scores(X, i, T, logw, acc)
+                lse = logsumexp(acc, K)
+                if wi == 0.0:
+                    continue
+                s += wi * lse
+                if lse == -np.inf:
+                    continue
                 for k in range(K):
-                    ck[k] += r[k]
-        ll[c] = s
+                    r[k] = wi * np.exp(acc[k] - lse)
+                    nkc[k] += r[k]
+                for j in range(d):
+                    ck = cc[j, X[i, j]]
+                    for k in range(K):
+                        ck[k] += r[k]
+            ll[c] = s
+            c = next_item(todo)
 
 
 @serial_kernel(inline="always")
@@ -288,13 +317,17 @@ def pack_states(X, C, g, out):
     n, d = X.shape
     G = out.shape[1]
     nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for q in range(G):
-                b = 0
-                for j in range(q * g, min(d, q * g + g)):
-                    b = b * C + X[i, j]
-                out[i, q] = b
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+                for q in range(G):
+                    b = 0
+                    for j in range(q * g, min(d, q * g + g)):
+                        b = b * C + X[i, j]
+                    out[i, q] = b
+            c = next_item(todo)
     return out
 
 
@@ -307,25 +340,29 @@ def random_resp_stats(X, K, key, row0, w, rows, counts, nk):
     n, d = X.shape
     nc = counts.shape[0]
     has_w = w.shape[0] > 0
-    for c in prange(nc):
-        r = np.empty(K)
-        cc = counts[c]
-        cc[:, :, :] = 0.0
-        nkc = nk[c]
-        nkc[:] = 0.0
-        for i in range(c * rows, min(n, (c + 1) * rows)):
-            s = 0.0
-            for k in range(K):
-                r[k] = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
-                s += r[k]
-            wi = (w[i] if has_w else 1.0) / s
-            for k in range(K):
-                r[k] *= wi
-                nkc[k] += r[k]
-            for j in range(d):
-                ck = cc[j, X[i, j]]
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            r = np.empty(K)
+            cc = counts[c]
+            cc[:, :, :] = 0.0
+            nkc = nk[c]
+            nkc[:] = 0.0
+            for i in range(c * rows, min(n, (c + 1) * rows)):
+                s = 0.0
                 for k in range(K):
-                    ck[k] += r[k]
+                    r[k] = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
+                    s += r[k]
+                wi = (w[i] if has_w else 1.0) / s
+                for k in range(K):
+                    r[k] *= wi
+                    nkc[k] += r[k]
+                for j in range(d):
+                    ck = cc[j, X[i, j]]
+                    for k in range(K):
+                        ck[k] += r[k]
+            c = next_item(todo)
 
 
 @parallel_kernel(serial_below=SERIAL_WORK)
@@ -335,12 +372,16 @@ def max_state(X):
     flat = X.reshape(-1)
     nc = (n + CHUNK - 1) // CHUNK
     part = np.zeros(nc, dtype=np.int64)
-    for c in prange(nc):
-        block = flat[c * CHUNK * d:min(n, (c + 1) * CHUNK) * d]
-        m = block[0]                  # same dtype as X; indices from 0 so LLVM vectorises max()
-        for k in range(block.shape[0]):
-            m = max(m, block[k])
-        part[c] = m
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):
+        c = next_item(todo)
+        while c < nc:
+            block = flat[c * CHUNK * d:min(n, (c + 1) * CHUNK) * d]
+            m = block[0]                  # same dtype as X; indices from 0 so LLVM vectorises max()
+            for k in range(block.shape[0]):
+                m = max(m, block[k])
+            part[c] = m
+            c = next_item(todo)
     return part.max()
 
 
