@@ -67,6 +67,15 @@ def _env_info(info: dict) -> None:
         pass
 
 
+def _label(benchmark, group: str, impl: str, info: dict) -> None:
+    """Put the entry in ``group`` and record the case, the implementation and the environment."""
+    benchmark.group = group
+    benchmark.extra_info.update(info)
+    benchmark.extra_info["impl"] = impl
+    benchmark.extra_info["group"] = group
+    _env_info(benchmark.extra_info)
+
+
 @pytest.fixture
 def measure(benchmark, request):
     """``measure(group, impl, fns, **info)``: time ``fns[impl]`` as one entry of ``group``.
@@ -83,11 +92,7 @@ def measure(benchmark, request):
         fn = fns[impl]
         if fn is None:
             pytest.skip(f"{impl} is unavailable")
-        benchmark.group = group
-        benchmark.extra_info.update(info)
-        benchmark.extra_info["impl"] = impl
-        benchmark.extra_info["group"] = group
-        _env_info(benchmark.extra_info)
+        _label(benchmark, group, impl, info)
         fn()  # compile / warm caches outside the timed region; under --benchmark-disable: it must work
         return benchmark(fn)
 
@@ -113,12 +118,7 @@ def measure_threads(benchmark, request):
     """
     def run(group: str, impl: str, make, **info):
         one, two = make(1), make(2)
-        benchmark.group = group
-        benchmark.extra_info.update(info)
-        benchmark.extra_info["impl"] = impl
-        benchmark.extra_info["group"] = group
-        benchmark.extra_info["nthreads"] = 2 if impl == "fastdgm" else 1
-        _env_info(benchmark.extra_info)
+        _label(benchmark, group, impl, dict(info, nthreads=2 if impl == "fastdgm" else 1))
         one()
         two()                                  # compile and warm both outside the timed rounds
         if impl == "fastdgm_1thread":
