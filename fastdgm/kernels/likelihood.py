@@ -242,14 +242,18 @@ def weighted_counts(X, w, rows, partial):
     todo = np.zeros(1, np.int64)
     for worker in prange(WORKERS):
         c = next_item(todo)
-        while c < nc:
-            p = partial[c]
-            p[:, :] = 0.0
-            for i in range(c * rows, min(n, (c + 1) * rows)):
-                wi = w[i] if has_w else 1.0
-                for j in range(d):
-                    p[j, X[i, j]] += wi
-            c = next_item(todo)
+        if c < nc:
+            # a private accumulator, copied out once per chunk: two threads take neighbouring
+            # chunks, and adding into partial[c] directly ping-pongs their shared cache lines
+            acc = np.empty(partial.shape[1:])
+            while c < nc:
+                acc[:, :] = 0.0
+                for i in range(c * rows, min(n, (c + 1) * rows)):
+                    wi = w[i] if has_w else 1.0
+                    for j in range(d):
+                        acc[j, X[i, j]] += wi
+                partial[c] = acc
+                c = next_item(todo)
     return partial
 
 
@@ -267,32 +271,35 @@ def mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
     todo = np.zeros(1, np.int64)
     for worker in prange(WORKERS):
         c = next_item(todo)
-        while c < nc:
+        if c < nc:
             acc = np.empty(K)
             r = np.empty(K)
-            cc = counts[c]
-            cc[:, :, :] = 0.0
-            nkc = nk[c]
-            nkc[:] = 0.0
-            s = 0.0
-            for i in range(c * rows, min(n, (c + 1) * rows)):
-                wi = w[i] if has_w else 1.0
-                _component_scores(X, i, T, logw, acc)
-                lse = logsumexp(acc, K)
-                if wi == 0.0:
-                    continue
-                s += wi * lse
-                if lse == -np.inf:
-                    continue
-                for k in range(K):
-                    r[k] = wi * np.exp(acc[k] - lse)
-                    nkc[k] += r[k]
-                for j in range(d):
-                    ck = cc[j, X[i, j]]
+            cc = np.empty(counts.shape[1:])     # private, see weighted_counts
+            nkc = np.empty(K)
+            while c < nc:
+                cc[:, :, :] = 0.0
+                nkc[:] = 0.0
+                s = 0.0
+                for i in range(c * rows, min(n, (c + 1) * rows)):
+                    wi = w[i] if has_w else 1.0
+                    _component_scores(X, i, T, logw, acc)
+                    lse = logsumexp(acc, K)
+                    if wi == 0.0:
+                        continue
+                    s += wi * lse
+                    if lse == -np.inf:
+                        continue
                     for k in range(K):
-                        ck[k] += r[k]
-            ll[c] = s
-            c = next_item(todo)
+                        r[k] = wi * np.exp(acc[k] - lse)
+                        nkc[k] += r[k]
+                    for j in range(d):
+                        x = X[i, j]
+                        for k in range(K):
+                            cc[j, x, k] += r[k]
+                counts[c] = cc
+                nk[c] = nkc
+                ll[c] = s
+                c = next_item(todo)
 
 
 @serial_kernel(inline="always")
@@ -343,26 +350,29 @@ def random_resp_stats(X, K, key, row0, w, rows, counts, nk):
     todo = np.zeros(1, np.int64)
     for worker in prange(WORKERS):
         c = next_item(todo)
-        while c < nc:
+        if c < nc:
             r = np.empty(K)
-            cc = counts[c]
-            cc[:, :, :] = 0.0
-            nkc = nk[c]
-            nkc[:] = 0.0
-            for i in range(c * rows, min(n, (c + 1) * rows)):
-                s = 0.0
-                for k in range(K):
-                    r[k] = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
-                    s += r[k]
-                wi = (w[i] if has_w else 1.0) / s
-                for k in range(K):
-                    r[k] *= wi
-                    nkc[k] += r[k]
-                for j in range(d):
-                    ck = cc[j, X[i, j]]
+            cc = np.empty(counts.shape[1:])     # private, see weighted_counts
+            nkc = np.empty(K)
+            while c < nc:
+                cc[:, :, :] = 0.0
+                nkc[:] = 0.0
+                for i in range(c * rows, min(n, (c + 1) * rows)):
+                    s = 0.0
                     for k in range(K):
-                        ck[k] += r[k]
-            c = next_item(todo)
+                        r[k] = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
+                        s += r[k]
+                    wi = (w[i] if has_w else 1.0) / s
+                    for k in range(K):
+                        r[k] *= wi
+                        nkc[k] += r[k]
+                    for j in range(d):
+                        x = X[i, j]
+                        for k in range(K):
+                            cc[j, x, k] += r[k]
+                counts[c] = cc
+                nk[c] = nkc
+                c = next_item(todo)
 
 
 @parallel_kernel(serial_below=SERIAL_WORK)
