@@ -36,6 +36,7 @@ from .gibbs_common import BLOCK
 from .gibbs_rng import site_uniform, sweep_key
 from .levels import softmax_weights, threshold_weights
 from .parallel import parallel_kernel, serial_kernel
+from .schedule import WORKERS, next_item
 from .rng import substream, uniform
 
 MODE_TABLE = 0
@@ -237,30 +238,34 @@ def graph_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energi
     """
     n_chains, d = X.shape
     n_col = cptr.shape[0] - 1
-    for c in prange(n_chains):
-        x = X[c]
-        logit = np.empty(n_states)
-        w = np.empty(n_states)
-        acc = np.zeros(n_states)
-        mark = np.zeros(n_states, dtype=np.uint8)
-        lst = np.empty(n_states, dtype=np.int64)
-        key = keys[c]
-        e = e_now[c]
-        for s in range(n_sweeps):
-            k0, k1 = sweep_key(key, sweep0 + s)
-            for col in range(n_col):
-                p = cptr[col]
-                end = cptr[col + 1]
-                while p < end:
-                    q = min(p + BLOCK, end)
-                    e += _graph_block(x, k0, k1, visit, site_of, False, p, q, mode, n_states, unary, ptr, nbr,
-                                      tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
-                    p = q
-            if record:
-                energies[s, c] = e
-                if (s + 1) % thin == 0:
-                    _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
-        e_now[c] = e
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):   # chains handed out dynamically (kernels/schedule.py)
+        c = next_item(todo)
+        while c < n_chains:
+            x = X[c]
+            logit = np.empty(n_states)
+            w = np.empty(n_states)
+            acc = np.zeros(n_states)
+            mark = np.zeros(n_states, dtype=np.uint8)
+            lst = np.empty(n_states, dtype=np.int64)
+            key = keys[c]
+            e = e_now[c]
+            for s in range(n_sweeps):
+                k0, k1 = sweep_key(key, sweep0 + s)
+                for col in range(n_col):
+                    p = cptr[col]
+                    end = cptr[col + 1]
+                    while p < end:
+                        q = min(p + BLOCK, end)
+                        e += _graph_block(x, k0, k1, visit, site_of, False, p, q, mode, n_states, unary, ptr, nbr,
+                                          tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
+                        p = q
+                if record:
+                    energies[s, c] = e
+                    if (s + 1) % thin == 0:
+                        _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
+            e_now[c] = e
+            c = next_item(todo)
 
 
 @parallel_kernel
@@ -310,27 +315,31 @@ def graph_sweeps_random(X, keys, sweep0, n_sweeps, thin, record, samples, energi
     Chains relabelled as in :func:`graph_sweeps_chains`; site i sits at position pos[i].
     """
     n_chains, d = X.shape
-    for c in prange(n_chains):
-        x = X[c]
-        logit = np.empty(n_states)
-        w = np.empty(n_states)
-        acc = np.zeros(n_states)
-        mark = np.zeros(n_states, dtype=np.uint8)
-        lst = np.empty(n_states, dtype=np.int64)
-        steps = np.empty(d, dtype=np.int64)
-        key = keys[c]
-        site_key = substream(key, 1)
-        e = e_now[c]
-        for s in range(n_sweeps):
-            base = (sweep0 + s) * d
-            for t in range(d):   # the positions this sweep visits, then the updates in order
-                i = np.int64(uniform(site_key, base + t) * d)
-                steps[t] = pos[min(i, d - 1)]
-            k0, k1 = sweep_key(key, sweep0 + s)
-            e += _graph_block(x, k0, k1, steps, site_of, True, 0, d, mode, n_states, unary, ptr, nbr, tab, otab,
-                              beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
-            if record:
-                energies[s, c] = e
-                if (s + 1) % thin == 0:
-                    _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
-        e_now[c] = e
+    todo = np.zeros(1, np.int64)
+    for worker in prange(WORKERS):   # chains handed out dynamically (kernels/schedule.py)
+        c = next_item(todo)
+        while c < n_chains:
+            x = X[c]
+            logit = np.empty(n_states)
+            w = np.empty(n_states)
+            acc = np.zeros(n_states)
+            mark = np.zeros(n_states, dtype=np.uint8)
+            lst = np.empty(n_states, dtype=np.int64)
+            steps = np.empty(d, dtype=np.int64)
+            key = keys[c]
+            site_key = substream(key, 1)
+            e = e_now[c]
+            for s in range(n_sweeps):
+                base = (sweep0 + s) * d
+                for t in range(d):   # the positions this sweep visits, then the updates in order
+                    i = np.int64(uniform(site_key, base + t) * d)
+                    steps[t] = pos[min(i, d - 1)]
+                k0, k1 = sweep_key(key, sweep0 + s)
+                e += _graph_block(x, k0, k1, steps, site_of, True, 0, d, mode, n_states, unary, ptr, nbr, tab, otab,
+                                  beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
+                if record:
+                    energies[s, c] = e
+                    if (s + 1) % thin == 0:
+                        _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
+            e_now[c] = e
+            c = next_item(todo)
