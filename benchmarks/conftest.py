@@ -105,20 +105,22 @@ PAIRED_ROUNDS = (20, 100)
 
 @pytest.fixture
 def measure_threads(benchmark, request):
-    """``measure_threads(group, impl, make, **info)``: one entry of a two-threads-vs-one group.
+    """``measure_threads(group, impl, make, threads=2, **info)``: one entry of a group that
+    compares ``threads`` threads (``None``: the default count) with one thread.
 
-    ``make(n)`` returns the call on ``n`` threads. The ``fastdgm_1thread`` entry is timed
-    like any other entry. The ``fastdgm`` (two threads) entry is timed in interleaved pairs:
-    each round runs the one-thread call (timed with the same clock, ``time.perf_counter``)
-    and right after it the timed two-thread call, so the two calls of a pair see the same
-    machine (on a shared VM the speed of a core drifts by 1.4x over seconds, which the
-    separately timed entries of a group see as a different speed-up each run).
-    ``extra_info["paired_speedup"]`` is the median over the rounds of one-thread time /
-    two-thread time; ``paired_rounds`` and ``paired_1thread_median_s`` go with it.
+    ``make(n)`` returns the call on ``n`` threads (``make(None)``: no explicit count). The
+    ``fastdgm_1thread`` entry is timed like any other entry. The ``fastdgm`` entry is timed in
+    interleaved pairs: each round runs the one-thread call (timed with the same clock,
+    ``time.perf_counter``) and right after it the timed ``fastdgm`` call, so the two calls of a
+    pair see the same machine (on a shared VM the speed of a core drifts by 1.4x over seconds,
+    and a busy neighbour's time slices come in phases, which the separately timed entries of a
+    group see as a different ratio each run). ``extra_info["paired_speedup"]`` is the median
+    over the rounds of one-thread time / ``fastdgm`` time; ``paired_rounds`` and
+    ``paired_1thread_median_s`` go with it.
     """
-    def run(group: str, impl: str, make, **info):
-        one, two = make(1), make(2)
-        _label(benchmark, group, impl, dict(info, nthreads=2 if impl == "fastdgm" else 1))
+    def run(group: str, impl: str, make, threads: int | None = 2, **info):
+        one, two = make(1), make(threads)
+        _label(benchmark, group, impl, dict(info, nthreads=(threads or "default") if impl == "fastdgm" else 1))
         one()
         two()                                  # compile and warm both outside the timed rounds
         if impl == "fastdgm_1thread":

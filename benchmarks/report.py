@@ -85,8 +85,10 @@ def limit_md(groups) -> str:
 
 
 def threads_md(groups) -> str:
-    """Markdown: two threads vs one, by the entries' medians and by the interleaved pairs."""
-    rows = ["| case | 2 threads | 1 thread | speed-up (medians of the entries) | speed-up (median of interleaved pairs) |",
+    """Markdown: two threads (``shared-*``: the default count beside a busy loop per core) vs
+    one, by the entries' medians and by the interleaved pairs."""
+    rows = ["| case | 2 threads (shared-*: default) | 1 thread | speed-up (medians of the entries) "
+            "| speed-up (median of interleaved pairs) |",
             "|---|---:|---:|---:|---:|"]
     for group, impls in groups.items():
         if group not in PAIRED or "fastdgm_1thread" not in impls:
