@@ -152,6 +152,14 @@ def _additive_delta(x, i, old, new, mode, unary, ptr, nbr, tab, otab, beta):
     return delta
 
 
+@serial_kernel(inline="always")
+def _block_workspace(n_states):
+    """Scratch arrays of :func:`_graph_block`, each (n_states,): logit, w, acc (float64),
+    mark (uint8), lst (int64)."""
+    return (np.empty(n_states), np.empty(n_states), np.zeros(n_states), np.zeros(n_states, dtype=np.uint8),
+            np.empty(n_states, dtype=np.int64))
+
+
 @serial_kernel
 def _graph_block(x, k0, k1, visit, site_of, by_step, p, q, mode, n_states, unary, ptr, nbr, tab, otab, beta,
                  eunary, eotab, ebeta, logit, w, acc, mark, lst):
@@ -243,11 +251,7 @@ def graph_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energi
         c = next_item(todo)
         while c < n_chains:
             x = X[c]
-            logit = np.empty(n_states)
-            w = np.empty(n_states)
-            acc = np.zeros(n_states)
-            mark = np.zeros(n_states, dtype=np.uint8)
-            lst = np.empty(n_states, dtype=np.int64)
+            logit, w, acc, mark, lst = _block_workspace(n_states)
             key = keys[c]
             e = e_now[c]
             for s in range(n_sweeps):
@@ -288,11 +292,7 @@ def graph_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energie
                 k0, k1 = sweep_key(keys[c], sweep0 + s)
                 p = cptr[col] + b * BLOCK
                 q = min(p + BLOCK, cptr[col + 1])
-                logit = np.empty(n_states)
-                w = np.empty(n_states)
-                acc = np.zeros(n_states)
-                mark = np.zeros(n_states, dtype=np.uint8)
-                lst = np.empty(n_states, dtype=np.int64)
+                logit, w, acc, mark, lst = _block_workspace(n_states)
                 partial[c, bptr[col] + b] = _graph_block(
                     X[c], k0, k1, visit, site_of, False, p, q, mode, n_states, unary, ptr, nbr, tab, otab,
                     beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
@@ -320,11 +320,7 @@ def graph_sweeps_random(X, keys, sweep0, n_sweeps, thin, record, samples, energi
         c = next_item(todo)
         while c < n_chains:
             x = X[c]
-            logit = np.empty(n_states)
-            w = np.empty(n_states)
-            acc = np.zeros(n_states)
-            mark = np.zeros(n_states, dtype=np.uint8)
-            lst = np.empty(n_states, dtype=np.int64)
+            logit, w, acc, mark, lst = _block_workspace(n_states)
             steps = np.empty(d, dtype=np.int64)
             key = keys[c]
             site_key = substream(key, 1)

@@ -257,6 +257,15 @@ def weighted_counts(X, w, rows, partial):
     return partial
 
 
+@serial_kernel(inline="always")
+def _add_to_counts(X, i, r, cc):
+    """cc[j, X[i, j], k] += r[k] for every column j and component k (one row's statistics)."""
+    for j in range(X.shape[1]):
+        x = X[i, j]
+        for k in range(r.shape[0]):
+            cc[j, x, k] += r[k]
+
+
 @parallel_kernel(serial_below=SERIAL_WORK)
 def mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
     """E-step fused with the M-step statistics, per chunk c of ``rows`` rows:
@@ -292,10 +301,7 @@ def mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
                     for k in range(K):
                         r[k] = wi * np.exp(acc[k] - lse)
                         nkc[k] += r[k]
-                    for j in range(d):
-                        x = X[i, j]
-                        for k in range(K):
-                            cc[j, x, k] += r[k]
+                    _add_to_counts(X, i, r, cc)
                 counts[c] = cc
                 nk[c] = nkc
                 ll[c] = s
@@ -366,10 +372,7 @@ def random_resp_stats(X, K, key, row0, w, rows, counts, nk):
                     for k in range(K):
                         r[k] *= wi
                         nkc[k] += r[k]
-                    for j in range(d):
-                        x = X[i, j]
-                        for k in range(K):
-                            cc[j, x, k] += r[k]
+                    _add_to_counts(X, i, r, cc)
                 counts[c] = cc
                 nk[c] = nkc
                 c = next_item(todo)
