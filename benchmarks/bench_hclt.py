@@ -1,8 +1,9 @@
 """HiddenChowLiuTree: log_prob vs the numpy upward pass (one BLAS product per node), and one
 EM iteration (E-step upward + downward passes and M-step).
 
-``extra_info['speedup']`` = numpy median / fastdgm median, measured in the same run. Run
-the numpy baseline with ``OPENBLAS_NUM_THREADS=1`` for a one-thread comparison.
+``extra_info['speedup']`` = numpy median / fastdgm median, measured in the same run. The
+numpy baseline's BLAS runs on one thread like fastdgm (threadpoolctl, the ``bench`` extra;
+else set ``OPENBLAS_NUM_THREADS=1``).
 """
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import fastdgm as fd
 from fastdgm.models.hclt import HiddenChowLiuTree
 from fastdgm.slow import hclt as slow
-from conftest import pick
+from conftest import blas_threads_1, pick
 
 
 def _model(d, K, C, seed=0):
@@ -27,7 +28,7 @@ def test_hclt_log_prob(measure, full_size, n, d, K, impl):
     n = pick(full_size, n, 200)
     m = _model(d, K, 2)
     X = m.sample(n, rng=1)
-    with fd.threads(1):
+    with fd.threads(1), blas_threads_1():
         measure(f"hclt-log_prob-{n}x{d}-K{K}", impl,
                 {"fastdgm": lambda: m.log_prob(X), "numpy": lambda: slow.log_prob_numpy(m, X)},
                 n=n, d=d, K=K, C=2, kernel="hclt-log_prob")

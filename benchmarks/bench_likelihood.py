@@ -3,8 +3,8 @@
 Full size: ``pytest benchmarks/bench_likelihood.py --benchmark-enable``. Each case is one
 pytest-benchmark group of implementations (``impl``: ``fastdgm``, ``numpy``, ``torch``, and
 ``floor_read``, one pass that just sums X); ``benchmarks/report.py`` gives the ratios.
-The numpy baselines of the mixture use BLAS: run with ``OPENBLAS_NUM_THREADS=1`` for the
-one-thread comparisons (numpy is then faster on a loaded machine, and the comparison fair).
+The numpy baselines of the mixture use BLAS, limited to one thread like fastdgm
+(threadpoolctl, the ``bench`` extra; without it set ``OPENBLAS_NUM_THREADS=1``).
 """
 import numpy as np
 import pytest
@@ -12,7 +12,7 @@ import pytest
 import fastdgm as fd
 from fastdgm.slow import baselines as base
 from fastdgm.slow import likelihood as slow
-from conftest import pick, torch_threads_1
+from conftest import blas_threads_1, pick, torch_threads_1
 import floors
 
 FACTORIZED = [(10**6, 64, 2, np.uint8), (10**5, 784, 256, np.uint8), (10**6, 16, 1000, np.uint16)]
@@ -50,7 +50,7 @@ def test_mixture_log_prob(measure, full_size, impl):
     fns = {"fastdgm": lambda: m.log_prob(X),
            "numpy": lambda: base.mixture_log_prob_numpy(X, m.log_weights, m.log_components),
            "floor_read": floors.read(X)}
-    with fd.threads(1):
+    with fd.threads(1), blas_threads_1():
         measure("mixture-log_prob", impl, fns, n=n, d=d, C=C, K=K, kernel="mixture-log_prob")
 
 
@@ -75,7 +75,7 @@ def test_mixture_em_iteration(measure, full_size, n, d, K, impl):
         for _ in range(iters):
             lw, lc, _ = slow.mixture_em_step_numpy(X, lw, lc, onehot)
 
-    with fd.threads(1):
+    with fd.threads(1), blas_threads_1():
         measure(f"mixture-fit-{n:.0e}x{d}-K{K}", impl, {"fastdgm": fit, "fastdgm_1estep": lambda: fit(1),
                                                          "numpy": numpy_iters},
                 n=n, d=d, C=C, K=K, iterations=iters, kernel="mixture-fit")

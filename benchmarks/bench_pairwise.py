@@ -23,6 +23,7 @@ import pytest
 
 import fastdgm as fd
 from fastdgm.models import _cooccurrence as pw
+from conftest import blas_threads_1
 
 DATA = pathlib.Path(os.environ.get("FASTDGM_DATA") or os.environ.get("FASTDGM_DENSITY_DIR") or
                     pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "density")
@@ -39,14 +40,8 @@ def _load(name, split="train"):
 
 @contextlib.contextmanager
 def one_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:                # pragma: no cover
-        limits = contextlib.nullcontext()
-    else:
-        limits = threadpool_limits(1)
     old = numba.get_num_threads()
-    with limits, fd.threads(1):
+    with blas_threads_1(), fd.threads(1):
         numba.set_num_threads(1)
         try:
             yield

@@ -1,8 +1,8 @@
 """Mixtures of trees and missing-value inference vs the numpy idioms.
 
 ``pytest benchmarks/bench_treemix.py --benchmark-enable``; ``extra_info['speedup']`` =
-numpy median / fastdgm median in the same run. The pair-count baseline uses BLAS: run with
-``OPENBLAS_NUM_THREADS=1`` for a one-thread comparison.
+numpy median / fastdgm median in the same run. The pair-count baseline uses BLAS, limited to one
+thread like fastdgm (threadpoolctl, the ``bench`` extra; else set ``OPENBLAS_NUM_THREADS=1``).
 """
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ import pytest
 import fastdgm as fd
 from fastdgm.models import _treemix_em as tm
 from fastdgm.slow import treemix as slow
-from conftest import pick
+from conftest import blas_threads_1, pick
 
 
 def _tree_mixture(K, d, C, seed):
@@ -31,7 +31,7 @@ def test_treemix_log_prob(measure, full_size, impl):
     n, d, C, K = pick(full_size, 10**5, 1000), 64, 2, 10
     m = _tree_mixture(K, d, C, 0)
     X = m.sample(n, rng=1)
-    with fd.threads(1):
+    with fd.threads(1), blas_threads_1():
         measure("treemix-log_prob", impl, {"fastdgm": lambda: m.log_prob(X),
                                       "numpy": lambda: slow.treemix_log_prob_numpy(X, m.log_weights, m.parents, m.log_cond)},
                 n=n, d=d, C=C, K=K, kernel="treemix-log_prob")
@@ -46,7 +46,7 @@ def test_pair_counts_sparse_binary(measure, full_size, impl):
     X = (rng.random((n, d)) < 0.18).astype(np.uint8)
     W = rng.dirichlet(np.ones(K), size=n)
     counter = tm.PairCounter(X, 2)
-    with fd.threads(1):
+    with fd.threads(1), blas_threads_1():
         measure("treemix-pair-counts", impl, {"fastdgm": lambda: counter(W),
                                       "numpy": lambda: slow.weighted_gram_counts_numpy(X, W)},
                 n=n, d=d, C=2, K=K, kernel="treemix-pair-counts")
@@ -60,7 +60,7 @@ def test_tree_missing_log_prob(measure, full_size, impl):
     m = _tree_mixture(1, d, C, 3).component(0)
     X = m.sample(n, rng=1)
     M = np.random.default_rng(4).random((n, d)) < 0.3
-    with fd.threads(1):
+    with fd.threads(1), blas_threads_1():
         measure("tree-missing-log_prob", impl,
                 {"fastdgm": lambda: m.log_prob(X, missing=M),
                  "numpy": lambda: slow.tree_missing_log_prob_numpy(X, M, m.parent, m.log_cond)},
@@ -80,7 +80,7 @@ def test_treemix_fit(measure, full_size, impl):
         for _ in range(10):
             slow.weighted_gram_counts_numpy(X, W)
 
-    with fd.threads(1):
+    with fd.threads(1), blas_threads_1():
         measure("treemix-fit", impl,
                 {"fastdgm": lambda: fd.TreeMixture.fit(X, K, rng=0, max_iter=10, tol=0.0), "numpy": numpy_counts},
                 n=n, d=d, C=2, K=K, iterations=10, kernel="treemix-fit")

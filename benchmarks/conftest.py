@@ -13,6 +13,7 @@ sizes quoted in the README.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -48,6 +49,16 @@ def torch_threads_1():
         pytest.skip("torch is not installed (optional baseline)")
     torch.set_num_threads(1)
     return torch
+
+
+def blas_threads_1():
+    """A context in which numpy's BLAS runs on one thread (threadpoolctl, the ``bench``
+    extra); without threadpoolctl, a no-op (set ``OPENBLAS_NUM_THREADS=1`` instead)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:                # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
 
 
 def _env_info(info: dict) -> None:
