@@ -252,9 +252,22 @@ def weighted_counts(X, w, rows, partial):
                     wi = w[i] if has_w else 1.0
                     for j in range(d):
                         acc[j, X[i, j]] += wi
-                partial[c] = acc
+                for j in range(d):          # element loops: numba compiles a slice assignment slowly
+                    for x in range(acc.shape[1]):
+                        partial[c, j, x] = acc[j, x]
                 c = next_item(todo)
     return partial
+
+
+@serial_kernel(inline="always")
+def _copy_chunk(cc, nkc, counts, nk, c):
+    """counts[c] = cc, nk[c] = nkc, by element loops (numba compiles a slice assignment slowly)."""
+    for j in range(cc.shape[0]):
+        for x in range(cc.shape[1]):
+            for k in range(cc.shape[2]):
+                counts[c, j, x, k] = cc[j, x, k]
+    for k in range(nkc.shape[0]):
+        nk[c, k] = nkc[k]
 
 
 @serial_kernel(inline="always")
@@ -302,8 +315,7 @@ def mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
                         r[k] = wi * np.exp(acc[k] - lse)
                         nkc[k] += r[k]
                     _add_to_counts(X, i, r, cc)
-                counts[c] = cc
-                nk[c] = nkc
+                _copy_chunk(cc, nkc, counts, nk, c)
                 ll[c] = s
                 c = next_item(todo)
 
@@ -373,8 +385,7 @@ def random_resp_stats(X, K, key, row0, w, rows, counts, nk):
                         r[k] *= wi
                         nkc[k] += r[k]
                     _add_to_counts(X, i, r, cc)
-                counts[c] = cc
-                nk[c] = nkc
+                _copy_chunk(cc, nkc, counts, nk, c)
                 c = next_item(todo)
 
 
