@@ -65,7 +65,7 @@ def performance_md(groups) -> str:
     """Markdown: fastdgm vs each peer (ratio = peer / fastdgm), groups with a peer only."""
     rows = ["| case | fastdgm | peer: median (peer / fastdgm) |", "|---|---:|---|"]
     for group, impls in groups.items():
-        if group in ITERATIONS and "fastdgm_1estep" in impls:
+        if group in ITERATIONS:
             rows.append(_per_iteration_row(group, impls, ITERATIONS[group]))
             continue
         ratios = group_ratios(impls)

@@ -286,7 +286,7 @@ def mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
     counts[c, j, x, k] = sum_i w_i r_ik [X[i, j] = x], nk[c, k] = sum_i w_i r_ik,
     ll[c] = sum_i w_i log P(x_i), where r_ik = P(z = k | x_i) under (logw, T (d, C, K)).
     """
-    n, d = X.shape
+    n = X.shape[0]
     K = logw.shape[0]
     nc = counts.shape[0]
     has_w = w.shape[0] > 0
@@ -362,7 +362,7 @@ def random_resp_stats(X, K, key, row0, w, rows, counts, nk):
     u = uniform(key, (row0 + i)*K + k) (Dirichlet(1) rows; row0: the block's first row in the
     whole data set), times w_i, accumulated like
     :func:`_mixture_em_stats`: counts[c, j, x, k] and nk[c, k] per chunk c of ``rows`` rows."""
-    n, d = X.shape
+    n = X.shape[0]
     nc = counts.shape[0]
     has_w = w.shape[0] > 0
     todo = np.zeros(1, np.int64)
