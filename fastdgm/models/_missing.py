@@ -85,22 +85,8 @@ def check_missing(X, missing, n_states: int, n_dims: int):
 
 
 def _form(model):
-    """('mixture', T (d, C, K), logw, levels (K, d, C)) or ('tree', cond, kparent, order, logw)."""
-    from .factorized import Factorized
-    from .mixture import Mixture
-    from .tree import ChowLiuTree
-    from .treemix import TreeMixture
-
-    if isinstance(model, Factorized):
-        lp = model.log_probs
-        return ("mixture", np.ascontiguousarray(lp[:, :, None]), np.zeros(1), levels(lp)[None])
-    if isinstance(model, Mixture):
-        return ("mixture", model._T, model.log_weights, levels(model.log_components))
-    if isinstance(model, ChowLiuTree):
-        return ("tree", model.log_cond[None], model._kparent[None], model.order[None], np.zeros(1))
-    if isinstance(model, TreeMixture):
-        return ("tree", model.log_cond, model._kparent, model.orders, model.log_weights)
-    raise TypeError(f"missing values are not supported for {type(model).__name__}")
+    """The model's tables for the kernels here (:meth:`Model._missing_form`)."""
+    return model._missing_form()
 
 
 def log_prob_missing(model, X, missing) -> np.ndarray:

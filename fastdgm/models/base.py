@@ -1,18 +1,35 @@
-"""The protocol every explicit-likelihood model shares, and saving/loading models.
+"""The contract every explicit-likelihood model follows, declared once, and saving/loading models.
 
-A model holds its parameters like a frozen scipy distribution. Subclasses implement
-``log_prob``, ``n_dims``, ``n_states``, ``get_params`` and ``from_params`` and, for exact
-samplers, ``sample_rows(key, start, n)``: rows ``[start, start + n)`` of the sample that
-``sample(N, rng)`` draws with ``key = make_key(rng)``. A block of rows therefore depends only
-on (key, start, n): that is the hook :mod:`fastdgm.dask` uses to draw blocks on workers.
-``sample``, ``score``, ``save`` and :func:`load` come from here.
+A model holds its parameters like a frozen scipy distribution: every public array attribute
+is read-only (:meth:`Model.__setattr__`), so cached derived tables (sampler levels, packed
+tables) never go out of step with the parameters. A subclass implements
 
-To add a model: one file in ``fastdgm/models/``, a class decorated with
-:func:`register_model` (so :func:`load` finds it), kernels in ``fastdgm/kernels/``.
+- ``n_dims``, ``n_states``, ``get_params`` and ``from_params`` (validating untrusted arrays);
+- ``_log_prob(X)`` (X already validated) and, with the ``"missing"`` capability,
+  ``_log_prob_missing(X, missing)`` and ``_fill(X, missing, key)``: the public
+  ``log_prob(X, missing=None)`` and ``fill`` live here, with their checks and docstrings;
+- for exact samplers, ``sample_rows(key, start, n)``: rows ``[start, start + n)`` of the sample
+  that ``sample(N, rng)`` draws with ``key = make_key(rng)``. A block of rows depends only on
+  (key, start, n): that is the hook :mod:`fastdgm.dask` uses to draw blocks on workers;
+- ``fit`` through :func:`fit_method`: ``Model.fit(X, n_states=None, *, **hyper)``, a
+  classmethod constructor that validates X once (nested fits call ``Other.fit.validated``),
+  refuses hyper-parameters that do not fit the data or the memory before allocating, and maps
+  the positional calls of 0.1 to keywords with a ``FutureWarning``;
+- ``example(rng)``: a small fitted model and data, which the conformance suite
+  (``tests/test_conformance.py``), :func:`fastdgm.warmup` and the docs use.
+
+What a model can do is declared as data on the class (:attr:`Model.capabilities`,
+:attr:`Model.kind`), and every registry (CLI kinds and options, warm-up, block and dask fits,
+missing values, the density-benchmark grids, :func:`load`) is derived from the registered
+classes (:func:`registered_models`), never kept by hand.
+
+To add a model: one file in ``fastdgm/models/`` with a class decorated with
+:func:`register_model`, its module named in ``MODEL_MODULES`` (``fastdgm/models/__init__.py``),
+kernels in ``fastdgm/kernels/``.
 
 One rule for fitting, for every model: ``fit`` is a classmethod constructor,
-``Model.fit(X, ...) -> Model``, declared with :class:`classonlymethod`; ``model.fit(X)`` on an
-instance raises ``TypeError`` (it would return a new model and leave ``model`` unchanged).
+``Model.fit(X, ...) -> Model``; ``model.fit(X)`` on an instance raises ``TypeError`` (it would
+return a new model and leave ``model`` unchanged).
 
 Model files are untrusted input: :func:`load` reads only arrays (no pickles) of a bounded total
 size, and ``from_params`` validates each one (shapes against each other, dtypes, ranges,
@@ -21,20 +38,33 @@ finiteness, normalisation) before any kernel can see it.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
+import warnings
 import zipfile
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 import numpy as np
 
 from .._atomic import atomic_output
 from .._rng import make_key
 from .._typing import ArrayLike, FloatArray, IntArray, PathLike, Seed
-from .._validation import check_positive_int, check_size
+from .._validation import check_memory, check_positive_int, check_size, check_states
 
 __all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez", "sample_shape",
-           "classonlymethod", "MAX_FILE_BYTES"]
+           "classonlymethod", "fit_method", "CAPABILITIES", "MAX_FILE_BYTES"]
+
+CAPABILITIES = {
+    "exact_log_prob": "log_prob is the exact log-likelihood (no unknown normaliser)",
+    "exact_sampler": "sample/sample_rows draw exactly from the model (no Markov chain)",
+    "missing": "log_prob(X, missing=) is the exact marginal and fill draws the exact conditional",
+    "exact_entropy": "entropy() is exact",
+    "statistics": "fits from additive per-block statistics (one pass, or one pass per EM iteration): "
+                  "block fits and dask fits",
+    "em": "fitted by the EM engine (fastdgm.models.em), objective_history_ after a fit",
+}
+"""What a model can declare in :attr:`Model.capabilities`, and what each promises."""
 
 MAX_FILE_BYTES = 2 ** 34
 """Largest total size (16 GiB) of the arrays :func:`load` reads from a model file; checked from
@@ -45,15 +75,49 @@ M = TypeVar("M", bound="Model")
 
 
 def register_model(cls: type[M]) -> type[M]:
-    """Class decorator: make ``cls`` loadable by :func:`load` under its class name."""
+    """Class decorator: make ``cls`` known to :func:`load`, the CLI, the warm-up, block and dask
+    fits and the conformance suite, under its class name.
+
+    The declared :attr:`Model.capabilities` are checked against :data:`CAPABILITIES`.
+    """
+    unknown = set(cls.capabilities) - set(CAPABILITIES)
+    if unknown:
+        raise ValueError(f"{cls.__name__} declares unknown capabilities {sorted(unknown)}; "
+                         f"known: {sorted(CAPABILITIES)}")
+    kinds = {c.kind: n for n, c in _MODELS.items() if c.kind is not None and n != cls.__name__}
+    if cls.kind is not None and cls.kind in kinds:
+        raise ValueError(f"{cls.__name__}.kind = {cls.kind!r} is already the kind of {kinds[cls.kind]}")
     _MODELS[cls.__name__] = cls
     return cls
 
 
-def registered_models() -> dict[str, type]:
-    """Every model class :func:`load` knows, by class name (imports all models first)."""
+def unregister_model(name: str) -> None:
+    """Forget the model class registered as ``name`` (tests that register a toy model)."""
+    _MODELS.pop(name, None)
+
+
+def registered_models(capability: str | None = None) -> dict[str, type[Model]]:
+    """Every registered model class, by class name (imports the package's models first).
+
+    Parameters
+    ----------
+    capability : str, optional
+        Only the classes that declare it (one of :data:`CAPABILITIES`).
+
+    Returns
+    -------
+    dict
+        Class name -> class, in registration order.
+    """
     _import_models()
-    return dict(_MODELS)
+    if capability is not None and capability not in CAPABILITIES:
+        raise ValueError(f"capability must be one of {sorted(CAPABILITIES)}, got {capability!r}")
+    return {n: c for n, c in _MODELS.items() if capability is None or capability in c.capabilities}
+
+
+def model_kinds() -> dict[str, type[Model]]:
+    """The fittable classes by their CLI kind (``fastdgm fit KIND``), from the registry."""
+    return {c.kind: c for c in registered_models().values() if c.kind is not None}
 
 
 def _import_models() -> None:
@@ -92,6 +156,97 @@ else:
             return refuse
 
 
+def _is_table(X) -> bool:
+    """A pandas DataFrame or an Arrow table (checked by module name: neither is imported)."""
+    mod = type(X).__module__ or ""
+    return (mod.startswith("pandas") or mod.startswith("pyarrow")) and hasattr(X, "columns")
+
+
+class _FitMethod(classonlymethod):
+    """What :func:`fit_method` returns: a class-only method whose bound form validates X."""
+
+    def __init__(self, body: Callable, legacy: tuple[str, ...]):
+        super().__init__(body)
+        self.legacy = legacy
+
+    def __get__(self, instance, owner=None):
+        bound = super().__get__(instance, owner)
+        if instance is not None:
+            return bound                    # the refusing stub of classonlymethod
+        cls = owner
+        body = self.__func__
+        legacy = self.legacy
+
+        @functools.wraps(body)
+        def fit(X, *args, **kwargs):
+            if args:
+                kwargs = _legacy_positional(cls, legacy, args, kwargs)
+            if _is_table(X):
+                from ..table import fit_table
+
+                return fit_table(cls, X, **kwargs)
+            n_states = kwargs.pop("n_states", None)
+            Xv, C = cls._check_fit_data(X, n_states)
+            cls._check_fit_params(Xv, C, kwargs)
+            return body(cls, Xv, C, **kwargs)
+
+        def validated(X, n_states, **kwargs):
+            """The fit of X already validated by an enclosing fit (no second scan)."""
+            return body(cls, X, n_states, **kwargs)
+
+        fit.validated = validated           # type: ignore[attr-defined]
+        fit.__signature__ = _public_signature(body)   # type: ignore[attr-defined]
+        return fit
+
+
+def _public_signature(body: Callable) -> inspect.Signature:
+    """``fit``'s signature as users call it: ``(X, n_states=None, *, ...)``."""
+    params = list(inspect.signature(body).parameters.values())[1:]      # drop cls
+    X, C, rest = params[0], params[1], params[2:]
+    C = C.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+    return inspect.Signature([X, C, *rest])
+
+
+def _legacy_positional(cls, legacy: tuple[str, ...], args: tuple, kwargs: dict) -> dict:
+    """Map a 0.1 positional call to keywords, with a FutureWarning when it is not just
+    ``fit(X, n_states)``."""
+    if len(args) > len(legacy):
+        raise TypeError(f"{cls.__name__}.fit takes X and n_states positionally, the rest by keyword; "
+                        f"got {1 + len(args)} positional arguments")
+    named = dict(zip(legacy, args))
+    both = set(named) & set(kwargs)
+    if both:
+        raise TypeError(f"{cls.__name__}.fit got multiple values for {sorted(both)}")
+    if list(named) != ["n_states"]:
+        call = ", ".join(f"{k}={v!r}" for k, v in named.items())
+        warnings.warn(f"{cls.__name__}.fit: hyper-parameters are keyword-only after (X, n_states); "
+                      f"call {cls.__name__}.fit(X, {call}) (positional calls stop working in 0.3)",
+                      FutureWarning, stacklevel=3)
+    return {**named, **kwargs}
+
+
+def fit_method(legacy: tuple[str, ...] = ("n_states",)) -> Callable[[Callable], Any]:
+    """Declare a model's ``fit``: ``def fit(cls, X, n_states, *, ...)`` with validated X.
+
+    The decorated body receives X validated once by :meth:`Model._check_fit_data` (C-contiguous,
+    the smallest unsigned dtype holding C) and the resolved ``n_states`` (an int), after
+    :meth:`Model._check_fit_params` has refused hyper-parameters that do not fit the data or
+    the memory. Users call ``Model.fit(X, n_states=None, *, ...)``; a DataFrame or Arrow table X
+    goes through :mod:`fastdgm.table`. A fit nested in another fit calls
+    ``Other.fit.validated(X, C, ...)`` to skip the second scan of X.
+
+    Parameters
+    ----------
+    legacy : tuple of str
+        The names of the positional parameters after X in 0.1 (``Mixture``:
+        ``("n_components", "n_states", "rng", ...)``): a positional call is mapped to them with a
+        ``FutureWarning``, so an old call keeps its meaning.
+    """
+    def deco(body: Callable) -> Any:
+        return _FitMethod(body, legacy)
+    return deco
+
+
 class Model:
     """Base class of explicit-likelihood models over X of shape (n, d), states in [0, C).
 
@@ -100,6 +255,22 @@ class Model:
     A subclass method or property without a docstring takes the protocol's docstring from
     here (so the documentation of every model is complete).
     """
+
+    kind: ClassVar[str | None] = None
+    """The name of the model family in ``fastdgm fit KIND`` (None: not fitted from the CLI)."""
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    """What the model can do, from :data:`CAPABILITIES`; every registry reads it."""
+    example_params: ClassVar[dict[str, Any]] = {}
+    """Hyper-parameters of :meth:`example`'s small fit (fast: a few EM iterations)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        # parameters are frozen like a scipy distribution's: a read-only view, so writing into
+        # m.log_probs cannot desynchronise log_prob from cached sampler tables (private
+        # attributes, the caches themselves, stay as set)
+        if isinstance(value, np.ndarray) and not name.startswith("_"):
+            value = value.view()
+            value.flags.writeable = False
+        object.__setattr__(self, name, value)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -128,20 +299,56 @@ class Model:
         """Number of states C of each component."""
         raise NotImplementedError
 
-    def log_prob(self, X: ArrayLike) -> FloatArray:  # pragma: no cover - abstract
+    def log_prob(self, X: ArrayLike, missing: ArrayLike | None = None) -> FloatArray:
         """Log-probability of each row of X.
 
         Parameters
         ----------
         X : array_like of int, shape (n, d)
-            States in [0, C).
+            States in [0, C); entries flagged in ``missing`` are ignored (any value).
+        missing : array_like of bool, shape (n, d), optional
+            True marks a missing entry: the result is then the exact marginal log-probability
+            of the observed entries of each row (the missing ones summed out; a row with every
+            entry missing gets 0). Models with the ``"missing"`` capability.
 
         Returns
         -------
         ndarray of float64, shape (n,)
-            ``log P(x)`` of each row.
+            ``log P(x)`` of each row; -inf for a row of probability zero.
         """
+        if missing is None:
+            return self._log_prob(X)
+        self._require("missing", "missing values (log_prob(X, missing=...))")
+        return self._log_prob_missing(X, missing)
+
+    def _log_prob(self, X: ArrayLike) -> FloatArray:  # pragma: no cover - abstract
+        """log P(x) of each row of X (validated here: X is what the user passed)."""
         raise NotImplementedError
+
+    def _log_prob_missing(self, X: ArrayLike, missing: ArrayLike) -> FloatArray:
+        """The exact marginal of the observed entries (default: :mod:`._missing` on
+        :meth:`_missing_form`)."""
+        from ._missing import log_prob_missing
+
+        return log_prob_missing(self, X, missing)
+
+    def _fill(self, X: ArrayLike, missing: ArrayLike, rng: Seed) -> IntArray:
+        """Exact conditional fill (default: :mod:`._missing` on :meth:`_missing_form`)."""
+        from ._missing import fill
+
+        return fill(self, X, missing, rng)
+
+    def _missing_form(self) -> tuple:  # pragma: no cover - abstract
+        """The model as a mixture of factorized or tree tables for :mod:`._missing`:
+        ``("mixture", T (d, C, K), log_weights (K,), levels (K, d, C))`` or
+        ``("tree", log_cond (K, d, C, C), kparent (K, d), orders (K, d), log_weights (K,))``."""
+        raise NotImplementedError
+
+    def _require(self, capability: str, what: str) -> None:
+        if capability not in self.capabilities:
+            have = [c for c in registered_models(capability)]
+            raise TypeError(f"{type(self).__name__} does not support {what}; models that do: "
+                            f"{', '.join(have)}")
 
     def sample(self, size: int | tuple[int, ...], rng: Seed = None) -> IntArray:
         """Draw samples, shape ``size + (d,)``, smallest unsigned dtype holding C.
@@ -210,9 +417,8 @@ class Model:
         ValueError
             If the observed entries of a row have probability 0 (nothing to condition on).
         """
-        from ._missing import fill
-
-        return fill(self, X, missing, rng)
+        self._require("missing", "missing values (fill)")
+        return self._fill(X, missing, rng)
 
     def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:  # pragma: no cover - abstract
         """Rows ``[start, start + n)`` of the sample drawn with the 64-bit ``key``.
@@ -258,6 +464,56 @@ class Model:
             ``-sum_x P(x) log P(x)``.
         """
         raise NotImplementedError(f"{type(self).__name__} has no exact entropy")
+
+    # --- fitting -------------------------------------------------------------------------
+    @classmethod
+    def _check_fit_data(cls, X, n_states: int | None) -> tuple[np.ndarray, int]:
+        """X of a fit, validated once: (X compact and C-contiguous, C)."""
+        return check_states(X, "X", n_states=n_states)
+
+    @classmethod
+    def _check_fit_params(cls, X: np.ndarray, n_states: int, params: dict) -> None:
+        """Refuse hyper-parameters that do not fit the data or the memory, before allocating.
+
+        The default checks ``n_components`` (no more than the rows, as scikit-learn does) and
+        the bytes :meth:`_fit_bytes` estimates against :func:`fastdgm._validation.available_memory`.
+        """
+        n = X.shape[0]
+        K = params.get("n_components")
+        if K is not None:
+            K = check_positive_int(K, "n_components")
+            if K > n:
+                raise ValueError(f"n_components={K} must be at most the number of rows of X ({n})")
+        estimate = cls._fit_bytes(X.shape, n_states, params)
+        if estimate is not None:
+            nbytes, name = estimate
+            check_memory(nbytes, name, params.get(name), f"{cls.__name__}.fit")
+
+    @classmethod
+    def _fit_bytes(cls, shape: tuple[int, int], n_states: int, params: dict) -> tuple[float, str] | None:
+        """(bytes a fit allocates, the parameter that drives it), or None if small."""
+        return None
+
+    @classmethod
+    def example(cls, rng: Seed = 0) -> tuple[Model, np.ndarray]:
+        """A small fitted model and the data it was fitted on (tests, warm-up, docs).
+
+        Parameters
+        ----------
+        rng : SPEC 7 seed
+            Seed of the data.
+
+        Returns
+        -------
+        model : Model
+            Fitted with :attr:`example_params` on the data.
+        X : ndarray of uint8, shape (n, d)
+            States in [0, model.n_states).
+        """
+        g = np.random.default_rng(rng)
+        z = g.integers(0, 2, size=(240, 1))
+        X = ((z + (g.random((240, 5)) < 0.25)) % 3).astype(np.uint8)     # correlated columns, C = 3
+        return cls.fit(X, n_states=3, **cls.example_params), X
 
     # --- persistence ---------------------------------------------------------------------
     def get_params(self) -> dict[str, np.ndarray]:  # pragma: no cover - abstract

@@ -27,7 +27,7 @@ from .._validation import (
     check_weights,
     param,
 )
-from .base import Model, classonlymethod, register_model
+from .base import Model, fit_method, register_model
 from .._typing import ArrayLike, DTypeLike, FloatArray, IntArray, Seed, Size
 
 __all__ = ["Categorical"]
@@ -64,6 +64,8 @@ class Categorical(Model):
     >>> cat.sample(3, rng=0).shape
     (3,)
     """
+
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "exact_entropy"})
 
     def __init__(self, p: ArrayLike | None = None, *, logits: ArrayLike | None = None) -> None:
         arr, is_logits, name = weights_or_logits(p, logits)
@@ -159,23 +161,42 @@ class Categorical(Model):
             tables = self._table_cache[m] = search_tables(self._levels, m)
         return draw_table(self._levels, tables, m, np.uint64(key), int(start), (int(n),), np.dtype(np.int64))
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
-        """Log-probability of each state in ``x``.
-
-        Parameters
-        ----------
-        x : array_like of int, any shape
-            States in [0, C).
-
-        Returns
-        -------
-        ndarray of float64
-            ``log p[x]``, the shape of ``x``.
-        """
+    def _log_prob(self, x: ArrayLike) -> FloatArray:
+        """``log p[x]``, the shape of ``x`` (states of any shape)."""
         arr, _ = check_states(np.atleast_1d(x), "x", n_states=self.n_states, ndim=np.ndim(x) or 1,
                               compact=False)
         out = self.log_probs[arr]
         return out.reshape(np.shape(x))
+
+    def _check_missing(self, x, missing):
+        """(x with missing entries set to 0, mask), both of x's shape (any shape)."""
+        arr = np.asarray(x)
+        M = np.asarray(missing)
+        if M.dtype != np.bool_:
+            raise TypeError(f"missing must have a boolean dtype (True = missing), got {M.dtype}")
+        if M.shape != arr.shape:
+            raise ValueError(f"missing must have the shape of x {arr.shape}, got {M.shape}")
+        if arr.dtype.kind not in "iub":
+            raise TypeError(f"x must have an integer dtype, got {arr.dtype}")
+        return np.where(M, 0, arr), M
+
+    def _log_prob_missing(self, x, missing) -> FloatArray:
+        """log p[x] where observed, 0 (= log of the sum over every state) where missing."""
+        arr, M = self._check_missing(x, missing)
+        return np.where(M, 0.0, self._log_prob(arr))
+
+    def _fill(self, x, missing, rng=None) -> IntArray:
+        """Missing entries drawn independently from p (a single variable has nothing else to
+        condition on): the k-th missing entry in C order is draw k of ``sample(., rng)``."""
+        arr, M = self._check_missing(x, missing)
+        self._log_prob(arr)                              # validates the observed states
+        n_missing = int(M.sum())
+        dt = np.asarray(x).dtype
+        if dt.kind == "b" or np.iinfo(dt).max < self.n_states - 1:
+            dt = smallest_uint(self.n_states)
+        out = np.array(arr, dtype=dt, copy=True)
+        out[M] = self.sample_rows(make_key(rng), 0, n_missing)
+        return out
 
     def entropy(self) -> float:
         """Exact entropy -sum p log p in nats (0 log 0 = 0).
@@ -189,8 +210,20 @@ class Categorical(Model):
         nz = p > 0
         return float(-np.sum(p[nz] * self.log_probs[nz]))
 
-    @classonlymethod
-    def fit(cls, x: ArrayLike, n_states: int | None = None, alpha: float = 1.0,
+    @classmethod
+    def _check_fit_data(cls, x, n_states):
+        arr = np.asarray(x)
+        _, C = check_states(arr.reshape(-1, 1) if arr.ndim else arr.reshape(1, 1), "x",
+                            n_states=n_states, compact=False)
+        return arr, C
+
+    @classmethod
+    def example(cls, rng=0):
+        x = np.random.default_rng(rng).choice(4, size=500, p=[0.1, 0.2, 0.3, 0.4])
+        return cls.fit(x, n_states=4), x
+
+    @fit_method()
+    def fit(cls, x: ArrayLike, n_states: int | None = None, *, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None) -> Categorical:
         """Maximum-likelihood (``alpha=0``) or smoothed estimate (counts + alpha) / (n + alpha C).
 
@@ -205,9 +238,8 @@ class Categorical(Model):
         sample_weight : array_like of float, shape of ``x``, optional
             Non-negative weights of the observations.
         """
-        arr = np.asarray(x)
-        flat, C = check_states(arr.reshape(-1, 1) if arr.ndim else arr.reshape(1, 1), "x",
-                               n_states=n_states, compact=False)
+        arr = x
+        flat, C = arr.reshape(-1, 1), n_states
         alpha = check_alpha(alpha)
         w = None
         if sample_weight is not None:

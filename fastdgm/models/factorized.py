@@ -18,7 +18,7 @@ from .._validation import (
 from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
 from ._tables import entropy_terms, levels, state_counts
-from .base import Model, classonlymethod, register_model
+from .base import Model, fit_method, register_model
 from .._typing import ArrayLike, FloatArray, IntArray
 
 __all__ = ["Factorized"]
@@ -51,6 +51,9 @@ class Factorized(Model):
            [0.        , 1.        ]])
     """
 
+    kind = "factorized"
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "exact_entropy", "statistics"})
+
     def __init__(self, probs: ArrayLike | None = None, *, logits: ArrayLike | None = None) -> None:
         self._set(check_log_table(probs, logits, name_p="probs", ndim=2, shape_doc="(d, C)"))
 
@@ -78,8 +81,8 @@ class Factorized(Model):
     def n_states(self) -> int:
         return self.log_probs.shape[1]
 
-    @classonlymethod
-    def fit(cls, X: ArrayLike, n_states: int | None = None, alpha: float = 1.0,
+    @fit_method()
+    def fit(cls, X: ArrayLike, n_states: int | None = None, *, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None) -> Factorized:
         """Maximum-likelihood fit in closed form, with additive smoothing.
 
@@ -102,7 +105,7 @@ class Factorized(Model):
         -------
         Factorized
         """
-        return cls.from_statistics(cls.sufficient_statistics(X, n_states, sample_weight), alpha)
+        return cls.from_statistics(cls._statistics(X, n_states, sample_weight), alpha)
 
     @staticmethod
     def sufficient_statistics(X, n_states=None, sample_weight=None) -> dict:
@@ -122,6 +125,11 @@ class Factorized(Model):
             number (weight) of rows; the statistics of row blocks add up (``a[k] + b[k]``).
         """
         X, C = check_states(X, "X", n_states=n_states)
+        return Factorized._statistics(X, C, sample_weight)
+
+    @staticmethod
+    def _statistics(X: np.ndarray, C: int, sample_weight) -> dict:
+        """:meth:`sufficient_statistics` of validated X."""
         w = check_sample_weight(sample_weight, X.shape[0])
         return {"counts": state_counts(X, C, w),
                 "total": np.float64(w.sum() if w.size else X.shape[0])}
@@ -148,32 +156,13 @@ class Factorized(Model):
             lp = np.log((counts + alpha) / (total + alpha * C))
         return cls._from_log(lp)
 
-    def log_prob(self, X: ArrayLike, missing: ArrayLike | None = None) -> FloatArray:
+    def _log_prob(self, X: ArrayLike) -> FloatArray:
         """log P(x) of each row, shape (n,), float64 (-inf where a state has probability 0).
 
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-            States in [0, C).
-        missing : array_like of bool, shape (n, d), optional
-            True marks a missing entry (its value in X is ignored): the result is then the
-            exact marginal log-probability of the observed entries (missing ones summed out).
-
-        Returns
-        -------
-        ndarray of float64, shape (n,)
-            ``log P(x)`` of each row.
-
-        Notes
-        -----
         Sums logp[j, X[i, j]] over j. For C = 2 and d a multiple of 8, eight columns at a time:
         the eight 0/1 bytes are packed into one byte that indexes a table of the 256 sums
         (equal to the plain sum up to rounding, ~1e-15 relative).
         """
-        if missing is not None:
-            from ._missing import log_prob_missing
-
-            return log_prob_missing(self, X, missing)
         X = check_model_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         if self.n_states == 2 and self.n_dims % 8 == 0 and X.ctypes.data % 8 == 0:
@@ -183,6 +172,10 @@ class Factorized(Model):
         else:
             _k.factorized_log_prob(X.size, X, self.log_probs, out)
         return out
+
+    def _missing_form(self) -> tuple:
+        lp = self.log_probs
+        return ("mixture", np.ascontiguousarray(lp[:, :, None]), np.zeros(1), levels(lp)[None])
 
     def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:
         """Rows ``[start, start + n)`` of the sample of ``key``, (n, d), smallest unsigned dtype.

@@ -32,7 +32,7 @@ from ..kernels import hclt as _h
 from ._missing import check_missing, fill_result
 from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
-from .base import Model, classonlymethod, register_model
+from .base import Model, fit_method, register_model
 from .mixture import Mixture
 from .tree import ChowLiuTree
 
@@ -46,7 +46,8 @@ def _initial_tables(X, w, K, C, alpha, key, init, init_noise):
     """(root_probs, trans_probs, emit_probs) to start EM from; see :meth:`HiddenChowLiuTree.fit`."""
     n, d = X.shape
     if init == "mixture":
-        mix = Mixture.fit(X, K, n_states=C, rng=int(key), alpha=alpha, sample_weight=w if w.size else None)
+        mix = Mixture.fit.validated(X, C, n_components=K, rng=int(key), alpha=alpha,
+                                    sample_weight=w if w.size else None)
         stay = np.full((K, K), (1.0 - INIT_STAY) / K) + INIT_STAY * np.eye(K)
         return (np.exp(mix.log_weights), np.broadcast_to(stay, (d, K, K)),
                 np.exp(mix.log_components).transpose(1, 0, 2))
@@ -101,6 +102,10 @@ class HiddenChowLiuTree(Model):
     converged_ : bool
     """
 
+    kind = "hclt"
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "em"})
+    example_params = {"n_hidden": 2, "rng": 0, "max_iter": 3}
+
     def __init__(self, parent, root_probs, trans_probs, emit_probs):
         parent = check_parent(parent)
         order = tree_order(parent)
@@ -154,22 +159,16 @@ class HiddenChowLiuTree(Model):
         return _h.block_rows(self.n_dims, self.n_hidden)
 
     # --- likelihood ----------------------------------------------------------------------
-    def log_prob(self, X, missing=None) -> np.ndarray:
-        """Exact log P(x) of each row, shape (n,), float64.
+    def _log_prob(self, X) -> np.ndarray:
+        """Exact log P(x) of each row, shape (n,), float64 (one upward pass per row)."""
+        return self._upward(X, None)
 
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-            States in [0, C); entries flagged in ``missing`` are ignored (any value).
-        missing : array_like of bool, shape (n, d), optional
-            True where an entry is missing: its emission is replaced by 1, which gives the
-            exact marginal likelihood of the observed entries of the row.
+    def _log_prob_missing(self, X, missing) -> np.ndarray:
+        """The same upward pass with the emissions of missing entries set to 1: the exact
+        marginal likelihood of the observed entries of each row."""
+        return self._upward(X, missing)
 
-        Returns
-        -------
-        ndarray float64 (n,)
-            -inf for a row of probability zero.
-        """
+    def _upward(self, X, missing) -> np.ndarray:
         if missing is None:
             X = check_model_X(X, self.n_states, self.n_dims)
             miss = np.zeros((0, 0), dtype=np.uint8)
@@ -215,29 +214,9 @@ class HiddenChowLiuTree(Model):
         _h.sample(out.size * 4, self.order, self.parent, plev, tlev, elev, np.uint64(key), int(start), out)
         return out
 
-    def fill(self, X, missing, rng=None) -> np.ndarray:
-        """Copy of X with the missing entries drawn from their exact conditional given the
-        observed entries of the same row.
-
-        Upward pass with the missing emissions set to 1, then the latents are drawn down the
-        tree from P(z_c | z_parent, observed) and each missing X_j from P(X_j | z_j).
-
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-        missing : array_like of bool, shape (n, d)
-            True where an entry is to be drawn.
-        rng : SPEC 7 seed
-
-        Returns
-        -------
-        ndarray (n, d), smallest unsigned dtype holding C
-
-        Raises
-        ------
-        ValueError
-            If the observed part of a row has probability zero under the model.
-        """
+    def _fill(self, X, missing, rng=None) -> np.ndarray:
+        """Upward pass with the missing emissions set to 1, then the latents are drawn down the
+        tree from P(z_c | z_parent, observed) and each missing X_j from P(X_j | z_j)."""
         X, M, arr = check_missing(X, missing, self.n_states, self.n_dims)
         miss = M.view(np.uint8)
         key = make_key(rng)
@@ -314,8 +293,9 @@ class HiddenChowLiuTree(Model):
         pair, emit, ll = self._em_stats(X, w)
         return self._m_step(pair, emit, alpha), ll / total
 
-    @classonlymethod
-    def fit(cls, X, n_hidden: int = 16, n_states: int | None = None, alpha: float = 0.1, rng=None,
+    @fit_method(legacy=("n_hidden", "n_states", "alpha", "rng", "max_iter", "tol", "progress",
+                        "sample_weight", "init", "init_noise", "dedupe"))
+    def fit(cls, X, n_states: int | None = None, *, n_hidden: int = 16, alpha: float = 0.1, rng=None,
             max_iter: int = 50, tol: float = 1e-4, progress: bool = False, sample_weight=None,
             init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True) -> "HiddenChowLiuTree":
         """Fit by MAP-EM on the Chow-Liu tree of X.
@@ -381,7 +361,7 @@ class HiddenChowLiuTree(Model):
         -------
         HiddenChowLiuTree
         """
-        X, C = check_states(X, "X", n_states=n_states)
+        C = n_states
         K = check_positive_int(n_hidden, "n_hidden")
         alpha = check_alpha(alpha)
         max_iter = check_positive_int(max_iter, "max_iter")
@@ -395,7 +375,7 @@ class HiddenChowLiuTree(Model):
 
         if dedupe:
             X, w = distinct_rows(X, w)
-        parent = ChowLiuTree.fit(X, n_states=C, alpha=1.0, sample_weight=w if w.size else None).parent
+        parent = ChowLiuTree.fit.validated(X, C, alpha=1.0, sample_weight=w if w.size else None).parent
         total = float(w.sum()) if w.size else float(X.shape[0])
 
         root, trans, emit = _initial_tables(X, w, K, C, alpha, key, init, init_noise)
@@ -422,6 +402,13 @@ class HiddenChowLiuTree(Model):
         model.n_iter_ = len(obj)
         model.converged_ = converged
         return model
+
+    @classmethod
+    def _fit_bytes(cls, shape, n_states, params):
+        K = int(params.get("n_hidden", 16))
+        n, d = shape
+        # the E-step's per-row messages of a block, the expected pair counts and the tables
+        return 8.0 * (4 * d * K * K + 2 * d * K * n_states + 4 * min(n, 4096) * d * K), "n_hidden"
 
     # --- persistence ---------------------------------------------------------------------
     def get_params(self) -> dict:

@@ -26,7 +26,7 @@ from ..kernels import likelihood as _k
 from ._mixture_em import block_statistics, em, m_step
 from ._packing import combine, pack, pack_width
 from ._tables import levels
-from .base import Model, classonlymethod, register_model
+from .base import Model, fit_method, register_model
 
 if TYPE_CHECKING:
     pass
@@ -61,6 +61,10 @@ class Mixture(Model):
     n_iter_ : int
         E-steps run for the returned fit; ``converged_`` : bool.
     """
+
+    kind = "mixture"
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "statistics", "em"})
+    example_params = {"n_components": 2, "rng": 0, "max_iter": 5}
 
     def __init__(self, weights: ArrayLike, components: ArrayLike) -> None:
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
@@ -113,36 +117,26 @@ class Mixture(Model):
         g, T = self._packed
         return pack(X, self.n_states, g), T
 
-    def log_prob(self, X: ArrayLike, missing: ArrayLike | None = None) -> FloatArray:
+    def _log_prob(self, X: ArrayLike) -> FloatArray:
         """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
 
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-            States in [0, C).
-        missing : array_like of bool, shape (n, d), optional
-            True marks a missing entry (its value in X is ignored): the result is then the
-            exact marginal log-probability of the observed entries (missing ones summed out).
-
-        Returns
-        -------
-        ndarray of float64, shape (n,)
-            ``log P(x)`` of each row.
-
-        Notes
-        -----
         For small C, g columns are packed into one state of C**g <= 256 (a uint8 copy of
         n * ceil(d/g) bytes) and summed through precomputed group tables: equal to the
         column-by-column sum up to rounding.
         """
-        if missing is not None:
-            from ._missing import log_prob_missing
-
-            return log_prob_missing(self, X, missing)
         Xp, T = self._check_packed(X)
         out = np.empty(Xp.shape[0])
         _k.mixture_log_prob(Xp.size * self.n_components, Xp, T, self.log_weights, out)
         return out
+
+    def _missing_form(self) -> tuple:
+        return ("mixture", self._T, self.log_weights, levels(self.log_components))
+
+    @classmethod
+    def _fit_bytes(cls, shape, n_states, params):
+        K = int(params.get("n_components", 10))
+        n, d = shape
+        return 8.0 * K * (2 * n + 4 * d * n_states), "n_components"   # responsibilities, tables
 
     def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Posterior P(component k | x) of each row.
@@ -199,8 +193,9 @@ class Mixture(Model):
             "Mixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
 
     # --- EM --------------------------------------------------------------------------------
-    @classonlymethod
-    def fit(cls, X: ArrayLike, n_components: int, n_states: int | None = None, rng: Seed = None,
+    @fit_method(legacy=("n_components", "n_states", "rng", "max_iter", "tol", "n_init", "alpha",
+                        "sample_weight", "progress"))
+    def fit(cls, X: ArrayLike, n_states: int | None = None, *, n_components: int = 10, rng: Seed = None,
             max_iter: int = 200, tol: float = 1e-6, n_init: int = 1, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None, progress: bool = False) -> Mixture:
         """Fit by expectation-maximisation (MAP-EM with a Dirichlet smoothing prior).
@@ -242,7 +237,7 @@ class Mixture(Model):
         -------
         Mixture
         """
-        X, C = check_states(X, "X", n_states=n_states)
+        C = n_states
         K = check_positive_int(n_components, "n_components")
         max_iter = check_positive_int(max_iter, "max_iter")
         n_init = check_positive_int(n_init, "n_init")

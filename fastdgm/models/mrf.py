@@ -26,7 +26,7 @@ from ..kernels.mrf_exact import energy_rows, enum_log_partition, pll_rows
 from ._lattice import check_grid, grid_edges
 from ._gibbs_plan import Adjacency, GibbsPlan, build_adjacency, build_gibbs_plan
 from ._mrf_fit import fit_pseudo_likelihood
-from .base import Model, classonlymethod, register_model
+from .base import Model, fit_method, register_model
 from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 __all__ = ["PairwiseMRF", "ENUM_LIMIT"]
@@ -57,6 +57,9 @@ class PairwiseMRF(Model):
     O(degree) whatever C when the field is constant per site. :meth:`grid` models with a scalar
     coupling and no field use a checkerboard kernel with neighbours by index arithmetic.
     """
+
+    kind = "mrf"
+    example_params = {"edges": [[0, 1], [1, 2], [2, 3], [3, 4]], "max_iter": 30}
 
     def __init__(self, unary: ArrayLike, edges: ArrayLike, pairwise: ArrayLike) -> None:
         u = as_float_array(unary, "unary", ndim=2).astype(np.float64, copy=False)
@@ -280,17 +283,8 @@ class PairwiseMRF(Model):
         self.log_partition()
         return self._entropy
 
-    def log_prob(self, X: ArrayLike) -> FloatArray:
-        """Exact log P(x) = -E(x) - log Z of each row (needs C**d <= 2**24, see log_partition).
-
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-
-        Returns
-        -------
-        ndarray of float64, shape (n,)
-        """
+    def _log_prob(self, X: ArrayLike) -> FloatArray:
+        """Exact log P(x) = -E(x) - log Z of each row (needs C**d <= 2**24, see log_partition)."""
         logz = self.log_partition()
         return -self.energy(X) - logz
 
@@ -338,8 +332,8 @@ class PairwiseMRF(Model):
         return res.samples[0].reshape(shape + (self.n_dims,))
 
     # --- fitting -----------------------------------------------------------------------
-    @classonlymethod
-    def fit(cls, X: ArrayLike, edges: ArrayLike | tuple[int, ...], n_states: int | None = None, *,
+    @fit_method(legacy=("edges", "n_states"))
+    def fit(cls, X: ArrayLike, n_states: int | None = None, *, edges: ArrayLike | tuple[int, ...],
             method: str = "pll", l2: float = 1e-2, pairwise: str = "full",
             periodic: bool | Sequence[bool] = True, max_iter: int = 500, tol: float = 1e-7,
             progress: bool = False) -> PairwiseMRF:

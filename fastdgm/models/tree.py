@@ -22,7 +22,7 @@ from ._cooccurrence import _mutual_information, mutual_information_from_counts, 
 from ._pairwise import pair_counts_blocked
 from ._tables import entropy_terms, levels, state_counts
 from ._trees import max_spanning_tree, tree_order
-from .base import Model, classonlymethod, register_model
+from .base import Model, fit_method, register_model
 from .._typing import ArrayLike, FloatArray, IntArray
 
 __all__ = ["ChowLiuTree"]
@@ -58,6 +58,9 @@ class ChowLiuTree(Model):
         lt = check_log_table(probs, None, name_p="probs", ndim=3, shape_doc="(d, C, C)")
         self._set(parent, _match_parent(parent, lt, "probs"))
 
+    kind = "chowliu"
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "exact_entropy", "statistics"})
+
     def _set(self, parent, log_cond):
         self.parent = parent
         self.order = tree_order(parent)
@@ -88,8 +91,8 @@ class ChowLiuTree(Model):
         ch = self.order[1:]
         return np.stack([self.parent[ch], ch], axis=1)
 
-    @classonlymethod
-    def fit(cls, X: ArrayLike, n_states: int | None = None, alpha: float = 1.0,
+    @fit_method()
+    def fit(cls, X: ArrayLike, n_states: int | None = None, *, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None) -> ChowLiuTree:
         """Maximum-likelihood tree and its smoothed conditional tables.
 
@@ -113,7 +116,7 @@ class ChowLiuTree(Model):
         ChowLiuTree
             with ``mutual_info_`` (d, d) float64, the weights of the spanning tree.
         """
-        X, C = check_states(X, "X", n_states=n_states)
+        C = n_states
         alpha = check_alpha(alpha)
         n, d = X.shape
         w = check_sample_weight(sample_weight, n)
@@ -183,30 +186,15 @@ class ChowLiuTree(Model):
         model.mutual_info_ = mi
         return model
 
-    def log_prob(self, X: ArrayLike, missing: ArrayLike | None = None) -> FloatArray:
-        """Exact log P(x) of each row, shape (n,), float64.
-
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-            States in [0, C).
-        missing : array_like of bool, shape (n, d), optional
-            True marks a missing entry (its value in X is ignored): the result is then the
-            exact marginal log-probability of the observed entries (missing ones summed out).
-
-        Returns
-        -------
-        ndarray of float64, shape (n,)
-            ``log P(x)`` of each row.
-        """
-        if missing is not None:
-            from ._missing import log_prob_missing
-
-            return log_prob_missing(self, X, missing)
+    def _log_prob(self, X: ArrayLike) -> FloatArray:
+        """Exact log P(x) of each row, shape (n,), float64."""
         X = check_model_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         _k.tree_log_prob(X.size, X, self.log_cond, self._kparent, out)
         return out
+
+    def _missing_form(self) -> tuple:
+        return ("tree", self.log_cond[None], self._kparent[None], self.order[None], np.zeros(1))
 
     def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:
         """Rows ``[start, start + n)`` of the sample of ``key`` by ancestral sampling.

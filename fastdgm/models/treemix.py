@@ -21,7 +21,7 @@ from ..kernels import treemix as _tk
 from ._tables import levels
 from ._treemix_em import PairCounter, em
 from ._trees import tree_order
-from .base import Model, classonlymethod, register_model
+from .base import Model, fit_method, register_model
 from .tree import ChowLiuTree
 
 __all__ = ["TreeMixture", "PairCounter"]
@@ -83,6 +83,10 @@ class TreeMixture(Model):
         (sum_i s_i log P(x_i) + alpha * sum over every table cell of log P_k(cell)) / sum_i s_i
         (the root's marginal counted once), the MAP-EM objective; it never decreases.
     """
+
+    kind = "treemix"
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "em"})
+    example_params = {"n_components": 2, "rng": 0, "max_iter": 3}
 
     def __init__(self, weights, parents, probs):
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
@@ -161,29 +165,24 @@ class TreeMixture(Model):
         return sum(w * self.component(k).marginals() for k, w in enumerate(self.weights))
 
     # --- evaluation ------------------------------------------------------------------------
-    def log_prob(self, X, missing=None) -> np.ndarray:
-        """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components).
-
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-            States in [0, C).
-        missing : array_like of bool, shape (n, d), optional
-            True marks a missing entry (its value in X is ignored): the result is then the
-            exact marginal log-probability of the observed entries (missing ones summed out).
-
-        Returns
-        -------
-        ndarray of float64, shape (n,)
-        """
-        if missing is not None:
-            from ._missing import log_prob_missing
-            return log_prob_missing(self, X, missing)
+    def _log_prob(self, X) -> np.ndarray:
+        """log P(x) of each row, shape (n,), float64 (max-shifted logsumexp over components)."""
         X = check_model_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         _tk.treemix_log_prob(X.size * self.n_components, X, self.log_cond, self._kparent,
                              self.log_weights, out)
         return out
+
+    def _missing_form(self) -> tuple:
+        return ("tree", self.log_cond, self._kparent, self.orders, self.log_weights)
+
+    @classmethod
+    def _fit_bytes(cls, shape, n_states, params):
+        K = int(params.get("n_components", 10))
+        n, d = shape
+        C = n_states
+        # responsibilities, K trees' tables, and one component's pair counts at a time
+        return 8.0 * (2 * K * n + 2 * K * d * C * C + (d * C) ** 2), "n_components"
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior P(component k | x) of each row (rows of probability zero get all zeros).
@@ -236,8 +235,9 @@ class TreeMixture(Model):
             "TreeMixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
 
     # --- EM --------------------------------------------------------------------------------
-    @classonlymethod
-    def fit(cls, X, n_components, n_states=None, alpha=1.0, rng=None, max_iter=100, tol=1e-5,
+    @fit_method(legacy=("n_components", "n_states", "alpha", "rng", "max_iter", "tol", "n_init",
+                        "sample_weight", "progress"))
+    def fit(cls, X, n_states=None, *, n_components=10, alpha=1.0, rng=None, max_iter=100, tol=1e-5,
             n_init=1, sample_weight=None, progress=False):
         """Fit by EM (Meila & Jordan 2000), MAP with a Dirichlet smoothing prior.
 
@@ -276,7 +276,7 @@ class TreeMixture(Model):
         -------
         TreeMixture
         """
-        X, C = check_states(X, "X", n_states=n_states)
+        C = n_states
         K = check_positive_int(n_components, "n_components")
         max_iter = check_positive_int(max_iter, "max_iter")
         n_init = check_positive_int(n_init, "n_init")
