@@ -55,7 +55,7 @@ def test_mixture_em_iteration(measure, full_size, name, impl):
     train, valid, test = _load(name)
     if not full_size:
         train = train[:500]
-    m = fd.Mixture.fit(train[:2000], 20, n_states=2, rng=0, max_iter=2)
+    m = fd.Mixture.fit(train[:2000], n_components=20, n_states=2, rng=0, max_iter=2)
     with fd.threads(1), blas_threads(1):
         measure(f"mixture-em-{name}", impl,
                 {"fastdgm": lambda: m.em_statistics(train),

@@ -68,7 +68,7 @@ def test_mixture_em_iteration(measure, full_size, n, d, K, impl):
     onehot[np.arange(n)[:, None], np.arange(d) * C + X] = 1.0
 
     def fit(e_steps=iters + 1):
-        return fd.Mixture.fit(X, K, C, rng=0, max_iter=e_steps, tol=0.0)
+        return fd.Mixture.fit(X, n_components=K, n_states=C, rng=0, max_iter=e_steps, tol=0.0)
 
     def numpy_iters():
         lw, lc = m0.log_weights, m0.log_components

@@ -82,5 +82,5 @@ def test_treemix_fit(measure, full_size, impl):
 
     with fd.threads(1), blas_threads_1():
         measure("treemix-fit", impl,
-                {"fastdgm": lambda: fd.TreeMixture.fit(X, K, rng=0, max_iter=10, tol=0.0), "numpy": numpy_counts},
+                {"fastdgm": lambda: fd.TreeMixture.fit(X, n_components=K, rng=0, max_iter=10, tol=0.0), "numpy": numpy_counts},
                 n=n, d=d, C=2, K=K, iterations=10, kernel="treemix-fit")

@@ -60,4 +60,9 @@ def show_config(file: TextIO | None = None) -> None:
         f"cpus           {max_threads()} available",
         f"OpenMP (Cython) {'yes' if openmp_enabled() else 'no'}",
     ]
+    from .models.base import registered_models
+
+    for name, cls in registered_models().items():
+        kind = f"fit {cls.kind}" if cls.kind else "no fit kind"
+        lines.append(f"model          {name} ({kind}): {', '.join(sorted(cls.capabilities)) or '-'}")
     print("\n".join(lines), file=file)

@@ -1,95 +1,99 @@
-"""One model kind fitted by name, with a progress bar for every kind (``fastdgm fit``)."""
+"""One model kind fitted by name (``fastdgm fit KIND``), from the registered model classes.
+
+The kinds are the ``kind`` of every registered class (:func:`fastdgm.models.base.model_kinds`),
+the options a kind takes are the keyword-only parameters of its ``fit``, and the kinds that fit
+block by block are those declaring the ``"statistics"`` capability: nothing here names a model.
+"""
 from __future__ import annotations
+
+import inspect
+from typing import Any
 
 from ._io import CLIError
 
-__all__ = ["fit_model", "model_class", "FIT_CLASSES", "BLOCK_KINDS"]
-
-FIT_CLASSES = {"factorized": "Factorized", "mixture": "Mixture", "chowliu": "ChowLiuTree",
-               "treemix": "TreeMixture", "hclt": "HiddenChowLiuTree"}
-"""Model kinds of ``fastdgm fit`` fitted by ``Class.fit`` (selectable with ``--valid``)."""
-BLOCK_KINDS = ("factorized", "mixture", "chowliu")
-"""Kinds that fit block by block from a memory-mapped file (``--block-rows``)."""
+__all__ = ["fit_model", "model_class", "fit_kinds", "block_kinds", "fit_parameters", "check_options"]
 
 
-def model_class(kind: str):
-    """The model class of a ``fastdgm fit`` kind (one of :data:`FIT_CLASSES`)."""
-    import fastdgm
+def fit_kinds() -> dict[str, Any]:
+    """The model classes of ``fastdgm fit``, by kind (registry order)."""
+    from .models.base import model_kinds
 
-    return getattr(fastdgm, FIT_CLASSES[kind])
+    return model_kinds()
 
 
-def fit_model(kind: str, X, *, n_states=None, alpha=1.0, n_components=10, seed=None, grid=None,
-              l2=None, progress=False, edges=None, periodic=True, pairwise="full", n_hidden=16):
-    """Fit one model kind on X (shared by ``fit`` and ``demo``).
+def block_kinds() -> tuple[str, ...]:
+    """Kinds that fit block by block from a memory-mapped file (``--block-rows``)."""
+    return tuple(k for k, c in fit_kinds().items() if "statistics" in c.capabilities)
+
+
+def model_class(kind: str) -> Any:
+    """The model class of a ``fastdgm fit`` kind.
+
+    Raises
+    ------
+    CLIError
+        If no registered model has that kind.
+    """
+    kinds = fit_kinds()
+    if kind not in kinds:
+        raise CLIError(f"unknown model kind {kind!r}; the kinds are: {', '.join(kinds)}")
+    return kinds[kind]
+
+
+def fit_parameters(cls) -> dict[str, inspect.Parameter]:
+    """The keyword-only hyper-parameters of ``cls.fit``, by name."""
+    return {n: p for n, p in inspect.signature(cls.fit).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def check_options(kind: str, options: dict[str, Any], *, flags: dict[str, str] | None = None) -> None:
+    """CLIError when an option is not a hyper-parameter of the kind's ``fit``.
 
     Parameters
     ----------
-    kind : {"factorized", "mixture", "chowliu", "treemix", "hclt", "mrf"}
-        The model family.
+    kind : str
+    options : dict
+        Hyper-parameter name -> value.
+    flags : dict, optional
+        Hyper-parameter name -> the command-line flag that set it (for the message).
+    """
+    params = fit_parameters(model_class(kind))
+    flags = flags or {}
+    for name in options:
+        if name not in params:
+            raise CLIError(f"{flags.get(name, name)} does not apply to {kind} (its fit takes: "
+                           f"{', '.join(params)})")
+
+
+def fit_model(kind: str, X, *, n_states=None, progress: bool = False, **options):
+    """Fit one model kind on X with the given hyper-parameters (shared by ``fit`` and ``demo``).
+
+    Parameters
+    ----------
+    kind : str
+        A registered model kind (``fastdgm info`` lists them).
     X : ndarray of int, shape (n, d)
         Training data.
     n_states : int, optional
         C (default: ``X.max() + 1``).
-    alpha : float
-        Additive smoothing (factorized, chowliu).
-    n_components : int
-        Mixture components K (mixture, treemix).
-    seed : int, optional
-        Seed of the mixture's initialisation.
-    grid : tuple of int, optional
-        Lattice of the d sites (mrf).
-    l2 : float, optional
-        L2 penalty of the pseudo-likelihood fit (mrf).
     progress : bool
-        Show a progress bar of the fit on stderr (every kind).
-    edges : ndarray of int, shape (m, 2), optional
-        Site pairs of a general graph (mrf).
-    periodic : bool
-        Periodic lattice boundaries (mrf with ``grid``).
-    pairwise : {"full", "shared", "potts"}
-        Coupling tables of the mrf.
-    n_hidden : int
-        Hidden states K of the hclt.
+        Show a progress bar of the fit on stderr (every kind: a one-step bar for fits that
+        have no iterations).
+    **options
+        Keyword-only hyper-parameters of the kind's ``fit``.
 
     Returns
     -------
     Model
         The fitted model.
     """
-    if kind == "mixture":
-        from .models import Mixture
+    from ._progress import Progress
 
-        return Mixture.fit(X, n_components=n_components, n_states=n_states, rng=seed, progress=progress)
-    if kind == "treemix":
-        from .models import TreeMixture
-
-        return TreeMixture.fit(X, n_components=n_components, n_states=n_states, alpha=alpha, rng=seed,
-                               progress=progress)
-    if kind == "hclt":
-        from .models import HiddenChowLiuTree
-
-        return HiddenChowLiuTree.fit(X, n_hidden=n_hidden, n_states=n_states, alpha=alpha, rng=seed,
-                                     progress=progress)
-    if kind == "mrf":
-        from .models.mrf import PairwiseMRF
-
-        if (grid is None) == (edges is None):
-            raise CLIError("fit mrf needs --grid HxW (a lattice over the d columns) or --edges FILE "
-                           "((m, 2) site pairs)")
-        kw = {"pairwise": pairwise, "progress": progress}
-        if l2 is not None:
-            kw["l2"] = l2
-        if grid is not None:
-            return PairwiseMRF.fit(X, grid, n_states=n_states, method="pll", periodic=periodic, **kw)
-        return PairwiseMRF.fit(X, edges, n_states=n_states, method="pll", **kw)
-    if kind in ("factorized", "chowliu"):       # one pass over the data: a one-step bar
-        from ._progress import Progress
-        from .models import ChowLiuTree, Factorized
-
-        cls = Factorized if kind == "factorized" else ChowLiuTree
-        with Progress(1, unit="fit", enabled=progress, desc=f"fit {cls.__name__}") as bar:
-            model = cls.fit(X, n_states=n_states, alpha=alpha)
-            bar.update(1)
-        return model
-    raise CLIError(f"unknown model kind {kind!r}")  # pragma: no cover - argparse checks
+    cls = model_class(kind)
+    check_options(kind, options)
+    if "progress" in fit_parameters(cls):
+        return cls.fit(X, n_states=n_states, progress=progress, **options)
+    with Progress(1, unit="fit", enabled=progress, desc=f"fit {cls.__name__}") as bar:
+        model = cls.fit(X, n_states=n_states, **options)
+        bar.update(1)
+    return model

@@ -71,7 +71,7 @@ def _paths():
         m = fd.PairwiseMRF(np.zeros((4, 3)), e[:0].tolist() + [[0, 1], [1, 2], [2, 3], [0, 3]],
                            np.zeros((4, 3, 3)))
         m.log_partition(), m.log_prob(small), m.pseudo_log_likelihood(small)
-        fd.PairwiseMRF.fit(small, [[0, 1], [1, 2], [2, 3]], n_states=3, method="pll", max_iter=3)
+        fd.PairwiseMRF.fit(small, edges=[[0, 1], [1, 2], [2, 3]], n_states=3, method="pll", max_iter=3)
 
     def pairwise():
         import scipy.sparse as sp
@@ -85,24 +85,35 @@ def _paths():
             pairwise_count_matrix(sp.csr_matrix(X), C, method="sparse")
             pairwise_count_matrix(X, C, np.ones(len(X)))
 
-    def latent_and_missing():
-        for X in (small, big[:4096] & 1):
-            C = int(X.max()) + 1
-            mask = np.zeros(X.shape, dtype=bool)
-            mask[:, ::2] = True
-            models = [fd.Factorized.fit(X, n_states=C), fd.Mixture.fit(X, 2, n_states=C, rng=0, max_iter=2),
-                      fd.ChowLiuTree.fit(X, n_states=C),
-                      fd.TreeMixture.fit(X, 2, n_states=C, rng=0, max_iter=2),
-                      fd.HiddenChowLiuTree.fit(X, n_hidden=2, n_states=C, rng=0, max_iter=2)]
-            for m in models:
-                m.log_prob(X), m.log_prob(X, missing=mask), m.fill(X, missing=mask, rng=0), m.sample(len(X), rng=0)
-            models[3].predict_proba(X)
+    def tree_mixture_pairs():
         wide = rng.integers(0, 2, size=(512, 128)).astype(np.uint8)   # the M-step's pair kernels in parallel
-        fd.TreeMixture.fit(wide, 4, n_states=2, rng=0, max_iter=1)
-        fd.TreeMixture.fit(big, 4, n_states=3, rng=0, max_iter=1)
+        fd.TreeMixture.fit(wide, n_components=4, n_states=2, rng=0, max_iter=1)
+        fd.TreeMixture.fit(big, n_components=4, n_states=3, rng=0, max_iter=1)
 
     return [("sampling", sampling), ("factorized", factorized), ("mixture", mixture),
-            ("chowliu", chowliu), ("mrf", mrf), ("pairwise", pairwise), ("latent and missing", latent_and_missing)]
+            ("chowliu", chowliu), ("mrf", mrf), ("pairwise", pairwise), ("tree mixture pairs", tree_mixture_pairs),
+            *model_paths()]
+
+
+def model_paths():
+    """(class name, function) per registered model: its :meth:`~fastdgm.models.base.Model.example`
+    fitted, then log_prob, missing values and sampling as its capabilities declare them."""
+    from .models.base import registered_models
+
+    def run(cls):
+        model, small = cls.example()
+        # the example's rows, and as many again as select the parallel version of each kernel
+        for X in (small, np.tile(small, (256,) + (1,) * (np.ndim(small) - 1))):
+            if "exact_log_prob" in cls.capabilities:
+                model.log_prob(X)
+            if "missing" in cls.capabilities:
+                mask = np.zeros(np.shape(X), dtype=bool)
+                mask[..., ::2] = True
+                model.log_prob(X, missing=mask), model.fill(X, mask, rng=0)
+            if "exact_sampler" in cls.capabilities:
+                model.sample(len(X), rng=0)
+
+    return [(name, (lambda cls=cls: run(cls))) for name, cls in registered_models().items()]
 
 
 def warmup(verbose: bool = False) -> float:

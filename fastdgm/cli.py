@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from ._fit import BLOCK_KINDS, FIT_CLASSES, fit_model, model_class
+from ._fit import fit_model
 from ._io import (
     CLIError,
     atomic_save_npy,
@@ -169,56 +169,100 @@ def cmd_gibbs(args) -> int:
     return 0
 
 
+_FLAG_PARAMS = {"alpha": "--alpha", "n_components": "--components", "n_hidden": "--hidden", "l2": "--l2",
+                "pairwise": "--pairwise", "edges": "--grid/--edges", "periodic": "--open"}
+"""Hyper-parameter -> the flag of ``fastdgm fit`` that sets it (the rest go through --param)."""
+
+
+def _fit_options(args, X) -> dict:
+    """The hyper-parameters the command line gives, by name: the flags that were given, --param
+    NAME=VALUE, and --seed as ``rng`` where the kind's fit takes one."""
+    import math
+
+    from ._fit import fit_parameters, model_class
+
+    opts = {"alpha": args.alpha, "n_components": args.components, "n_hidden": args.hidden,
+            "l2": args.l2, "pairwise": args.pairwise}
+    opts = {k: v for k, v in opts.items() if v is not None}
+    if args.grid:
+        grid = parse_grid(args.grid)
+        if math.prod(grid) != X.shape[1]:
+            raise CLIError(f"--grid {args.grid} has {math.prod(grid)} sites but the data has "
+                           f"d = {X.shape[1]} columns")
+        opts["edges"] = tuple(grid)
+        opts["periodic"] = not args.open
+    elif args.open:
+        raise CLIError("--open applies to a lattice given with --grid HxW")
+    if args.edges is not None:
+        if args.grid:
+            raise CLIError("give --grid HxW or --edges FILE, not both")
+        edges = load_array(args.edges, "--edges file")
+        if edges.ndim != 2 or edges.shape[1] != 2 or edges.dtype.kind not in "iu":
+            raise CLIError(f"--edges file must hold an (m, 2) integer array, got {edges.dtype} {edges.shape}")
+        opts["edges"] = edges
+    for item in args.param or []:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise CLIError(f"--param {item!r}: expected NAME=VALUE (e.g. max_iter=50)")
+        opts[name] = _param_value(value.strip())
+    params = fit_parameters(model_class(args.kind))
+    if "rng" in params and "rng" not in opts:
+        opts["rng"] = args.seed
+    if "edges" in params and params["edges"].default is params["edges"].empty and "edges" not in opts:
+        raise CLIError(f"fit {args.kind} needs --grid HxW (a lattice over the d columns) or --edges FILE "
+                       "((m, 2) site pairs)")
+    return opts
+
+
+def _param_value(text: str):
+    """A --param value: an int, a float, True/False/None, else the string itself."""
+    import ast
+
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, (int, float, bool, type(None))) else text
+
+
 def cmd_fit(args) -> int:
+    from ._fit import block_kinds, check_options, model_class
+
     out = check_out_path(args.out, ".npz")
+    cls = model_class(args.kind)
     search = parse_search(args.search)
     if args.grid and "=" in args.grid:          # --grid alpha=0.01,0.1 is a search grid too
         search.update(parse_search([args.grid]))
         args.grid = None
-    if (search or args.valid) and args.kind not in FIT_CLASSES:
-        raise CLIError(f"--valid/--search select among fits of {', '.join(FIT_CLASSES)}, not {args.kind}")
     if search and not args.valid:
         raise CLIError("--search needs --valid FILE: the settings are compared on the validation data")
     blocks = args.block_rows is not None
-    if blocks and (args.kind not in BLOCK_KINDS or args.valid):
-        raise CLIError(f"--block-rows fits {', '.join(BLOCK_KINDS)} without --valid")
+    if blocks and (args.kind not in block_kinds() or args.valid):
+        raise CLIError(f"--block-rows fits {', '.join(block_kinds())} without --valid")
     X = load_data(args.data, mmap=blocks)
+    options = _fit_options(args, X)
+    check_options(args.kind, {**options, **search}, flags=_FLAG_PARAMS)
     t0 = time.perf_counter()
     if blocks:
         from .blockfit import fit_in_blocks
 
-        kw = {"n_components": args.components, "rng": args.seed} if args.kind == "mixture" else {}
-        model = fit_in_blocks(model_class(args.kind), X, block_rows=args.block_rows, n_states=args.states,
-                              alpha=args.alpha, progress=args.progress, **kw)
+        model = fit_in_blocks(cls, X, block_rows=args.block_rows, n_states=args.states,
+                              progress=args.progress, **options)
     elif args.valid:
         from .selection import select
 
         V = load_data(args.valid)
-        fixed = {"alpha": args.alpha}
-        if args.kind in ("mixture", "treemix"):
-            fixed.update(n_components=args.components, rng=args.seed)
-        if args.kind == "hclt":
-            fixed.update(n_hidden=args.hidden, rng=args.seed)
         for k in search:
-            fixed.pop(k, None)
-        sel = select(model_class(args.kind), X, V, search or {"alpha": [args.alpha]}, n_states=args.states,
-                     progress=args.progress, **fixed)
+            options.pop(k, None)
+        if not search:                  # nothing to search: the one setting, scored on --valid
+            name = next(iter(options), None)
+            search = {name: [options.pop(name)]} if name else {}
+        sel = select(cls, X, V, search, n_states=args.states, progress=args.progress, **options)
         print(sel.format())
         model = sel.best
     else:
-        grid = parse_grid(args.grid) if args.grid else None
-        if grid is not None and int(__import__("math").prod(grid)) != X.shape[1]:
-            raise CLIError(f"--grid {args.grid} has {__import__('math').prod(grid)} sites but the data "
-                           f"has d = {X.shape[1]} columns")
-        edges = None
-        if args.edges is not None:
-            edges = load_array(args.edges, "--edges file")
-            if edges.ndim != 2 or edges.shape[1] != 2 or edges.dtype.kind not in "iu":
-                raise CLIError(f"--edges file must hold an (m, 2) integer array, got {edges.dtype} "
-                               f"{edges.shape}")
-        model = fit_model(args.kind, X, n_states=args.states, alpha=args.alpha, n_components=args.components,
-                          seed=args.seed, grid=grid, l2=args.l2, progress=args.progress, edges=edges,
-                          periodic=not args.open, pairwise=args.pairwise, n_hidden=args.hidden)
+        model = fit_model(args.kind, X, n_states=args.states, progress=args.progress, **options)
     dt = time.perf_counter() - t0
     model.save(out)
     _say(args, f"fitted {model!r} on {X.shape[0]} samples in {dt:.2f} s; wrote {out}")
@@ -379,22 +423,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("fit", parents=[common], help="fit a model by maximum (pseudo-)likelihood",
                        description="Fit a model to (n, d) integer data and save it (.npz).")
-    s.add_argument("kind", choices=("chowliu", "factorized", "mixture", "treemix", "hclt", "mrf"),
-                   help="model family (treemix: mixture of Chow-Liu trees; hclt: hidden Chow-Liu tree)")
+    s.add_argument("kind", help="model family: the kind of a registered model (fastdgm info lists them; "
+                   "e.g. factorized, chowliu, mixture, treemix (mixture of Chow-Liu trees), hclt (hidden "
+                   "Chow-Liu tree), mrf)")
     s.add_argument("--data", required=True, help="(n, d) integer data (.npy/.npz/.csv)")
     s.add_argument("--out", required=True, help=".npz model file to write")
     s.add_argument("--states", type=_positive_int, default=None, help="C (default: max + 1)")
-    s.add_argument("--alpha", type=float, default=1.0, help="additive smoothing (factorized, "
-                   "chowliu)")
-    s.add_argument("--components", type=_positive_int, default=10, help="mixture components K "
-                   "(mixture, treemix)")
-    s.add_argument("--hidden", type=_positive_int, default=16, help="hidden states K of hclt")
+    s.add_argument("--alpha", type=float, default=None, help="additive smoothing (default: the "
+                   "model's)")
+    s.add_argument("--components", type=_positive_int, default=None, help="mixture components K "
+                   "(n_components; default: the model's)")
+    s.add_argument("--hidden", type=_positive_int, default=None, help="hidden states K (n_hidden; "
+                   "default: the model's)")
+    s.add_argument("--param", action="append", default=None, metavar="NAME=VALUE",
+                   help="any other keyword of the kind's fit (repeatable), e.g. max_iter=50")
     s.add_argument("--grid", default=None, help="lattice HxW of the d sites (mrf), periodic unless "
                    "--open")
     s.add_argument("--open", action="store_true", help="open lattice boundaries (mrf --grid)")
     s.add_argument("--edges", default=None, help="(m, 2) integer file of site pairs: a general "
                    "graph (mrf)")
-    s.add_argument("--pairwise", choices=["full", "shared", "potts"], default="full",
+    s.add_argument("--pairwise", choices=["full", "shared", "potts"], default=None,
                    help="mrf couplings: a (C, C) table per edge, one shared table, or one Potts "
                    "coupling (default full)")
     s.add_argument("--l2", type=float, default=None, help="L2 penalty of the pseudo-likelihood "
@@ -405,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="values of a fit parameter to try with --valid (repeatable), e.g. "
                    "alpha=0.01,0.1,1 or n_components=10,20; '--grid NAME=...' works too")
     s.add_argument("--block-rows", type=_positive_int, default=None, help="fit block by block from a "
-                   "memory-mapped .npy (out of core; factorized, chowliu, mixture)")
+                   "memory-mapped .npy (out of core; kinds whose fit sums block statistics)")
     s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("score", parents=[common], help="mean log-likelihood of data under a model",

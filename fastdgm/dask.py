@@ -137,9 +137,7 @@ def _sample_block(frozen, key, start, n_rows):
 
 
 def _block_samplable(model) -> bool:
-    from .models.base import Model
-
-    return type(model).sample_rows is not Model.sample_rows
+    return "exact_sampler" in type(model).capabilities
 
 
 def _normalize_chunks(n, chunks):

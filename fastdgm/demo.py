@@ -271,7 +271,7 @@ def run_demo(out="fastdgm_demo.png", data=None, *, quick: bool = False, seed: in
 
     edges = mrf_edges(image_shape, tree.edges) if image_shape[0] > 1 else tree.edges
     with steps(f"fitting PairwiseMRF ({len(edges)} edges, pseudo-likelihood)") as st:
-        mrf = PairwiseMRF.fit(X_train, edges, n_states=C, method="pll")
+        mrf = PairwiseMRF.fit(X_train, edges=edges, n_states=C, method="pll")
     try:                       # exact when C^d is small enough to enumerate
         pl_train, _ = _mean_se(mrf.log_prob(X_train))
         pl_test, se = _mean_se(mrf.log_prob(X_test))

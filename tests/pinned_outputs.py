@@ -41,12 +41,12 @@ def outputs() -> dict:
     out["Factorized.log_probs"] = f.log_probs
     out["Factorized.log_prob"] = f.log_prob(X)
     out["Factorized.sample"] = f.sample(300, rng=8)
-    mix = fd.Mixture.fit(Xb, 4, rng=9, max_iter=15)
+    mix = fd.Mixture.fit(Xb, n_components=4, rng=9, max_iter=15)
     out["Mixture.log_weights"] = mix.log_weights
     out["Mixture.log_components"] = mix.log_components
     out["Mixture.log_prob"] = mix.log_prob(Xb)
     out["Mixture.sample"] = mix.sample(300, rng=10)
-    mix17 = fd.Mixture.fit(X, 3, n_states=17, rng=11, max_iter=5)
+    mix17 = fd.Mixture.fit(X, n_components=3, n_states=17, rng=11, max_iter=5)
     out["Mixture17.log_components"] = mix17.log_components
     t = fd.ChowLiuTree.fit(X, n_states=17, alpha=0.3)
     out["ChowLiuTree.parent"] = t.parent
@@ -74,7 +74,7 @@ def outputs() -> dict:
     out["mrf.log_partition"] = np.float64(g.log_partition())
     out["mrf.log_prob"] = g.log_prob(r.samples[-1])
     data = fd.gibbs(ising, 50, 30, rng=18).samples.reshape(-1, 64)[:1000]
-    fitted = fd.PairwiseMRF.fit(data, ising.edges, n_states=2)
+    fitted = fd.PairwiseMRF.fit(data, edges=ising.edges, n_states=2)
     out["mrf.fit.unary"] = np.round(fitted.unary, 6)
     out["mrf.fit.pairwise"] = np.round(fitted.pairwise, 6)
 

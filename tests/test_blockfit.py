@@ -33,7 +33,7 @@ def test_one_pass_fits_equal_in_memory_bit_for_bit(memmap_data, cls, block_rows)
 
 def test_mixture_em_in_blocks_matches_in_memory(memmap_data):
     X, M, _ = memmap_data
-    one = fd.Mixture.fit(X, 3, rng=7, max_iter=40, alpha=0.5)
+    one = fd.Mixture.fit(X, n_components=3, rng=7, max_iter=40, alpha=0.5)
     blocks = fit_in_blocks(fd.Mixture, M, block_rows=1234, n_components=3, rng=7, max_iter=40, alpha=0.5)
     assert blocks.n_iter_ == one.n_iter_
     np.testing.assert_allclose(blocks.objective_history_, one.objective_history_, rtol=1e-12)

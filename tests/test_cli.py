@@ -123,7 +123,7 @@ def test_fit_mrf_and_gibbs_from_model(tmp_path):
     run("fit", "mrf", "--data", tmp_path / "X.npy", "--grid", "3x3", "--states", 2, "--out",
         tmp_path / "mrf.npz", "-q")
     model = fd.load(tmp_path / "mrf.npz")
-    ref = fd.PairwiseMRF.fit(X, (3, 3), n_states=2, method="pll")
+    ref = fd.PairwiseMRF.fit(X, edges=(3, 3), n_states=2, method="pll")
     np.testing.assert_allclose(model.pseudo_log_likelihood(X), ref.pseudo_log_likelihood(X), atol=1e-9)
     out = run("score", "--model", tmp_path / "mrf.npz", "--data", tmp_path / "X.npy", "--pseudo").stdout
     assert float(out.split("pseudo_log_lik")[1].split()[0]) == pytest.approx(
@@ -131,7 +131,7 @@ def test_fit_mrf_and_gibbs_from_model(tmp_path):
     np.save(tmp_path / "e.npy", np.array([[0, 1], [1, 2], [4, 8]]))
     run("fit", "mrf", "--data", tmp_path / "X.npy", "--edges", tmp_path / "e.npy", "--pairwise", "potts",
         "--out", tmp_path / "mrf2.npz", "-q")
-    ref2 = fd.PairwiseMRF.fit(X, np.array([[0, 1], [1, 2], [4, 8]]), n_states=2, pairwise="potts")
+    ref2 = fd.PairwiseMRF.fit(X, edges=np.array([[0, 1], [1, 2], [4, 8]]), n_states=2, pairwise="potts")
     np.testing.assert_allclose(fd.load(tmp_path / "mrf2.npz").log_prob(X), ref2.log_prob(X), atol=1e-9)
     run("gibbs", "--model", tmp_path / "mrf.npz", "--chains", 3, "--sweeps", 5, "--seed", 2,
         "--out", tmp_path / "g.npz", "-q")

@@ -127,7 +127,7 @@ def test_fit_over_workers_equals_one_machine(client, data):
         dist = fdd.fit(cls, Xd, n_states=4, alpha=0.5)
         for k, v in one.get_params().items():
             np.testing.assert_array_equal(dist.get_params()[k], v)
-    one = fd.Mixture.fit(X, 3, n_states=4, rng=4, max_iter=25)
+    one = fd.Mixture.fit(X, n_components=3, n_states=4, rng=4, max_iter=25)
     dist = fdd.fit(fd.Mixture, Xd, n_components=3, rng=4, max_iter=25)
     assert dist.n_iter_ == one.n_iter_
     np.testing.assert_allclose(dist.objective_history_, one.objective_history_, rtol=1e-12)

@@ -74,7 +74,7 @@ def test_kl_enumeration_tree_and_mixture():
     X = rng.integers(0, 3, size=(400, 4))
     X[:, 1] = X[:, 0]
     t = fd.ChowLiuTree.fit(X, 3)
-    m = fd.Mixture.fit(X, 2, 3, rng=0, max_iter=10)
+    m = fd.Mixture.fit(X, n_components=2, n_states=3, rng=0, max_iter=10)
     Xall = slow.all_states(4, 3)
     lt, lm = t.log_prob(Xall), m.log_prob(Xall)
     exact = np.sum(np.exp(lt) * (lt - lm))

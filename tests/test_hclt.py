@@ -163,7 +163,7 @@ def test_mixture_start_is_the_mixture_when_latents_copy_their_parent(monkeypatch
     root, trans, emit = hclt._initial_tables(X, w, K, 3, 0.3, key, "mixture", 0.0)
     parent = fd.ChowLiuTree.fit(X).parent
     start = HiddenChowLiuTree(parent, root, trans, emit)
-    mix = fd.Mixture.fit(X, K, n_states=3, rng=int(key), alpha=0.3, sample_weight=w)
+    mix = fd.Mixture.fit(X, n_components=K, n_states=3, rng=int(key), alpha=0.3, sample_weight=w)
     np.testing.assert_allclose(start.log_prob(X), mix.log_prob(X), rtol=1e-12)
     # and the default start is close to it, EM then improves on the mixture's fit
     m = HiddenChowLiuTree.fit(X, n_hidden=K, alpha=0.3, rng=int(key), sample_weight=w, max_iter=60)

@@ -45,9 +45,9 @@ def test_zero_columns_rejected(cls):
     model = getattr(fd, cls)
     with pytest.raises(ValueError, match="at least one column"):
         if cls == "Mixture":
-            model.fit(X, 2)
+            model.fit(X, n_components=2)
         elif cls == "PairwiseMRF":
-            model.fit(X, np.zeros((0, 2), np.int64))
+            model.fit(X, edges=np.zeros((0, 2), np.int64))
         else:
             model.fit(X)
     m = fd.Factorized(np.ones((3, 2)))
@@ -58,7 +58,7 @@ def test_zero_columns_rejected(cls):
 def test_inferred_states_are_capped():
     X = np.zeros((10, 3), np.int64)
     X[4, 1] = 2 ** 29
-    for fit in (fd.Factorized.fit, fd.ChowLiuTree.fit, lambda X: fd.Mixture.fit(X, 2)):
+    for fit in (fd.Factorized.fit, fd.ChowLiuTree.fit, lambda X: fd.Mixture.fit(X, n_components=2)):
         with pytest.raises(ValueError, match=r"X\[4, 1\] = 536870912.*n_states"):
             fit(X)
     with pytest.raises(ValueError, match=r"x\[4, 0\] = 536870912.*n_states"):
@@ -92,20 +92,21 @@ def test_broadcast_categorical_memory_is_bounded():
 # --- item 8: fit is a classmethod constructor ------------------------------------------
 def _instances():
     X = np.random.default_rng(0).integers(0, 2, size=(50, 3))
-    return X, [(fd.Categorical([0.5, 0.5]), (X[:, 0],)), (fd.Factorized.fit(X), (X,)),
-               (fd.ChowLiuTree.fit(X), (X,)), (fd.Mixture.fit(X, 2, rng=0, max_iter=3), (X, 2)),
-               (fd.PairwiseMRF.fit(X, [[0, 1]], max_iter=3), (X, [[0, 1]]))]
+    return X, [(fd.Categorical([0.5, 0.5]), (X[:, 0],), {}), (fd.Factorized.fit(X), (X,), {}),
+               (fd.ChowLiuTree.fit(X), (X,), {}),
+               (fd.Mixture.fit(X, n_components=2, rng=0, max_iter=3), (X,), {"n_components": 2}),
+               (fd.PairwiseMRF.fit(X, edges=[[0, 1]], max_iter=3), (X,), {"edges": [[0, 1]]})]
 
 
 def test_fit_on_an_instance_is_a_type_error():
     _, cases = _instances()
-    for model, args in cases:
+    for model, args, kwargs in cases:
         before = {k: np.copy(v) for k, v in model.get_params().items()}
         name = type(model).__name__
         with pytest.raises(TypeError, match=rf"fd\.{name}\.fit\(X"):
-            model.fit(*args)
+            model.fit(*args, **kwargs)
         assert all(np.array_equal(model.get_params()[k], v) for k, v in before.items())
-        assert isinstance(type(model).fit(*args), type(model))      # on the class: a new model
+        assert isinstance(type(model).fit(*args, **kwargs), type(model))      # on the class: a new model
         assert model.fit.__name__ == "fit" and "fit" in dir(model)    # introspection still works
 
 

@@ -145,7 +145,7 @@ def test_grid_mrf_file_must_match_its_lattice(tmp_path):
 def test_every_model_round_trips_bit_for_bit(tmp_path):
     X = np.random.default_rng(0).integers(0, 3, size=(200, 4))
     models = [fd.Categorical([0.1, 0.2, 0.7]), fd.Factorized.fit(X), fd.ChowLiuTree.fit(X),
-              fd.Mixture.fit(X, 2, rng=0, max_iter=5), fd.PairwiseMRF.fit(X, [[0, 1], [1, 2], [2, 3]])]
+              fd.Mixture.fit(X, n_components=2, rng=0, max_iter=5), fd.PairwiseMRF.fit(X, edges=[[0, 1], [1, 2], [2, 3]])]
     for m in models:
         path = str(tmp_path / f"{type(m).__name__}.npz")
         m.save(path)

@@ -127,7 +127,7 @@ def test_mixture_em_objective_never_decreases(alpha, weighted):
     true = planted_mixture(1)
     X = true.sample(2000, rng=2)
     w = np.random.default_rng(3).random(2000) if weighted else None
-    m = fd.Mixture.fit(X, 4, n_states=2, rng=0, max_iter=60, tol=0.0, alpha=alpha, sample_weight=w)
+    m = fd.Mixture.fit(X, n_components=4, n_states=2, rng=0, max_iter=60, tol=0.0, alpha=alpha, sample_weight=w)
     obj = np.array(m.objective_history_)
     assert m.n_iter_ == len(obj) and (len(obj) == 60 or m.converged_)   # tol=0: stops at a fixed point
     assert len(obj) > 20
@@ -146,7 +146,7 @@ def test_mixture_em_objective_never_decreases(alpha, weighted):
 def test_mixture_recovers_planted_components():
     true = planted_mixture(5)
     X = true.sample(6000, rng=6)
-    m = fd.Mixture.fit(X, 3, n_states=2, rng=1, n_init=3, alpha=0.1)
+    m = fd.Mixture.fit(X, n_components=3, n_states=2, rng=1, n_init=3, alpha=0.1)
     assert m.converged_
     best = min(itertools.permutations(range(3)),
                key=lambda p: np.abs(m.components[list(p)] - true.components).max())
@@ -303,7 +303,7 @@ def test_thread_invariance_bit_identical():
     for nt in (1, 2):
         with fd.threads(nt):
             f = fd.Factorized.fit(X, 2)
-            mx = fd.Mixture.fit(X, 3, 2, rng=3, max_iter=5)
+            mx = fd.Mixture.fit(X, n_components=3, n_states=2, rng=3, max_iter=5)
             t = fd.ChowLiuTree.fit(X, 2)
             res[nt] = (f.log_prob(X).sum(), f.sample(30_000, rng=1), mx.log_components, mx.log_prob(X),
                        mx.objective_history_, mx.sample(30_000, rng=2), mx.predict_proba(X),
@@ -316,7 +316,7 @@ def test_thread_invariance_bit_identical():
 def test_save_load_roundtrip(tmp_path, kind):
     X = np.random.default_rng(18).integers(0, 3, size=(100, 4))
     m = {"factorized": lambda: fd.Factorized.fit(X, 3),
-         "mixture": lambda: fd.Mixture.fit(X, 2, 3, rng=0, max_iter=5),
+         "mixture": lambda: fd.Mixture.fit(X, n_components=2, n_states=3, rng=0, max_iter=5),
          "chowliu": lambda: fd.ChowLiuTree.fit(X, 3)}[kind]()
     m.save(tmp_path / "m.npz")
     m2 = fd.load(tmp_path / "m.npz")
@@ -333,10 +333,10 @@ def test_bad_data_errors(cls):
     rng = np.random.default_rng(19)
     X = rng.integers(0, 3, size=(20, 4))
     model = {"Factorized": lambda: fd.Factorized.fit(X, 3),
-             "Mixture": lambda: fd.Mixture.fit(X, 2, 3, rng=0, max_iter=3),
+             "Mixture": lambda: fd.Mixture.fit(X, n_components=2, n_states=3, rng=0, max_iter=3),
              "ChowLiuTree": lambda: fd.ChowLiuTree.fit(X, 3)}[cls]()
     fit = {"Factorized": lambda Y, **kw: fd.Factorized.fit(Y, 3, **kw),
-           "Mixture": lambda Y, **kw: fd.Mixture.fit(Y, 2, 3, rng=0, **kw),
+           "Mixture": lambda Y, **kw: fd.Mixture.fit(Y, n_components=2, n_states=3, rng=0, **kw),
            "ChowLiuTree": lambda Y, **kw: fd.ChowLiuTree.fit(Y, 3, **kw)}[cls]
     bad = X.copy()
     bad[5, 2] = 3
@@ -397,9 +397,9 @@ def test_bad_parameter_errors():
         fd.Mixture([1.0], [[[1.0, 1.0], [-1.0, 2.0]]])
     X = np.zeros((5, 2), dtype=int)
     with pytest.raises(ValueError, match="n_components"):
-        fd.Mixture.fit(X, 0)
+        fd.Mixture.fit(X, n_components=0)
     with pytest.raises(ValueError, match="tol"):
-        fd.Mixture.fit(X, 2, tol=np.nan)
+        fd.Mixture.fit(X, n_components=2, tol=np.nan)
 
 
 @pytest.mark.parametrize("d, C", [(7, 3), (9, 2), (5, 20)])
@@ -427,10 +427,10 @@ def test_mixture_em_packed_equals_unpacked(monkeypatch):
 
     true = planted_mixture(21, d=11)
     X = true.sample(3000, rng=22)
-    a = fd.Mixture.fit(X, 3, 2, rng=5, max_iter=30, tol=0.0, alpha=0.5)
+    a = fd.Mixture.fit(X, n_components=3, n_states=2, rng=5, max_iter=30, tol=0.0, alpha=0.5)
     monkeypatch.setattr(_packing, "_PACK_LIMIT", 1)
     assert _packing.pack_width(2, 11) == 1
-    b = fd.Mixture.fit(X, 3, 2, rng=5, max_iter=30, tol=0.0, alpha=0.5)
+    b = fd.Mixture.fit(X, n_components=3, n_states=2, rng=5, max_iter=30, tol=0.0, alpha=0.5)
     k = min(len(a.objective_history_), len(b.objective_history_))   # tol=0 stops on rounding noise
     assert k >= 10
     np.testing.assert_allclose(a.objective_history_[:k], b.objective_history_[:k], rtol=1e-10)

@@ -186,7 +186,7 @@ def ising_data():
 
 
 def test_pll_fit_recovers_potts_coupling(ising_data):
-    fit = PairwiseMRF.fit(ising_data, (32, 32), n_states=2, pairwise="potts", l2=1e-4)
+    fit = PairwiseMRF.fit(ising_data, edges=(32, 32), n_states=2, pairwise="potts", l2=1e-4)
     beta = fit.pairwise[0, 0]
     assert abs(beta - 0.3) < 0.03 * 0.3, beta  # within 3%
     assert np.abs(fit.unary[:, 1] - fit.unary[:, 0]).mean() < 0.15
@@ -194,7 +194,7 @@ def test_pll_fit_recovers_potts_coupling(ising_data):
 
 
 def test_pll_fit_full_tables(ising_data):
-    fit = PairwiseMRF.fit(ising_data, (32, 32), n_states=2, l2=1e-2)
+    fit = PairwiseMRF.fit(ising_data, edges=(32, 32), n_states=2, l2=1e-2)
     T = fit.pairwise
     assert T.shape == (2048, 2, 2)
     eff = (T[:, 0, 0] + T[:, 1, 1] - T[:, 0, 1] - T[:, 1, 0]) / 2  # = beta for beta * [x_u == x_v]
@@ -204,11 +204,11 @@ def test_pll_fit_full_tables(ising_data):
 def test_fit_errors():
     X = np.zeros((5, 4), int)
     with pytest.raises(ValueError, match="method"):
-        PairwiseMRF.fit(X, [[0, 1]], method="ml")
+        PairwiseMRF.fit(X, edges=[[0, 1]], method="ml")
     with pytest.raises(ValueError, match="4 columns|d = 4"):
-        PairwiseMRF.fit(X, (3, 3))
+        PairwiseMRF.fit(X, edges=(3, 3))
     with pytest.raises(ValueError, match="l2"):
-        PairwiseMRF.fit(X, [[0, 1]], l2=-1)
+        PairwiseMRF.fit(X, edges=[[0, 1]], l2=-1)
 
 
 def test_pll_fit_is_thread_invariant():
@@ -217,6 +217,62 @@ def test_pll_fit_is_thread_invariant():
     fits = []
     for t in (1, 2):
         with fd.threads(t):
-            fits.append(PairwiseMRF.fit(X, edges, n_states=3, l2=0.1))
+            fits.append(PairwiseMRF.fit(X, edges=edges, n_states=3, l2=0.1))
     np.testing.assert_array_equal(fits[0].pairwise, fits[1].pairwise)
     np.testing.assert_array_equal(fits[0].unary, fits[1].unary)
+
+
+def _small_field(seed=0, C=3):
+    g = np.random.default_rng(seed)
+    edges = [[0, 1], [1, 2], [2, 3], [3, 4], [0, 4], [1, 3]]
+    return fd.PairwiseMRF(g.normal(size=(5, C)), edges, g.normal(size=(len(edges), C, C)))
+
+
+def _enumerated(m):
+    allx = np.array(np.meshgrid(*[np.arange(m.n_states)] * m.n_dims, indexing="ij")).reshape(m.n_dims, -1).T
+    return allx, m.log_prob(allx)
+
+
+def test_missing_log_prob_matches_enumeration():
+    m = _small_field()
+    allx, lp = _enumerated(m)
+    g = np.random.default_rng(1)
+    X = g.integers(0, 3, size=(60, 5))
+    M = g.random(X.shape) < 0.4
+    M[0], M[1] = True, False
+    got = m.log_prob(X, missing=M)
+    for i in range(len(X)):
+        keep = np.all(allx[:, ~M[i]] == X[i, ~M[i]], axis=1)
+        assert got[i] == pytest.approx(np.logaddexp.reduce(lp[keep]), rel=1e-10, abs=1e-12)
+    assert got[0] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("gibbs", [False, True])
+def test_fill_g_test(gibbs, monkeypatch):
+    """fill draws P(x_mis | x_obs): exactly by enumeration, and by Gibbs sweeps with the observed
+    sites clamped (forced by a zero enumeration limit; 30 sweeps mix this small field)."""
+    import fastdgm.models.mrf as mrf_mod
+    from gof import g_test
+
+    if gibbs:
+        monkeypatch.setattr(mrf_mod, "FILL_ENUM_LIMIT", 0)
+    m = _small_field(2)
+    allx, lp = _enumerated(m)
+    row = np.array([2, 0, 1, 1, 0])
+    miss = np.array([True, False, True, False, True])
+    n = 20_000
+    X = np.repeat(row[None], n, axis=0)
+    M = np.repeat(miss[None], n, axis=0)
+    f = m.fill(X, M, rng=3, n_sweeps=30)
+    np.testing.assert_array_equal(f[:, ~miss], X[:, ~miss])
+    keep = np.all(allx[:, ~miss] == row[~miss], axis=1)
+    codes = np.ravel_multi_index(f[:, miss].T.astype(np.int64), (3, 3, 3))
+    want = np.zeros(27)
+    want[np.ravel_multi_index(allx[keep][:, miss].T, (3, 3, 3))] = np.exp(lp[keep])
+    g_test(np.bincount(codes, minlength=27), want)
+    with fd.threads(1):
+        one = m.fill(X[:500], M[:500], rng=3, n_sweeps=30)
+    with fd.threads(2):
+        two = m.fill(X[:500], M[:500], rng=3, n_sweeps=30)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, f[:500])

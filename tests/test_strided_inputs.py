@@ -126,7 +126,7 @@ def test_models_fit_and_log_prob(layout, dtype):
     for cls in (fd.Factorized, fd.ChowLiuTree):
         m, mb = cls.fit(X), cls.fit(b)
         assert np.array_equal(m.log_prob(X), mb.log_prob(b))
-    m = fd.Mixture.fit(X, 2, rng=0, max_iter=5)
+    m = fd.Mixture.fit(X, n_components=2, rng=0, max_iter=5)
     assert np.array_equal(m.log_prob(b), m.log_prob(X))
     w = np.random.default_rng(5).random(400)
     bw = _check_layout(w, layout)

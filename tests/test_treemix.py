@@ -77,7 +77,7 @@ def test_em_matches_slow_twin(C, alpha, weighted):
     X = truth.sample(80, rng=rng)
     w = rng.random(80) * 2 if weighted else None
     K, n_iter = 3, 4
-    m = fd.TreeMixture.fit(X, K, n_states=C, alpha=alpha, rng=42, max_iter=n_iter, tol=0.0,
+    m = fd.TreeMixture.fit(X, n_components=K, n_states=C, alpha=alpha, rng=42, max_iter=n_iter, tol=0.0,
                            sample_weight=w)
     assert m.n_iter_ == n_iter and not m.converged_
     ref = slow.em(X, C, K, substream_ref(int(make_key(42)), 0), alpha, n_iter, w)
@@ -93,7 +93,7 @@ def test_em_never_decreases_objective(alpha):
     rng = np.random.default_rng(int(alpha * 10))
     X = random_tree_mixture(4, 8, 3, rng).sample(600, rng=1)
     for seed in range(3):
-        m = fd.TreeMixture.fit(X, 4, n_states=3, alpha=alpha, rng=seed, max_iter=40, tol=0.0)
+        m = fd.TreeMixture.fit(X, n_components=4, n_states=3, alpha=alpha, rng=seed, max_iter=40, tol=0.0)
         obj = np.asarray(m.objective_history_)
         assert np.all(np.diff(obj) >= -1e-12 * np.abs(obj[:-1])), np.diff(obj).min()
         assert obj[-1] > obj[0]
@@ -108,7 +108,7 @@ def test_single_component_is_chow_liu():
     rng = np.random.default_rng(5)
     X = random_tree_mixture(1, 7, 3, rng).sample(2000, rng=2)
     for alpha in (0.0, 1.0):
-        tm = fd.TreeMixture.fit(X, 1, alpha=alpha, rng=0, max_iter=3)
+        tm = fd.TreeMixture.fit(X, n_components=1, alpha=alpha, rng=0, max_iter=3)
         cl = fd.ChowLiuTree.fit(X, alpha=alpha)
         np.testing.assert_array_equal(tm.parents[0], cl.parent)
         np.testing.assert_allclose(tm.log_cond[0], cl.log_cond, rtol=1e-12)
@@ -119,7 +119,7 @@ def test_fit_recovers_and_stops():
     rng = np.random.default_rng(9)
     truth = random_tree_mixture(2, 10, 2, rng)
     X = truth.sample(20_000, rng=3)
-    m = fd.TreeMixture.fit(X, 2, rng=0, n_init=2, max_iter=200, tol=1e-7)
+    m = fd.TreeMixture.fit(X, n_components=2, rng=0, n_init=2, max_iter=200, tol=1e-7)
     assert m.converged_
     Xt = truth.sample(20_000, rng=4)
     assert m.score(Xt) > truth.score(Xt) - 0.01
@@ -129,10 +129,10 @@ def test_fit_recovers_and_stops():
 
 def test_fit_deterministic_and_restarts():
     X = random_tree_mixture(3, 6, 2, np.random.default_rng(1)).sample(500, rng=0)
-    a = fd.TreeMixture.fit(X, 3, rng=4, n_init=3, max_iter=20)
-    b = fd.TreeMixture.fit(X, 3, rng=4, n_init=3, max_iter=20)
+    a = fd.TreeMixture.fit(X, n_components=3, rng=4, n_init=3, max_iter=20)
+    b = fd.TreeMixture.fit(X, n_components=3, rng=4, n_init=3, max_iter=20)
     np.testing.assert_array_equal(a.log_cond, b.log_cond)
-    best = max(fd.TreeMixture.fit(X, 3, rng=4, n_init=r + 1, max_iter=20).objective_history_[-1]
+    best = max(fd.TreeMixture.fit(X, n_components=3, rng=4, n_init=r + 1, max_iter=20).objective_history_[-1]
                for r in range(3))
     assert a.objective_history_[-1] == best
 
@@ -144,7 +144,7 @@ def test_threads_bit_identical(C):
     res = []
     for nt in (1, 2):
         with fd.threads(nt):
-            m = fd.TreeMixture.fit(X, 3, n_states=C, rng=0, max_iter=5)
+            m = fd.TreeMixture.fit(X, n_components=3, n_states=C, rng=0, max_iter=5)
             res.append((m.log_cond, m.log_weights, m.objective_history_, m.log_prob(X),
                         m.sample(30_000, rng=2), m.predict_proba(X)))
     for a, b in zip(*res):
@@ -229,7 +229,7 @@ def test_fit_argument_validation():
         with pytest.raises(exc):
             fd.TreeMixture.fit(X, **kw)
     with pytest.raises(ValueError):
-        fd.TreeMixture.fit(X - 1, 2)
+        fd.TreeMixture.fit(X - 1, n_components=2)
 
 
 def test_entropy_estimate():

@@ -13,20 +13,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["density_table", "format_density_table", "MODEL_GRIDS"]
+__all__ = ["density_table", "format_density_table", "model_grids"]
 
-# model name -> (class attribute of fastdgm, search grid on the validation split, fixed arguments);
-# a grid may depend on the data set's (n, d): a callable returning the dict
-MODEL_GRIDS: dict[str, tuple[str, Any, dict[str, Any]]] = {
-    "Factorized": ("Factorized", {"alpha": [0.1, 1.0]}, {}),
-    "ChowLiuTree": ("ChowLiuTree", {"alpha": [0.01, 0.1, 1.0]}, {}),
-    "Mixture": ("Mixture", {"n_components": [10, 50]}, {"alpha": 0.1, "rng": 0, "max_iter": 100}),
-    "TreeMixture": ("TreeMixture", lambda n, d: {"n_components": [10, 20] if d <= 120 else [10]},
-                    {"alpha": 0.1, "rng": 0, "max_iter": 50}),
-    "HiddenChowLiuTree": ("HiddenChowLiuTree",
-                          lambda n, d: {"n_hidden": [16, 32] if d <= 70 else [32] if d <= 120 else [16]},
-                          {"alpha": 0.02, "rng": 0, "max_iter": 80}),
-}
+def model_grids() -> dict[str, Any]:
+    """Model name -> class, for every registered model with a density-benchmark grid
+    (:meth:`fastdgm.models.base.Model.density_grid`)."""
+    from fastdgm.models.base import registered_models
+
+    return {name: cls for name, cls in registered_models().items() if cls.density_grid(100, 10) is not None}
 
 
 def _timed(fn, repeat: int = 1) -> float:
@@ -74,9 +68,8 @@ def _select(row: dict, key: str, train, valid, test) -> None:
     import fastdgm as fd
     from fastdgm.slow.fit_baselines import chow_liu_binary_numpy, mixture_em_iteration_numpy
 
-    attr, grid_or_fn, fixed = MODEL_GRIDS[key]
-    cls = getattr(fd, attr)
-    grid = grid_or_fn(*train.shape) if callable(grid_or_fn) else grid_or_fn
+    cls = model_grids()[key]
+    grid, fixed = cls.density_grid(*train.shape)
     t0 = time.perf_counter()
     sel = fd.select(cls, train, valid, grid, n_states=2, **fixed)
     total = time.perf_counter() - t0
@@ -107,7 +100,7 @@ def density_table(data_home=None, names=None, models=None, progress: bool = Fals
     names : list of str, optional
         Data sets (default: every standard one present under ``data_home``).
     models : list of str, optional
-        Keys of :data:`MODEL_GRIDS` (default: all).
+        Keys of :func:`model_grids` (default: all).
     progress : bool
         A progress bar of the selections on stderr, and one line per data set.
 
@@ -125,7 +118,7 @@ def density_table(data_home=None, names=None, models=None, progress: bool = Fals
         except FileNotFoundError:
             if names:
                 raise
-    keys = list(models or MODEL_GRIDS)
+    keys = list(models or model_grids())
     rows = []
     with Progress(len(sets) * len(keys), unit="selections", enabled=progress, desc="density table") as bar:
         for name, (train, valid, test) in sets:

@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 
-from .._validation import param
+from .._validation import as_float_array, check_log_potential, check_positive_int, param
 
-__all__ = ["grid_edges", "check_grid"]
+__all__ = ["grid_edges", "check_grid", "check_lattice", "potts_tables"]
 
 
 def grid_edges(shape: tuple, per: tuple) -> np.ndarray:
@@ -42,3 +42,49 @@ def check_grid(params, d: int, edges: np.ndarray, tables: np.ndarray) -> dict:
         raise ValueError(f"edges and tables are not those of the lattice {shape_t} "
                          f"(periodic {per_t}) that grid_shape declares")
     return dict(shape=shape_t, periodic=per_t, beta=None)
+
+
+def check_lattice(shape, periodic, n_states):
+    """(shape tuple, periodic tuple of bools, C) of :meth:`fastdgm.PairwiseMRF.grid`, checked."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    try:
+        shape = tuple(check_positive_int(s, "shape") for s in shape)
+    except TypeError:
+        raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
+    if not shape:
+        raise ValueError("shape must have at least one axis")
+    C = check_positive_int(n_states, "n_states")
+    if isinstance(periodic, (bool, np.bool_)):
+        per = (bool(periodic),) * len(shape)
+    else:
+        per = tuple(bool(p) for p in periodic)
+        if len(per) != len(shape):
+            raise ValueError(f"periodic must be a bool or have one entry per axis of shape "
+                             f"{shape}, got {periodic!r}")
+    return shape, per, C
+
+
+def potts_tables(field, coupling, d, C, shape):
+    """(unary (d, C), coupling table (C, C), beta or None) of :meth:`fastdgm.PairwiseMRF.grid`."""
+    if field is None:
+        unary = np.zeros((d, C))
+    else:
+        unary = as_float_array(field, "field").astype(np.float64)
+        if unary.shape == tuple(shape) + (C,):
+            unary = unary.reshape(d, C)
+        if unary.shape != (d, C):
+            raise ValueError(f"field must have shape (d, C) = ({d}, {C}), got {unary.shape}")
+        check_log_potential(unary, "field")
+    if np.ndim(coupling) == 0:
+        beta = float(as_float_array(coupling, "coupling"))
+        check_log_potential(np.asarray(beta), "coupling")
+        table = beta * np.eye(C)
+    else:
+        beta = None
+        table = as_float_array(coupling, "coupling", ndim=2).astype(np.float64)
+        if table.shape != (C, C):
+            raise ValueError(f"coupling must be a scalar or of shape (C, C) = ({C}, {C}), got "
+                             f"{table.shape}")
+        check_log_potential(table, "coupling")
+    return unary, table, beta

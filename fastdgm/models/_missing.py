@@ -30,7 +30,6 @@ import numpy as np
 from .._rng import make_key
 from .._validation import first_bad, smallest_uint
 from ..kernels import missing as _mk
-from ._tables import levels
 
 __all__ = ["check_missing", "log_prob_missing", "fill", "fill_result"]
 

@@ -11,10 +11,11 @@ tables) never go out of step with the parameters. A subclass implements
 - for exact samplers, ``sample_rows(key, start, n)``: rows ``[start, start + n)`` of the sample
   that ``sample(N, rng)`` draws with ``key = make_key(rng)``. A block of rows depends only on
   (key, start, n): that is the hook :mod:`fastdgm.dask` uses to draw blocks on workers;
-- ``fit`` through :func:`fit_method`: ``Model.fit(X, n_states=None, *, **hyper)``, a
-  classmethod constructor that validates X once (nested fits call ``Other.fit.validated``),
-  refuses hyper-parameters that do not fit the data or the memory before allocating, and maps
-  the positional calls of 0.1 to keywords with a ``FutureWarning``;
+- ``fit`` as a ``@classonlymethod`` ``fit(cls, X, n_states=None, *, **hyper)`` starting with
+  ``X, C = fit_data(X, n_states)``: the base makes it a :class:`~._contract.FitMethod`, which
+  validates X once (nested fits call ``Other.fit.validated``), refuses hyper-parameters that do
+  not fit the data or the memory before allocating, and maps the positional calls of 0.1
+  (``fit_legacy_args``) to keywords with a ``FutureWarning``;
 - ``example(rng)``: a small fitted model and data, which the conformance suite
   (``tests/test_conformance.py``), :func:`fastdgm.warmup` and the docs use.
 
@@ -37,215 +38,25 @@ finiteness, normalisation) before any kernel can see it.
 """
 from __future__ import annotations
 
-import functools
 import inspect
 import os
-import warnings
-import zipfile
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .._atomic import atomic_output
 from .._rng import make_key
 from .._typing import ArrayLike, FloatArray, IntArray, PathLike, Seed
-from .._validation import check_memory, check_positive_int, check_size, check_states
+from .._memory import check_memory
+from .._validation import check_positive_int, check_size, check_states
+from ._contract import FitMethod, classonlymethod, fit_data
+from ._model_files import MAX_FILE_BYTES, atomic_savez, read_model_file
+from ._registry import (CAPABILITIES, _MODELS, _import_models, model_kinds, register_model,
+                        registered_models, unregister_model)
 
 __all__ = ["Model", "load", "register_model", "registered_models", "atomic_savez", "sample_shape",
-           "classonlymethod", "fit_method", "CAPABILITIES", "MAX_FILE_BYTES"]
-
-CAPABILITIES = {
-    "exact_log_prob": "log_prob is the exact log-likelihood (no unknown normaliser)",
-    "exact_sampler": "sample/sample_rows draw exactly from the model (no Markov chain)",
-    "missing": "log_prob(X, missing=) is the exact marginal and fill draws the exact conditional",
-    "exact_entropy": "entropy() is exact",
-    "statistics": "fits from additive per-block statistics (one pass, or one pass per EM iteration): "
-                  "block fits and dask fits",
-    "em": "fitted by the EM engine (fastdgm.models.em), objective_history_ after a fit",
-}
-"""What a model can declare in :attr:`Model.capabilities`, and what each promises."""
-
-MAX_FILE_BYTES = 2 ** 34
-"""Largest total size (16 GiB) of the arrays :func:`load` reads from a model file; checked from
-the array headers before any array is read (a small compressed file can declare huge arrays)."""
-
-_MODELS: dict[str, type[Model]] = {}
-M = TypeVar("M", bound="Model")
-
-
-def register_model(cls: type[M]) -> type[M]:
-    """Class decorator: make ``cls`` known to :func:`load`, the CLI, the warm-up, block and dask
-    fits and the conformance suite, under its class name.
-
-    The declared :attr:`Model.capabilities` are checked against :data:`CAPABILITIES`.
-    """
-    unknown = set(cls.capabilities) - set(CAPABILITIES)
-    if unknown:
-        raise ValueError(f"{cls.__name__} declares unknown capabilities {sorted(unknown)}; "
-                         f"known: {sorted(CAPABILITIES)}")
-    kinds = {c.kind: n for n, c in _MODELS.items() if c.kind is not None and n != cls.__name__}
-    if cls.kind is not None and cls.kind in kinds:
-        raise ValueError(f"{cls.__name__}.kind = {cls.kind!r} is already the kind of {kinds[cls.kind]}")
-    _MODELS[cls.__name__] = cls
-    return cls
-
-
-def unregister_model(name: str) -> None:
-    """Forget the model class registered as ``name`` (tests that register a toy model)."""
-    _MODELS.pop(name, None)
-
-
-def registered_models(capability: str | None = None) -> dict[str, type[Model]]:
-    """Every registered model class, by class name (imports the package's models first).
-
-    Parameters
-    ----------
-    capability : str, optional
-        Only the classes that declare it (one of :data:`CAPABILITIES`).
-
-    Returns
-    -------
-    dict
-        Class name -> class, in registration order.
-    """
-    _import_models()
-    if capability is not None and capability not in CAPABILITIES:
-        raise ValueError(f"capability must be one of {sorted(CAPABILITIES)}, got {capability!r}")
-    return {n: c for n, c in _MODELS.items() if capability is None or capability in c.capabilities}
-
-
-def model_kinds() -> dict[str, type[Model]]:
-    """The fittable classes by their CLI kind (``fastdgm fit KIND``), from the registry."""
-    return {c.kind: c for c in registered_models().values() if c.kind is not None}
-
-
-def _import_models() -> None:
-    import importlib
-
-    from . import MODEL_MODULES
-
-    for mod in MODEL_MODULES:
-        importlib.import_module(f"{__package__}.{mod}")
-
-
-if TYPE_CHECKING:          # type checkers see a classmethod
-    classonlymethod = classmethod
-else:
-    class classonlymethod(classmethod):
-        """``classmethod`` that refuses to be called on an instance.
-
-        Every model's ``fit`` is a constructor, ``Model.fit(X, ...) -> Model``: it returns a new
-        fitted model. Called on an instance (``m.fit(X)``) it would return that new model and
-        leave ``m`` unchanged, a silent trap; this descriptor makes it a ``TypeError`` instead.
-        Use it as ``@classonlymethod`` in place of ``@classmethod``.
-        """
-
-        def __get__(self, instance, owner=None):
-            if instance is None:
-                return super().__get__(instance, owner)
-            func = self.__func__
-            cls = owner if owner is not None else type(instance)
-
-            @functools.wraps(func)
-            def refuse(*args, **kwargs):
-                raise TypeError(f"{func.__name__} is a classmethod that returns a new model: use "
-                                f"fd.{cls.__name__}.{func.__name__}(X, ...), not "
-                                f"model.{func.__name__}(X) on an instance (which would leave the "
-                                f"instance unchanged)")
-            return refuse
-
-
-def _is_table(X) -> bool:
-    """A pandas DataFrame or an Arrow table (checked by module name: neither is imported)."""
-    mod = type(X).__module__ or ""
-    return (mod.startswith("pandas") or mod.startswith("pyarrow")) and hasattr(X, "columns")
-
-
-class _FitMethod(classonlymethod):
-    """What :func:`fit_method` returns: a class-only method whose bound form validates X."""
-
-    def __init__(self, body: Callable, legacy: tuple[str, ...]):
-        super().__init__(body)
-        self.legacy = legacy
-
-    def __get__(self, instance, owner=None):
-        bound = super().__get__(instance, owner)
-        if instance is not None:
-            return bound                    # the refusing stub of classonlymethod
-        cls = owner
-        body = self.__func__
-        legacy = self.legacy
-
-        @functools.wraps(body)
-        def fit(X, *args, **kwargs):
-            if args:
-                kwargs = _legacy_positional(cls, legacy, args, kwargs)
-            if _is_table(X):
-                from ..table import fit_table
-
-                return fit_table(cls, X, **kwargs)
-            n_states = kwargs.pop("n_states", None)
-            Xv, C = cls._check_fit_data(X, n_states)
-            cls._check_fit_params(Xv, C, kwargs)
-            return body(cls, Xv, C, **kwargs)
-
-        def validated(X, n_states, **kwargs):
-            """The fit of X already validated by an enclosing fit (no second scan)."""
-            return body(cls, X, n_states, **kwargs)
-
-        fit.validated = validated           # type: ignore[attr-defined]
-        fit.__signature__ = _public_signature(body)   # type: ignore[attr-defined]
-        return fit
-
-
-def _public_signature(body: Callable) -> inspect.Signature:
-    """``fit``'s signature as users call it: ``(X, n_states=None, *, ...)``."""
-    params = list(inspect.signature(body).parameters.values())[1:]      # drop cls
-    X, C, rest = params[0], params[1], params[2:]
-    C = C.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
-    return inspect.Signature([X, C, *rest])
-
-
-def _legacy_positional(cls, legacy: tuple[str, ...], args: tuple, kwargs: dict) -> dict:
-    """Map a 0.1 positional call to keywords, with a FutureWarning when it is not just
-    ``fit(X, n_states)``."""
-    if len(args) > len(legacy):
-        raise TypeError(f"{cls.__name__}.fit takes X and n_states positionally, the rest by keyword; "
-                        f"got {1 + len(args)} positional arguments")
-    named = dict(zip(legacy, args))
-    both = set(named) & set(kwargs)
-    if both:
-        raise TypeError(f"{cls.__name__}.fit got multiple values for {sorted(both)}")
-    if list(named) != ["n_states"]:
-        call = ", ".join(f"{k}={v!r}" for k, v in named.items())
-        warnings.warn(f"{cls.__name__}.fit: hyper-parameters are keyword-only after (X, n_states); "
-                      f"call {cls.__name__}.fit(X, {call}) (positional calls stop working in 0.3)",
-                      FutureWarning, stacklevel=3)
-    return {**named, **kwargs}
-
-
-def fit_method(legacy: tuple[str, ...] = ("n_states",)) -> Callable[[Callable], Any]:
-    """Declare a model's ``fit``: ``def fit(cls, X, n_states, *, ...)`` with validated X.
-
-    The decorated body receives X validated once by :meth:`Model._check_fit_data` (C-contiguous,
-    the smallest unsigned dtype holding C) and the resolved ``n_states`` (an int), after
-    :meth:`Model._check_fit_params` has refused hyper-parameters that do not fit the data or
-    the memory. Users call ``Model.fit(X, n_states=None, *, ...)``; a DataFrame or Arrow table X
-    goes through :mod:`fastdgm.table`. A fit nested in another fit calls
-    ``Other.fit.validated(X, C, ...)`` to skip the second scan of X.
-
-    Parameters
-    ----------
-    legacy : tuple of str
-        The names of the positional parameters after X in 0.1 (``Mixture``:
-        ``("n_components", "n_states", "rng", ...)``): a positional call is mapped to them with a
-        ``FutureWarning``, so an old call keeps its meaning.
-    """
-    def deco(body: Callable) -> Any:
-        return _FitMethod(body, legacy)
-    return deco
-
+           "classonlymethod", "fit_data", "CAPABILITIES", "MAX_FILE_BYTES", "model_kinds",
+           "unregister_model"]
 
 class Model:
     """Base class of explicit-likelihood models over X of shape (n, d), states in [0, C).
@@ -272,8 +83,16 @@ class Model:
             value.flags.writeable = False
         object.__setattr__(self, name, value)
 
+    fit_legacy_args: ClassVar[tuple[str, ...]] = ("n_states",)
+    """The positional parameters after X of this model's ``fit`` in 0.1, in order (see
+    :class:`~fastdgm.models._contract.FitMethod`)."""
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        fit = vars(cls).get("fit")
+        if (isinstance(fit, classonlymethod) and not isinstance(fit, FitMethod)
+                and list(inspect.signature(fit.__func__).parameters)[2:3] == ["n_states"]):
+            cls.fit = FitMethod(fit.__func__, cls.fit_legacy_args)
         for name, member in vars(cls).items():
             if name.startswith("_"):
                 continue
@@ -476,7 +295,7 @@ class Model:
         """Refuse hyper-parameters that do not fit the data or the memory, before allocating.
 
         The default checks ``n_components`` (no more than the rows, as scikit-learn does) and
-        the bytes :meth:`_fit_bytes` estimates against :func:`fastdgm._validation.available_memory`.
+        the bytes :meth:`_fit_bytes` estimates against :func:`fastdgm._memory.available_memory`.
         """
         n = X.shape[0]
         K = params.get("n_components")
@@ -492,6 +311,23 @@ class Model:
     @classmethod
     def _fit_bytes(cls, shape: tuple[int, int], n_states: int, params: dict) -> tuple[float, str] | None:
         """(bytes a fit allocates, the parameter that drives it), or None if small."""
+        return None
+
+    @classmethod
+    def density_grid(cls, n: int, d: int) -> tuple[dict[str, list], dict[str, Any]] | None:
+        """The selection grid of ``fastdgm bench --density`` on a training set of n rows and d
+        columns: (grid searched on the validation split, fixed hyper-parameters), or None to
+        leave the model out of the table.
+
+        Parameters
+        ----------
+        n, d : int
+            Rows and columns of the training split.
+
+        Returns
+        -------
+        tuple of (dict, dict) or None
+        """
         return None
 
     @classmethod
@@ -513,7 +349,7 @@ class Model:
         g = np.random.default_rng(rng)
         z = g.integers(0, 2, size=(240, 1))
         X = ((z + (g.random((240, 5)) < 0.25)) % 3).astype(np.uint8)     # correlated columns, C = 3
-        return cls.fit(X, n_states=3, **cls.example_params), X
+        return getattr(cls, "fit")(X, n_states=3, **cls.example_params), X
 
     # --- persistence ---------------------------------------------------------------------
     def get_params(self) -> dict[str, np.ndarray]:  # pragma: no cover - abstract
@@ -582,12 +418,6 @@ def sample_shape(size) -> tuple:
     return shape
 
 
-def atomic_savez(path, **arrays) -> None:
-    """``numpy.savez`` to ``path`` through a temporary file and an atomic rename."""
-    with atomic_output(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-
-
 def load(path: PathLike) -> Model:
     """Load a model saved with ``Model.save``.
 
@@ -602,55 +432,8 @@ def load(path: PathLike) -> Model:
         The model, of the class named in the file.
     """
     _import_models()     # every model class registered
-    name, params = _read_model_file(os.fspath(path))
+    name, params = read_model_file(os.fspath(path))
     if name not in _MODELS:
         raise ValueError(f"{os.fspath(path)}: unknown model type {name!r} (known: "
                          f"{', '.join(sorted(_MODELS))})")
     return _MODELS[name].from_params(params)
-
-
-def _read_model_file(path: str) -> tuple[str, dict]:
-    """The model name and the arrays of a model file; ValueError for anything else (a .npy
-    file, an .npz without '__model__', object arrays, a size above :data:`MAX_FILE_BYTES`)."""
-    expect = f"{path} is not a fastdgm model file (load expects a model file: an .npz written by Model.save"
-    try:
-        f = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{expect}: {' '.join(str(exc).split())})") from None
-    if not isinstance(f, np.lib.npyio.NpzFile):
-        raise ValueError(f"{expect}; it holds a single array)")
-    with f:
-        if "__model__" not in f.files:
-            raise ValueError(f"{expect}; no '__model__' entry)")
-        total = 0
-        for key in f.files:
-            shape, dtype = _npz_header(f, key, expect)
-            if dtype.hasobject:
-                raise ValueError(f"{expect}; array {key!r} holds Python objects)")
-            total += int(np.prod(shape, dtype=object)) * dtype.itemsize
-        if total > MAX_FILE_BYTES:
-            raise ValueError(f"{path}: its arrays declare {total} bytes, above the limit of "
-                             f"{MAX_FILE_BYTES} (fastdgm.models.base.MAX_FILE_BYTES)")
-        try:
-            arrays = {k: f[k] for k in f.files}
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{expect}: {' '.join(str(exc).split())})") from None
-    label = arrays.pop("__model__")
-    if label.dtype.kind != "U" or label.shape != ():
-        raise ValueError(f"{expect}; '__model__' must be a string, got {label.dtype} {label.shape})")
-    return str(label), arrays
-
-
-def _npz_header(f, key: str, expect: str):
-    """(shape, dtype) of member ``key`` of an open npz, from its header only."""
-    try:
-        with f.zip.open(key + ".npy") as fp:
-            version = np.lib.format.read_magic(fp)
-            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0)
-            shape, _, dtype = read(fp)
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{expect}; array {key!r} is unreadable: {' '.join(str(exc).split())})") from None
-    return shape, dtype

@@ -19,6 +19,7 @@ from .._dispatch import (
 from .._rng import make_key
 from .._validation import (
     LOG_NORM_TOL,
+    smallest_uint,
     check_alpha,
     check_logits,
     check_sample_weight,
@@ -27,7 +28,7 @@ from .._validation import (
     check_weights,
     param,
 )
-from .base import Model, fit_method, register_model
+from .base import Model, classonlymethod, fit_data, register_model
 from .._typing import ArrayLike, DTypeLike, FloatArray, IntArray, Seed, Size
 
 __all__ = ["Categorical"]
@@ -222,7 +223,7 @@ class Categorical(Model):
         x = np.random.default_rng(rng).choice(4, size=500, p=[0.1, 0.2, 0.3, 0.4])
         return cls.fit(x, n_states=4), x
 
-    @fit_method()
+    @classonlymethod
     def fit(cls, x: ArrayLike, n_states: int | None = None, *, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None) -> Categorical:
         """Maximum-likelihood (``alpha=0``) or smoothed estimate (counts + alpha) / (n + alpha C).
@@ -237,9 +238,14 @@ class Categorical(Model):
             Additive (Laplace/Lidstone) smoothing.
         sample_weight : array_like of float, shape of ``x``, optional
             Non-negative weights of the observations.
+
+        Returns
+        -------
+        Categorical
+            The fitted distribution.
         """
-        arr = x
-        flat, C = arr.reshape(-1, 1), n_states
+        arr, C = fit_data(x, n_states)
+        flat = arr.reshape(-1, 1)
         alpha = check_alpha(alpha)
         w = None
         if sample_weight is not None:

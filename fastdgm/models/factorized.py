@@ -18,7 +18,7 @@ from .._validation import (
 from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
 from ._tables import entropy_terms, levels, state_counts
-from .base import Model, fit_method, register_model
+from .base import Model, classonlymethod, fit_data, register_model
 from .._typing import ArrayLike, FloatArray, IntArray
 
 __all__ = ["Factorized"]
@@ -54,6 +54,10 @@ class Factorized(Model):
     kind = "factorized"
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "exact_entropy", "statistics"})
 
+    @classmethod
+    def density_grid(cls, n: int, d: int):
+        return ({"alpha": [0.1, 1.0]}, {})
+
     def __init__(self, probs: ArrayLike | None = None, *, logits: ArrayLike | None = None) -> None:
         self._set(check_log_table(probs, logits, name_p="probs", ndim=2, shape_doc="(d, C)"))
 
@@ -81,7 +85,7 @@ class Factorized(Model):
     def n_states(self) -> int:
         return self.log_probs.shape[1]
 
-    @fit_method()
+    @classonlymethod
     def fit(cls, X: ArrayLike, n_states: int | None = None, *, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None) -> Factorized:
         """Maximum-likelihood fit in closed form, with additive smoothing.
@@ -105,7 +109,8 @@ class Factorized(Model):
         -------
         Factorized
         """
-        return cls.from_statistics(cls._statistics(X, n_states, sample_weight), alpha)
+        X, C = fit_data(X, n_states)
+        return cls.from_statistics(cls._statistics(X, C, sample_weight), alpha)
 
     @staticmethod
     def sufficient_statistics(X, n_states=None, sample_weight=None) -> dict:

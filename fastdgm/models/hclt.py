@@ -25,14 +25,13 @@ from .._validation import (
     check_prob_table,
     check_sample_weight,
     check_scalar,
-    check_states,
     smallest_uint,
 )
 from ..kernels import hclt as _h
 from ._missing import check_missing, fill_result
 from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
-from .base import Model, fit_method, register_model
+from .base import Model, classonlymethod, fit_data, register_model
 from .mixture import Mixture
 from .tree import ChowLiuTree
 
@@ -46,8 +45,8 @@ def _initial_tables(X, w, K, C, alpha, key, init, init_noise):
     """(root_probs, trans_probs, emit_probs) to start EM from; see :meth:`HiddenChowLiuTree.fit`."""
     n, d = X.shape
     if init == "mixture":
-        mix = Mixture.fit.validated(X, C, n_components=K, rng=int(key), alpha=alpha,
-                                    sample_weight=w if w.size else None)
+        fit_mixture = Mixture.fit.validated
+        mix = fit_mixture(X, C, n_components=K, rng=int(key), alpha=alpha, sample_weight=w if w.size else None)
         stay = np.full((K, K), (1.0 - INIT_STAY) / K) + INIT_STAY * np.eye(K)
         return (np.exp(mix.log_weights), np.broadcast_to(stay, (d, K, K)),
                 np.exp(mix.log_components).transpose(1, 0, 2))
@@ -103,8 +102,15 @@ class HiddenChowLiuTree(Model):
     """
 
     kind = "hclt"
+    fit_legacy_args = ("n_hidden", "n_states", "alpha", "rng", "max_iter", "tol", "progress",
+                        "sample_weight", "init", "init_noise", "dedupe")
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "em"})
     example_params = {"n_hidden": 2, "rng": 0, "max_iter": 3}
+
+    @classmethod
+    def density_grid(cls, n: int, d: int):
+        return ({"n_hidden": [16, 32] if d <= 70 else [32] if d <= 120 else [16]},
+                {"alpha": 0.02, "rng": 0, "max_iter": 80})
 
     def __init__(self, parent, root_probs, trans_probs, emit_probs):
         parent = check_parent(parent)
@@ -293,8 +299,7 @@ class HiddenChowLiuTree(Model):
         pair, emit, ll = self._em_stats(X, w)
         return self._m_step(pair, emit, alpha), ll / total
 
-    @fit_method(legacy=("n_hidden", "n_states", "alpha", "rng", "max_iter", "tol", "progress",
-                        "sample_weight", "init", "init_noise", "dedupe"))
+    @classonlymethod
     def fit(cls, X, n_states: int | None = None, *, n_hidden: int = 16, alpha: float = 0.1, rng=None,
             max_iter: int = 50, tol: float = 1e-4, progress: bool = False, sample_weight=None,
             init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True) -> "HiddenChowLiuTree":
@@ -361,7 +366,7 @@ class HiddenChowLiuTree(Model):
         -------
         HiddenChowLiuTree
         """
-        C = n_states
+        X, C = fit_data(X, n_states)
         K = check_positive_int(n_hidden, "n_hidden")
         alpha = check_alpha(alpha)
         max_iter = check_positive_int(max_iter, "max_iter")
@@ -375,7 +380,8 @@ class HiddenChowLiuTree(Model):
 
         if dedupe:
             X, w = distinct_rows(X, w)
-        parent = ChowLiuTree.fit.validated(X, C, alpha=1.0, sample_weight=w if w.size else None).parent
+        fit_tree = ChowLiuTree.fit.validated  # type: ignore[attr-defined]
+        parent = fit_tree(X, C, alpha=1.0, sample_weight=w if w.size else None).parent
         total = float(w.sum()) if w.size else float(X.shape[0])
 
         root, trans, emit = _initial_tables(X, w, K, C, alpha, key, init, init_noise)

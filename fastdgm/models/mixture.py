@@ -26,7 +26,7 @@ from ..kernels import likelihood as _k
 from ._mixture_em import block_statistics, em, m_step
 from ._packing import combine, pack, pack_width
 from ._tables import levels
-from .base import Model, fit_method, register_model
+from .base import Model, classonlymethod, fit_data, register_model
 
 if TYPE_CHECKING:
     pass
@@ -63,8 +63,14 @@ class Mixture(Model):
     """
 
     kind = "mixture"
+    fit_legacy_args = ("n_components", "n_states", "rng", "max_iter", "tol", "n_init", "alpha",
+                        "sample_weight", "progress")
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "statistics", "em"})
     example_params = {"n_components": 2, "rng": 0, "max_iter": 5}
+
+    @classmethod
+    def density_grid(cls, n: int, d: int):
+        return ({"n_components": [10, 50]}, {"alpha": 0.1, "rng": 0, "max_iter": 100})
 
     def __init__(self, weights: ArrayLike, components: ArrayLike) -> None:
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
@@ -193,8 +199,7 @@ class Mixture(Model):
             "Mixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
 
     # --- EM --------------------------------------------------------------------------------
-    @fit_method(legacy=("n_components", "n_states", "rng", "max_iter", "tol", "n_init", "alpha",
-                        "sample_weight", "progress"))
+    @classonlymethod
     def fit(cls, X: ArrayLike, n_states: int | None = None, *, n_components: int = 10, rng: Seed = None,
             max_iter: int = 200, tol: float = 1e-6, n_init: int = 1, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None, progress: bool = False) -> Mixture:
@@ -237,7 +242,7 @@ class Mixture(Model):
         -------
         Mixture
         """
-        C = n_states
+        X, C = fit_data(X, n_states)
         K = check_positive_int(n_components, "n_components")
         max_iter = check_positive_int(max_iter, "max_iter")
         n_init = check_positive_int(n_init, "n_init")

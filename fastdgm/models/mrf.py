@@ -23,15 +23,17 @@ from .._validation import (
     param,
 )
 from ..kernels.mrf_exact import energy_rows, enum_log_partition, pll_rows
-from ._lattice import check_grid, grid_edges
+from ._lattice import check_grid, check_lattice, grid_edges, potts_tables
 from ._gibbs_plan import Adjacency, GibbsPlan, build_adjacency, build_gibbs_plan
 from ._mrf_fit import fit_pseudo_likelihood
-from .base import Model, fit_method, register_model
+from .base import Model, classonlymethod, register_model
 from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 __all__ = ["PairwiseMRF", "ENUM_LIMIT"]
 
 ENUM_LIMIT = 2 ** 24
+FILL_ENUM_LIMIT = 2 ** 16
+"""Completions of a row's missing entries that :meth:`PairwiseMRF.fill` enumerates exactly."""
 """Largest C**d for which :meth:`PairwiseMRF.log_partition` enumerates (about 1 s of work)."""
 
 
@@ -59,6 +61,8 @@ class PairwiseMRF(Model):
     """
 
     kind = "mrf"
+    fit_legacy_args = ("edges", "n_states")
+    capabilities = frozenset({"missing"})
     example_params = {"edges": [[0, 1], [1, 2], [2, 3], [3, 4]], "max_iter": 30}
 
     def __init__(self, unary: ArrayLike, edges: ArrayLike, pairwise: ArrayLike) -> None:
@@ -122,47 +126,12 @@ class PairwiseMRF(Model):
         -------
         PairwiseMRF
         """
-        if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-            shape = (int(shape),)
-        try:
-            shape = tuple(check_positive_int(s, "shape") for s in shape)  # type: ignore[union-attr]
-        except TypeError:
-            raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
-        if not shape:
-            raise ValueError("shape must have at least one axis")
-        C = check_positive_int(n_states, "n_states")
-        if isinstance(periodic, (bool, np.bool_)):
-            per = (bool(periodic),) * len(shape)
-        else:
-            per = tuple(bool(p) for p in periodic)
-            if len(per) != len(shape):
-                raise ValueError(f"periodic must be a bool or have one entry per axis of shape "
-                                 f"{shape}, got {periodic!r}")
-        d = math.prod(shape)
-        if field is None:
-            unary = np.zeros((d, C))
-        else:
-            unary = as_float_array(field, "field").astype(np.float64)
-            if unary.shape == tuple(shape) + (C,):
-                unary = unary.reshape(d, C)
-            if unary.shape != (d, C):
-                raise ValueError(f"field must have shape (d, C) = ({d}, {C}), got {unary.shape}")
-            check_log_potential(unary, "field")
-        if np.ndim(coupling) == 0:
-            beta = float(as_float_array(coupling, "coupling"))
-            check_log_potential(np.asarray(beta), "coupling")
-            table = beta * np.eye(C)
-        else:
-            beta = None
-            table = as_float_array(coupling, "coupling", ndim=2).astype(np.float64)
-            if table.shape != (C, C):
-                raise ValueError(f"coupling must be a scalar or of shape (C, C) = ({C}, {C}), got "
-                                 f"{table.shape}")
-            check_log_potential(table, "coupling")
-        edges = grid_edges(shape, per)
+        lattice, per, C = check_lattice(shape, periodic, n_states)
+        unary, table, beta = potts_tables(field, coupling, math.prod(lattice), C, lattice)
+        edges = grid_edges(lattice, per)
         self = cls.__new__(cls)
         self._init(np.ascontiguousarray(unary), edges, np.ascontiguousarray(table[None]),
-                   np.zeros(len(edges), np.int64), dict(shape=shape, periodic=per, beta=beta))
+                   np.zeros(len(edges), np.int64), dict(shape=lattice, periodic=per, beta=beta))
         return self
 
     # --- properties --------------------------------------------------------------------
@@ -288,6 +257,37 @@ class PairwiseMRF(Model):
         logz = self.log_partition()
         return -self.energy(X) - logz
 
+    def _log_prob_missing(self, X, missing) -> FloatArray:
+        """Exact by enumeration (log Z, each row's completions), C**d <= 2**24."""
+        from ._mrf_missing import log_prob_missing
+
+        return log_prob_missing(self, X, missing)
+
+    def fill(self, X, missing, rng=None, *, n_sweeps: int = 1000) -> IntArray:
+        """Copy of X with its missing entries drawn given the observed ones (clamped): exactly
+        (enumerated) for rows with C**m <= ``FILL_ENUM_LIMIT`` = 2**16 completions of their m
+        missing entries, else by ``n_sweeps`` Gibbs sweeps over them from random states (a
+        Markov-chain draw, exact in the limit of many sweeps).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+            States where ``missing`` is False; anything (ignored) where it is True.
+        missing : array_like of bool, shape (n, d)
+            True marks a missing entry.
+        rng : SPEC 7 seed
+        n_sweeps : int
+            Gibbs sweeps of rows with more than 2**16 completions.
+
+        Returns
+        -------
+        ndarray, shape (n, d)
+            X's dtype when it holds every state; the observed entries unchanged.
+        """
+        from ._mrf_missing import fill
+
+        return fill(self, X, missing, rng, check_positive_int(n_sweeps, "n_sweeps"), FILL_ENUM_LIMIT)
+
     def pseudo_log_likelihood(self, X: ArrayLike) -> FloatArray:
         """Exact pseudo-log-likelihood ``sum_i log P(x_i | x_-i)`` of each row.
 
@@ -332,7 +332,7 @@ class PairwiseMRF(Model):
         return res.samples[0].reshape(shape + (self.n_dims,))
 
     # --- fitting -----------------------------------------------------------------------
-    @fit_method(legacy=("edges", "n_states"))
+    @classonlymethod
     def fit(cls, X: ArrayLike, n_states: int | None = None, *, edges: ArrayLike | tuple[int, ...],
             method: str = "pll", l2: float = 1e-2, pairwise: str = "full",
             periodic: bool | Sequence[bool] = True, max_iter: int = 500, tol: float = 1e-7,

@@ -22,7 +22,7 @@ from ._cooccurrence import _mutual_information, mutual_information_from_counts, 
 from ._pairwise import pair_counts_blocked
 from ._tables import entropy_terms, levels, state_counts
 from ._trees import max_spanning_tree, tree_order
-from .base import Model, fit_method, register_model
+from .base import Model, classonlymethod, fit_data, register_model
 from .._typing import ArrayLike, FloatArray, IntArray
 
 __all__ = ["ChowLiuTree"]
@@ -61,6 +61,10 @@ class ChowLiuTree(Model):
     kind = "chowliu"
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "exact_entropy", "statistics"})
 
+    @classmethod
+    def density_grid(cls, n: int, d: int):
+        return ({"alpha": [0.01, 0.1, 1.0]}, {})
+
     def _set(self, parent, log_cond):
         self.parent = parent
         self.order = tree_order(parent)
@@ -91,7 +95,7 @@ class ChowLiuTree(Model):
         ch = self.order[1:]
         return np.stack([self.parent[ch], ch], axis=1)
 
-    @fit_method()
+    @classonlymethod
     def fit(cls, X: ArrayLike, n_states: int | None = None, *, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None) -> ChowLiuTree:
         """Maximum-likelihood tree and its smoothed conditional tables.
@@ -116,7 +120,7 @@ class ChowLiuTree(Model):
         ChowLiuTree
             with ``mutual_info_`` (d, d) float64, the weights of the spanning tree.
         """
-        C = n_states
+        X, C = fit_data(X, n_states)
         alpha = check_alpha(alpha)
         n, d = X.shape
         w = check_sample_weight(sample_weight, n)

@@ -14,14 +14,14 @@ import numpy as np
 from .._progress import Progress
 from .._rng import make_key, substream_ref
 from .._validation import (check_alpha, check_log_table, check_model_X, check_parent, check_positive_int,
-                           check_log_probs, check_sample_weight, check_scalar, check_states, param,
+                           check_log_probs, check_sample_weight, check_scalar, param,
                            smallest_uint)
 from ..kernels import ancestral as _s
 from ..kernels import treemix as _tk
 from ._tables import levels
 from ._treemix_em import PairCounter, em
 from ._trees import tree_order
-from .base import Model, fit_method, register_model
+from .base import Model, classonlymethod, fit_data, register_model
 from .tree import ChowLiuTree
 
 __all__ = ["TreeMixture", "PairCounter"]
@@ -85,8 +85,14 @@ class TreeMixture(Model):
     """
 
     kind = "treemix"
+    fit_legacy_args = ("n_components", "n_states", "alpha", "rng", "max_iter", "tol", "n_init",
+                        "sample_weight", "progress")
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "em"})
     example_params = {"n_components": 2, "rng": 0, "max_iter": 3}
+
+    @classmethod
+    def density_grid(cls, n: int, d: int):
+        return ({"n_components": [10, 20] if d <= 120 else [10]}, {"alpha": 0.1, "rng": 0, "max_iter": 50})
 
     def __init__(self, weights, parents, probs):
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
@@ -235,8 +241,7 @@ class TreeMixture(Model):
             "TreeMixture.entropy_estimate(n, rng=...) for a Monte-Carlo estimate with a standard error")
 
     # --- EM --------------------------------------------------------------------------------
-    @fit_method(legacy=("n_components", "n_states", "alpha", "rng", "max_iter", "tol", "n_init",
-                        "sample_weight", "progress"))
+    @classonlymethod
     def fit(cls, X, n_states=None, *, n_components=10, alpha=1.0, rng=None, max_iter=100, tol=1e-5,
             n_init=1, sample_weight=None, progress=False):
         """Fit by EM (Meila & Jordan 2000), MAP with a Dirichlet smoothing prior.
@@ -276,7 +281,7 @@ class TreeMixture(Model):
         -------
         TreeMixture
         """
-        C = n_states
+        X, C = fit_data(X, n_states)
         K = check_positive_int(n_components, "n_components")
         max_iter = check_positive_int(max_iter, "max_iter")
         n_init = check_positive_int(n_init, "n_init")

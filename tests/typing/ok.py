@@ -24,7 +24,7 @@ cs: NDArray[np.integer] = cat.sample(5, rng=0, method="alias")
 
 fact: fd.Factorized = fd.Factorized.fit(X, alpha=0.5)
 tree: fd.ChowLiuTree = fd.ChowLiuTree.fit(X, n_states=3)
-mix: fd.Mixture = fd.Mixture.fit(X, 2, rng=0, max_iter=5)
+mix: fd.Mixture = fd.Mixture.fit(X, n_components=2, rng=0, max_iter=5)
 mrf: fd.PairwiseMRF = fd.PairwiseMRF.grid((4, 4), 2, 0.3)
 lp: NDArray[np.float64] = fact.log_prob(X)
 s: NDArray[np.integer] = tree.sample(10, rng=0)
