@@ -5,7 +5,8 @@ A network over d variables is stored in CSR form: the parents of node j are
 ``offsets[j]:offsets[j + 1]`` of a (R, C) table, and the row of a parent configuration is its
 mixed-radix code with the first parent most significant: ``sum_t x_{pa_t} C^(k - 1 - t)``.
 
-Structure search works on dense codes: ``Xd`` holds each column re-coded to its observed states
+Structure search works on dense codes: ``XT`` (d, n), the data transposed (one column a
+contiguous row), holds each column re-coded to its observed states
 ``0 .. card[j] - 1``, and a parent set's configurations are numbered ``0 .. m - 1`` in order of
 first appearance (:func:`dense_codes`), so a candidate family's table has at most
 ``n * card[x] * card[y]`` cells whatever the number of parents.
@@ -28,7 +29,7 @@ from .rng import uniform
 from .schedule import WORKERS, next_item
 
 __all__ = ["bn_log_prob", "bn_sample", "dense_codes", "family_scores", "family_counts",
-           "family_score", "closure", "best_move", "BIC", "BDEU"]
+           "family_score", "closure", "best_move", "draw_weighted", "BIC", "BDEU"]
 
 BIC = 0
 BDEU = 1
@@ -87,10 +88,10 @@ def bn_sample(levels, pptr, pidx, offsets, order, key, row0, out):
 # family counts and decomposable scores
 # ---------------------------------------------------------------------------------------
 @serial_kernel
-def dense_codes(Xd, parents, card):
-    """(codes (n,) int64, m): the configurations of the columns ``parents`` of Xd numbered
+def dense_codes(XT, parents, card):
+    """(codes (n,) int64, m): the configurations of the columns ``parents`` of XT numbered
     0 .. m - 1 in order of first appearance (m = 1 and all zeros for no parent)."""
-    n = Xd.shape[0]
+    n = XT.shape[1]
     code = np.zeros(n, np.int64)
     m = 1
     for p in parents:
@@ -98,7 +99,7 @@ def dense_codes(Xd, parents, card):
         ids = np.full(m * r, -1, np.int64)
         nxt = 0
         for i in range(n):
-            raw = code[i] * r + np.int64(Xd[i, p])
+            raw = code[i] * r + np.int64(XT[p, i])
             if ids[raw] < 0:
                 ids[raw] = nxt
                 nxt += 1
@@ -148,29 +149,32 @@ def _score_table(N, m, r, q, kind, total, ess):
 
 
 @serial_kernel(inline="always")
-def _count(Xd, code, stride, col, y, ry, w, N):
-    """N[(code_i * stride + Xd[i, col]) * ry + Xd[i, y]] += w_i (col < 0: no extra column)."""
-    n = Xd.shape[0]
+def _count(XT, code, stride, col, y, ry, w, N):
+    """N[(code_i * stride + XT[col, i]) * ry + XT[y, i]] += w_i (col < 0: no extra column)."""
+    n = XT.shape[1]
     has_w = w.shape[0] > 0
-    for i in range(n):
-        c = code[i] * stride
-        if col >= 0:
-            c += np.int64(Xd[i, col])
-        N[c * ry + np.int64(Xd[i, y])] += w[i] if has_w else 1.0
+    xy = XT[y]
+    if col >= 0:
+        xc = XT[col]
+        for i in range(n):
+            N[((code[i] * stride + np.int64(xc[i])) * ry + np.int64(xy[i]))] += w[i] if has_w else 1.0
+    else:
+        for i in range(n):
+            N[code[i] * ry + np.int64(xy[i])] += w[i] if has_w else 1.0
 
 
 @serial_kernel
-def family_score(Xd, code, m, y, card, q, kind, total, ess, w):
+def family_score(XT, code, m, y, card, q, kind, total, ess, w):
     """Score of node y's family whose parent configurations are ``code`` (n,) in [0, m), with
     q configurations in all (float)."""
     ry = card[y]
     N = np.zeros(m * ry)
-    _count(Xd, code, 1, -1, y, ry, w, N)
+    _count(XT, code, 1, -1, y, ry, w, N)
     return _score_table(N, m, ry, q, kind, total, ess)
 
 
 @parallel_kernel
-def family_scores(Xd, code, m, y, cands, card, q, kind, total, ess, w, out):
+def family_scores(XT, code, m, y, cands, card, q, kind, total, ess, w, out):
     """out[t] = score of node y with parents (current set) + {cands[t]}; the current set's
     configurations are ``code`` in [0, m) and q of them in all. Candidates in parallel."""
     ry = card[y]
@@ -178,7 +182,7 @@ def family_scores(Xd, code, m, y, cands, card, q, kind, total, ess, w, out):
         x = cands[t]
         rx = card[x]
         N = np.zeros(m * rx * ry)
-        _count(Xd, code, rx, x, y, ry, w, N)
+        _count(XT, code, rx, x, y, ry, w, N)
         out[t] = _score_table(N, m * rx, ry, q * rx, kind, total, ess)
     return out
 
@@ -267,3 +271,30 @@ def best_move(d_add, d_del, adj, reach, indeg, max_parents, tabu):
                   and tabu[0, x, y] == 0 and d_add[x, y] > best):
                 best, bk, bx, by = d_add[x, y], 0, x, y
     return bk, bx, by, best
+
+
+@serial_kernel
+def draw_weighted(weights, key, counters, out):
+    """out[i] = first k with u_i * sum(weights[i]) < cumsum(weights[i])[k], u_i =
+    uniform(key, counters[i]); the last state with positive weight when rounding runs past
+    it; a row of zeros keeps out[i] unchanged. ``weights`` (n, C) float64 >= 0."""
+    n, C = weights.shape
+    for i in range(n):
+        total = 0.0
+        last = -1
+        for k in range(C):
+            total += weights[i, k]
+            if weights[i, k] > 0:
+                last = k
+        if last < 0:
+            continue
+        t = uniform(key, counters[i]) * total
+        acc = 0.0
+        pick = last
+        for k in range(last):
+            acc += weights[i, k]
+            if t < acc:
+                pick = k
+                break
+        out[i] = pick
+    return out

@@ -49,13 +49,13 @@ class SearchData:
 
     def __init__(self, X: np.ndarray, w: np.ndarray, score: str, ess: float) -> None:
         n, d = X.shape
-        Xd = np.empty((n, d), dtype=X.dtype)
+        XT = np.empty((d, n), dtype=X.dtype)
         card = np.empty(d, np.int64)
         for j in range(d):
             vals, inv = np.unique(X[:, j], return_inverse=True)
-            Xd[:, j] = inv.reshape(-1)
+            XT[j] = inv.reshape(-1)
             card[j] = vals.size
-        self.Xd, self.card, self.w = Xd, card, w
+        self.XT, self.card, self.w = XT, card, w
         self.kind = _b.BIC if score == "bic" else _b.BDEU
         self.total = float(w.sum()) if w.size else float(n)
         self.ess = float(ess)
@@ -63,20 +63,20 @@ class SearchData:
     def codes(self, parents) -> tuple[np.ndarray, int, float]:
         """(dense codes (n,), observed configurations m, all configurations q) of a parent set."""
         pa = np.asarray(sorted(parents), dtype=np.int64)
-        code, m = _b.dense_codes(self.Xd, pa, self.card)
+        code, m = _b.dense_codes(self.XT, pa, self.card)
         return code, int(m), float(np.prod(self.card[pa].astype(np.float64)))
 
     def family(self, y: int, parents) -> float:
         """Score of node y with the given parents."""
         code, m, q = self.codes(parents)
-        return float(_b.family_score(self.Xd, code, m, y, self.card, q, self.kind, self.total,
+        return float(_b.family_score(self.XT, code, m, y, self.card, q, self.kind, self.total,
                                      self.ess, self.w))
 
     def extended(self, y: int, parents, cands: np.ndarray) -> np.ndarray:
         """Scores of y with parents + {x} for each x of ``cands`` (in parallel)."""
         code, m, q = self.codes(parents)
         out = np.empty(cands.shape[0])
-        _b.family_scores(self.Xd, code, m, y, np.ascontiguousarray(cands, dtype=np.int64),
+        _b.family_scores(self.XT, code, m, y, np.ascontiguousarray(cands, dtype=np.int64),
                          self.card, q, self.kind, self.total, self.ess, self.w, out)
         return out
 
@@ -90,7 +90,7 @@ class _Climber:
     """Hill climbing state: the DAG, its family scores and the cached move deltas."""
 
     def __init__(self, data: SearchData, max_parents: int) -> None:
-        d = data.Xd.shape[1]
+        d = data.XT.shape[0]
         self.data, self.d, self.max_parents = data, d, max_parents
         self.adj = np.zeros((d, d), np.bool_)
         self.reach = np.zeros((d, d), np.bool_)
@@ -145,20 +145,31 @@ class _Climber:
     def snapshot(self) -> np.ndarray:
         return self.adj.copy()
 
-    def climb(self, max_iter: int, tabu_len: int, epsilon: float, bar) -> int:
-        """Greedy moves until none improves by ``epsilon``; returns the number of moves."""
+    def climb(self, max_iter: int, tabu_len: int, epsilon: float, patience: int, bar) -> int:
+        """Greedy moves while one improves by ``epsilon``; then up to ``patience`` best
+        non-improving moves in a row looking for a better DAG (tabu search), ending at the
+        best DAG seen. Returns the number of moves."""
         d = self.d
         tabu = np.zeros((3, d, d), np.int64)
         recent: deque = deque()
-        moves = 0
+        moves = stall = 0
+        best, best_adj = self.score, None
         while moves < max_iter:
             kind, x, y, delta = _b.best_move(self.d_add, self.d_del, self.adj, self.reach,
                                              self.indeg, self.max_parents, tabu)
-            if kind < 0 or not delta >= epsilon:
+            if kind < 0 or (not delta >= epsilon and stall >= patience):
                 break
+            if best_adj is None and not delta >= epsilon:
+                best_adj = self.snapshot()      # leaving the first local optimum
             self.apply(kind, x, y)
             moves += 1
             bar.update(1)
+            if self.score > best + epsilon:
+                best, stall = self.score, 0
+                if best_adj is not None:
+                    best_adj = self.snapshot()
+            else:
+                stall += 1
             # the inverse move becomes tabu: delete after add, add after delete, and the new
             # edge y -> x may not be reversed back after a reversal
             inv = {0: (1, x, y), 1: (0, x, y), 2: (2, x, y)}[kind]
@@ -167,6 +178,8 @@ class _Climber:
                 tabu[inv] += 1
                 if len(recent) > tabu_len:
                     tabu[recent.popleft()] -= 1
+        if best_adj is not None and self.score < best:
+            self.restore(best_adj)
         return moves
 
     def perturb(self, n_moves: int, rng: np.random.Generator) -> None:
@@ -202,7 +215,7 @@ class _Climber:
 
 
 def hill_climb(data: SearchData, *, max_parents: int, max_iter: int, tabu: int,
-               epsilon: float, restarts: int, perturb: int, rng: np.random.Generator | None,
+               epsilon: float, patience: int, restarts: int, perturb: int, rng: np.random.Generator | None,
                progress: bool) -> tuple[list[list[int]], float, int]:
     """Hill climbing from the empty DAG, then ``restarts`` perturbed climbs from the best DAG.
 
@@ -216,14 +229,14 @@ def hill_climb(data: SearchData, *, max_parents: int, max_iter: int, tabu: int,
     """
     climber = _Climber(data, max_parents)
     with Progress(max_iter, unit="moves", enabled=progress, desc="bn search") as bar:
-        moves = climber.climb(max_iter, tabu, epsilon, bar)
+        moves = climber.climb(max_iter, tabu, epsilon, patience, bar)
         best, best_score = climber.snapshot(), climber.score
         for _ in range(restarts):
             climber.perturb(perturb, rng)
-            moves += climber.climb(max_iter, tabu, epsilon, bar)
+            moves += climber.climb(max_iter, tabu, epsilon, patience, bar)
             if climber.score > best_score + epsilon:
                 best, best_score = climber.snapshot(), climber.score
             else:
                 climber.restore(best)
-    parents = [np.flatnonzero(best[:, y]).tolist() for y in range(data.Xd.shape[1])]
+    parents = [np.flatnonzero(best[:, y]).tolist() for y in range(data.XT.shape[0])]
     return parents, best_score, moves

@@ -144,7 +144,7 @@ class BayesianNetwork(Model):
     @classonlymethod
     def fit(cls, X: ArrayLike, n_states: int | None = None, *, score: str = "bic",
             max_parents: int | None = None, max_iter: int = 1_000_000, tabu: int = 100,
-            epsilon: float = 1e-4, restarts: int = 0, perturb: int = 1, alpha: float = 1.0,
+            epsilon: float = 1e-4, patience: int = 10, restarts: int = 0, perturb: int = 1, alpha: float = 1.0,
             equivalent_sample_size: float = 10.0, rng: Seed = None,
             sample_weight: ArrayLike | None = None, progress: bool = False) -> BayesianNetwork:
         """Learn the DAG by greedy hill climbing on a decomposable score, then smoothed tables.
@@ -154,7 +154,10 @@ class BayesianNetwork(Model):
         ``tabu`` moves) is made while it improves the score by ``epsilon`` or more: the search
         of pgmpy's ``HillClimbSearch`` with the same scores (BIC, or BDeu with
         ``equivalent_sample_size``, each column counting the states it shows in the data), so
-        the scores compare. Then ``restarts`` times: ``perturb`` random moves from the best DAG
+        the scores compare. From that local optimum, up to ``patience`` best non-tabu moves
+        in a row that do not beat the best score seen explore further (a tabu search, as
+        bnlearn's ``tabu``), and the best DAG seen is kept (``patience=0``: pgmpy's search
+        exactly, up to ties). Then ``restarts`` times: ``perturb`` random moves from the best DAG
         and a new climb, keeping the best. The tables are
         P(x_j = v | pa = u) = (N_uv + alpha) / (N_u + alpha C) (uniform for an unseen u with
         ``alpha=0``).
@@ -173,6 +176,8 @@ class BayesianNetwork(Model):
             Length of the tabu list.
         epsilon : float
             Smallest score improvement that counts.
+        patience : int >= 0
+            Non-improving moves in a row tried after a local optimum.
         restarts, perturb : int >= 0
             Random restarts, and random moves per restart (need ``rng``).
         alpha : float >= 0
@@ -200,6 +205,7 @@ class BayesianNetwork(Model):
         mp = d - 1 if max_parents is None else min(check_positive_int(max_parents, "max_parents", minimum=0), d - 1)
         max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
         tabu = check_positive_int(tabu, "tabu", minimum=0)
+        patience = check_positive_int(patience, "patience", minimum=0)
         restarts = check_positive_int(restarts, "restarts", minimum=0)
         perturb = check_positive_int(perturb, "perturb", minimum=0)
         epsilon = check_scalar(epsilon, "epsilon", minimum=0.0)
@@ -211,7 +217,7 @@ class BayesianNetwork(Model):
         gen = np.random.default_rng(rng) if restarts else None
         data = SearchData(X, w, score, ess)
         parents, best, moves = hill_climb(data, max_parents=mp, max_iter=max_iter, tabu=tabu,
-                                          epsilon=epsilon, restarts=restarts, perturb=perturb,
+                                          epsilon=epsilon, patience=patience, restarts=restarts, perturb=perturb,
                                           rng=gen, progress=bool(progress))
         stats = cls.sufficient_statistics(X, C, w if w.size else None, parents=parents)
         model = cls.from_statistics(stats, alpha)
