@@ -28,7 +28,7 @@ _LAZY = {
     "gibbs": "mcmc", "GibbsResult": "mcmc",
     "rhat": "diagnostics", "ess": "diagnostics",
     "Factorized": "models", "Mixture": "models", "ChowLiuTree": "models", "TreeMixture": "models",
-    "HiddenChowLiuTree": "models",
+    "HiddenChowLiuTree": "models", "BayesianNetwork": "models",
     "Estimate": "estimators", "kl_estimate": "estimators", "entropy_estimate": "estimators",
     "cross_entropy": "estimators", "kl_divergence": "estimators", "empirical_entropy": "estimators",
     "Model": "models", "load": "models",
@@ -44,7 +44,7 @@ if TYPE_CHECKING:   # what type checkers see of the lazily served names
     from .estimators import (Estimate, cross_entropy, empirical_entropy, entropy_estimate,
                              kl_divergence, kl_estimate)
     from .mcmc import GibbsResult, gibbs
-    from .models import (ChowLiuTree, Factorized, HiddenChowLiuTree, Mixture, Model, PairwiseMRF, TreeMixture,
+    from .models import (BayesianNetwork, ChowLiuTree, Factorized, HiddenChowLiuTree, Mixture, Model, PairwiseMRF, TreeMixture,
                          load)
     from .selection import select
 

@@ -8,10 +8,11 @@
 ``mrf.py``                :class:`PairwiseMRF`: pairwise Markov random field (Gibbs)
 ``treemix.py``            :class:`TreeMixture`: mixture of Chow-Liu trees (Meila & Jordan)
 ``hclt.py``               :class:`HiddenChowLiuTree`: latent tree over the Chow-Liu tree (Liu & Van den Broeck)
+``bayesnet.py``           :class:`BayesianNetwork`: DAG of conditional tables (hill-climbing structure search)
 ========================  ==========================================================
 
 Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
-``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``, ``_lattice``). Names load lazily: importing this
+``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``, ``_lattice``, ``_structure_search``, ``_bn_inference``). Names load lazily: importing this
 package does not import numba; ``fastdgm.models.Factorized`` does.
 """
 from importlib import import_module as _import_module
@@ -23,6 +24,7 @@ from .base import Model, load, register_model
 if TYPE_CHECKING:   # what type checkers see of the lazily served names
     from ._pairwise import mutual_information_matrix, pairwise_counts
     from ._trees import max_spanning_tree
+    from .bayesnet import BayesianNetwork
     from .categorical import Categorical
     from .factorized import Factorized
     from .hclt import HiddenChowLiuTree
@@ -39,12 +41,13 @@ _LAZY = {
     "PairwiseMRF": "mrf",
     "TreeMixture": "treemix",
     "HiddenChowLiuTree": "hclt",
+    "BayesianNetwork": "bayesnet",
     "pairwise_counts": "_pairwise",
     "mutual_information_matrix": "_pairwise",
     "max_spanning_tree": "_trees",
 }
 
-MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf", "treemix", "hclt")
+MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf", "treemix", "hclt", "bayesnet")
 """Modules that define (and register) model classes; :func:`load` imports them all."""
 
 __all__ = ["Model", "load", "register_model", *_LAZY]

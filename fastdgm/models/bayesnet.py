@@ -1,0 +1,426 @@
+"""The Bayesian network: P(x) = prod_j P(x_j | x_pa(j)) over a DAG, fitted by hill climbing."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .._validation import (
+    as_float_array,
+    check_alpha,
+    check_log_probs,
+    check_model_X,
+    check_positive_int,
+    check_sample_weight,
+    check_scalar,
+    check_states,
+    check_weights,
+    param,
+    smallest_uint,
+)
+from ..kernels import bayesnet as _b
+from ._dag import MAX_TABLE_CELLS, check_graph as _check_graph, int_array as _int_array
+from ._dag import table_rows as _table_rows, topological_order as _topological_order
+from ._tables import levels
+from .base import Model, classonlymethod, register_model
+from .._typing import ArrayLike, FloatArray, IntArray, Seed
+
+__all__ = ["BayesianNetwork", "MAX_TABLE_CELLS"]
+
+
+@register_model
+class BayesianNetwork(Model):
+    """Bayesian network P(x) = prod_j P(x_j | x_pa(j)) over a directed acyclic graph.
+
+    Every variable has the same C states. The table of node j with parents
+    ``pa = parents[j]`` (k of them, in the given order) has shape (C^k, C): row
+    ``sum_t x_{pa[t]} C^(k - 1 - t)`` (first parent most significant, ``np.ravel_multi_index``
+    order) is P(x_j = . | x_pa). :meth:`fit` learns the DAG by hill climbing (see
+    :mod:`fastdgm.models._structure_search`).
+
+    Parameters
+    ----------
+    parents : sequence of d sequences of int
+        ``parents[j]``: the parents of node j, distinct, in [0, d), not j; the graph acyclic.
+    tables : sequence of d array_like of float
+        ``tables[j]`` of shape (C^k, C) or (C,) * k + (C,), non-negative weights normalised
+        over the last axis here.
+
+    Attributes
+    ----------
+    parent_ptr : ndarray int64 (d + 1,)
+    parent_idx : ndarray int64 (sum of k_j,)
+        CSR form of the parents: those of j are ``parent_idx[parent_ptr[j]:parent_ptr[j + 1]]``.
+    log_cpt : ndarray float64 (R, C)
+        All conditional log-tables stacked, node j's in rows ``offsets[j]:offsets[j + 1]``.
+    offsets : ndarray int64 (d + 1,)
+    order : ndarray int64 (d,)
+        A topological order (parents before children).
+
+    Examples
+    --------
+    >>> import fastdgm as fd
+    >>> m = fd.BayesianNetwork([[], [0]], [[0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]]])
+    >>> float(round(m.log_prob([[1, 1]])[0], 4))
+    -0.9163
+    """
+
+    def __init__(self, parents: Sequence[Sequence[int]], tables: Sequence[ArrayLike]) -> None:
+        if isinstance(parents, (str, bytes)) or not isinstance(parents, Sequence):
+            raise TypeError("parents must be a sequence of d sequences of int")
+        d = len(parents)
+        if d == 0:
+            raise ValueError("parents must name the parents of at least one node")
+        lists = []
+        for j, pa in enumerate(parents):
+            a = np.asarray(pa if len(pa) else np.empty(0, np.int64))
+            if a.ndim != 1 or a.dtype.kind not in "iu":
+                raise TypeError(f"parents[{j}] must be a sequence of int, got {pa!r}")
+            lists.append(a.astype(np.int64))
+        pptr = np.concatenate([[0], np.cumsum([len(a) for a in lists])]).astype(np.int64)
+        pidx = np.concatenate(lists).astype(np.int64) if pptr[-1] else np.empty(0, np.int64)
+        _check_graph(pptr, pidx, d, "parents")
+        if isinstance(tables, (str, bytes)) or len(tables) != d:
+            raise ValueError(f"tables must hold one table per node ({d})")
+        first = as_float_array(tables[0], "tables[0]")
+        C = first.shape[-1] if first.ndim else 0
+        if C < 1:
+            raise ValueError(f"tables[0] must have a last axis of C >= 1 states, got shape {first.shape}")
+        rows = _table_rows(pptr, C, "tables")
+        blocks = []
+        for j in range(d):
+            t = as_float_array(tables[j], f"tables[{j}]")
+            k = int(pptr[j + 1] - pptr[j])
+            if t.shape not in ((rows[j], C), (C,) * k + (C,)) or (k == 0 and t.shape not in ((C,), (1, C))):
+                raise ValueError(f"tables[{j}] must have shape (C^k, C) = ({rows[j]}, {C}) for its "
+                                 f"{k} parents, got {t.shape}")
+            t = np.asarray(t, dtype=np.float64).reshape(rows[j], C)
+            check_weights(t, f"tables[{j}]")
+            with np.errstate(divide="ignore"):
+                blocks.append(np.log(t / t.sum(axis=1, keepdims=True)))
+        self._set(pptr, pidx, np.concatenate(blocks, axis=0))
+
+    def _set(self, pptr, pidx, log_cpt):
+        C = log_cpt.shape[1]
+        self.parent_ptr = pptr
+        self.parent_idx = pidx
+        self.log_cpt = np.ascontiguousarray(log_cpt, dtype=np.float64)
+        self.offsets = np.concatenate([[0], np.cumsum(_table_rows(pptr, C, "log_cpt"))]).astype(np.int64)
+        self.order = _topological_order(pptr, pidx)
+        self._levels = None
+
+    @classmethod
+    def _from_arrays(cls, pptr, pidx, log_cpt):
+        self = cls.__new__(cls)
+        self._set(pptr, pidx, log_cpt)
+        return self
+
+    @property
+    def n_dims(self) -> int:
+        return self.parent_ptr.shape[0] - 1
+
+    @property
+    def n_states(self) -> int:
+        return self.log_cpt.shape[1]
+
+    @property
+    def parents(self) -> list[np.ndarray]:
+        """The parents of each node, a list of d int64 arrays (in table order)."""
+        return [self.parent_idx[self.parent_ptr[j]:self.parent_ptr[j + 1]] for j in range(self.n_dims)]
+
+    @property
+    def tables(self) -> list[np.ndarray]:
+        """The conditional probability tables, a list of d float64 arrays of shape (C^k_j, C)."""
+        return [np.exp(self.log_cpt[self.offsets[j]:self.offsets[j + 1]]) for j in range(self.n_dims)]
+
+    @property
+    def edges(self) -> np.ndarray:
+        """(e, 2) int64 array of (parent, child) pairs, children ascending."""
+        child = np.repeat(np.arange(self.n_dims), np.diff(self.parent_ptr))
+        return np.stack([self.parent_idx, child], axis=1).astype(np.int64)
+
+    @classonlymethod
+    def fit(cls, X: ArrayLike, n_states: int | None = None, *, score: str = "bic",
+            max_parents: int | None = None, max_iter: int = 1_000_000, tabu: int = 100,
+            epsilon: float = 1e-4, patience: int = 10, restarts: int = 0, perturb: int = 1, alpha: float = 1.0,
+            equivalent_sample_size: float = 10.0, rng: Seed = None,
+            sample_weight: ArrayLike | None = None, progress: bool = False) -> BayesianNetwork:
+        """Learn the DAG by greedy hill climbing on a decomposable score, then smoothed tables.
+
+        From the empty graph, the best legal move (add, delete or reverse one edge, keeping the
+        graph acyclic and at most ``max_parents`` parents per node, not undoing one of the last
+        ``tabu`` moves) is made while it improves the score by ``epsilon`` or more: the search
+        of pgmpy's ``HillClimbSearch`` with the same scores (BIC, or BDeu with
+        ``equivalent_sample_size``, each column counting the states it shows in the data), so
+        the scores compare. From that local optimum, up to ``patience`` best non-tabu moves
+        in a row that do not beat the best score seen explore further (a tabu search, as
+        bnlearn's ``tabu``), and the best DAG seen is kept (``patience=0``: pgmpy's search
+        exactly, up to ties). Then ``restarts`` times: ``perturb`` random moves from the best DAG
+        and a new climb, keeping the best. The tables are
+        P(x_j = v | pa = u) = (N_uv + alpha) / (N_u + alpha C) (uniform for an unseen u with
+        ``alpha=0``).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        n_states : int, optional
+            C; ``X.max() + 1`` when None.
+        score : {"bic", "bdeu"}
+        max_parents : int, optional
+            Largest in-degree (no limit when None).
+        max_iter : int
+            Most moves per climb.
+        tabu : int >= 0
+            Length of the tabu list.
+        epsilon : float
+            Smallest score improvement that counts.
+        patience : int >= 0
+            Non-improving moves in a row tried after a local optimum.
+        restarts, perturb : int >= 0
+            Random restarts, and random moves per restart (need ``rng``).
+        alpha : float >= 0
+            Dirichlet smoothing of the tables.
+        equivalent_sample_size : float > 0
+            BDeu's prior strength.
+        rng : SPEC 7 seed
+            For the restarts.
+        sample_weight : array_like of float, shape (n,), optional
+            Row weights (counts become sums of weights; BIC's n is their sum).
+        progress : bool
+            Show a progress bar of the moves.
+
+        Returns
+        -------
+        BayesianNetwork
+            with ``score_`` (the learned DAG's score) and ``n_moves_``.
+        """
+        from ._structure_search import SearchData, hill_climb
+
+        X, C = check_states(X, "X", n_states=n_states)
+        if score not in ("bic", "bdeu"):
+            raise ValueError(f"score must be 'bic' or 'bdeu', got {score!r}")
+        n, d = X.shape
+        mp = d - 1 if max_parents is None else min(check_positive_int(max_parents, "max_parents", minimum=0), d - 1)
+        max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
+        tabu = check_positive_int(tabu, "tabu", minimum=0)
+        patience = check_positive_int(patience, "patience", minimum=0)
+        restarts = check_positive_int(restarts, "restarts", minimum=0)
+        perturb = check_positive_int(perturb, "perturb", minimum=0)
+        epsilon = check_scalar(epsilon, "epsilon", minimum=0.0)
+        ess = check_scalar(equivalent_sample_size, "equivalent_sample_size", minimum=0.0)
+        if ess <= 0:
+            raise ValueError(f"equivalent_sample_size must be > 0, got {equivalent_sample_size}")
+        alpha = check_alpha(alpha)
+        w = check_sample_weight(sample_weight, n)
+        gen = np.random.default_rng(rng) if restarts else None
+        data = SearchData(X, w, score, ess)
+        parents, best, moves = hill_climb(data, max_parents=mp, max_iter=max_iter, tabu=tabu,
+                                          epsilon=epsilon, patience=patience, restarts=restarts, perturb=perturb,
+                                          rng=gen, progress=bool(progress))
+        stats = cls.sufficient_statistics(X, C, w if w.size else None, parents=parents)
+        model = cls.from_statistics(stats, alpha)
+        model.score_ = best
+        model.n_moves_ = moves
+        return model
+
+    @staticmethod
+    def sufficient_statistics(X, n_states=None, sample_weight=None, *, parents) -> dict:
+        """Family counts of a given DAG, additive over blocks of rows (block and dask fits).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        n_states : int, optional
+            C; give it when X is one block of a larger data set.
+        sample_weight : array_like of float, shape (n,), optional
+        parents : sequence of d sequences of int
+            The DAG (as the constructor takes it).
+
+        Returns
+        -------
+        dict
+            ``counts`` float64 (R, C) the (weighted) counts of every family, stacked as
+            ``log_cpt``; ``total`` float64 (); ``parent_ptr`` and ``parent_idx`` (the DAG, the
+            same in every block: not to be added). ``counts`` and ``total`` add up over blocks.
+        """
+        X, C = check_states(X, "X", n_states=n_states)
+        n, d = X.shape
+        w = check_sample_weight(sample_weight, n)
+        if len(parents) != d:
+            raise ValueError(f"parents must hold one parent list per column of X ({d})")
+        pptr = np.concatenate([[0], np.cumsum([len(p) for p in parents])]).astype(np.int64)
+        pidx = np.array([int(p) for pa in parents for p in pa], dtype=np.int64)
+        _check_graph(pptr, pidx, d, "parents")
+        rows = _table_rows(pptr, C, "parents")
+        offsets = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)
+        counts = np.zeros((int(offsets[-1]), C))
+        for j in range(d):
+            block = np.zeros(rows[j] * C)
+            _b.family_counts(X, pidx, pptr[j], pptr[j + 1], j, C, w, block)
+            counts[offsets[j]:offsets[j + 1]] = block.reshape(rows[j], C)
+        return {"counts": counts, "total": np.float64(w.sum() if w.size else n),
+                "parent_ptr": pptr, "parent_idx": pidx}
+
+    @classmethod
+    def from_statistics(cls, stats: dict, alpha=1.0) -> BayesianNetwork:
+        """The network of summed :meth:`sufficient_statistics` with smoothed tables
+        (N_uv + alpha) / (N_u + alpha C), uniform for an unseen u when alpha = 0.
+
+        Parameters
+        ----------
+        stats : dict
+            ``counts`` (R, C), ``parent_ptr``, ``parent_idx`` (``total`` is not used).
+        alpha : float >= 0
+
+        Returns
+        -------
+        BayesianNetwork
+        """
+        alpha = check_alpha(alpha)
+        pptr = np.asarray(stats["parent_ptr"], dtype=np.int64)
+        pidx = np.asarray(stats["parent_idx"], dtype=np.int64)
+        N = np.asarray(stats["counts"], dtype=np.float64)
+        _check_graph(pptr, pidx, pptr.shape[0] - 1, "parent_ptr")
+        C = N.shape[1]
+        s = N.sum(axis=1, keepdims=True) + alpha * C
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lc = np.where(s > 0, np.log((N + alpha) / s), -np.log(C))
+        return cls._from_arrays(pptr, pidx, lc)
+
+    def log_prob(self, X: ArrayLike, missing: ArrayLike | None = None) -> FloatArray:
+        """Exact log P(x) of each row, shape (n,), float64.
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+            States in [0, C).
+        missing : array_like of bool, shape (n, d), optional
+            True marks a missing entry: the result is then the exact marginal log-probability
+            of the observed entries, by variable elimination (see
+            :func:`fastdgm.models._bn_inference.log_prob_missing`; a ValueError names the
+            elimination width when it exceeds the limit).
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+            ``log P(x)`` of each row.
+        """
+        if missing is not None:
+            from ._bn_inference import log_prob_missing
+
+            return log_prob_missing(self, X, missing)
+        X = check_model_X(X, self.n_states, self.n_dims)
+        out = np.empty(X.shape[0])
+        _b.bn_log_prob(X.size, X, self.parent_ptr, self.parent_idx, self.offsets, self.log_cpt, out)
+        return out
+
+    def fill(self, X, missing, rng=None) -> np.ndarray:
+        """Copy of X whose missing entries are one joint draw per row from their exact
+        conditional given the observed entries (forward filtering, backward sampling on the
+        variable elimination order; see :mod:`fastdgm.models._bn_inference`).
+
+        Parameters
+        ----------
+        X : array_like of int, shape (n, d)
+        missing : array_like of bool, shape (n, d)
+            True marks a missing entry.
+        rng : SPEC 7 seed
+
+        Returns
+        -------
+        ndarray, shape (n, d)
+            The observed entries unchanged.
+        """
+        from ._bn_inference import fill
+
+        return fill(self, X, missing, rng)
+
+    def sample_rows(self, key: int | np.uint64, start: int, n: int) -> IntArray:
+        """Rows ``[start, start + n)`` of the sample of ``key`` by ancestral sampling:
+        nodes in topological order, entry (i, j) thresholding its conditional with
+        ``uniform(key, i * d + j)``.
+
+        Parameters
+        ----------
+        key : int or numpy.uint64
+        start : int
+        n : int
+
+        Returns
+        -------
+        ndarray
+            Shape (n, d), smallest unsigned dtype holding C.
+        """
+        if self._levels is None:
+            self._levels = levels(self.log_cpt)
+        out = np.empty((n, self.n_dims), dtype=smallest_uint(self.n_states))
+        _b.bn_sample(out.size, self._levels, self.parent_ptr, self.parent_idx, self.offsets,
+                     self.order, np.uint64(key), start, out)
+        return out
+
+    @classmethod
+    def from_pgmpy(cls, model) -> tuple[BayesianNetwork, list, dict]:
+        """Convert a pgmpy ``DiscreteBayesianNetwork`` (see :mod:`fastdgm.models._bn_pgmpy`).
+
+        Parameters
+        ----------
+        model : pgmpy DiscreteBayesianNetwork
+
+        Returns
+        -------
+        (BayesianNetwork, names, state_names)
+            The network, the node of each column and each node's states in index order.
+        """
+        from ._bn_pgmpy import from_pgmpy
+
+        return from_pgmpy(cls, model)
+
+    def to_pgmpy(self, names=None):
+        """This network as a pgmpy ``DiscreteBayesianNetwork`` (pgmpy must be installed).
+
+        Parameters
+        ----------
+        names : list, optional
+            Node names (default ``"x0"``, ``"x1"``, ...).
+
+        Returns
+        -------
+        pgmpy.models.DiscreteBayesianNetwork
+        """
+        from ._bn_pgmpy import to_pgmpy
+
+        return to_pgmpy(self, names)
+
+    def get_params(self) -> dict[str, np.ndarray]:
+        return {"parent_ptr": self.parent_ptr, "parent_idx": self.parent_idx, "log_cpt": self.log_cpt}
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> BayesianNetwork:
+        """The model of ``params`` (e.g. read from a file), validated: ``parent_ptr`` (d + 1,)
+        and ``parent_idx`` a DAG in CSR form (increasing pointers, parents in range, distinct,
+        no self-loop, no cycle), ``log_cpt`` (R, C) normalised log-tables with R = sum C^k_j.
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+
+        Returns
+        -------
+        BayesianNetwork
+        """
+        name = cls.__name__
+        pptr = _int_array(param(params, "parent_ptr", name), "parent_ptr")
+        pidx = _int_array(param(params, "parent_idx", name), "parent_idx")
+        if pptr.shape[0] < 2:
+            raise ValueError(f"parent_ptr must have shape (d + 1,) with d >= 1, got {pptr.shape}")
+        d = pptr.shape[0] - 1
+        if pptr[0] != 0 or pptr[-1] != pidx.shape[0] or np.any(np.diff(pptr) < 0):
+            raise ValueError(f"parent_ptr must rise from 0 to len(parent_idx) = {pidx.shape[0]}, "
+                             f"got {pptr.tolist() if d < 20 else pptr}")
+        _check_graph(pptr, pidx, d, "parent_idx")
+        lc = check_log_probs(param(params, "log_cpt", name), "log_cpt", ndim=2, shape_doc="(R, C)")
+        rows = _table_rows(pptr, lc.shape[1], "log_cpt")
+        if lc.shape[0] != sum(rows):
+            raise ValueError(f"log_cpt must have R = sum_j C^k_j = {sum(rows)} rows for C = "
+                             f"{lc.shape[1]} and these parents, got shape {lc.shape}")
+        return cls._from_arrays(pptr, pidx, lc)

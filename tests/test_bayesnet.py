@@ -1,0 +1,337 @@
+"""BayesianNetwork: exact likelihood and sampler against enumeration, the structure search's
+scores against a numpy twin (and pgmpy when installed), local optimality of the climb, files,
+threads, and missing values by variable elimination against enumeration."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import gammaln
+from scipy.stats import chi2
+
+import fastdgm as fd
+from fastdgm.models import _structure_search as ss
+from fastdgm.models._bn_inference import MAX_FACTOR_CELLS
+
+
+def random_network(d, C, max_pa, seed):
+    """A random DAG (parents among earlier nodes of a random permutation) with random tables."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(d)
+    parents, tables = [[] for _ in range(d)], [None] * d
+    for t, j in enumerate(perm):
+        k = int(rng.integers(0, min(max_pa, t) + 1))
+        pa = [int(p) for p in rng.choice(perm[:t], size=k, replace=False)] if k else []
+        parents[j] = pa
+        tables[j] = rng.dirichlet(np.full(C, 0.7), size=C ** k)
+    return fd.BayesianNetwork(parents, tables)
+
+
+def joint_slow(m):
+    """(all states (C^d, d), P of each) by the product of table lookups, in Python."""
+    d, C = m.n_dims, m.n_states
+    E = np.array(list(itertools.product(range(C), repeat=d)))
+    P = np.ones(len(E))
+    for j, (pa, tab) in enumerate(zip(m.parents, m.tables)):
+        row = np.zeros(len(E), np.int64)
+        for p in pa:
+            row = row * C + E[:, p]
+        P *= tab[row, E[:, j]]
+    return E, P
+
+
+def g_test(S, E, P):
+    """p-value of the G-test of the rows of S against the joint P over the states E."""
+    C = int(E.max()) + 1
+    code = np.ravel_multi_index(S.T.astype(np.int64), (C,) * S.shape[1])
+    obs = np.bincount(code, minlength=len(P))
+    exp = P * len(S)
+    keep = exp > 0
+    assert obs[~keep].sum() == 0
+    g = 2 * np.sum(np.where(obs[keep] > 0, obs[keep] * np.log(np.maximum(obs[keep], 1) / exp[keep]), 0))
+    return chi2.sf(g, keep.sum() - 1)
+
+
+SHAPES = [(4, 2, 2, 0), (5, 3, 2, 1), (4, 4, 3, 2), (6, 2, 3, 3)]
+
+
+@pytest.mark.parametrize("d,C,max_pa,seed", SHAPES)
+def test_log_prob_exact(d, C, max_pa, seed):
+    m = random_network(d, C, max_pa, seed)
+    E, P = joint_slow(m)
+    lp = m.log_prob(E)
+    np.testing.assert_allclose(lp, np.log(P), rtol=1e-12, atol=1e-12)
+    assert abs(np.exp(lp).sum() - 1) < 1e-12
+
+
+@pytest.mark.parametrize("d,C,max_pa,seed", SHAPES)
+def test_samples_follow_the_joint(d, C, max_pa, seed):
+    m = random_network(d, C, max_pa, seed)
+    E, P = joint_slow(m)
+    S = m.sample(60_000, rng=seed + 100)
+    assert g_test(S, E, P) > 1e-3
+    key = np.uint64(12345)
+    whole = m.sample_rows(key, 0, 1000)
+    np.testing.assert_array_equal(whole[300:700], m.sample_rows(key, 300, 400))
+
+
+def test_sampler_detects_a_wrong_table():
+    m = random_network(4, 3, 2, 7)
+    E, P = joint_slow(m)
+    tabs = m.tables
+    tabs[0] = np.roll(tabs[0], 1, axis=1)
+    bad = fd.BayesianNetwork(m.parents, tabs)
+    assert g_test(bad.sample(60_000, rng=1), E, P) < 1e-6
+
+
+def score_slow(X, parents, kind, ess=10.0, w=None):
+    """The network score from np.unique counts (pgmpy's definitions), in numpy."""
+    n, d = X.shape
+    w = np.ones(n) if w is None else w
+    card = [np.unique(X[:, j]).size for j in range(d)]
+    total = 0.0
+    for y, pa in enumerate(parents):
+        pa = sorted(pa)
+        cfg = np.unique(X[:, pa], axis=0, return_inverse=True)[1].reshape(-1) if pa else np.zeros(n, int)
+        yy = np.unique(X[:, y], return_inverse=True)[1].reshape(-1)
+        N = np.zeros((cfg.max() + 1, card[y]))
+        np.add.at(N, (cfg, yy), w)
+        q = float(np.prod([card[p] for p in pa]))
+        r = card[y]
+        Nj = N.sum(axis=1)
+        if kind == "bic":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ll = np.where(N > 0, N * np.log(N / Nj[:, None]), 0).sum()
+            total += ll - 0.5 * np.log(w.sum()) * q * (r - 1)
+        else:
+            a, b = ess / q, ess / (q * r)
+            total += np.sum(gammaln(a) - gammaln(Nj + a)) + np.sum(gammaln(N + b) - gammaln(b))
+    return total
+
+
+@pytest.mark.parametrize("kind", ["bic", "bdeu"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_score_matches_numpy_twin(kind, weighted):
+    m = random_network(6, 3, 3, 11)
+    X = m.sample(3000, rng=2)
+    X[:, 2] = np.minimum(X[:, 2], 1)            # a column that shows only 2 of 3 states
+    w = np.random.default_rng(0).random(3000) * 2 if weighted else None
+    data = ss.SearchData(X, np.empty(0) if w is None else w, kind, 10.0)
+    for net in (m, random_network(6, 3, 3, 12), random_network(6, 3, 0, 1)):
+        parents = [p.tolist() for p in net.parents]
+        got = ss.network_score(data, parents)
+        np.testing.assert_allclose(got, score_slow(X, parents, kind, 10.0, w), rtol=1e-10)
+
+
+def moves(parents):
+    """Every DAG one add / delete / reversal away."""
+    d = len(parents)
+    edges = {(p, c) for c, pa in enumerate(parents) for p in pa}
+    for x, y in itertools.permutations(range(d), 2):
+        if (x, y) in edges:
+            cand = [edges - {(x, y)}, (edges - {(x, y)}) | {(y, x)}]
+        elif (y, x) not in edges:
+            cand = [edges | {(x, y)}]
+        else:
+            continue
+        for e in cand:
+            pa = [sorted(p for p, c in e if c == j) for j in range(d)]
+            try:
+                fd.BayesianNetwork([list(p) for p in pa], [np.ones((2 ** len(p), 2)) for p in pa])
+            except ValueError:
+                continue
+            yield pa
+
+
+@pytest.mark.parametrize("kind", ["bic", "bdeu"])
+def test_climb_ends_at_a_local_optimum(kind):
+    truth = random_network(6, 2, 3, 5)
+    X = truth.sample(2000, rng=4)
+    m = fd.BayesianNetwork.fit(X, 2, score=kind, tabu=0)
+    parents = [sorted(p.tolist()) for p in m.parents]
+    best = score_slow(X, parents, kind)
+    np.testing.assert_allclose(m.score_, best, rtol=1e-10)
+    for nb in moves(parents):
+        assert score_slow(X, nb, kind) < best + 1e-4
+    assert best > score_slow(X, [[]] * 6, kind)
+
+
+def test_fit_tables_are_smoothed_counts_and_weights_repeat_rows():
+    truth = random_network(5, 3, 2, 3)
+    X = truth.sample(500, rng=5)
+    m = fd.BayesianNetwork.fit(X, 3, alpha=0.5)
+    for j, (pa, tab) in enumerate(zip(m.parents, m.tables)):
+        row = np.zeros(len(X), np.int64)
+        for p in pa:
+            row = row * 3 + X[:, p]
+        N = np.zeros((3 ** len(pa), 3))
+        np.add.at(N, (row, X[:, j]), 1)
+        np.testing.assert_allclose(tab, (N + 0.5) / (N.sum(1, keepdims=True) + 1.5), rtol=1e-12)
+    w = np.random.default_rng(1).integers(0, 4, 500)
+    a = fd.BayesianNetwork.fit(X, 3, sample_weight=w.astype(float))
+    b = fd.BayesianNetwork.fit(np.repeat(X, w, axis=0), 3)
+    np.testing.assert_array_equal(a.edges, b.edges)
+    np.testing.assert_allclose(a.log_cpt, b.log_cpt, rtol=1e-12)
+    assert fd.BayesianNetwork.fit(X, 3, max_parents=1).parent_ptr.max() <= 5
+    assert np.diff(fd.BayesianNetwork.fit(X, 3, max_parents=1).parent_ptr).max() <= 1
+
+
+def test_statistics_of_blocks_add_up():
+    m = random_network(5, 3, 2, 8)
+    X = m.sample(1000, rng=1)
+    pa = [p.tolist() for p in m.parents]
+    s1 = fd.BayesianNetwork.sufficient_statistics(X[:400], 3, parents=pa)
+    s2 = fd.BayesianNetwork.sufficient_statistics(X[400:], 3, parents=pa)
+    whole = fd.BayesianNetwork.sufficient_statistics(X, 3, parents=pa)
+    np.testing.assert_array_equal(s1["counts"] + s2["counts"], whole["counts"])
+    summed = dict(whole, counts=s1["counts"] + s2["counts"], total=s1["total"] + s2["total"])
+    a = fd.BayesianNetwork.from_statistics(summed, 1.0)
+    np.testing.assert_array_equal(a.log_cpt, fd.BayesianNetwork.from_statistics(whole, 1.0).log_cpt)
+
+
+def test_restarts_never_lower_the_score():
+    X = random_network(7, 2, 3, 9).sample(1500, rng=3)
+    a = fd.BayesianNetwork.fit(X, 2)
+    b = fd.BayesianNetwork.fit(X, 2, restarts=4, perturb=3, rng=0)
+    assert b.score_ >= a.score_
+    c = fd.BayesianNetwork.fit(X, 2, restarts=4, perturb=3, rng=0)
+    np.testing.assert_array_equal(b.edges, c.edges)
+
+
+def test_fit_arguments_are_checked():
+    X = np.zeros((10, 3), int)
+    with pytest.raises(ValueError, match="score"):
+        fd.BayesianNetwork.fit(X, score="aic")
+    with pytest.raises(ValueError, match="max_parents"):
+        fd.BayesianNetwork.fit(X, max_parents=-1)
+    with pytest.raises(ValueError, match="equivalent_sample_size"):
+        fd.BayesianNetwork.fit(X, score="bdeu", equivalent_sample_size=0)
+    with pytest.raises(TypeError, match="classmethod"):
+        fd.BayesianNetwork.fit(X).fit(X)
+
+
+def test_same_results_on_one_and_two_threads():
+    truth = random_network(8, 3, 3, 21)
+    X = truth.sample(20_000, rng=1)
+    out = []
+    for t in (1, 2):
+        with fd.threads(t):
+            m = fd.BayesianNetwork.fit(X, 3)
+            out.append((m.edges, m.log_cpt, m.score_, m.sample(30_000, rng=5), m.log_prob(X)))
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_save_load_round_trip(tmp_path):
+    m = fd.BayesianNetwork.fit(random_network(6, 3, 2, 4).sample(800, rng=0), 3)
+    m.save(tmp_path / "bn.npz")
+    r = fd.load(tmp_path / "bn.npz")
+    assert type(r) is fd.BayesianNetwork
+    for k, v in m.get_params().items():
+        np.testing.assert_array_equal(r.get_params()[k], v)
+    X = m.sample(100, rng=1)
+    np.testing.assert_array_equal(r.log_prob(X), m.log_prob(X))
+
+
+def _params(**over):
+    p = dict(parent_ptr=np.array([0, 0, 1, 3]), parent_idx=np.array([0, 0, 1]),
+             log_cpt=np.log(np.full((1 + 2 + 4, 2), 0.5)))
+    p.update(over)
+    return p
+
+
+@pytest.mark.parametrize("over,match", [
+    (dict(parent_idx=np.array([2, 0, 1])), "cycle"),
+    (dict(parent_idx=np.array([0, 2, 1])), "own parent"),
+    (dict(parent_idx=np.array([0, 0, 0])), "more than once"),
+    (dict(parent_idx=np.array([0, 0, 7])), "out of range"),
+    (dict(parent_ptr=np.array([0, 2, 1, 3])), "rise"),
+    (dict(parent_ptr=np.array([0, 0, 1, 4])), "rise"),
+    (dict(parent_idx=np.array([0.0, 0, 1])), "integer"),
+    (dict(log_cpt=np.log(np.full((6, 2), 0.5))), "rows"),
+    (dict(log_cpt=np.full((7, 2), np.nan)), "log_cpt"),
+    (dict(log_cpt=np.log(np.full((7, 2), 0.4))), "normalised"),
+    (dict(log_cpt=np.zeros((7,))), "shape"),
+])
+def test_crafted_files_raise(tmp_path, over, match):
+    with pytest.raises(ValueError, match=match):
+        fd.BayesianNetwork.from_params(_params(**over))
+    np.savez(tmp_path / "bad.npz", __model__=np.asarray("BayesianNetwork"), **_params(**over))
+    with pytest.raises(ValueError):
+        fd.load(tmp_path / "bad.npz")
+
+
+def test_constructor_checks():
+    with pytest.raises(ValueError, match="cycle"):
+        fd.BayesianNetwork([[1], [0]], [np.ones((2, 2))] * 2)
+    with pytest.raises(ValueError, match="shape"):
+        fd.BayesianNetwork([[], [0]], [np.ones((1, 2)), np.ones((3, 2))])
+    with pytest.raises(ValueError):
+        fd.BayesianNetwork([[], [0]], [np.ones((1, 2)), -np.ones((2, 2))])
+    with pytest.raises(ValueError, match="MAX_TABLE_CELLS"):
+        fd.BayesianNetwork([[], [0]], [np.ones((1, 1 << 15)), np.ones((1, 1))])
+
+
+@pytest.mark.parametrize("d,C,max_pa,seed", SHAPES[1:])
+def test_missing_log_prob_and_fill_are_exact(d, C, max_pa, seed):
+    m = random_network(d, C, max_pa, seed)
+    E, P = joint_slow(m)
+    rng = np.random.default_rng(seed)
+    X = m.sample(40, rng=seed).astype(np.int64)
+    M = rng.random(X.shape) < 0.5
+    M[0] = True
+    X[M] = 99                                        # ignored
+    ref = [np.log(P[np.all((E == x) | mk, axis=1)].sum()) for x, mk in zip(X, M)]
+    np.testing.assert_allclose(m.log_prob(X, missing=M), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m.log_prob(m.fill(X, M, rng=0), missing=np.zeros_like(M)),
+                               m.log_prob(m.fill(X, M, rng=0)))
+    i = 1 if M[1].any() else 0
+    x, mk = X[i], M[i]
+    F = m.fill(np.repeat(X[i:i + 1], 30_000, 0), np.repeat(M[i:i + 1], 30_000, 0), rng=seed)
+    np.testing.assert_array_equal(F[:, ~mk], np.broadcast_to(x[~mk], (30_000, (~mk).sum())))
+    sel = np.all((E == x) | mk, axis=1)
+    assert g_test(F, E, np.where(sel, P, 0) / P[sel].sum()) > 1e-3
+
+
+def test_missing_width_limit():
+    d, C = 12, 4
+    parents = [list(range(j)) if j < 11 else list(range(11)) for j in range(d)]
+    parents = [p[-2:] for p in parents]              # a chain of width 2: fine
+    m = fd.BayesianNetwork(parents, [np.ones((C ** len(p), C)) for p in parents])
+    X = np.zeros((3, d), int)
+    assert np.all(np.isfinite(m.log_prob(X, missing=np.ones((3, d), bool))))
+    k = 10                                           # a node with 10 parents: width >= 10
+    dense = [[] for _ in range(k)] + [list(range(k))]
+    big = fd.BayesianNetwork(dense, [np.ones((1, C))] * k + [np.ones((C ** k, C))])
+    assert C ** (k + 1) > MAX_FACTOR_CELLS
+    with pytest.raises(ValueError, match="width 10"):
+        big.log_prob(np.zeros((2, k + 1), int), missing=np.ones((2, k + 1), bool))
+
+
+def test_fill_rejects_impossible_evidence():
+    m = fd.BayesianNetwork([[], [0]], [[1.0, 0.0], [[0.5, 0.5], [0.5, 0.5]]])
+    with pytest.raises(ValueError, match="probability 0"):
+        m.fill([[1, 0]], np.array([[False, True]]))
+    assert m.log_prob([[1, 0]], missing=np.array([[False, True]]))[0] == -np.inf
+
+
+def test_scores_and_search_against_pgmpy():
+    pytest.importorskip("pgmpy")
+    pd = pytest.importorskip("pandas")
+    from pgmpy.base import DAG
+    from pgmpy.estimators import BDeu, BIC, HillClimbSearch
+
+    truth = random_network(7, 3, 2, 31)
+    X = truth.sample(3000, rng=6)
+    names = [f"v{j}" for j in range(7)]
+    df = pd.DataFrame(X.astype(np.int64), columns=names).astype("category")
+    for kind, scorer, method in (("bic", BIC(df), "bic-d"), ("bdeu", BDeu(df), "bdeu")):
+        m = fd.BayesianNetwork.fit(X, 3, score=kind)
+        g = DAG()
+        g.add_nodes_from(names)
+        g.add_edges_from((names[p], names[c]) for p, c in m.edges)
+        np.testing.assert_allclose(scorer.score(g), m.score_, rtol=1e-9)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            est = HillClimbSearch(df).estimate(scoring_method=method, show_progress=False)
+        assert m.score_ >= scorer.score(est) - 1e-6
