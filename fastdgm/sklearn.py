@@ -312,7 +312,7 @@ class HiddenChowLiuTreeDensity(_DensityEstimator):
 def _set_docs() -> None:
     import inspect
 
-    summaries = {
+    summaries: dict[type[_DensityEstimator], str] = {
         FactorizedDensity: "Independent categorical features (:class:`fastdgm.Factorized`) as a "
                            "scikit-learn density estimator.",
         ChowLiuTreeDensity: "Chow-Liu tree (:class:`fastdgm.ChowLiuTree`) as a scikit-learn density "
@@ -325,8 +325,8 @@ def _set_docs() -> None:
                                   "as a scikit-learn density estimator.",
     }
     for cls, summary in summaries.items():
-        sig = inspect.signature(cls.__init__).parameters
-        cls.__doc__ = _doc(summary, cls._model, {p: sig[p].default for p in sig if p != "self"})
+        sig = inspect.signature(cls).parameters
+        cls.__doc__ = _doc(summary, cls._model, {p: sig[p].default for p in sig})
 
 
 _set_docs()

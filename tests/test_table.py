@@ -239,8 +239,16 @@ def test_save_and_load(tmp_path):
     pd.testing.assert_frame_equal(back.sample(20, rng=1), tm.sample(20, rng=1), check_exact=True)
     plain = tmp_path / "plain.npz"
     tm.model.save(plain)
-    with pytest.raises(ValueError, match="without a table encoder"):
+    with pytest.raises(ValueError, match="plain.npz: the arrays hold a HiddenChowLiuTree without a table encoder"):
         TableModel.load(plain)
+    params = tm.get_params()
+    assert all(isinstance(v, np.ndarray) and not v.dtype.hasobject for v in params.values())
+    np.testing.assert_array_equal(TableModel.from_params(params).log_prob(df), tm.log_prob(df))
+    with pytest.raises(ValueError, match="must name a fastdgm model class"):
+        TableModel.from_params({**params, "__model__": np.asarray("Nope")})
+    params["emit_probs"] = params["emit_probs"][:, :1]          # the model's own checks run too
+    with pytest.raises(ValueError):
+        TableModel.from_params(params)
 
 
 def test_table_model_errors():
@@ -344,7 +352,8 @@ def test_importing_fastdgm_does_not_import_pandas():
                             ("fit", "transform", "fit_transform", "inverse_transform", "get_params", "from_params",
                              "categories", "columns", "n_categories", "n_states")]
                          + [f"fastdgm.table.TableModel.{m}" for m in
-                            ("fit", "log_prob", "score", "fill", "sample", "save", "load", "columns")])
+                            ("fit", "log_prob", "score", "fill", "sample", "get_params", "from_params", "save", "load",
+                             "columns")])
 def test_numpydoc_complete(name):
     validate = pytest.importorskip("numpydoc.validate").validate
     errors = [f"{c}: {m}" for c, m in validate(name)["errors"] if c in {"GL08", "SS01", "PR01", "PR02", "RT01"}]
