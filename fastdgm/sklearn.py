@@ -90,7 +90,7 @@ def _states(X: np.ndarray, n_states: int | None) -> tuple[np.ndarray, int]:
         X = X.astype(np.int64)
     if n_states is None:
         return check_states(X, "X")
-    if X.size:
+    if X.size and X.max() >= n_states:         # one reduction; the position only on error
         idx = first_bad(X >= n_states)
         if idx is not None:
             raise ValueError(f"X{_pos(idx)} = {X[idx]!r} is not a state the model knows: it was fitted "

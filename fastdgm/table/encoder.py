@@ -269,43 +269,40 @@ class TableEncoder:
             M = np.asarray(missing)
             if M.dtype != bool or M.shape != X.shape:
                 raise ValueError(f"missing must be a boolean array of X's shape {X.shape}, got {M.dtype} {M.shape}")
+        out_of_range = X >= self.n_categories if X.dtype.kind == "u" else (X < 0) | (X >= self.n_categories)
+        bad = out_of_range & ~M
+        if bad.any():
+            i, j = (int(k[0]) for k in np.nonzero(bad))
+            raise ValueError(f"X[{i}, {j}] = {X[i, j]} is no state of column {self._columns[j]!r} "
+                             f"(it has {len(self._cats[j])} categories)")
         cols = {}
         for j, name in enumerate(self._columns):
-            codes = X[:, j].astype(np.int64)
-            bad = ~M[:, j] & ((codes < 0) | (codes >= len(self._cats[j])))
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise ValueError(f"X[{i}, {j}] = {X[i, j]} is no state of column {name!r} "
-                                 f"(it has {len(self._cats[j])} categories)")
-            codes = np.where(M[:, j], -1, codes)
+            codes = X[:, j].astype(np.intp)
+            codes[M[:, j]] = -1
             cols[name] = self._decode(j, codes)
         out = pd.DataFrame(cols)            # Series keep their dtypes (an object array would not)
         if index is not None:
             out.index = index
         return out
 
-    def _decode(self, j: int, codes: np.ndarray):
-        dtype, cats, kind = self._dtypes[j], self._cats[j], self._kinds[j]
+    def _decode(self, j: int, codes: np.ndarray) -> pd.Series:
+        """Column j of the result from its codes (-1 = missing): a take from the categories,
+        held in the column's own dtype (no per-cell conversion)."""
+        dtype, cats = self._dtypes[j], self._cats[j]
         if dtype == "category":
             cat_index = pd.Index(cats, dtype=pandas_dtype(self._cat_dtypes[j]))
             return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(cat_index, self._ordered[j])))
-        miss = codes < 0
-        values = np.empty(len(codes), dtype=object)
-        table = np.empty(len(cats), dtype=object)
-        table[:] = cats
-        values[~miss] = table[codes[~miss]]
+        has_missing = bool((codes < 0).any())
+        if has_missing and dtype == "bool":
+            dtype = "boolean"
+        elif has_missing and dtype in INT_NAMES:
+            dtype = nullable_int(dtype)
         if dtype == "object":
-            values[miss] = None
-            return pd.Series(values, dtype=object)
-        if miss.any():
-            if dtype == "bool":
-                dtype = "boolean"
-            elif dtype in INT_NAMES:
-                dtype = nullable_int(dtype)
-            values[miss] = np.nan if dtype.startswith("float") else pd.NA
-            if dtype == "str":
-                values[miss] = np.nan
-        return pd.Series(pd.array(values, dtype=pandas_dtype(dtype)))
+            table = np.empty(len(cats), dtype=object)
+            table[:] = cats
+            return pd.Series(pd.api.extensions.take(table, codes, allow_fill=True, fill_value=None), dtype=object)
+        table = pd.array(cats, dtype=pandas_dtype(dtype))
+        return pd.Series(table.take(codes, allow_fill=True))
 
     # --- persistence ---------------------------------------------------------------------
     def get_params(self, prefix: str = "") -> dict[str, np.ndarray]:
