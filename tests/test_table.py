@@ -358,3 +358,17 @@ def test_numpydoc_complete(name):
     validate = pytest.importorskip("numpydoc.validate").validate
     errors = [f"{c}: {m}" for c, m in validate(name)["errors"] if c in {"GL08", "SS01", "PR01", "PR02", "RT01"}]
     assert not errors, errors
+
+
+def test_same_seed_same_table_model_on_one_and_two_threads():
+    df = _random_table(600, 11)
+    masked = df.mask(np.random.default_rng(2).random(df.shape) < 0.2)
+    out = []
+    for n in (1, 2):
+        with fd.threads(n):
+            tm = TableModel.fit(fd.HiddenChowLiuTree, masked, n_hidden=3, rng=4, max_iter=10)
+            out.append((tm.get_params(), tm.fill(masked, rng=5), tm.sample(100, rng=6)))
+    (p1, f1, s1), (p2, f2, s2) = out
+    assert p1.keys() == p2.keys() and all(np.array_equal(p1[k], p2[k]) for k in p1)
+    pd.testing.assert_frame_equal(f1, f2)
+    pd.testing.assert_frame_equal(s1, s2)
