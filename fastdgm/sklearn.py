@@ -7,21 +7,25 @@ with the fitted fastdgm model in ``model_``, ``score_samples(X)`` is the log-lik
 row, ``score(X)`` their mean, and ``sample(n_samples, random_state)`` draws new rows. They work
 with ``clone``, ``GridSearchCV``, ``cross_val_score``, ``Pipeline`` and pickle.
 
-=============================  ===================================================
-:class:`FactorizedDensity`     :class:`fastdgm.Factorized`
-:class:`ChowLiuTreeDensity`    :class:`fastdgm.ChowLiuTree`
-:class:`MixtureDensity`        :class:`fastdgm.Mixture`
-:class:`TreeMixtureDensity`    :class:`fastdgm.TreeMixture`
+=================================  ==================================
+:class:`FactorizedDensity`         :class:`fastdgm.Factorized`
+:class:`ChowLiuTreeDensity`        :class:`fastdgm.ChowLiuTree`
+:class:`MixtureDensity`            :class:`fastdgm.Mixture`
+:class:`TreeMixtureDensity`        :class:`fastdgm.TreeMixture`
 :class:`HiddenChowLiuTreeDensity`  :class:`fastdgm.HiddenChowLiuTree`
-=============================  ===================================================
+=================================  ==================================
 
 Input: X holds *states*, non-negative integers (category codes) in any integer or float
 dtype; a float array must be integer-valued (the ``encode="ordinal"`` output of
 ``KBinsDiscretizer`` or ``OrdinalEncoder`` is). Continuous features are a ``ValueError``
 that says to discretise them first; NaN and infinity are errors (use
 :class:`fastdgm.table.TableModel` or ``model_.log_prob(X, missing=mask)`` for missing cells).
-The estimators declare the scikit-learn tag ``input_tags.categorical`` (scikit-learn's own
-checks then feed them rounded, shifted data).
+The estimators declare the scikit-learn tags ``input_tags.categorical`` and
+``input_tags.positive_only`` (scikit-learn's own checks then feed them rounded, shifted data).
+scikit-learn's ``check_sample_weight_equivalence_on_dense_data`` ignores those tags (it fits
+on ``rng.rand`` floats) and is the one expected failure of ``parametrize_with_checks``; the
+property it checks (integer weights = repeated rows) is tested on states in fastdgm's tests.
+Tested with scikit-learn 1.9 (``parametrize_with_checks``) and 1.5 (the legacy checks).
 
 States: ``n_states=None`` (default) infers C as ``X.max() + 1`` at fit, stored as
 ``n_states_``. A state >= ``n_states_`` at score time is a ``ValueError`` naming the
