@@ -114,7 +114,8 @@ def _doc(summary: str, model: str, defaults: dict[str, Any]) -> str:
 
 
 _PARAM_DOCS = {
-    "n_states": "n_states : int, optional\n    Number of states C of every feature; None infers ``X.max() + 1`` at fit.",
+    "n_states": "n_states : int, optional\n    Number of states C of every feature; None infers ``X.max() + 1`` "
+                "at fit.",
     "n_components": "n_components : int, default={0}\n    Number of mixture components K.",
     "n_hidden": "n_hidden : int, default={0}\n    Number of states K of every latent variable.",
     "alpha": "alpha : float, default={0}\n    Dirichlet pseudo-count added to every count (smoothing).",
