@@ -22,6 +22,10 @@ def test_readme_example(i, tmp_path, monkeypatch):
         pytest.skip("needs a SLURM cluster")
     if "import dask" in code:
         pytest.importorskip("distributed")
+    if "fastdgm.table" in code:
+        pytest.importorskip("pandas")
+    if "from sklearn" in code:
+        pytest.importorskip("sklearn")
     monkeypatch.chdir(tmp_path)
     exec(compile(code, f"README.md[python block {i}]", "exec"), {"__name__": "__main__"})
 

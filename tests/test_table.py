@@ -372,3 +372,25 @@ def test_same_seed_same_table_model_on_one_and_two_threads():
     assert p1.keys() == p2.keys() and all(np.array_equal(p1[k], p2[k]) for k in p1)
     pd.testing.assert_frame_equal(f1, f2)
     pd.testing.assert_frame_equal(s1, s2)
+
+
+def test_model_fit_dispatches_tables_and_load_keeps_the_encoder(tmp_path):
+    """``Model.fit(df)`` fits through the table layer; ``fd.load`` of its file returns the table
+    model, encoder included; numpy input is unchanged."""
+    import fastdgm as fd
+    from fastdgm.table import TableModel
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": pd.Categorical(rng.choice(["x", "y", "z"], 300)),
+                       "b": rng.random(300) < 0.3, "c": rng.choice(["u", "v"], 300)})
+    m = fd.HiddenChowLiuTree.fit(df, n_hidden=2, rng=0, max_iter=5)
+    assert isinstance(m, TableModel)
+    direct = TableModel.fit(fd.HiddenChowLiuTree, df, n_hidden=2, rng=0, max_iter=5)
+    np.testing.assert_array_equal(m.log_prob(df), direct.log_prob(df))
+    m.save(tmp_path / "t.npz")
+    back = fd.load(tmp_path / "t.npz")
+    assert isinstance(back, TableModel)
+    np.testing.assert_array_equal(back.log_prob(df), m.log_prob(df))
+    assert list(back.sample(5, rng=0).columns) == ["a", "b", "c"]
+    assert isinstance(fd.HiddenChowLiuTree.fit(np.zeros((10, 3), int), n_hidden=2, max_iter=2),
+                      fd.HiddenChowLiuTree)

@@ -124,7 +124,8 @@ def density_table(data_home=None, names=None, models=None, progress: bool = Fals
         for name, (train, valid, test) in sets:
             row = {"name": name, "d": train.shape[1], "n": train.shape[0], "models": {}, "ratios": {}}
             for key in keys:
-                _select(row, key, train, valid, test)
+                if model_grids()[key].density_grid(*train.shape) is not None:   # else: not on this set
+                    _select(row, key, train, valid, test)
                 bar.update(1)
             rows.append(row)
             bar.write(f"{name}: " + ", ".join(f"{k} {v['test']:.2f}" for k, v in row["models"].items()))
@@ -158,14 +159,17 @@ def format_density_table(rows: list[dict]) -> str:
     """
     if not rows:
         return "no density-benchmark data set found (see fastdgm.datasets.load_density_benchmark)"
-    keys = list(rows[0]["models"])
+    keys = list(dict.fromkeys(k for r in rows for k in r["models"]))    # every model of any row
     head = ["data set", "d", "n train"] + keys
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        best = max(r["models"][k]["test"] for k in keys)
+        best = max(m["test"] for m in r["models"].values())
         cells = [r["name"], str(r["d"]), str(r["n"])]
         for k in keys:
-            m = r["models"][k]
+            m = r["models"].get(k)
+            if m is None:
+                cells.append("-")
+                continue
             test = f"{m['test']:.2f}"
             cells.append(f"{'**' + test + '**' if m['test'] == best else test} / {m['valid']:.2f} "
                          f"({_setting(m['params'])}; {m['select_s']:.1f} s)")

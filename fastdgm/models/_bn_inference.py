@@ -48,7 +48,7 @@ def elimination_order(model) -> tuple[list[int], list[list[int]]]:
         ``scopes[t]``: the neighbours S_v of ``order[t]`` when it is eliminated.
     """
     d = model.n_dims
-    nb = [set() for _ in range(d)]
+    nb: list[set[int]] = [set() for _ in range(d)]
     for j, pa in enumerate(model.parents):
         fam = [int(p) for p in pa] + [j]
         for a in fam:

@@ -81,9 +81,9 @@ class FitMethod(classonlymethod):
             if args:
                 kwargs = _legacy_positional(cls, legacy, args, kwargs)
             if _is_table(X):
-                from ..table import fit_table   # type: ignore[import-not-found]
+                from ..table import TableModel
 
-                return fit_table(cls, X, **kwargs)
+                return TableModel.fit(cls, X, **kwargs)
             n_states = kwargs.pop("n_states", None)
             Xv, C = cls._check_fit_data(X, n_states)
             cls._check_fit_params(Xv, C, kwargs)

@@ -232,7 +232,7 @@ def hill_climb(data: SearchData, *, max_parents: int, max_iter: int, tabu: int,
         moves = climber.climb(max_iter, tabu, epsilon, patience, bar)
         best, best_score = climber.snapshot(), climber.score
         for _ in range(restarts):
-            climber.perturb(perturb, rng)
+            climber.perturb(perturb, rng)  # type: ignore[arg-type]  # rng is set when restarts > 0
             moves += climber.climb(max_iter, tabu, epsilon, patience, bar)
             if climber.score > best_score + epsilon:
                 best, best_score = climber.snapshot(), climber.score

@@ -71,6 +71,9 @@ class Model:
     """The name of the model family in ``fastdgm fit KIND`` (None: not fitted from the CLI)."""
     capabilities: ClassVar[frozenset[str]] = frozenset()
     """What the model can do, from :data:`CAPABILITIES`; every registry reads it."""
+    state_table: ClassVar[tuple[str, int] | None] = None
+    """(parameter of :meth:`get_params` whose last axis is a column's state, its column axis):
+    how :mod:`fastdgm.table` gives zero probability to the states a column does not have."""
     example_params: ClassVar[dict[str, Any]] = {}
     """Hyper-parameters of :meth:`example`'s small fit (fast: a few EM iterations)."""
 
@@ -433,6 +436,10 @@ def load(path: PathLike) -> Model:
     """
     _import_models()     # every model class registered
     name, params = read_model_file(os.fspath(path))
+    if any(k.startswith("table__") for k in params):     # a model fitted on a table, with its encoder
+        from ..table import TableModel
+
+        return TableModel.from_params({"__model__": np.asarray(name), **params})  # type: ignore[return-value]
     if name not in _MODELS:
         raise ValueError(f"{os.fspath(path)}: unknown model type {name!r} (known: "
                          f"{', '.join(sorted(_MODELS))})")

@@ -22,7 +22,7 @@ from ..kernels import bayesnet as _b
 from ._dag import MAX_TABLE_CELLS, check_graph as _check_graph, int_array as _int_array
 from ._dag import table_rows as _table_rows, topological_order as _topological_order
 from ._tables import levels
-from .base import Model, classonlymethod, register_model
+from .base import Model, classonlymethod, fit_data, register_model
 from .._typing import ArrayLike, FloatArray, IntArray, Seed
 
 __all__ = ["BayesianNetwork", "MAX_TABLE_CELLS"]
@@ -64,6 +64,14 @@ class BayesianNetwork(Model):
     >>> float(round(m.log_prob([[1, 1]])[0], 4))
     -0.9163
     """
+
+    kind = "bn"
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing"})
+
+    @classmethod
+    def density_grid(cls, n: int, d: int):
+        # the structure search scores O(d^2) candidate families per move: wide sets are left out
+        return ({"score": ["bic", "bdeu"]}, {"max_parents": 4, "rng": 0}) if d <= 300 else None
 
     def __init__(self, parents: Sequence[Sequence[int]], tables: Sequence[ArrayLike]) -> None:
         if isinstance(parents, (str, bytes)) or not isinstance(parents, Sequence):
@@ -196,7 +204,7 @@ class BayesianNetwork(Model):
         """
         from ._structure_search import SearchData, hill_climb
 
-        X, C = check_states(X, "X", n_states=n_states)
+        X, C = fit_data(X, n_states)
         if score not in ("bic", "bdeu"):
             raise ValueError(f"score must be 'bic' or 'bdeu', got {score!r}")
         n, d = X.shape
@@ -287,50 +295,23 @@ class BayesianNetwork(Model):
             lc = np.where(s > 0, np.log((N + alpha) / s), -np.log(C))
         return cls._from_arrays(pptr, pidx, lc)
 
-    def log_prob(self, X: ArrayLike, missing: ArrayLike | None = None) -> FloatArray:
-        """Exact log P(x) of each row, shape (n,), float64.
+    def _log_prob_missing(self, X, missing) -> FloatArray:
+        """Exact by variable elimination (:func:`fastdgm.models._bn_inference.log_prob_missing`;
+        a ValueError names the elimination width when it exceeds the limit)."""
+        from ._bn_inference import log_prob_missing
 
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-            States in [0, C).
-        missing : array_like of bool, shape (n, d), optional
-            True marks a missing entry: the result is then the exact marginal log-probability
-            of the observed entries, by variable elimination (see
-            :func:`fastdgm.models._bn_inference.log_prob_missing`; a ValueError names the
-            elimination width when it exceeds the limit).
+        return log_prob_missing(self, X, missing)
 
-        Returns
-        -------
-        ndarray of float64, shape (n,)
-            ``log P(x)`` of each row.
-        """
-        if missing is not None:
-            from ._bn_inference import log_prob_missing
-
-            return log_prob_missing(self, X, missing)
+    def _log_prob(self, X: ArrayLike) -> FloatArray:
+        """Exact log P(x) of each row, shape (n,), float64."""
         X = check_model_X(X, self.n_states, self.n_dims)
         out = np.empty(X.shape[0])
         _b.bn_log_prob(X.size, X, self.parent_ptr, self.parent_idx, self.offsets, self.log_cpt, out)
         return out
 
-    def fill(self, X, missing, rng=None) -> np.ndarray:
-        """Copy of X whose missing entries are one joint draw per row from their exact
-        conditional given the observed entries (forward filtering, backward sampling on the
-        variable elimination order; see :mod:`fastdgm.models._bn_inference`).
-
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-        missing : array_like of bool, shape (n, d)
-            True marks a missing entry.
-        rng : SPEC 7 seed
-
-        Returns
-        -------
-        ndarray, shape (n, d)
-            The observed entries unchanged.
-        """
+    def _fill(self, X, missing, rng=None) -> np.ndarray:
+        """Forward filtering, backward sampling on the variable elimination order
+        (:mod:`fastdgm.models._bn_inference`)."""
         from ._bn_inference import fill
 
         return fill(self, X, missing, rng)

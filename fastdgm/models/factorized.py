@@ -52,6 +52,7 @@ class Factorized(Model):
     """
 
     kind = "factorized"
+    state_table = ("log_probs", 0)
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "exact_entropy", "statistics"})
 
     @classmethod

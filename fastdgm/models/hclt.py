@@ -102,6 +102,7 @@ class HiddenChowLiuTree(Model):
     """
 
     kind = "hclt"
+    state_table = ("emit_probs", 0)
     fit_legacy_args = ("n_hidden", "n_states", "alpha", "rng", "max_iter", "tol", "progress",
                         "sample_weight", "init", "init_noise", "dedupe")
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "em"})

@@ -63,6 +63,7 @@ class Mixture(Model):
     """
 
     kind = "mixture"
+    state_table = ("log_components", 1)
     fit_legacy_args = ("n_components", "n_states", "rng", "max_iter", "tol", "n_init", "alpha",
                         "sample_weight", "progress")
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "statistics", "em"})

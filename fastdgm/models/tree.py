@@ -59,6 +59,7 @@ class ChowLiuTree(Model):
         self._set(parent, _match_parent(parent, lt, "probs"))
 
     kind = "chowliu"
+    state_table = ("log_cond", 0)
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "exact_entropy", "statistics"})
 
     @classmethod

@@ -85,6 +85,7 @@ class TreeMixture(Model):
     """
 
     kind = "treemix"
+    state_table = ("log_cond", 1)
     fit_legacy_args = ("n_components", "n_states", "alpha", "rng", "max_iter", "tol", "n_init",
                         "sample_weight", "progress")
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "em"})

@@ -23,25 +23,23 @@ __all__ = ["TableModel"]
 # ---------------------------------------------------------------------------------------
 # model over a table
 # ---------------------------------------------------------------------------------------
-_STATE_TABLES = {"Factorized": ("log_probs", 0), "ChowLiuTree": ("log_cond", 0), "Mixture": ("log_components", 1),
-                 "TreeMixture": ("log_cond", 1), "HiddenChowLiuTree": ("emit_probs", 0)}
-"""Per model class: the parameter whose last axis is a column's state, and its column axis."""
 _PREFIX = "table__"
 """Prefix of the encoder's arrays in a model file."""
 
 
 def _model_class(model):
-    from .._fit import FIT_CLASSES
-    from ..models.base import Model
+    from ..models.base import Model, model_kinds
 
     if isinstance(model, type) and issubclass(model, Model):
         return model
     if isinstance(model, str):
         known = registered_models()
-        name = FIT_CLASSES.get(model, model)
-        if name in known:
-            return known[name]
-        raise ValueError(f"model: unknown model {model!r} (known: {sorted(known)} or {sorted(FIT_CLASSES)})")
+        kinds = model_kinds()
+        if model in known:
+            return known[model]
+        if model in kinds:
+            return kinds[model]
+        raise ValueError(f"model: unknown model {model!r} (known: {sorted(known)} or {sorted(kinds)})")
     raise TypeError(f"model must be a fastdgm model class or its name, got {model!r}")
 
 
@@ -51,11 +49,12 @@ def _restrict(model, n_categories: np.ndarray):
     if np.all(n_categories == C):
         return model
     name = type(model).__name__
-    if name not in _STATE_TABLES:
+    if type(model).state_table is None:
+        able = [n for n, c in registered_models().items() if c.state_table is not None]
         raise ValueError(f"{name} cannot be restricted to columns with fewer states than n_states = {C}: "
-                         f"a table model needs one of {sorted(_STATE_TABLES)} when columns have different "
+                         f"a table model needs one of {able} when columns have different "
                          f"numbers of categories")
-    key, axis = _STATE_TABLES[name]
+    key, axis = type(model).state_table
     params = {k: np.array(v) for k, v in model.get_params().items()}
     table = np.moveaxis(params[key], axis, 0)               # (d, ..., C), a view of the copy
     invalid = np.arange(C) >= n_categories[:, None]         # (d, C)
@@ -329,9 +328,9 @@ class TableModel:
         TableModel
             The model and its encoder.
         """
-        from ..models.base import _read_model_file
+        from ..models.base import read_model_file
 
-        name, arrays = _read_model_file(os.fspath(path))
+        name, arrays = read_model_file(os.fspath(path))
         try:
             return cls.from_params({"__model__": np.asarray(name), **arrays})
         except ValueError as exc:
