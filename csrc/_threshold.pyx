@@ -264,19 +264,62 @@ def sample_table(const double[::1] levels, const int64_t[::1] index, const doubl
 cdef extern from "row_draw.h" nogil:
     int64_t fdgm_draw_rows(const double* P, int64_t rows, int64_t C, uint64_t key, uint64_t r0,
                            int64_t* out, double* bs)
-    int fdgm_has_avx512()
 
 cdef extern from "logit_weights.h" nogil:
     void fdgm_logit_weights(const double* X, int64_t rows, int64_t C, double* W)
     bint fdgm_logit_row(const double* x, int64_t C, double* w)
 
+cdef extern from "simd.h" nogil:
+    int fdgm_simd_select(int cap)
+    int fdgm_cpu_path()
+
+SIMD_PATHS = ("portable", "avx2", "avx512")   # index = the path's code in csrc/simd.h
+
+
+def _simd_cap():
+    """The cap on the instruction set from the environment (read once, at import):
+    FASTDGM_SIMD=avx512|avx2|portable, or FASTDGM_NO_SIMD=1 (portable). An unknown value
+    warns and caps nothing."""
+    import os
+    import warnings
+    value = os.environ.get("FASTDGM_SIMD", "").strip().lower()
+    off = os.environ.get("FASTDGM_NO_SIMD", "")
+    if off not in ("", "0"):
+        return 0
+    if value in ("", "auto", "native"):
+        return len(SIMD_PATHS) - 1
+    if value not in SIMD_PATHS:
+        warnings.warn(f"FASTDGM_SIMD={value!r} is not one of {', '.join(SIMD_PATHS)}: ignored",
+                      RuntimeWarning, stacklevel=2)
+        return len(SIMD_PATHS) - 1
+    return SIMD_PATHS.index(value)
+
+
+_SIMD_PATH = SIMD_PATHS[fdgm_simd_select(_simd_cap())]   # decide once, at import
+
+
+def simd_path():
+    """The instruction set of the explicit-SIMD kernels in use: 'avx512', 'avx2' or 'portable'
+    (the best the CPU runs, capped by FASTDGM_SIMD; see csrc/simd.h)."""
+    return _SIMD_PATH
+
+
+def simd_cpu_path():
+    """The best path this CPU runs (before the FASTDGM_SIMD cap)."""
+    return SIMD_PATHS[fdgm_cpu_path()]
+
+
+def _select_simd(name):
+    """Cap the path at `name` (as FASTDGM_SIMD would) in this process, for benchmarks that
+    time two paths interleaved; never while a kernel runs. Returns the path now in use."""
+    global _SIMD_PATH
+    _SIMD_PATH = SIMD_PATHS[fdgm_simd_select(SIMD_PATHS.index(name))]
+    return _SIMD_PATH
+
 
 def simd_enabled():
-    """True if the one-draw-per-row kernels use AVX-512 on this CPU (see csrc/simd.h)."""
-    return bool(fdgm_has_avx512())
-
-
-simd_enabled()      # decide once, at import
+    """True if the one-draw-per-row kernels use explicit SIMD (AVX-512 or AVX2) in this process."""
+    return _SIMD_PATH != "portable"
 
 
 def logit_weights(const double[:, ::1] X):

@@ -5,7 +5,8 @@
  * trick), the degree-13 Taylor polynomial of exp(r) as 1 + (r + r^2 t(r)) with t evaluated
  * by Estrin's scheme (a short dependency chain: the exps of a row overlap), then the scaling
  * by 2^n as two exact powers of two so that results down to the subnormals round once. Its
- * AVX-512 twin performs the same operations on 8 lanes, so both give the same doubles.
+ * AVX-512 and AVX2 twins perform the same operations on 8 and 4 lanes (one body,
+ * FDGM_EXP_NONPOS_BODY, for both), so all give the same doubles.
  */
 #ifndef FASTDGM_LOGIT_WEIGHTS_H
 #define FASTDGM_LOGIT_WEIGHTS_H
@@ -76,28 +77,39 @@ static inline int fdgm_logit_row(const double* x, int64_t C, double* w)
 }
 
 #if FDGM_X86_SIMD
+/* The body of the vector exp of x: the operations of fdgm_exp_nonpos in the same order, with
+ * the intrinsics of prefix PFX (_mm512, _mm256) on the double vector type V and integer type
+ * I; SET1_I64, PD_SI and SI_PD name the intrinsics whose names differ between the two. */
+#define FDGM_ESTRIN(PFX, lo, hi, x) PFX##_add_pd(lo, PFX##_mul_pd(hi, x))
+#define FDGM_EXP_NONPOS_BODY(V, I, PFX, SET1_I64, PD_SI, SI_PD, x)                                        \
+    const V shift = PFX##_set1_pd(FDGM_ROUND_SHIFT);                                                     \
+    x = PFX##_max_pd(x, PFX##_set1_pd(FDGM_EXP_MIN));                                                    \
+    V nd = PFX##_sub_pd(PFX##_add_pd(PFX##_mul_pd(x, PFX##_set1_pd(FDGM_LOG2E)), shift), shift);         \
+    V r = PFX##_sub_pd(PFX##_sub_pd(x, PFX##_mul_pd(nd, PFX##_set1_pd(FDGM_LN2_HI))),                    \
+                       PFX##_mul_pd(nd, PFX##_set1_pd(FDGM_LN2_LO)));                                    \
+    V r2 = PFX##_mul_pd(r, r), r4 = PFX##_mul_pd(r2, r2), r8 = PFX##_mul_pd(r4, r4), a[6];               \
+    for (int k = 0; k < 6; k++)                                                                          \
+        a[k] = PFX##_add_pd(PFX##_set1_pd(fdgm_exp_coef[2 * k]),                                         \
+                            PFX##_mul_pd(PFX##_set1_pd(fdgm_exp_coef[2 * k + 1]), r));                   \
+    V t = FDGM_ESTRIN(PFX, FDGM_ESTRIN(PFX, FDGM_ESTRIN(PFX, a[0], a[1], r2),                              \
+                                       FDGM_ESTRIN(PFX, a[2], a[3], r2), r4),                            \
+                      FDGM_ESTRIN(PFX, a[4], a[5], r2), r8);                                             \
+    V p = PFX##_add_pd(PFX##_set1_pd(1.0), PFX##_add_pd(r, PFX##_mul_pd(r2, t)));                        \
+    V t1 = PFX##_add_pd(PFX##_mul_pd(nd, PFX##_set1_pd(0.5)), shift);                                    \
+    V t2 = PFX##_add_pd(PFX##_sub_pd(nd, PFX##_sub_pd(t1, shift)), shift);                               \
+    const I bias = PFX##_sub_epi64(SET1_I64(1023), PD_SI(shift));                                        \
+    V s1 = SI_PD(PFX##_slli_epi64(PFX##_add_epi64(PD_SI(t1), bias), 52));                                \
+    V s2 = SI_PD(PFX##_slli_epi64(PFX##_add_epi64(PD_SI(t2), bias), 52));                                \
+    return PFX##_mul_pd(PFX##_mul_pd(p, s1), s2)
+
 FDGM_AVX512 static inline __attribute__((always_inline)) __m512d fdgm_exp_nonpos_x8(__m512d x)
 {
-    const __m512d shift = _mm512_set1_pd(FDGM_ROUND_SHIFT);
-    x = _mm512_max_pd(x, _mm512_set1_pd(FDGM_EXP_MIN));
-    __m512d nd = _mm512_sub_pd(_mm512_add_pd(_mm512_mul_pd(x, _mm512_set1_pd(FDGM_LOG2E)), shift), shift);
-    __m512d r = _mm512_sub_pd(_mm512_sub_pd(x, _mm512_mul_pd(nd, _mm512_set1_pd(FDGM_LN2_HI))),
-                              _mm512_mul_pd(nd, _mm512_set1_pd(FDGM_LN2_LO)));
-    __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2), r8 = _mm512_mul_pd(r4, r4), a[6];
-    for (int k = 0; k < 6; k++)
-        a[k] = _mm512_add_pd(_mm512_set1_pd(fdgm_exp_coef[2 * k]),
-                             _mm512_mul_pd(_mm512_set1_pd(fdgm_exp_coef[2 * k + 1]), r));
-#define FDGM_ESTRIN(lo, hi, x) _mm512_add_pd(lo, _mm512_mul_pd(hi, x))
-    __m512d t = FDGM_ESTRIN(FDGM_ESTRIN(FDGM_ESTRIN(a[0], a[1], r2), FDGM_ESTRIN(a[2], a[3], r2), r4),
-                            FDGM_ESTRIN(a[4], a[5], r2), r8);
-#undef FDGM_ESTRIN
-    __m512d p = _mm512_add_pd(_mm512_set1_pd(1.0), _mm512_add_pd(r, _mm512_mul_pd(r2, t)));
-    __m512d t1 = _mm512_add_pd(_mm512_mul_pd(nd, _mm512_set1_pd(0.5)), shift);
-    __m512d t2 = _mm512_add_pd(_mm512_sub_pd(nd, _mm512_sub_pd(t1, shift)), shift);
-    const __m512i bias = _mm512_sub_epi64(_mm512_set1_epi64(1023), _mm512_castpd_si512(shift));
-    __m512d s1 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(_mm512_castpd_si512(t1), bias), 52));
-    __m512d s2 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(_mm512_castpd_si512(t2), bias), 52));
-    return _mm512_mul_pd(_mm512_mul_pd(p, s1), s2);
+    FDGM_EXP_NONPOS_BODY(__m512d, __m512i, _mm512, _mm512_set1_epi64, _mm512_castpd_si512, _mm512_castsi512_pd, x);
+}
+
+FDGM_AVX2 static inline __attribute__((always_inline)) __m256d fdgm_exp_nonpos_x4(__m256d x)
+{
+    FDGM_EXP_NONPOS_BODY(__m256d, __m256i, _mm256, _mm256_set1_epi64x, _mm256_castpd_si256, _mm256_castsi256_pd, x);
 }
 
 FDGM_AVX512 static int fdgm_logit_row_avx512(const double* x, int64_t C, double* w)
@@ -123,6 +135,35 @@ FDGM_AVX512 static int fdgm_logit_row_avx512(const double* x, int64_t C, double*
     }
     return 1;
 }
+
+/* fdgm_logit_row on the AVX2 path: 4 logits at a time, the last C % 4 by masked loads and
+ * stores (whole vectors in the loop: masked stores are slow on some CPUs) */
+FDGM_AVX2 static int fdgm_logit_row_avx2(const double* x, int64_t C, double* w)
+{
+    const __m256d inf = _mm256_set1_pd(INFINITY), ninf = _mm256_set1_pd(-INFINITY);
+    const __m256i tail = _mm256_cmpgt_epi64(_mm256_set1_epi64x(C % 4), _mm256_set_epi64x(3, 2, 1, 0));
+    const int64_t c4 = C - C % 4;
+    __m256d m = ninf, bad = _mm256_setzero_pd(), v;
+    int64_t k;
+    for (k = 0; k < c4; k += 4) {
+        v = _mm256_loadu_pd(x + k);
+        bad = _mm256_or_pd(bad, _mm256_cmp_pd(v, inf, _CMP_NLT_UQ));   /* NaN or +inf */
+        m = _mm256_max_pd(m, v);
+    }
+    v = _mm256_blendv_pd(ninf, _mm256_maskload_pd(x + c4, tail), _mm256_castsi256_pd(tail));
+    bad = _mm256_or_pd(bad, _mm256_cmp_pd(v, inf, _CMP_NLT_UQ));
+    m = _mm256_max_pd(m, v);
+    m = _mm256_max_pd(m, _mm256_permute2f128_pd(m, m, 0x01));
+    double mx = _mm256_cvtsd_f64(_mm256_max_pd(m, _mm256_permute_pd(m, 0x5)));
+    if (_mm256_movemask_pd(bad) || mx == -INFINITY)
+        return 0;
+    __m256d vm = _mm256_set1_pd(mx);
+    for (k = 0; k < c4; k += 4)
+        _mm256_storeu_pd(w + k, fdgm_exp_nonpos_x4(_mm256_sub_pd(_mm256_loadu_pd(x + k), vm)));
+    if (c4 < C)
+        _mm256_maskstore_pd(w + c4, tail, fdgm_exp_nonpos_x4(_mm256_sub_pd(_mm256_maskload_pd(x + c4, tail), vm)));
+    return 1;
+}
 #endif
 
 /* Softmax weights of `rows` contiguous logit rows of length C: W[i, :] = exp(X[i, :] - max);
@@ -132,8 +173,11 @@ static inline void fdgm_logit_weights(const double* X, int64_t rows, int64_t C, 
     for (int64_t i = 0; i < rows; i++) {
         int ok;
 #if FDGM_X86_SIMD
-        if (fdgm_has_avx512())
+        if (fdgm_use_avx512())
             ok = fdgm_logit_row_avx512(X + i * C, C, W + i * C);
+        else
+        if (fdgm_use_avx2())
+            ok = fdgm_logit_row_avx2(X + i * C, C, W + i * C);
         else
 #endif
             ok = fdgm_logit_row(X + i * C, C, W + i * C);

@@ -23,7 +23,7 @@ __all__ = ["get_num_threads", "set_num_threads", "threads", "show_config", "numb
 
 
 def show_config(file: TextIO | None = None) -> None:
-    """Print versions, threads, threading layer, OpenMP and JIT cache settings.
+    """Print versions, threads, threading layer, OpenMP, SIMD path and JIT cache settings.
 
     Parameters
     ----------
@@ -36,7 +36,7 @@ def show_config(file: TextIO | None = None) -> None:
     import numpy as np
 
     from . import __version__
-    from .kernels._threshold import openmp_enabled
+    from .kernels._threshold import openmp_enabled, simd_cpu_path, simd_path
 
     lines = [
         f"fastdgm        {__version__}",
@@ -59,6 +59,7 @@ def show_config(file: TextIO | None = None) -> None:
         f"threads        {get_num_threads()} (fastdgm.get_num_threads())",
         f"cpus           {max_threads()} available",
         f"OpenMP (Cython) {'yes' if openmp_enabled() else 'no'}",
+        f"SIMD kernels   {simd_path()} (CPU best: {simd_cpu_path()}; FASTDGM_SIMD=avx512|avx2|portable caps it)",
     ]
     from .models.base import registered_models
 
