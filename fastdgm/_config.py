@@ -11,6 +11,7 @@ import os
 from typing import TextIO
 
 from .kernels.threads import (
+    explain_num_threads,
     get_num_threads,
     max_threads,
     numba_layer,
@@ -56,8 +57,8 @@ def show_config(file: TextIO | None = None) -> None:
     except ImportError:  # pragma: no cover
         lines.append("numba          not installed")
     lines += [
-        f"threads        {get_num_threads()} (fastdgm.get_num_threads())",
-        f"cpus           {max_threads()} available",
+        "threads        {} from {}".format(*explain_num_threads()),
+        f"cpus           {max_threads()} available (affinity, cgroup quota, thread variables)",
         f"OpenMP (Cython) {'yes' if openmp_enabled() else 'no'}",
         f"SIMD kernels   {simd_path()} (CPU best: {simd_cpu_path()}; FASTDGM_SIMD=avx512|avx2|portable caps it)",
     ]

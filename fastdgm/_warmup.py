@@ -11,14 +11,26 @@ shared installs; point each node at a local directory on shared file systems, wh
 concurrent writers may race). A later process loads the cached code instead of compiling:
 ``warmup()`` then takes well under a second. ``fastdgm.show_config()`` prints the cache
 location.
+
+Never on an event loop: ``warmup(background=True)`` runs in a daemon thread and returns a
+:class:`concurrent.futures.Future`; on a dask cluster :func:`warmup_workers` (also
+``fastdgm.dask.warmup``) submits one task per worker, pinned to it, so the compilation runs
+in each worker's task thread while its event loop keeps answering the scheduler
+(``client.run`` would call it on the event loop and block heart-beats for minutes).
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterable
+from concurrent.futures import Future
 
 import numpy as np
 
-__all__ = ["warmup"]
+__all__ = ["warmup", "warmup_workers", "model_paths", "KINDS"]
+
+KINDS = ("sampling", "factorized", "mixture", "chowliu", "gibbs", "pairwise", "models")
+"""The parts of :func:`warmup`, in the order they run (``kinds=`` selects a subset)."""
 
 
 def _paths():
@@ -90,9 +102,13 @@ def _paths():
         fd.TreeMixture.fit(wide, n_components=4, n_states=2, rng=0, max_iter=1)
         fd.TreeMixture.fit(big, n_components=4, n_states=3, rng=0, max_iter=1)
 
+    def models():
+        tree_mixture_pairs()
+        for _, run in model_paths():      # every registered model, from the registry
+            run()
+
     return [("sampling", sampling), ("factorized", factorized), ("mixture", mixture),
-            ("chowliu", chowliu), ("mrf", mrf), ("pairwise", pairwise), ("tree mixture pairs", tree_mixture_pairs),
-            *model_paths()]
+            ("chowliu", chowliu), ("gibbs", mrf), ("pairwise", pairwise), ("models", models)]
 
 
 def model_paths():
@@ -116,7 +132,20 @@ def model_paths():
     return [(name, (lambda cls=cls: run(cls))) for name, cls in registered_models().items()]
 
 
-def warmup(verbose: bool = False) -> float:
+def _check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
+    if kinds is None:
+        return KINDS
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    kinds = tuple(kinds)
+    bad = [k for k in kinds if k not in KINDS]
+    if bad or not all(isinstance(k, str) for k in kinds):
+        raise ValueError(f"kinds must be names among {KINDS}, got {bad or kinds}")
+    return kinds
+
+
+def warmup(verbose: bool = False, *, kinds: Iterable[str] | None = None,
+           background: bool = False) -> float | Future:
     """Compile (or load from the JIT cache) the numba kernels of the package.
 
     Runs each public model and Gibbs path once on a tiny input, on at least two threads (so
@@ -127,22 +156,88 @@ def warmup(verbose: bool = False) -> float:
     ----------
     verbose : bool
         Print the time of each part.
+    kinds : iterable of str, optional
+        The parts to warm up, among ``fastdgm._warmup.KINDS``: ``"sampling"``,
+        ``"factorized"``, ``"mixture"``, ``"chowliu"``, ``"gibbs"``, ``"pairwise"``,
+        ``"models"`` (every registered model's example: its likelihood, missing values and
+        sampler); all by default.
+    background : bool
+        Run in a daemon thread and return at once (the kernels release the GIL only while
+        they run, the compiler mostly holds it: an event loop in this process stays
+        responsive, though slower).
 
     Returns
     -------
-    float
-        Seconds it took.
+    float or concurrent.futures.Future
+        Seconds it took; with ``background=True`` a Future of them (``.result()`` waits and
+        re-raises an error of the warm-up).
 
     Examples
     --------
     >>> import fastdgm as fd
     >>> seconds = fd.warmup()     # doctest: +SKIP
+    >>> done = fd.warmup(kinds=["factorized"], background=True)   # doctest: +SKIP
     """
+    kinds = _check_kinds(kinds)
+    if background:
+        fut: Future = Future()
+
+        def run():
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(_run(verbose, kinds))
+                except BaseException as exc:   # noqa: BLE001 - handed to the caller
+                    fut.set_exception(exc)
+
+        threading.Thread(target=run, name="fastdgm-warmup", daemon=True).start()
+        return fut
+    return _run(verbose, kinds)
+
+
+def _warm_task(kinds: tuple[str, ...]) -> float:
+    """One worker's warm-up (a dask task; module-level so it pickles by reference)."""
+    return warmup(kinds=kinds)
+
+
+def warmup_workers(client, kinds: Iterable[str] | None = None, workers: Iterable[str] | None = None,
+                   timeout: float | None = None) -> dict:
+    """Warm up every worker of a dask cluster without blocking its event loop.
+
+    Submits one task per worker (``workers=[address]``, ``allow_other_workers=False``,
+    ``pure=False``) that runs :func:`warmup` in the worker's task thread, and waits for all.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster's client.
+    kinds : iterable of str, optional
+        The parts to warm up (see :func:`warmup`); all by default.
+    workers : iterable of str, optional
+        Worker addresses; all current workers by default.
+    timeout : float, optional
+        Seconds to wait for the tasks (None: no limit).
+
+    Returns
+    -------
+    dict
+        Worker address -> seconds its warm-up took.
+    """
+    kinds = _check_kinds(kinds)
+    addrs = list(workers) if workers is not None else sorted(client.scheduler_info()["workers"])
+    futures = [client.submit(_warm_task, kinds, workers=[a], allow_other_workers=False, pure=False)
+               for a in addrs]
+    return dict(zip(addrs, client.gather(futures) if timeout is None else
+                    [f.result(timeout=timeout) for f in futures]))
+
+
+def _run(verbose: bool, kinds: tuple[str, ...]) -> float:
     from ._config import threads
     from .kernels.threads import max_threads
 
     t0 = time.perf_counter()
     for name, fn in _paths():
+        if name not in kinds:
+            continue
         t = time.perf_counter()
         try:
             with threads(max(2, max_threads())):

@@ -27,6 +27,9 @@ layer cannot run parallel kernels from two threads at once; fastdgm detects this
 the serial twin of the kernel in the second thread (see :func:`fastdgm.kernels.threads.numba_threads`),
 so results stay identical and nothing aborts.
 
+:func:`warmup` (``fastdgm.dask.warmup(client)``) compiles the numba kernels on every worker
+by one task per worker, so no worker's event loop is blocked (``client.run`` would block it).
+
 Importing :mod:`fastdgm` never imports dask; importing this module does.
 """
 from __future__ import annotations
@@ -45,8 +48,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ._rng import make_key
 from ._validation import check_positive_int, check_states, smallest_uint
+from ._warmup import warmup_workers as warmup   # one task per worker, never on the event loop
 
-__all__ = ["log_prob", "score", "sample", "gibbs", "fit", "DaskGibbsResult"]
+__all__ = ["log_prob", "score", "sample", "gibbs", "fit", "warmup", "DaskGibbsResult"]
 
 
 # ---------------------------------------------------------------------------------------

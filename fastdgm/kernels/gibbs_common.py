@@ -37,6 +37,13 @@ def random_init(keys, out, n_states):
             out[c, i] = s
 
 
+@serial_kernel(inline="always")
+def copy_state(dst, src):
+    """``dst[i] = src[i]`` for every site: a recorded sample. An element loop, not ``dst[:] = src``:
+    numba compiles the shape check and error message of an array assignment for seconds."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
 
 @serial_kernel
 def greedy_colouring(ptr, nbr):

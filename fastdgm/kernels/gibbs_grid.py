@@ -8,6 +8,7 @@ precomputed table. Same random-number contract, layouts and energy bookkeeping a
 import numpy as np
 from numba import prange
 
+from .gibbs_common import copy_state
 from .gibbs_rng import site_bits, site_uniform, sweep_key
 from .gibbs_torus import (from_split, ising_row, potts4_draw, potts_row, split_size, thresholds, to_split,
                           torus_split_ok, torus_sweep)
@@ -223,7 +224,7 @@ def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energie
                         if split:
                             from_split(F, 0, samples[(s + 1) // thin - 1, c], H, W)
                         else:
-                            samples[(s + 1) // thin - 1, c] = x
+                            copy_state(samples[(s + 1) // thin - 1, c], x)
             if split:
                 from_split(F, 0, x, H, W)
             e_now[c] = e
@@ -275,7 +276,7 @@ def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies
                     if split:
                         from_split(F, c * size, samples[(s + 1) // thin - 1, c], H, W)
                     else:
-                        samples[(s + 1) // thin - 1, c] = X[c]
+                        copy_state(samples[(s + 1) // thin - 1, c], X[c])
     if split:
         for c in prange(n_chains):
             from_split(F, c * size, X[c], H, W)

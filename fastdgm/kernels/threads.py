@@ -21,8 +21,10 @@ import os
 import threading
 import time
 
+from .cpu_budget import Budget, cpu_budget
+
 __all__ = ["get_num_threads", "set_num_threads", "threads", "numba_threads", "max_threads",
-           "in_forked_child", "adaptive_threads"]
+           "in_forked_child", "adaptive_threads", "thread_budget", "explain_num_threads"]
 
 _state = threading.local()
 _default_threads: int | None = None
@@ -45,67 +47,66 @@ def in_forked_child() -> bool:
 
 
 def max_threads() -> int:
-    env = os.environ.get("NUMBA_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    if env:
-        try:
-            n = int(env.split(",")[0])
-            if n > 0:
-                return n
-        except ValueError:
-            pass
-    return _cpus()
+    """The most threads the default may use: ``NUMBA_NUM_THREADS`` / ``OMP_NUM_THREADS`` when
+    set, else the CPUs of the affinity set capped by the cgroup CPU quota (rounded half up)."""
+    b, _ = cpu_budget(_ROOT, adapt=False)
+    return b.threads
 
 
-# --- the adaptive default: idle CPUs now ----------------------------------------------------
+# --- the adaptive default: the CPUs we may use, less those others keep busy ------------------
 # On a shared node, threads that wait for a core (or spin for one: OpenMP) make a call slower
-# than on one thread. The default count is therefore the number of CPUs available to this
-# process minus the runnable threads of *other* processes at this moment (the running count
-# of /proc/loadavg minus this process's own running threads), never below 1, re-read at most
-# every _ADAPT_TTL seconds. Results never depend on it (counter-based streams).
+# than on one thread. The default count is therefore the CPUs this process may use (affinity,
+# capped by the cgroup CPU quota) minus those that *other* processes keep busy among them, never
+# below 1, re-read at most every _ADAPT_TTL seconds; the rule, and the measurement that keeps
+# the adaptation, are in fastdgm/kernels/cpu_budget.py. Results never depend on the count
+# (counter-based streams).
 _ADAPT_TTL = 0.25
-_adapt_cache = [float("-inf"), 0]
+_ROOT = "/"                              # root of the /proc and /sys trees read (tests: a fake one)
+_adapt_cache: list = [float("-inf"), None, None]     # [time, Budget, Snapshot]
 
 
-def _busy_elsewhere() -> int | None:
-    """Runnable threads of other processes now (Linux), or None when unknown."""
-    try:
-        with open("/proc/loadavg") as f:
-            running = int(f.read().split()[3].split("/")[0])
-        own = 0
-        for tid in os.listdir("/proc/self/task"):
-            try:
-                with open(f"/proc/self/task/{tid}/stat") as f:
-                    own += f.read().rsplit(")", 1)[1].split()[0] == "R"
-            except OSError:  # pragma: no cover - a thread that just ended
-                pass
-    except (OSError, ValueError, IndexError):
-        return None
-    return max(0, running - max(own, 1))
+def thread_budget() -> Budget:
+    """The default thread count now and where it came from (see :func:`adaptive_threads`)."""
+    adapt = os.environ.get("FASTDGM_ADAPTIVE_THREADS", "1") != "0"
+    now = time.monotonic()
+    if adapt and now - _adapt_cache[0] < _ADAPT_TTL and _adapt_cache[1] is not None:
+        return _adapt_cache[1]
+    b, snap = cpu_budget(_ROOT, previous=_adapt_cache[2], adapt=adapt)
+    if adapt:
+        _adapt_cache[:] = [now, b, snap if snap is not None else _adapt_cache[2]]
+    return b
 
 
 def adaptive_threads() -> int:
-    """The default thread count: CPUs available minus those busy with other processes (>= 1).
+    """The default thread count: CPUs we may use minus those busy with other processes (>= 1).
 
-    ``FASTDGM_ADAPTIVE_THREADS=0`` turns the adaptation off (then all available CPUs);
-    ``NUMBA_NUM_THREADS`` / ``OMP_NUM_THREADS`` cap the count.
+    The CPUs of the affinity set capped by the cgroup CPU quota (``NUMBA_NUM_THREADS`` /
+    ``OMP_NUM_THREADS`` replace that cap when set), minus the CPUs of that set that other
+    processes keep busy (see :mod:`fastdgm.kernels.cpu_budget`). ``FASTDGM_ADAPTIVE_THREADS=0``
+    turns the reduction off.
     """
-    cap = max_threads()
-    if cap == 1 or os.environ.get("FASTDGM_ADAPTIVE_THREADS", "1") == "0":
-        return cap
-    now = time.monotonic()
-    if now - _adapt_cache[0] < _ADAPT_TTL:
-        return min(cap, int(_adapt_cache[1]))
-    busy = _busy_elsewhere()
-    n = cap if busy is None else max(1, min(cap, _cpus() - busy))
-    _adapt_cache[0], _adapt_cache[1] = now, n
-    return n
+    return thread_budget().threads
+
+
+def explain_num_threads() -> tuple[int, str]:
+    """(count, where it came from) of :func:`get_num_threads` in this thread, for ``show_config``."""
+    if _forked_child:
+        return 1, "forked child: single-threaded"
+    n = getattr(_state, "n", None)
+    if n is not None:
+        return n, "fastdgm.threads(n)"
+    if _default_threads is not None:
+        return _default_threads, "fastdgm.set_num_threads(n)"
+    b = thread_budget()
+    text = b.describe()
+    if os.environ.get("FASTDGM_ADAPTIVE_THREADS", "1") == "0":
+        text += "; adaptation off (FASTDGM_ADAPTIVE_THREADS=0)"
+    return b.threads, text
 
 
 def _cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+    b, _ = cpu_budget(_ROOT, adapt=False)
+    return b.cpus
 
 
 def get_num_threads() -> int:
@@ -115,9 +116,9 @@ def get_num_threads() -> int:
     -------
     int
         Set by :func:`set_num_threads` or :func:`threads`; by default adaptive: the CPUs
-        available to this process (capped by ``NUMBA_NUM_THREADS`` / ``OMP_NUM_THREADS``)
-        minus those that other processes keep busy at the moment of the call, at least 1
-        (see :func:`adaptive_threads`). Results do not depend on it. Always 1 in a
+        this process may use (its affinity set, capped by the cgroup CPU quota, or by
+        ``NUMBA_NUM_THREADS`` / ``OMP_NUM_THREADS``) minus those of them that other
+        processes keep busy, at least 1 (see :func:`adaptive_threads`). Results do not depend on it. Always 1 in a
         forked child process (OpenMP does not survive ``fork``).
     """
     if _forked_child:
