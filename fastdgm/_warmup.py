@@ -196,7 +196,7 @@ def warmup(verbose: bool = False, *, kinds: Iterable[str] | None = None,
 
 def _warm_task(kinds: tuple[str, ...]) -> float:
     """One worker's warm-up (a dask task; module-level so it pickles by reference)."""
-    return warmup(kinds=kinds)
+    return _run(False, _check_kinds(kinds))
 
 
 def warmup_workers(client, kinds: Iterable[str] | None = None, workers: Iterable[str] | None = None,

@@ -137,9 +137,10 @@ def _cgroup_dirs(root: str) -> list[tuple[int, str, str]]:
                 mounts.append((v, "/", mp))
     out = []
     for v, mroot, mpoint in mounts:
-        path = paths.get(v)
-        if path is None:
+        group = paths.get(v)
+        if group is None:
             continue
+        path = group
         if mroot != "/" and (path == mroot or path.startswith(mroot.rstrip("/") + "/")):
             path = path[len(mroot.rstrip("/")):]          # the mount shows a sub-tree
         elif mroot != "/" and path != "/":
@@ -226,6 +227,8 @@ def cpu_times(root: str = "/", cpus: frozenset[int] | None = None) -> tuple[int,
 def own_cpu_ticks(root: str = "/") -> int | None:
     """User + system clock ticks of this process (``proc/self/stat``), or None."""
     text = _read(root, "proc/self/stat")
+    if text is None:
+        return None
     try:
         f = text.rsplit(")", 1)[1].split()       # fields from 3 (state) on
         return int(f[11]) + int(f[12])           # utime (14), stime (15)
@@ -236,6 +239,8 @@ def own_cpu_ticks(root: str = "/") -> int | None:
 def running_elsewhere(root: str = "/") -> int | None:
     """Runnable threads of other processes now, machine-wide (``proc/loadavg``), or None."""
     text = _read(root, "proc/loadavg")
+    if text is None:
+        return None
     try:
         running = int(text.split()[3].split("/")[0])
         own = 0
