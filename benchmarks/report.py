@@ -23,7 +23,7 @@ import json
 import re
 import sys
 
-from fastdgm._bench.runner import FLOORS, group_medians, group_ratios
+from fastdgm.bench.runner import FLOORS, group_medians, group_ratios
 
 
 def _ms(s):

@@ -36,7 +36,7 @@ def show_config(file: TextIO | None = None) -> None:
 
     import numpy as np
 
-    from . import __version__
+    from ._version import __version__
     from .kernels._threshold import openmp_enabled, simd_cpu_path, simd_path
 
     lines = [

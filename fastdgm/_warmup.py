@@ -41,8 +41,15 @@ def _paths():
     uint16 data; Gibbs runs in its two layouts (parallel over chains, and over sites for few
     chains on a large lattice) on a lattice and on a general graph, in each schedule.
     """
-    import fastdgm as fd
+    from types import SimpleNamespace
 
+    from .mcmc import gibbs
+    from .models import ChowLiuTree, Factorized, Mixture, PairwiseMRF, TreeMixture
+    from .sampling import categorical
+
+    # the public names, imported from their modules (not from the package: no import cycle)
+    fd = SimpleNamespace(gibbs=gibbs, ChowLiuTree=ChowLiuTree, Factorized=Factorized, Mixture=Mixture,
+                         PairwiseMRF=PairwiseMRF, TreeMixture=TreeMixture, categorical=categorical)
     rng = np.random.default_rng(0)
     small = rng.integers(0, 3, size=(64, 4)).astype(np.uint8)
     big = rng.integers(0, 3, size=(1 << 15, 16)).astype(np.uint8)  # above SERIAL_WORK cells

@@ -53,7 +53,7 @@ def cmd_demo(args) -> int:
 
 def cmd_bench(args) -> int:
     if args.density is not None:
-        from ._bench.density import density_table, format_density_table
+        from .bench.density import density_table, format_density_table
 
         names = None if args.datasets is None else [k.strip() for k in args.datasets.split(",") if k.strip()]
         rows = density_table(args.density or None, names=names, progress=args.progress)
@@ -66,7 +66,7 @@ def cmd_bench(args) -> int:
             with atomic_output(check_out_path(args.json, ".json")) as tmp, open(tmp, "w") as f:
                 json.dump(rows, f, indent=1, default=float)
         return 0
-    from ._bench import run_bench
+    from .bench import run_bench
 
     kernels = None if args.kernels is None else [k.strip() for k in args.kernels.split(",") if k.strip()]
     run_bench(quick=args.quick, json_path=args.json, plot_path=args.plot, progress=args.progress,

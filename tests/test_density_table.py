@@ -1,7 +1,7 @@
 """``fastdgm bench --density``: the selection table on a small data set laid out like the benchmark."""
 import numpy as np
 
-from fastdgm._bench.density import density_table, format_density_table
+from fastdgm.bench.density import density_table, format_density_table
 from fastdgm.density_data import density_benchmark_info
 
 

@@ -19,6 +19,7 @@ from importlib import import_module as _import_module
 
 from typing import TYPE_CHECKING
 
+from ._registry import MODEL_MODULES
 from .base import Model, load, register_model
 
 if TYPE_CHECKING:   # what type checkers see of the lazily served names
@@ -47,8 +48,6 @@ _LAZY = {
     "max_spanning_tree": "_trees",
 }
 
-MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf", "treemix", "hclt", "bayesnet")
-"""Modules that define (and register) model classes; :func:`load` imports them all."""
 
 __all__ = ["Model", "load", "register_model", *_LAZY]
 

@@ -28,11 +28,12 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_positive_int, check_sample_weight, check_states
+from ..kernels import likelihood as _lk
 from ..kernels import pairwise as _pk
 from ..kernels.blas import blas_threads
 from ..kernels.threads import get_num_threads
 
-__all__ = ["pairwise_count_matrix", "mutual_information", "expand_reduced", "choose_method"]
+__all__ = ["pairwise_count_matrix", "mutual_information", "expand_reduced", "choose_method", "pair_counts_blocked"]
 
 _F32_EXACT_ROWS = 1 << 24          # float32 holds every integer up to 2**24 exactly
 _CHUNK_BYTES = 1 << 26             # the one-hot chunk of the dense path: at most 64 MB
@@ -163,13 +164,25 @@ def _gram_reduced_sparse(X, C):
     return R
 
 
+def pair_counts_blocked(X, C, w, a, b, block_cells=1 << 21, Xt=None):
+    """Counts (P, C, C) of the column pairs (a[p], b[p]) by the per-pair kernel, at most
+    ``block_cells`` count cells per kernel call; ``Xt`` is X.T C-contiguous if already made."""
+    n = X.shape[0]
+    if Xt is None:
+        Xt = np.ascontiguousarray(X.T)
+    out = np.empty((a.shape[0], C, C))
+    step = max(1, block_cells // (C * C))
+    for s in range(0, a.shape[0], step):
+        e = min(a.shape[0], s + step)
+        _lk.pair_counts((e - s) * n, Xt, w, a[s:e], b[s:e], out[s:e])
+    return out
+
+
 def _counts_pairs(X, C, w):
     """(d, C, d, C) by the per-pair kernel (pairs a <= b, mirrored)."""
-    from ._pairwise import pair_counts_blocked as _pair_counts_blocked
-
     d = X.shape[1]
     a, b = np.triu_indices(d)
-    P = _pair_counts_blocked(X, C, w, a.astype(np.int64), b.astype(np.int64))
+    P = pair_counts_blocked(X, C, w, a.astype(np.int64), b.astype(np.int64))
     N = np.empty((d, C, d, C))
     N[a, :, b, :] = P
     N[b, :, a, :] = P.transpose(0, 2, 1)

@@ -21,16 +21,14 @@ def _args(model, X, missing):
     return Xc, M, arr, (model.n_states, model._unary, a.ptr, a.nbr, a.tab, a.otab)
 
 
-def log_prob_missing(model, X, missing) -> np.ndarray:
+def log_prob_missing(model, X, missing, enum_limit: int) -> np.ndarray:
     """log P(x_obs) of each row, float64 (n,): -E of the observed terms, plus the log of the sum
-    over the completions, minus log Z."""
-    from .mrf import ENUM_LIMIT
-
+    over the completions (at most ``enum_limit`` per row), minus log Z."""
     logz = model.log_partition()
     Xc, M, _, tables = _args(model, X, missing)
     out = np.empty_like(Xc)
     log_sum, base = np.empty(Xc.shape[0]), np.empty(Xc.shape[0])
-    missing_scores(Xc, M, *tables, ENUM_LIMIT, np.uint64(0), False, out, log_sum, base)
+    missing_scores(Xc, M, *tables, enum_limit, np.uint64(0), False, out, log_sum, base)
     return -model.energy(Xc) - base + log_sum - logz
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_sample_weight, check_states
-from ..kernels import likelihood as _k
+from ._cooccurrence import _mutual_information, pair_counts_blocked
 
 __all__ = ["mutual_information_matrix", "pairwise_counts", "pair_counts_blocked"]
 
@@ -15,8 +15,6 @@ def mutual_information_matrix(X: np.ndarray, C: int, w: np.ndarray) -> np.ndarra
     From the joint counts of :mod:`fastdgm.models._cooccurrence` (BLAS / co-occurrence kernel),
     in blocks of columns when d C is large; 0 on the diagonal.
     """
-    from ._cooccurrence import _mutual_information
-
     return _mutual_information(X, C, w)
 
 
@@ -48,15 +46,3 @@ def pairwise_counts(X, n_states=None, sample_weight=None, *, pairs=None, block_c
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     return pair_counts_blocked(X, C, w, pairs[:, 0].copy(), pairs[:, 1].copy(), block_cells,
                                 ).reshape((d, d, C, C) if full else (-1, C, C))
-
-
-def pair_counts_blocked(X, C, w, a, b, block_cells=1 << 21, Xt=None):
-    n = X.shape[0]
-    if Xt is None:
-        Xt = np.ascontiguousarray(X.T)
-    out = np.empty((a.shape[0], C, C))
-    step = max(1, block_cells // (C * C))
-    for s in range(0, a.shape[0], step):
-        e = min(a.shape[0], s + step)
-        _k.pair_counts((e - s) * n, Xt, w, a[s:e], b[s:e], out[s:e])
-    return out

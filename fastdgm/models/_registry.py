@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-__all__ = ["CAPABILITIES", "register_model", "unregister_model", "registered_models", "model_kinds"]
+__all__ = ["MODEL_MODULES", "CAPABILITIES", "register_model", "unregister_model", "registered_models", "model_kinds"]
+
+MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf", "treemix", "hclt", "bayesnet")
+"""Modules that define (and register) model classes; :func:`load` imports them all."""
 
 CAPABILITIES = {
     "exact_log_prob": "log_prob is the exact log-likelihood (no unknown normaliser)",
@@ -70,8 +73,6 @@ def model_kinds() -> dict[str, Any]:
 
 def _import_models() -> None:
     import importlib
-
-    from . import MODEL_MODULES
 
     for mod in MODEL_MODULES:
         importlib.import_module(f"{__package__}.{mod}")

@@ -212,7 +212,7 @@ class Model:
         fastdgm.Estimate
             A float with ``stderr`` and ``n``.
         """
-        from ..estimators import entropy_estimate
+        from .._estimate import entropy_estimate
 
         n = check_positive_int(n, "n", minimum=2)
         return entropy_estimate(self.log_prob(self.sample(n, rng=rng)))

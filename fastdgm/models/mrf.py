@@ -261,7 +261,7 @@ class PairwiseMRF(Model):
         """Exact by enumeration (log Z, each row's completions), C**d <= 2**24."""
         from ._mrf_missing import log_prob_missing
 
-        return log_prob_missing(self, X, missing)
+        return log_prob_missing(self, X, missing, ENUM_LIMIT)
 
     def fill(self, X, missing, rng=None, *, n_sweeps: int = 1000) -> IntArray:
         """Copy of X with its missing entries drawn given the observed ones (clamped): exactly

@@ -84,7 +84,7 @@ def run_bench(quick: bool = False, json_path=None, plot_path=None, *, progress: 
         _check_kernels(kernels, embedded_kernel_names(quick))
     t0 = time.perf_counter()
     if not quiet:
-        where = bench_dir if source == "pytest" else "fastdgm._bench (embedded)"
+        where = bench_dir if source == "pytest" else "fastdgm.bench (embedded)"
         print(f"fastdgm bench: {'quick' if quick else 'full'} run of {where}", file=sys.stderr)
     if source == "pytest":
         records = pytest_timings(bench_dir, quick, progress=progress, kernels=kernels)

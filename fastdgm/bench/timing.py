@@ -1,4 +1,5 @@
-"""The one median timer of ``fastdgm bench`` and the growth-exponent fit of its report."""
+"""The timers of ``fastdgm bench`` (kernels in loops, fits one call at a time, one thread) and the
+growth-exponent fit of its report."""
 from __future__ import annotations
 
 import math
@@ -28,6 +29,21 @@ def median_time(fn, *, repeat: int = 5, min_time: float = 0.05) -> float:
             if dt >= min_time:
                 break
         times.append(dt / k)
+    return statistics.median(times)
+
+
+def one_thread_time(fn, repeat: int = 1) -> float:
+    """Median wall time of ``fn()`` (s) over ``repeat`` calls, fastdgm's kernels and every BLAS
+    call on one thread: the timer of the density table (fits too long to repeat in a loop)."""
+    import fastdgm as fd
+    from fastdgm.kernels.blas import blas_threads
+
+    times = []
+    with fd.threads(1), blas_threads(1):
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 

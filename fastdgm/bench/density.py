@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .timing import one_thread_time
+
 import numpy as np
 
 __all__ = ["density_table", "format_density_table", "model_grids"]
@@ -23,19 +25,7 @@ def model_grids() -> dict[str, Any]:
     return {name: cls for name, cls in registered_models().items() if cls.density_grid(100, 10) is not None}
 
 
-def _timed(fn, repeat: int = 1) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` calls on one thread (fastdgm's kernels and
-    every BLAS call, baselines included): the one timer of this table."""
-    import fastdgm as fd
-    from fastdgm.kernels.blas import blas_threads
-
-    times = []
-    with fd.threads(1), blas_threads(1):
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+_timed = one_thread_time
 
 
 def _peer_times(train) -> dict:
