@@ -55,6 +55,9 @@ SLOW_TWIN_TESTS = {
     "hclt.em_stats": "test_hclt.py::test_one_em_step_matches_exact_posteriors",
     "hclt.fill": "test_hclt.py::test_fill_g_test_against_exact_conditional",
     "hclt.sample": "test_hclt.py::test_sample_g_test",
+    "bayesnet.bn_log_prob": "test_bayesnet.py::test_log_prob_exact",
+    "bayesnet.bn_sample": "test_bayesnet.py::test_samples_follow_the_joint",
+    "bayesnet.family_scores": "test_bayesnet.py::test_score_matches_numpy_twin",
     "mrf_missing.missing_scores": "test_mrf.py::test_missing_log_prob_matches_enumeration",
     "mrf_missing.missing_gibbs": "test_mrf.py::test_fill_g_test",
 }
