@@ -21,14 +21,13 @@ from ._config import get_num_threads, set_num_threads, threads, show_config
 from .sampling import cumulative_levels, threshold, categorical, sample_joint
 from .continuous import sample_density, gaussian_transport
 from .models.categorical import Categorical
+from .models._registry import MODEL_CLASSES as _MODEL_CLASSES
 
 # Names served lazily from numba-backed modules (imported on first attribute access).
 _LAZY = {
-    "PairwiseMRF": "models",
+    **{name: "models" for name in _MODEL_CLASSES if name != "Categorical"},   # every model class
     "gibbs": "mcmc", "GibbsResult": "mcmc",
     "rhat": "diagnostics", "ess": "diagnostics",
-    "Factorized": "models", "Mixture": "models", "ChowLiuTree": "models", "TreeMixture": "models",
-    "HiddenChowLiuTree": "models", "BayesianNetwork": "models",
     "Estimate": "estimators", "kl_estimate": "estimators", "entropy_estimate": "estimators",
     "cross_entropy": "estimators", "kl_divergence": "estimators", "empirical_entropy": "estimators",
     "Model": "models", "load": "models",

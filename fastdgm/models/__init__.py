@@ -19,7 +19,7 @@ from importlib import import_module as _import_module
 
 from typing import TYPE_CHECKING
 
-from ._registry import MODEL_MODULES
+from ._registry import MODEL_CLASSES, MODEL_MODULES
 from .base import Model, load, register_model
 
 if TYPE_CHECKING:   # what type checkers see of the lazily served names
@@ -35,14 +35,7 @@ if TYPE_CHECKING:   # what type checkers see of the lazily served names
     from .treemix import TreeMixture
 
 _LAZY = {
-    "Categorical": "categorical",
-    "Factorized": "factorized",
-    "Mixture": "mixture",
-    "ChowLiuTree": "tree",
-    "PairwiseMRF": "mrf",
-    "TreeMixture": "treemix",
-    "HiddenChowLiuTree": "hclt",
-    "BayesianNetwork": "bayesnet",
+    **MODEL_CLASSES,                     # every model class, from the registry's list
     "pairwise_counts": "_pairwise",
     "mutual_information_matrix": "_pairwise",
     "max_spanning_tree": "_trees",

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-__all__ = ["MODEL_MODULES", "CAPABILITIES", "register_model", "unregister_model", "registered_models", "model_kinds"]
+__all__ = ["MODEL_CLASSES", "MODEL_MODULES", "CAPABILITIES", "register_model", "unregister_model", "registered_models", "model_kinds"]
 
-MODEL_MODULES = ("categorical", "factorized", "mixture", "tree", "mrf", "treemix", "hclt", "bayesnet")
+MODEL_CLASSES = {"Categorical": "categorical", "Factorized": "factorized", "Mixture": "mixture",
+                 "ChowLiuTree": "tree", "PairwiseMRF": "mrf", "TreeMixture": "treemix",
+                 "HiddenChowLiuTree": "hclt", "BayesianNetwork": "bayesnet"}
+"""The package's model classes and the module (in ``fastdgm/models/``) of each: the one list a new
+model joins. ``fastdgm.NAME`` and ``fastdgm.models.NAME`` are served lazily from it."""
+MODEL_MODULES = tuple(dict.fromkeys(MODEL_CLASSES.values()))
 """Modules that define (and register) model classes; :func:`load` imports them all."""
 
 CAPABILITIES = {
