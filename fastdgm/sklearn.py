@@ -135,7 +135,7 @@ n_states_ : int
     Number of states C of the fitted model.
 n_features_in_ : int
     Number of features d seen at fit.
-feature_names_in_ : ndarray of str, shape (n_features_in_,)
+feature_names_in_ : ndarray of str, shape (n_features,)
     Column names of X, when X was a DataFrame with string column names."""
 
 

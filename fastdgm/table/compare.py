@@ -17,7 +17,7 @@ __all__ = ["marginal_tv"]
 def marginal_tv(real, synthetic, encoder: TableEncoder | None = None, max_order: int = 2) -> pd.DataFrame:
     """Total variation distance between the one- and two-column marginals of two tables.
 
-    TV(p, q) = 1/2 sum |p - q| over the categories (pairs of categories) of the columns; rows
+    TV(p, q) = 1/2 sum abs(p - q) over the categories (pairs of categories) of the columns; rows
     with a missing cell in the columns of a marginal are left out of it.
 
     Parameters
