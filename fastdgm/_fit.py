@@ -3,13 +3,34 @@ from __future__ import annotations
 
 from ._io import CLIError
 
-__all__ = ["fit_model", "model_class", "FIT_CLASSES", "BLOCK_KINDS"]
+__all__ = ["fit_model", "model_class", "FIT_CLASSES", "BLOCK_KINDS", "block_kinds", "block_fit_options"]
 
 FIT_CLASSES = {"factorized": "Factorized", "mixture": "Mixture", "chowliu": "ChowLiuTree",
                "treemix": "TreeMixture", "hclt": "HiddenChowLiuTree"}
 """Model kinds of ``fastdgm fit`` fitted by ``Class.fit`` (selectable with ``--valid``)."""
-BLOCK_KINDS = ("factorized", "mixture", "chowliu")
-"""Kinds that fit block by block from a memory-mapped file (``--block-rows``)."""
+
+
+def block_kinds() -> tuple[str, ...]:
+    """Kinds that fit block by block from a memory-mapped file (``--block-rows``): those of the
+    registered models with the ``"statistics"`` capability."""
+    from .models.base import registered_models
+
+    return tuple(c.kind for c in registered_models("statistics").values() if c.kind is not None)
+
+
+def block_fit_options(cls, **candidates) -> dict:
+    """The CLI options (``n_components=``, ``n_hidden=``, ``alpha=``, ``rng=``...) that ``cls.fit``
+    takes as keywords, for a block fit of ``cls``."""
+    from .models.em import fit_keywords
+
+    accepted = fit_keywords(cls)
+    return {k: v for k, v in candidates.items() if k in accepted and k not in ("sample_weight", "dedupe")}
+
+
+def __getattr__(name: str):
+    if name == "BLOCK_KINDS":           # derived from the registry on use
+        return block_kinds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def model_class(kind: str):

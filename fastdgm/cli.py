@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from ._fit import BLOCK_KINDS, FIT_CLASSES, fit_model, model_class
+from ._fit import FIT_CLASSES, block_fit_options, block_kinds, fit_model, model_class
 from ._io import (
     CLIError,
     atomic_save_npy,
@@ -180,16 +180,17 @@ def cmd_fit(args) -> int:
     if search and not args.valid:
         raise CLIError("--search needs --valid FILE: the settings are compared on the validation data")
     blocks = args.block_rows is not None
-    if blocks and (args.kind not in BLOCK_KINDS or args.valid):
-        raise CLIError(f"--block-rows fits {', '.join(BLOCK_KINDS)} without --valid")
+    if blocks and (args.kind not in block_kinds() or args.valid):
+        raise CLIError(f"--block-rows fits {', '.join(block_kinds())} without --valid")
     X = load_data(args.data, mmap=blocks)
     t0 = time.perf_counter()
     if blocks:
         from .blockfit import fit_in_blocks
 
-        kw = {"n_components": args.components, "rng": args.seed} if args.kind == "mixture" else {}
-        model = fit_in_blocks(model_class(args.kind), X, block_rows=args.block_rows, n_states=args.states,
-                              alpha=args.alpha, progress=args.progress, **kw)
+        cls = model_class(args.kind)
+        kw = block_fit_options(cls, n_components=args.components, n_hidden=args.hidden, rng=args.seed,
+                               alpha=args.alpha, progress=args.progress)
+        model = fit_in_blocks(cls, X, block_rows=args.block_rows, n_states=args.states, **kw)
     elif args.valid:
         from .selection import select
 
@@ -405,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="values of a fit parameter to try with --valid (repeatable), e.g. "
                    "alpha=0.01,0.1,1 or n_components=10,20; '--grid NAME=...' works too")
     s.add_argument("--block-rows", type=_positive_int, default=None, help="fit block by block from a "
-                   "memory-mapped .npy (out of core; factorized, chowliu, mixture)")
+                   "memory-mapped .npy (out of core; the kinds whose models fit from block statistics: "
+                   "factorized, chowliu, mixture, treemix, hclt)")
     s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("score", parents=[common], help="mean log-likelihood of data under a model",
