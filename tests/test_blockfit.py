@@ -158,3 +158,25 @@ def test_cli_fit_reads_a_memmap_block_by_block(tmp_path):
     peak = int(r.stdout.strip().splitlines()[-1])
     assert peak < X.nbytes / 2, (peak, X.nbytes)            # never the whole array in memory
     np.testing.assert_array_equal(fd.load(out).log_cond, fd.ChowLiuTree.fit(X).log_cond)
+
+
+@pytest.mark.parametrize("kind, cls, options, hyper", [
+    ("treemix", fd.TreeMixture, ["--components", "2"], {"n_components": 2}),
+    ("hclt", fd.HiddenChowLiuTree, ["--hidden", "2"], {"n_hidden": 2}),
+    ("mixture", fd.Mixture, ["--components", "2"], {"n_components": 2})])
+def test_cli_block_fit_of_em_models(tmp_path, kind, cls, options, hyper):
+    """``fastdgm fit KIND --block-rows N`` for every EM kind: the block fit with the CLI's
+    options (its --alpha, --seed), equal to the one-machine fit to 1e-12."""
+    from fastdgm._fit import block_kinds
+    from fastdgm.cli import main
+
+    assert set(block_kinds()) == {"factorized", "chowliu", "mixture", "treemix", "hclt"}
+    X = fd.Mixture(np.ones(2), np.random.default_rng(1).dirichlet(np.ones(3), size=(2, 6))).sample(900, rng=3)
+    np.save(tmp_path / "x.npy", X)
+    out = tmp_path / "m.npz"
+    assert main(["fit", kind, "--data", str(tmp_path / "x.npy"), "--out", str(out), "--block-rows", "250",
+                 "--seed", "5", "--alpha", "0.5", "-q", *options]) == 0
+    got = fd.load(out)
+    ref = one_machine(cls, X, alpha=0.5, rng=5, **hyper)
+    for k, v in ref.get_params().items():
+        assert max_rel(got.get_params()[k], v) < 1e-12, k
