@@ -10,7 +10,8 @@
 ``hclt.py``               :class:`HiddenChowLiuTree`: latent tree over the Chow-Liu tree (Liu & Van den Broeck)
 ========================  ==========================================================
 
-Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
+``em.py`` is the one EM engine of the models fitted by EM (Mixture, TreeMixture, HCLT) and
+its statistics protocol. Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
 ``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``, ``_lattice``). Names load lazily: importing this
 package does not import numba; ``fastdgm.models.Factorized`` does.
 """
