@@ -8,6 +8,8 @@ from ..kernels import treemix as _tk
 from ._pairwise import pair_counts_blocked
 from ._trees import max_spanning_tree
 
+_COUNT_CELLS = 1 << 23   # the M-step expands at most this many binary pair counts at a time
+
 __all__ = ["PairCounter", "pair_statistics", "m_step", "initial_statistics", "e_step_statistics",
            "binary_tables"]
 
@@ -143,8 +145,8 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents):
     For each component: the Chow-Liu tree of its weighted counts, rooted at 0, unless the
     previous tree ``prev_parents[k]`` (with re-fitted tables) has a strictly higher MAP score
     (only possible with alpha > 0, where the smoothed score is not the mutual information):
-    so every M-step increases the EM objective (generalised EM). Binary counts are expanded
-    one component at a time (memory (d C)^2 per component)."""
+    so every M-step increases the EM objective (generalised EM). Binary counts are expanded to
+    (d, d, 2, 2) tables for as many components at a time as fit in ``_COUNT_CELLS`` cells."""
     nk = np.asarray(stats["nk"], dtype=np.float64)
     pairs = stats["pairs"]
     K, d = pairs.shape[:2]
@@ -153,12 +155,13 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents):
         lw = np.log(nk / total)
     parents = np.empty((K, d), dtype=np.int64)
     lc = np.empty((K, d, C, C))
-    for k in range(K):
-        if pairs.ndim == 3:
-            N = binary_tables(pairs[k:k + 1], stats["pair_total"][k:k + 1], stats["flip"])[0]
-        else:
-            N = pairs[k]
-        _tree_for(N, k, nk, alpha, prev_parents, parents, lc)
+    step = max(1, _COUNT_CELLS // (d * d * C * C))     # components expanded at a time
+    for k0 in range(0, K, step):
+        k1 = min(K, k0 + step)
+        Nb = (binary_tables(pairs[k0:k1], stats["pair_total"][k0:k1], stats["flip"]) if pairs.ndim == 3
+              else pairs[k0:k1])
+        for k in range(k0, k1):
+            _tree_for(Nb[k - k0], k, nk, alpha, prev_parents, parents, lc)
     return lw, parents, lc
 
 

@@ -181,9 +181,10 @@ class TreeMixture(EMModel):
         n, d = shape
         C = n_states
         # responsibilities, K trees' tables, the E-step's K pair-count tables (d^2 co-occurrences
-        # for binary data, (d C)^2 else) and one component's expanded counts
+        # for binary data, (d C)^2 else) and the counts expanded at a time (_COUNT_CELLS)
         pairs = K * d * d * (1 if C == 2 else C * C)
-        return 8.0 * (2 * K * n + 2 * K * d * C * C + pairs + (d * C) ** 2), "n_components"
+        expanded = min(K * (d * C) ** 2, max((d * C) ** 2, 1 << 23))
+        return 8.0 * (2 * K * n + 2 * K * d * C * C + pairs + expanded), "n_components"
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior P(component k | x) of each row (rows of probability zero get all zeros).
