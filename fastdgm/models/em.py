@@ -157,8 +157,8 @@ class InMemory(Data):
     """X (validated) and its sample weights in this process, as one block; each model's
     prepared block (:meth:`EMModel._em_prepare`) is computed once and kept for the fit."""
 
-    def __init__(self, X: np.ndarray, n_states: int, sample_weight=None):
-        self.X = X
+    def __init__(self, X: Any, n_states: Any, sample_weight=None):
+        self.X: np.ndarray = X
         self.n_states = int(n_states)
         self.w = check_sample_weight(sample_weight, X.shape[0])
         self._cache: list = []         # (cls, context, prepared)
@@ -229,6 +229,16 @@ def thaw_task(task: tuple) -> tuple:
 # ---------------------------------------------------------------------------------------
 class EMModel(Model):
     """A model fitted by the EM engine (:func:`fit`); see the module docstring for the protocol."""
+
+    objective_history_: list[float]
+    log_likelihood_history_: list[float]
+    n_iter_: int
+    converged_: bool
+
+    @classmethod
+    def from_statistics(cls, stats: dict, alpha: float = 1.0) -> Any:  # pragma: no cover - abstract
+        """The M-step from summed statistics (the default start of :meth:`_em_start`)."""
+        raise NotImplementedError
 
     @classmethod
     def _em_check(cls, **hyper) -> dict:

@@ -383,14 +383,14 @@ class HiddenChowLiuTree(EMModel):
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_hidden, init, init_noise) -> dict:
+    def _em_check(cls, *, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
         if init not in ("mixture", "random"):
             raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
         return {"n_hidden": check_positive_int(n_hidden, "n_hidden"), "init": init,
                 "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0)}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise) -> dict:
+    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
         setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent}
         if init == "random":          # the weighted marginals of the columns
             from .factorized import Factorized

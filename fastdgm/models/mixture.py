@@ -238,7 +238,7 @@ class Mixture(EMModel):
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_components) -> dict:
+    def _em_check(cls, *, n_components) -> dict:  # type: ignore[override]
         return {"n_components": check_positive_int(n_components, "n_components")}
 
     @classmethod
@@ -246,7 +246,7 @@ class Mixture(EMModel):
         return prepare(X, n_states)
 
     @classmethod
-    def _em_initial(cls, block, n_states, key, start, w, *, n_components) -> dict:
+    def _em_initial(cls, block, n_states, key, start, w, *, n_components) -> dict:  # type: ignore[override]
         return block_statistics(block, n_components, w, key=np.uint64(key), row0=start)
 
     def _em_statistics(self, block, w) -> dict:

@@ -287,11 +287,11 @@ class TreeMixture(EMModel):
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_components) -> dict:
+    def _em_check(cls, *, n_components) -> dict:  # type: ignore[override]
         return {"n_components": check_positive_int(n_components, "n_components")}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_components) -> dict:
+    def _em_setup(cls, data, *, alpha, n_components) -> dict:  # type: ignore[override]
         if data.n_states != 2:
             return {}
         # binary counts are taken on the sparser side of each column: the flips are decided
@@ -306,7 +306,7 @@ class TreeMixture(EMModel):
         return X, PairCounter(X, n_states, flip)
 
     @classmethod
-    def _em_initial(cls, block, n_states, key, start, w, *, n_components) -> dict:
+    def _em_initial(cls, block, n_states, key, start, w, *, n_components) -> dict:  # type: ignore[override]
         X, counter = block
         return initial_statistics(counter, X, n_components, w if w.size else np.ones(X.shape[0]), key, start)
 
