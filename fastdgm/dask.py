@@ -11,9 +11,10 @@ Same seed, same result as on one machine:
   ``uniform(key, counter)`` with a counter fixed by the output row, so block ``[a, b)`` is
   drawn on its own from (key, a). Models provide this through their public hook
   ``model.sample_rows(key, start, n_rows)``.
-- :func:`fit` fits Factorized, ChowLiuTree and Mixture (EM) by sufficient statistics reduced
+- :func:`fit` fits every model with the ``"statistics"`` capability (Factorized, ChowLiuTree,
+  and through the EM engine Mixture, TreeMixture, HiddenChowLiuTree) by statistics reduced
   over the blocks of X (one pass, or one pass per EM iteration): equal to the one-machine fit,
-  bit for bit for the first two (integer counts), to rounding for the mixture.
+  bit for bit for the first two (integer counts), to rounding for the EM models.
 - :func:`gibbs` spreads chains over workers: chain c always uses the sub-stream
   ``substream(key, c)``, so its result does not depend on which worker ran it
   (``fastdgm.gibbs(..., key=key, chain_start=c0)`` runs a block of chains).
@@ -310,27 +311,31 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
 # ---------------------------------------------------------------------------------------
 # fits by sufficient statistics
 # ---------------------------------------------------------------------------------------
-def fit(model_cls, X, *, n_states=None, alpha=1.0, n_components=None, rng=None, max_iter=200, tol=1e-6,
-        progress=False):
-    """Fit a model to a dask array by reducing sufficient statistics over its row blocks.
+def fit(model_cls, X, *, n_states=None, **hyper):
+    """Fit a model to a dask array by reducing statistics over its row blocks.
 
     Parameters
     ----------
     model_cls : type
-        ``fastdgm.Factorized``, ``fastdgm.ChowLiuTree`` or ``fastdgm.Mixture``.
+        A model with the ``"statistics"`` capability (:func:`fastdgm.blockfit.block_fittable`):
+        ``Factorized``, ``ChowLiuTree``, ``Mixture``, ``TreeMixture``, ``HiddenChowLiuTree``.
     X : dask.array.Array or array_like of int, shape (n, d)
         Chunked along rows (column chunks are merged); each block's statistics are computed
-        where the block lives.
+        where the block lives, and summed in block order on the client.
     n_states : int, optional
         C; by default ``X.max() + 1`` (one extra pass).
-    alpha, n_components, rng, max_iter, tol, progress
-        As in the model's ``fit`` (the mixture: one restart, ``rng`` as in ``Mixture.fit``).
+    **hyper
+        Keywords of ``model_cls.fit`` with the same defaults (``alpha``, ``n_components``,
+        ``rng``, ``max_iter``, ``tol``, ``n_init``, ``progress``...; not ``sample_weight`` nor
+        ``dedupe``).
 
     Returns
     -------
     Model
-        Factorized / ChowLiuTree: equal to ``model_cls.fit(X.compute())`` bit for bit;
-        Mixture: to rounding (block sums are added in another order), same iterations.
+        Factorized / ChowLiuTree: equal to ``model_cls.fit(X.compute())`` bit for bit; the EM
+        models (one pass per iteration through :mod:`fastdgm.models.em`): to rounding (block
+        sums are added in another order), same iterations; HiddenChowLiuTree as
+        ``fit(X, dedupe=False)``.
     """
     from .blockfit import block_task, fit_from_blocks
 
@@ -344,5 +349,4 @@ def fit(model_cls, X, *, n_states=None, alpha=1.0, n_components=None, rng=None, 
         parts = [dask.delayed(block_task, pure=True)(task, b, int(s)) for b, s in zip(blocks, starts)]
         return list(dask.compute(*parts))
 
-    return fit_from_blocks(model_cls, map_blocks, n_states, alpha=alpha, n_components=n_components, rng=rng,
-                           max_iter=max_iter, tol=tol, progress=progress)
+    return fit_from_blocks(model_cls, map_blocks, n_states, **hyper)

@@ -48,6 +48,15 @@ def outputs() -> dict:
     out["Mixture.sample"] = mix.sample(300, rng=10)
     mix17 = fd.Mixture.fit(X, n_components=3, n_states=17, rng=11, max_iter=5)
     out["Mixture17.log_components"] = mix17.log_components
+    tm = fd.TreeMixture.fit(Xb, n_components=3, rng=20, max_iter=8)     # the EM engine's models
+    out["TreeMixture.log_cond"] = tm.log_cond
+    out["TreeMixture.objective_history"] = np.asarray(tm.objective_history_)
+    hc = fd.HiddenChowLiuTree.fit(Xb, n_hidden=3, rng=21, max_iter=6)
+    out["HiddenChowLiuTree.emit_probs"] = hc.emit_probs
+    out["HiddenChowLiuTree.objective_history"] = np.asarray(hc.objective_history_)
+    mixc = fd.Mixture.fit(Xb[:400], n_components=2, rng=22)               # default stop rule
+    out["Mixture.converged.n_iter"] = np.int64(mixc.n_iter_)
+    out["Mixture.converged.log_components"] = mixc.log_components
     t = fd.ChowLiuTree.fit(X, n_states=17, alpha=0.3)
     out["ChowLiuTree.parent"] = t.parent
     out["ChowLiuTree.log_cond"] = t.log_cond

@@ -1,6 +1,7 @@
 """Out-of-core fits from a memory-mapped .npy, block by block, against the in-memory fits."""
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from isolated import isolated_env
 
 import fastdgm as fd
 from fastdgm.blockfit import fit_in_blocks
+from fastdgm.models import em
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +33,106 @@ def test_one_pass_fits_equal_in_memory_bit_for_bit(memmap_data, cls, block_rows)
         np.testing.assert_array_equal(blocks.get_params()[k], v)
 
 
-def test_mixture_em_in_blocks_matches_in_memory(memmap_data):
+EM_FITS = [(fd.Mixture, {"n_components": 3, "rng": 7, "max_iter": 30, "alpha": 0.5}),
+           (fd.TreeMixture, {"n_components": 3, "rng": 7, "max_iter": 8, "alpha": 0.5}),
+           (fd.HiddenChowLiuTree, {"n_hidden": 3, "rng": 7, "max_iter": 8, "alpha": 0.5}),
+           (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 3, "max_iter": 5, "alpha": 0.0, "init": "random"})]
+
+
+def one_machine(cls, X, **kw):
+    """The in-memory fit a block fit equals (the HCLT without dedupe: blocks are not deduped)."""
+    extra = {"dedupe": False} if "dedupe" in em.fit_keywords(cls) else {}
+    return cls.fit(X, **kw, **extra)
+
+
+def max_rel(a, b) -> float:
+    """Largest relative difference of two parameter arrays (infinities must coincide)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    np.testing.assert_array_equal(np.isfinite(a), np.isfinite(b))
+    np.testing.assert_array_equal(a[~np.isfinite(a)], b[~np.isfinite(b)])
+    f = np.isfinite(a)
+    return float(np.max(np.abs(a[f] - b[f]) / np.maximum(np.abs(a[f]), 1e-300), initial=0.0))
+
+
+def test_block_fittable_is_derived_from_the_registry():
+    from fastdgm.blockfit import BLOCK_FITTABLE
+
+    assert set(BLOCK_FITTABLE) == {"Factorized", "ChowLiuTree", "Mixture", "TreeMixture", "HiddenChowLiuTree"}
+    assert set(BLOCK_FITTABLE) == set(fd.models.base.registered_models("statistics"))
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("cls,kw", EM_FITS)
+def test_em_in_blocks_matches_in_memory(memmap_data, cls, kw, binary):
+    """One block: the in-memory fit bit for bit (same sums in the same order); 1234-row blocks
+    of a memory-mapped file: the same iterations, parameters to 1e-12 relative."""
+    X, M, path = memmap_data
+    if binary:
+        X = (X > 1).astype(np.uint8)
+        np.save(path.with_name("binary.npy"), X)
+        M = np.load(path.with_name("binary.npy"), mmap_mode="r")
+    one = one_machine(cls, X, **kw)
+    whole = fit_in_blocks(cls, M, block_rows=10**6, **kw)
+    for k, v in one.get_params().items():
+        np.testing.assert_array_equal(whole.get_params()[k], v)
+    assert whole.objective_history_ == one.objective_history_
+    assert whole.log_likelihood_history_ == one.log_likelihood_history_
+    blocks = fit_in_blocks(cls, M, block_rows=1234, **kw)
+    assert blocks.n_iter_ == one.n_iter_ and blocks.converged_ == one.converged_
+    assert max_rel(blocks.objective_history_, one.objective_history_) < 1e-12
+    assert max_rel(blocks.log_likelihood_history_, one.log_likelihood_history_) < 1e-12
+    for k, v in one.get_params().items():
+        assert max_rel(blocks.get_params()[k], v) < 1e-12, k
+    obj = np.asarray(blocks.objective_history_)
+    assert np.all(np.diff(obj) >= -1e-12 * np.abs(obj[:-1]))
+
+
+def test_block_fit_with_sample_weight_and_restarts(memmap_data):
     X, M, _ = memmap_data
-    one = fd.Mixture.fit(X, n_components=3, rng=7, max_iter=40, alpha=0.5)
-    blocks = fit_in_blocks(fd.Mixture, M, block_rows=1234, n_components=3, rng=7, max_iter=40, alpha=0.5)
-    assert blocks.n_iter_ == one.n_iter_
-    np.testing.assert_allclose(blocks.objective_history_, one.objective_history_, rtol=1e-12)
-    np.testing.assert_allclose(blocks.log_components, one.log_components, rtol=1e-9, atol=1e-12)
-    assert np.all(np.diff(blocks.objective_history_) >= -1e-12)
+    w = np.random.default_rng(3).random(len(X))
+    one = fd.TreeMixture.fit(X, n_components=2, rng=1, max_iter=4, n_init=2, sample_weight=w)
+    whole = fit_in_blocks(fd.TreeMixture, M, block_rows=10**6, n_components=2, rng=1, max_iter=4, n_init=2,
+                          sample_weight=w)
+    np.testing.assert_array_equal(whole.log_cond, one.log_cond)
+    blocks = fit_in_blocks(fd.TreeMixture, M, block_rows=999, n_components=2, rng=1, max_iter=4, n_init=2,
+                           sample_weight=w)
+    assert max_rel(blocks.log_cond, one.log_cond) < 1e-12
+
+
+def test_em_block_fits_hold_one_block_in_memory(tmp_path):
+    """A memory-mapped file over three times the traced peak: the EM block fits read it block
+    by block (the peak is one block's work, whatever the file's size, and ChowLiuTree's
+    table of n log n for the HCLT structure)."""
+    rng = np.random.default_rng(8)
+    X = (rng.random((200_000, 48)) < 0.3).astype(np.uint8)
+    X[:, 1] ^= X[:, 0]
+    np.save(tmp_path / "big.npy", X)
+    M = np.load(tmp_path / "big.npy", mmap_mode="r")
+    fits = [(fd.Mixture, {"n_components": 3}), (fd.TreeMixture, {"n_components": 2}),
+            (fd.HiddenChowLiuTree, {"n_hidden": 2})]
+    for cls, kw in fits:                                   # JIT compiles outside the trace
+        fit_in_blocks(cls, X[:5_000], block_rows=2_500, rng=0, max_iter=2, tol=0, **kw)
+    for cls, kw in fits:
+        tracemalloc.start()
+        try:
+            m = fit_in_blocks(cls, M, block_rows=2_500, rng=0, max_iter=3, tol=0, **kw)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert m.n_iter_ == 3
+        assert peak < X.nbytes / 3, (cls.__name__, peak, X.nbytes)
 
 
 def test_block_fit_errors(memmap_data):
     _, M, _ = memmap_data
     with pytest.raises(TypeError, match="block by block"):
         fit_in_blocks(fd.PairwiseMRF, M)
+    with pytest.raises(TypeError, match="dedupe"):
+        fit_in_blocks(fd.HiddenChowLiuTree, M, dedupe=True)
+    with pytest.raises(TypeError, match="n_hidden"):
+        fit_in_blocks(fd.Factorized, M, n_hidden=3)
+    with pytest.raises(ValueError, match="sample_weight"):
+        fit_in_blocks(fd.Factorized, M, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="n_states"):
         fit_in_blocks(fd.Factorized, M, n_states=2)          # states up to 3 in the data
     with pytest.raises(ValueError, match="n_components"):
@@ -70,3 +158,25 @@ def test_cli_fit_reads_a_memmap_block_by_block(tmp_path):
     peak = int(r.stdout.strip().splitlines()[-1])
     assert peak < X.nbytes / 2, (peak, X.nbytes)            # never the whole array in memory
     np.testing.assert_array_equal(fd.load(out).log_cond, fd.ChowLiuTree.fit(X).log_cond)
+
+
+@pytest.mark.parametrize("kind, cls, options, hyper", [
+    ("treemix", fd.TreeMixture, ["--components", "2"], {"n_components": 2}),
+    ("hclt", fd.HiddenChowLiuTree, ["--hidden", "2"], {"n_hidden": 2}),
+    ("mixture", fd.Mixture, ["--components", "2"], {"n_components": 2})])
+def test_cli_block_fit_of_em_models(tmp_path, kind, cls, options, hyper):
+    """``fastdgm fit KIND --block-rows N`` for every EM kind: the block fit with the CLI's
+    options (its --alpha, --seed), equal to the one-machine fit to 1e-12."""
+    from fastdgm._fit import block_kinds
+    from fastdgm.cli import main
+
+    assert set(block_kinds()) == {"factorized", "chowliu", "mixture", "treemix", "hclt"}
+    X = fd.Mixture(np.ones(2), np.random.default_rng(1).dirichlet(np.ones(3), size=(2, 6))).sample(900, rng=3)
+    np.save(tmp_path / "x.npy", X)
+    out = tmp_path / "m.npz"
+    assert main(["fit", kind, "--data", str(tmp_path / "x.npy"), "--out", str(out), "--block-rows", "250",
+                 "--seed", "5", "--alpha", "0.5", "-q", *options]) == 0
+    got = fd.load(out)
+    ref = one_machine(cls, X, alpha=0.5, rng=5, **hyper)
+    for k, v in ref.get_params().items():
+        assert max_rel(got.get_params()[k], v) < 1e-12, k

@@ -13,6 +13,7 @@ import dask.array as da  # noqa: E402
 
 import fastdgm as fd  # noqa: E402
 import fastdgm.dask as fdd  # noqa: E402
+from test_blockfit import max_rel  # noqa: E402
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fd.__file__)))
 
@@ -119,7 +120,9 @@ def test_gibbs_threaded_scheduler():
 
 
 def test_fit_over_workers_equals_one_machine(client, data):
-    """Factorized and Chow-Liu: bit for bit; Mixture (EM): to rounding, same iterations."""
+    """Factorized and Chow-Liu: bit for bit; the EM models (Mixture, TreeMixture, HCLT): the
+    same iterations, to 1e-12 relative (block sums added in another order); one chunk: bit
+    for bit."""
     X = np.asarray(data)
     Xd = da.from_array(X, chunks=(337, -1))
     for cls in (fd.Factorized, fd.ChowLiuTree):
@@ -127,10 +130,20 @@ def test_fit_over_workers_equals_one_machine(client, data):
         dist = fdd.fit(cls, Xd, n_states=4, alpha=0.5)
         for k, v in one.get_params().items():
             np.testing.assert_array_equal(dist.get_params()[k], v)
-    one = fd.Mixture.fit(X, n_components=3, n_states=4, rng=4, max_iter=25)
-    dist = fdd.fit(fd.Mixture, Xd, n_components=3, rng=4, max_iter=25)
-    assert dist.n_iter_ == one.n_iter_
-    np.testing.assert_allclose(dist.objective_history_, one.objective_history_, rtol=1e-12)
-    np.testing.assert_allclose(dist.log_components, one.log_components, rtol=1e-10, atol=1e-12)
+    em_fits = [(fd.Mixture, {"n_components": 3, "rng": 4, "max_iter": 25}),
+               (fd.TreeMixture, {"n_components": 2, "rng": 4, "max_iter": 6, "alpha": 0.5}),
+               (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 4, "max_iter": 6})]
+    for cls, kw in em_fits:
+        extra = {"dedupe": False} if cls is fd.HiddenChowLiuTree else {}
+        one = cls.fit(X, n_states=4, **kw, **extra)
+        dist = fdd.fit(cls, Xd, **kw)
+        assert dist.n_iter_ == one.n_iter_, cls
+        assert max_rel(dist.objective_history_, one.objective_history_) < 1e-12
+        assert max_rel(dist.log_likelihood_history_, one.log_likelihood_history_) < 1e-12
+        for k, v in one.get_params().items():
+            assert max_rel(dist.get_params()[k], v) < 1e-12, (cls, k)
+        whole = fdd.fit(cls, da.from_array(X, chunks=(len(X), -1)), **kw)
+        for k, v in one.get_params().items():
+            np.testing.assert_array_equal(whole.get_params()[k], v)
     with pytest.raises(TypeError, match="block by block"):
         fdd.fit(fd.PairwiseMRF, Xd)

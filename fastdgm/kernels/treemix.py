@@ -70,9 +70,10 @@ def treemix_responsibilities(X, cond, kparent, logw, resp, out):
 
 
 @parallel_kernel(serial_below=SERIAL_WORK)
-def dirichlet_responsibilities(key, out):
+def dirichlet_responsibilities(key, row0, out):
     """EM initialisation: out[i, k] proportional to -log(1 - u) + 1e-12 with
-    u = uniform(key, i * K + k), rows normalised (Dirichlet(1) rows), as in
+    u = uniform(key, (row0 + i) * K + k) for row i of a block starting at row ``row0`` of
+    the data set, rows normalised (Dirichlet(1) rows), as in
     ``_likelihood_kernels.random_resp_stats``."""
     n, K = out.shape
     nc = (n + CHUNK - 1) // CHUNK
@@ -80,7 +81,7 @@ def dirichlet_responsibilities(key, out):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             s = 0.0
             for k in range(K):
-                r = -np.log1p(-uniform(key, i * K + k)) + 1e-12
+                r = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
                 out[i, k] = r
                 s += r
             for k in range(K):

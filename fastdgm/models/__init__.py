@@ -11,7 +11,8 @@
 ``bayesnet.py``           :class:`BayesianNetwork`: DAG of conditional tables (hill-climbing structure search)
 ========================  ==========================================================
 
-Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
+``em.py`` is the one EM engine of the models fitted by EM (Mixture, TreeMixture, HCLT) and
+its statistics protocol. Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
 ``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``, ``_lattice``, ``_structure_search``, ``_bn_inference``). Names load lazily: importing this
 package does not import numba; ``fastdgm.models.Factorized`` does.
 """

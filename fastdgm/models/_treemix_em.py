@@ -8,9 +8,11 @@ from ..kernels import treemix as _tk
 from ._pairwise import pair_counts_blocked
 from ._trees import max_spanning_tree
 
-__all__ = ["PairCounter", "em"]
+_COUNT_CELLS = 1 << 23   # the M-step expands at most this many binary pair counts at a time
 
-_COUNT_CELLS = 1 << 23   # the M-step holds at most this many pair counts at a time
+__all__ = ["PairCounter", "pair_statistics", "m_step", "initial_statistics", "e_step_statistics",
+           "binary_tables"]
+
 
 
 # ---------------------------------------------------------------------------------------
@@ -33,13 +35,17 @@ class PairCounter:
     ----------
     X : ndarray, shape (n, d), states in [0, C), C-contiguous
     C : int
+    flip : ndarray of bool, shape (d,), optional
+        C = 2: the columns to flip (default: those of mean above 1/2). The blocks of one fit
+        share the flips decided on the whole data, so that their counts add up.
     """
 
-    def __init__(self, X: np.ndarray, C: int):
+    def __init__(self, X: np.ndarray, C: int, flip: np.ndarray | None = None):
         self.n, self.d = X.shape
         self.C = C
         if C == 2:
-            self.flip = X.mean(axis=0, dtype=np.float64) > 0.5
+            self.flip = (X.mean(axis=0, dtype=np.float64) > 0.5 if flip is None
+                         else np.ascontiguousarray(flip, dtype=bool))
             rows, cols = np.nonzero(np.where(self.flip[None, :], 1 - X, X))
             self.indices = cols.astype(np.int64)
             self.indptr = np.zeros(self.n + 1, dtype=np.int64)
@@ -60,12 +66,26 @@ class PairCounter:
                 out[k] = pair_counts_blocked(self.X, C, np.ascontiguousarray(W[:, k]), self.a, self.b,
                                               Xt=self.Xt).reshape(d, d, C, C)
             return out
+        G, sums = self.cooccurrence(W)
+        return binary_tables(G, sums, self.flip)
+
+    def cooccurrence(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """C = 2: (G (K, d, d), sums (K,)): the weighted co-occurrences of the 1s of the
+        flipped columns (upper triangle and diagonal) and the total weight of each weighting;
+        additive over blocks of rows that share the flips; :func:`binary_tables` expands them."""
+        K, d = W.shape[1], self.d
         Wt = np.ascontiguousarray(W.T)
         G = np.zeros((K, d, d))
         _tk.sparse_pair_counts(self.work * K, self.indptr, self.indices, Wt, G)
-        N = np.empty((K, d, d, 2, 2))
-        _tk.binary_pair_tables(K * d * d, G, Wt.sum(axis=1), self.flip, N)
-        return N
+        return G, Wt.sum(axis=1)
+
+
+def binary_tables(G: np.ndarray, sums: np.ndarray, flip: np.ndarray) -> np.ndarray:
+    """Joint counts (K, d, d, 2, 2) of binary data from :meth:`PairCounter.cooccurrence`."""
+    K, d, _ = G.shape
+    N = np.empty((K, d, d, 2, 2))
+    _tk.binary_pair_tables(K * d * d, G, np.ascontiguousarray(sums), np.ascontiguousarray(flip), N)
+    return N
 
 
 def _mutual_info(N: np.ndarray, total: float) -> np.ndarray:
@@ -104,25 +124,43 @@ def _tree_tables(N: np.ndarray, parent: np.ndarray, alpha: float):
     return lc, score
 
 
-def _m_step(counter, R, w, total, alpha, prev_parents):
-    """Mixture weights and trees from responsibilities R (n, K) and row weights w (n,).
-
-    For each component: the Chow-Liu tree of the R[:, k] w weighted counts, rooted at 0,
-    unless the previous tree ``prev_parents[k]`` (with re-fitted tables) has a strictly
-    higher MAP score (only possible with alpha > 0, where the smoothed score is not the
-    mutual information): so every M-step increases the EM objective (generalised EM)."""
-    K = R.shape[1]
-    d, C = counter.d, counter.C
+def pair_statistics(counter: PairCounter, R: np.ndarray, w: np.ndarray) -> dict:
+    """The M-step statistics of responsibilities R (n, K) and row weights w (n,) of one block:
+    ``nk`` (K,) and the pair counts weighted by R[:, k] w (C = 2: ``pairs`` (K, d, d)
+    co-occurrences, ``pair_total`` (K,) and ``flip`` (d,), see :meth:`PairCounter.cooccurrence`;
+    else ``pairs`` (K, d, d, C, C)). Additive over blocks (``flip`` is the same in every block)."""
     Rw = R * w[:, None]
-    nk = Rw.sum(axis=0)
+    stats = {"nk": Rw.sum(axis=0)}
+    if counter.C == 2:
+        stats["pairs"], stats["pair_total"] = counter.cooccurrence(Rw)
+        stats["flip"] = counter.flip.copy()
+    else:
+        stats["pairs"] = counter(Rw)
+    return stats
+
+
+def m_step(stats: dict, total: float, alpha: float, prev_parents):
+    """Mixture weights and trees from summed :func:`pair_statistics`.
+
+    For each component: the Chow-Liu tree of its weighted counts, rooted at 0, unless the
+    previous tree ``prev_parents[k]`` (with re-fitted tables) has a strictly higher MAP score
+    (only possible with alpha > 0, where the smoothed score is not the mutual information):
+    so every M-step increases the EM objective (generalised EM). Binary counts are expanded to
+    (d, d, 2, 2) tables for as many components at a time as fit in ``_COUNT_CELLS`` cells."""
+    nk = np.asarray(stats["nk"], dtype=np.float64)
+    pairs = stats["pairs"]
+    K, d = pairs.shape[:2]
+    C = 2 if pairs.ndim == 3 else pairs.shape[3]
     with np.errstate(divide="ignore"):
         lw = np.log(nk / total)
     parents = np.empty((K, d), dtype=np.int64)
     lc = np.empty((K, d, C, C))
-    step = max(1, _COUNT_CELLS // (d * d * C * C))     # components per block of counts
+    step = max(1, _COUNT_CELLS // (d * d * C * C))     # components expanded at a time
     for k0 in range(0, K, step):
-        Nb = counter(Rw[:, k0:k0 + step])
-        for k in range(k0, min(K, k0 + step)):
+        k1 = min(K, k0 + step)
+        Nb = (binary_tables(pairs[k0:k1], stats["pair_total"][k0:k1], stats["flip"]) if pairs.ndim == 3
+              else pairs[k0:k1])
+        for k in range(k0, k1):
             _tree_for(Nb[k - k0], k, nk, alpha, prev_parents, parents, lc)
     return lw, parents, lc
 
@@ -151,42 +189,22 @@ def _prior(lc: np.ndarray, roots: np.ndarray, alpha: float) -> float:
     return alpha * s
 
 
-def _e_step(X, model, w, alpha, R, lp):
-    """Responsibilities into R (n, K) and log P(x_i) into lp (n,); returns
-    (objective, mean log-likelihood), both per unit of sample weight."""
-    K = model.n_components
-    _tk.treemix_responsibilities(X.size * K, X, model.log_cond, model._kparent, model.log_weights, R, lp)
-    total = float(w.sum())
-    with np.errstate(invalid="ignore"):
-        loglik = float(np.where(w > 0, w * lp, 0.0).sum())
-    return (loglik + _prior(model.log_cond, model.roots, alpha)) / total, loglik / total
-
-
-def em(model_cls, X, C, K, w, alpha, max_iter, tol, key, bar=None):
-    """MAP-EM of a mixture of trees (generalised: see :func:`_m_step`); returns
-    (model, objective history, log-likelihood history, converged)."""
-    n, d = X.shape
-    total = float(w.sum())
+def initial_statistics(counter: PairCounter, X: np.ndarray, K: int, w: np.ndarray, key, row0: int) -> dict:
+    """Statistics of the random initial responsibilities (Dirichlet(1) rows drawn from
+    ``uniform(key, (row0 + i) * K + k)``) of one block of rows starting at row ``row0``."""
+    n = X.shape[0]
     R = np.empty((n, K))
-    _tk.dirichlet_responsibilities(n * K, key, R)
-    counter = PairCounter(X, C)
-    lw, parents, lc = _m_step(counter, R, w, total, alpha, None)
-    lp = np.empty(n)
-    obj_hist, ll_hist = [], []
-    converged = False
-    for it in range(max_iter):
-        model = model_cls._from_log(lw, parents, lc)
-        obj, ll = _e_step(X, model, w, alpha, R, lp)
-        obj_hist.append(obj)
-        ll_hist.append(ll)
-        if bar is not None:
-            bar.update(1)
-        if it > 0 and obj_hist[-1] - obj_hist[-2] <= tol * abs(obj_hist[-2]):
-            converged = True
-            break
-        if it == max_iter - 1:
-            break
-        lw, parents, lc = _m_step(counter, R, w, total, alpha, parents)
-    return model, obj_hist, ll_hist, converged
+    _tk.dirichlet_responsibilities(n * K, np.uint64(key), int(row0), R)
+    return {**pair_statistics(counter, R, w), "loglik": np.float64(0.0), "total": np.float64(w.sum())}
 
 
+def e_step_statistics(model, counter: PairCounter, X: np.ndarray, w: np.ndarray) -> dict:
+    """E-step statistics of one block under ``model``: :func:`pair_statistics` of the
+    responsibilities, ``loglik`` = sum_i w_i log P(x_i) (rows of weight 0 skipped) and ``total``."""
+    K = model.n_components
+    R = np.empty((X.shape[0], K))
+    lp = np.empty(X.shape[0])
+    _tk.treemix_responsibilities(X.size * K, X, model.log_cond, model._kparent, model.log_weights, R, lp)
+    with np.errstate(invalid="ignore"):
+        loglik = np.where(w > 0, w * lp, 0.0).sum()
+    return {**pair_statistics(counter, R, w), "loglik": np.float64(loglik), "total": np.float64(w.sum())}

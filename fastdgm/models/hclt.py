@@ -12,10 +12,11 @@ missing entries set to 1 gives exact marginals, and a downward pass gives exact 
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from .._progress import Progress
-from .._rng import make_key
+from .._rng import make_key, substream_ref
 from .._validation import (
     as_float_array,
     check_alpha,
@@ -29,9 +30,11 @@ from .._validation import (
 )
 from ..kernels import hclt as _h
 from ._missing import check_missing, fill_result
+from . import em
 from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
-from .base import Model, classonlymethod, fit_data, register_model
+from .base import classonlymethod, fit_data, register_model
+from .em import EMModel
 from .mixture import Mixture
 from .tree import ChowLiuTree
 
@@ -41,20 +44,17 @@ INIT_STAY = 0.9
 """Mixture initialisation: P(Z_j = Z_parent(j)) = INIT_STAY + (1 - INIT_STAY) / K."""
 
 
-def _initial_tables(X, w, K, C, alpha, key, init, init_noise):
+def _initial_tables(data, setup, K, alpha, key, init, init_noise):
     """(root_probs, trans_probs, emit_probs) to start EM from; see :meth:`HiddenChowLiuTree.fit`."""
-    n, d = X.shape
+    d = setup["parent"].shape[0]
     if init == "mixture":
-        fit_mixture = Mixture.fit.validated
-        mix = fit_mixture(X, C, n_components=K, rng=int(key), alpha=alpha, sample_weight=w if w.size else None)
+        mix = data.fit(Mixture, n_components=K, rng=int(key), alpha=alpha)
         stay = np.full((K, K), (1.0 - INIT_STAY) / K) + INIT_STAY * np.eye(K)
         return (np.exp(mix.log_weights), np.broadcast_to(stay, (d, K, K)),
                 np.exp(mix.log_components).transpose(1, 0, 2))
     gen = np.random.default_rng(int(key))
-    marg = np.zeros((d, C))
-    for j in range(d):
-        marg[j] = np.bincount(X[:, j], weights=w if w.size else None, minlength=C)
-    total = float(w.sum()) if w.size else float(n)
+    marg, total = setup["counts"], setup["total"]
+    C = marg.shape[1]
     marg = (marg + max(alpha, 1e-3)) / (total + max(alpha, 1e-3) * C)
     emit = marg[:, None, :] * np.exp(init_noise * gen.standard_normal((d, K, C)))
     return np.full(K, 1.0 / K), gen.dirichlet(np.ones(K), size=(d, K)), emit
@@ -62,7 +62,7 @@ def _initial_tables(X, w, K, C, alpha, key, init, init_noise):
 
 
 @register_model
-class HiddenChowLiuTree(Model):
+class HiddenChowLiuTree(EMModel):
     """Hidden Chow-Liu tree: a K-state latent behind each variable, latents in a tree.
 
     P(x) = sum_z root_probs[z_r] prod_{j != r} trans_probs[j, z_pa(j), z_j]
@@ -91,21 +91,24 @@ class HiddenChowLiuTree(Model):
     parent, order : ndarray int64 (d,)
         The tree and its breadth-first order (root first).
     root : int
-    objective_ : list of float
+    objective_history_ : list of float
         Set by :meth:`fit`: the MAP objective per unit of sample weight at each EM
         iteration, (sum_i w_i log P(x_i) + alpha * sum of the logs of every table entry
         of the parameters that produced it) / sum_i w_i. Never decreases.
-    log_likelihood_ : list of float
+    log_likelihood_history_ : list of float
         Mean (weighted) training log-likelihood at each iteration.
     n_iter_ : int
     converged_ : bool
+    objective_, log_likelihood_
+        Deprecated aliases (0.1 names) of ``objective_history_`` and
+        ``log_likelihood_history_``; reading them warns (FutureWarning).
     """
 
     kind = "hclt"
     state_table = ("emit_probs", 0)
     fit_legacy_args = ("n_hidden", "n_states", "alpha", "rng", "max_iter", "tol", "progress",
                         "sample_weight", "init", "init_noise", "dedupe")
-    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "em"})
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "statistics", "em"})
     example_params = {"n_hidden": 2, "rng": 0, "max_iter": 3}
 
     @classmethod
@@ -249,8 +252,10 @@ class HiddenChowLiuTree(Model):
             "estimate with a standard error")
 
     # --- EM ------------------------------------------------------------------------------
-    def _em_stats(self, X, w):
-        """(pair counts (d, K, K), emission counts (d, C, K), total weighted log-likelihood)."""
+    def _em_statistics(self, X, w) -> dict:
+        """E-step statistics of a block: ``pair`` (d, K, K) expected (Z_parent(j), Z_j) counts,
+        ``emit`` (d, C, K) expected (X_j, Z_j) counts, ``loglik`` the weighted log-likelihood
+        and ``total`` the weight of the block; additive over blocks."""
         n, d = X.shape
         K, C = self.n_hidden, self.n_states
         B = self._block()
@@ -260,10 +265,13 @@ class HiddenChowLiuTree(Model):
         ll = np.empty(L)
         _h.em_stats(X.size * K * K, X, w, self.order, self.parent, self.root_probs,
                     self.trans_probs, self._Tt, self._E, B, G, S, ll)
-        return G.sum(axis=0) * self.trans_probs, S.sum(axis=0), float(ll.sum())
+        return {"pair": G.sum(axis=0) * self.trans_probs, "emit": S.sum(axis=0), "loglik": np.float64(ll.sum()),
+                "total": np.float64(w.sum() if w.size else n)}
 
-    def _m_step(self, pair, emit, alpha):
-        """New exact tables from the E-step statistics, with pseudo-counts ``alpha``."""
+    def _em_update(self, stats: dict, alpha: float) -> "HiddenChowLiuTree":
+        """New exact tables from the summed E-step statistics, with pseudo-counts ``alpha``
+        (the tree is kept)."""
+        pair, emit = stats["pair"], stats["emit"]
         rc = emit[self.root].sum(axis=0)                                    # (K,)
         root_probs = normalise_rows(rc + alpha)
         trans = normalise_rows(pair + alpha)
@@ -293,17 +301,15 @@ class HiddenChowLiuTree(Model):
         (HiddenChowLiuTree, float)
             The new model and the mean (weighted) log-likelihood of X under ``self``.
         """
-        X = check_model_X(X, self.n_states, self.n_dims)
         alpha = check_alpha(alpha)
-        w = check_sample_weight(sample_weight, X.shape[0])
-        total = float(w.sum()) if w.size else float(X.shape[0])
-        pair, emit, ll = self._em_stats(X, w)
-        return self._m_step(pair, emit, alpha), ll / total
+        stats = self.em_statistics(X, sample_weight)
+        return self._em_update(stats, alpha), float(stats["loglik"]) / float(stats["total"])
 
     @classonlymethod
     def fit(cls, X, n_states: int | None = None, *, n_hidden: int = 16, alpha: float = 0.1, rng=None,
-            max_iter: int = 50, tol: float = 1e-4, progress: bool = False, sample_weight=None,
-            init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True) -> "HiddenChowLiuTree":
+            max_iter: int = em.MAX_ITER, tol: float = em.TOL, progress: bool = False, sample_weight=None,
+            init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True,
+            n_init: int = 1) -> "HiddenChowLiuTree":
         """Fit by MAP-EM on the Chow-Liu tree of X.
 
         1. Structure: the Chow-Liu tree of X (:meth:`fastdgm.ChowLiuTree.fit`), rooted at 0
@@ -313,7 +319,8 @@ class HiddenChowLiuTree(Model):
 
            - ``"mixture"`` (default): the HCLT that is (up to the stickiness below) the
              K-component mixture of factorized models fitted by :meth:`fastdgm.Mixture.fit`
-             (same ``alpha``, ``sample_weight`` and seed): root_probs = the mixture weights,
+             (same ``alpha``, ``sample_weight`` and seed, the engine's default ``max_iter``
+             and ``tol``): root_probs = the mixture weights,
              emit_probs[j, k] = component k's table of X_j, and every latent copies its
              parent's state with probability ``INIT_STAY`` = 0.9 (else uniform). An HCLT
              whose transitions are the identity *is* that mixture, so EM starts where the
@@ -328,14 +335,18 @@ class HiddenChowLiuTree(Model):
              exp(``init_noise`` * N(0, 1)) per entry, renormalised.
         3. EM: the E-step computes the expected counts of (Z_parent(j), Z_j) pairs and of
            (Z_j, X_j) by an upward and a downward pass per row; the M-step adds ``alpha`` to
-           every count (Dirichlet pseudo-counts) and normalises. ``objective_`` records the
-           MAP objective (see the class docstring), which EM never decreases.
+           every count (Dirichlet pseudo-counts) and normalises. ``objective_history_``
+           records the MAP objective (see the class docstring), which EM never decreases.
 
-        Stops after ``max_iter`` E-steps, or when the objective per unit weight improves by
-        less than ``tol * |objective|`` (relative improvement); ``converged_`` says which.
-        The returned model is the one evaluated last: ``objective_[-1]`` and
-        ``log_likelihood_[-1]`` are its own MAP objective and training log-likelihood (so
-        ``max_iter`` E-steps mean ``max_iter - 1`` M-steps).
+        The loop, the stop rule and the trace are those of the one EM engine
+        (:mod:`fastdgm.models.em`): stops after ``max_iter`` E-steps, or after iteration
+        t > 0 when the objective per unit weight improved by at most
+        ``tol * |objective_{t-1}|``; ``converged_`` says which. The returned model is the one
+        evaluated last: ``objective_history_[-1]`` and ``log_likelihood_history_[-1]`` are its
+        own MAP objective and training log-likelihood (so ``max_iter`` E-steps mean
+        ``max_iter - 1`` M-steps). Every step is a pass of additive statistics over the rows,
+        so :func:`fastdgm.blockfit.fit_in_blocks` and :func:`fastdgm.dask.fit` fit it too
+        (without ``dedupe``: they equal ``fit(X, dedupe=False)``).
 
         Parameters
         ----------
@@ -347,8 +358,9 @@ class HiddenChowLiuTree(Model):
         alpha : float >= 0
             Pseudo-count added to every expected count of the M-step.
         rng : SPEC 7 seed
-        max_iter : int
-        tol : float >= 0
+            Restart 0 starts from the key of ``rng``, restart r > 0 from its sub-stream r.
+        max_iter : int, default 100
+        tol : float >= 0, default 1e-5
         progress : bool
             Progress bar of EM iterations on stderr.
         sample_weight : array_like of float, shape (n,), optional
@@ -362,53 +374,63 @@ class HiddenChowLiuTree(Model):
             Run EM on the distinct rows of X weighted by their multiplicities (the same EM
             iterations from the same start, up to rounding; much faster on data with many
             repeated rows). With ``init="mixture"`` the start itself is drawn per distinct row.
+        n_init : int, default 1
+            Restarts; the one with the highest final objective is returned (first on ties).
 
         Returns
         -------
         HiddenChowLiuTree
         """
         X, C = fit_data(X, n_states)
-        K = check_positive_int(n_hidden, "n_hidden")
-        alpha = check_alpha(alpha)
-        max_iter = check_positive_int(max_iter, "max_iter")
-        tol = check_scalar(tol, "tol", minimum=0.0)
-        init_noise = check_scalar(init_noise, "init_noise", minimum=0.0)
-        if init not in ("mixture", "random"):
-            raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
-        n = X.shape[0]
-        w = check_sample_weight(sample_weight, n)
-        key = make_key(rng)
-
+        w = check_sample_weight(sample_weight, X.shape[0])
         if dedupe:
             X, w = distinct_rows(X, w)
-        fit_tree = ChowLiuTree.fit.validated  # type: ignore[attr-defined]
-        parent = fit_tree(X, C, alpha=1.0, sample_weight=w if w.size else None).parent
-        total = float(w.sum()) if w.size else float(X.shape[0])
+        return em.fit(cls, em.InMemory(X, C, w if w.size else None), n_hidden=n_hidden, alpha=alpha,
+                      rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress, init=init,
+                      init_noise=init_noise)
 
-        root, trans, emit = _initial_tables(X, w, K, C, alpha, key, init, init_noise)
-        model = cls._trusted(parent, normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
+    # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
+    @classmethod
+    def _em_check(cls, *, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
+        if init not in ("mixture", "random"):
+            raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
+        return {"n_hidden": check_positive_int(n_hidden, "n_hidden"), "init": init,
+                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0)}
 
-        obj, lls = [], []
-        converged = False
-        with Progress(max_iter, unit="iterations", enabled=progress, desc="fit HCLT") as bar:
-            for it in range(max_iter):
-                pair, emitc, ll = model._em_stats(X, w)
-                obj.append((ll + model._log_prior(alpha)) / total)
-                lls.append(ll / total)
-                if it > 0 and obj[-1] - obj[-2] < tol * abs(obj[-2]):
-                    converged = True
-                    bar.n = max_iter - 1                  # the bar ends full
-                    bar.update(1)
-                    break
-                bar.update(1)
-                if it == max_iter - 1:
-                    break
-                model = model._m_step(pair, emitc, alpha)
-        model.objective_ = obj
-        model.log_likelihood_ = lls
-        model.n_iter_ = len(obj)
-        model.converged_ = converged
-        return model
+    @classmethod
+    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
+        setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent}
+        if init == "random":          # the weighted marginals of the columns
+            from .factorized import Factorized
+
+            stats = data.reduce(("suff", Factorized, {"n_states": data.n_states}))
+            setup.update(counts=stats["counts"], total=float(stats["total"]))
+        return setup
+
+    @staticmethod
+    def _restart_key(key, restart: int) -> np.uint64:
+        # restart 0 from the key itself, as the single start of 0.1 did
+        return np.uint64(key) if restart == 0 else np.uint64(substream_ref(int(key), restart))
+
+    @classmethod
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise):
+        root, trans, emit = _initial_tables(data, setup, n_hidden, alpha, cls._restart_key(key, restart),
+                                            init, init_noise)
+        return cls._trusted(setup["parent"], normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
+
+    @property
+    def objective_(self) -> list:
+        """Deprecated alias of ``objective_history_`` (the 0.1 name)."""
+        warnings.warn("HiddenChowLiuTree.objective_ is deprecated: use objective_history_ (the name "
+                      "every EM model uses)", FutureWarning, stacklevel=2)
+        return self.objective_history_
+
+    @property
+    def log_likelihood_(self) -> list:
+        """Deprecated alias of ``log_likelihood_history_`` (the 0.1 name)."""
+        warnings.warn("HiddenChowLiuTree.log_likelihood_ is deprecated: use log_likelihood_history_ "
+                      "(the name every EM model uses)", FutureWarning, stacklevel=2)
+        return self.log_likelihood_history_
 
     @classmethod
     def _fit_bytes(cls, shape, n_states, params):

@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._progress import Progress
-from .._rng import make_key, substream_ref
 from .._typing import ArrayLike, FloatArray, IntArray, Seed
 from .._validation import (
     check_alpha,
@@ -15,18 +13,17 @@ from .._validation import (
     check_log_table,
     check_model_X,
     check_positive_int,
-    check_sample_weight,
-    check_scalar,
-    check_states,
     param,
     smallest_uint,
 )
 from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
-from ._mixture_em import block_statistics, em, m_step
+from . import em
+from ._mixture_em import block_statistics, m_step, prepare
 from ._packing import combine, pack, pack_width
 from ._tables import levels
-from .base import Model, classonlymethod, fit_data, register_model
+from .base import classonlymethod, fit_data, register_model
+from .em import EMModel
 
 if TYPE_CHECKING:
     pass
@@ -35,7 +32,7 @@ __all__ = ["Mixture"]
 
 
 @register_model
-class Mixture(Model):
+class Mixture(EMModel):
     """Mixture of K factorized categoricals: P(x) = sum_k w_k prod_j c[k, j, x_j].
 
     Parameters
@@ -202,7 +199,7 @@ class Mixture(Model):
     # --- EM --------------------------------------------------------------------------------
     @classonlymethod
     def fit(cls, X: ArrayLike, n_states: int | None = None, *, n_components: int = 10, rng: Seed = None,
-            max_iter: int = 200, tol: float = 1e-6, n_init: int = 1, alpha: float = 1.0,
+            max_iter: int = em.MAX_ITER, tol: float = em.TOL, n_init: int = 1, alpha: float = 1.0,
             sample_weight: ArrayLike | None = None, progress: bool = False) -> Mixture:
         """Fit by expectation-maximisation (MAP-EM with a Dirichlet smoothing prior).
 
@@ -210,7 +207,8 @@ class Mixture(Model):
         M-step: w_k = sum_i s_i r_ik / sum_i s_i and
         c[k, j, x] = (sum_i s_i r_ik [x_ij = x] + alpha) / (sum_i s_i r_ik + alpha * C),
         where s_i are the sample weights. Each iteration never decreases the objective
-        recorded in ``objective_history_`` (see the class docstring).
+        recorded in ``objective_history_`` (see the class docstring). The loop, the stop rule
+        and the trace are those of the one EM engine (:mod:`fastdgm.models.em`).
 
         Parameters
         ----------
@@ -220,16 +218,14 @@ class Mixture(Model):
         n_states : int, optional
             C; ``X.max() + 1`` when None (inferred up to 65536; pass it above).
         rng : SPEC 7 seed
-            Seeds the random initial responsibilities (Dirichlet(1) rows) of each restart.
-        max_iter : int
+            Seeds the random initial responsibilities (Dirichlet(1) rows) of each restart
+            (restart r: sub-stream r of the key of ``rng``).
+        max_iter : int, default 100
             Maximum number of E-steps per restart.
-        tol : float
-            Stop when an iteration improves the objective (per unit weight, nats) by less than
-            ``tol * max(1, |objective|)``: a relative criterion, so that fits of data sets with
-            large log-likelihoods stop when the curve has flattened rather than at ``max_iter``
-            (1e-6 of -30 nats is 3e-5 nats per sample; EM improvements that small change the
-            test log-likelihood by far less than its standard error). ``tol=0`` runs until an
-            iteration fails to improve.
+        tol : float >= 0, default 1e-5
+            Stop after iteration t > 0 when the objective (per unit weight, nats) improved by
+            at most ``tol * |objective_{t-1}|`` (the engine's relative rule; ``tol=0`` stops at
+            the first iteration that does not improve).
         n_init : int
             Restarts; the fit with the highest final objective is returned (first on ties).
         alpha : float >= 0
@@ -244,77 +240,27 @@ class Mixture(Model):
         Mixture
         """
         X, C = fit_data(X, n_states)
-        K = check_positive_int(n_components, "n_components")
-        max_iter = check_positive_int(max_iter, "max_iter")
-        n_init = check_positive_int(n_init, "n_init")
-        alpha = check_alpha(alpha)
-        tol = check_scalar(tol, "tol", minimum=0.0)
-        w = check_sample_weight(sample_weight, X.shape[0])
-        key = make_key(rng)
+        return em.fit(cls, em.InMemory(X, C, sample_weight), n_components=n_components, rng=rng,
+                      max_iter=max_iter, tol=tol, n_init=n_init, alpha=alpha, progress=progress)
 
-        best = None
-        with Progress(n_init * max_iter, unit="iterations", enabled=progress, desc="fit Mixture") as bar:
-            for r in range(n_init):
-                fit = em(X, C, K, w, alpha, max_iter, tol, np.uint64(substream_ref(int(key), r)), bar)  # restart r: sub-stream r
-                bar.n = (r + 1) * max_iter                 # a converged restart skips its rest
-                if best is None or fit[2][-1] > best[2][-1]:
-                    best = fit
-        assert best is not None
-        lw, lc, obj, ll, converged = best
-        model = cls._from_log(lw, lc)
-        model.objective_history_ = obj
-        model.log_likelihood_history_ = ll
-        model.n_iter_ = len(obj)
-        model.converged_ = converged
-        return model
+    # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
+    @classmethod
+    def _em_check(cls, *, n_components) -> dict:  # type: ignore[override]
+        return {"n_components": check_positive_int(n_components, "n_components")}
 
-    # --- statistics for out-of-core and dask fits ------------------------------------------
-    @staticmethod
-    def initial_statistics(X, n_components: int, n_states: int, key, start: int = 0,
-                           sample_weight=None) -> dict:
-        """EM statistics of the random initial responsibilities of rows ``start..`` (one block).
+    @classmethod
+    def _em_prepare(cls, X, n_states, **context):
+        return prepare(X, n_states)
 
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-            The block: rows ``start .. start + n`` of the whole data set.
-        n_components, n_states : int
-            K and C.
-        key : int or numpy.uint64
-            The restart's key (:meth:`fit` uses ``substream(make_key(rng), restart)``).
-        start : int
-            Index of the block's first row in the whole data set.
-        sample_weight : array_like of float, shape (n,), optional
+    @classmethod
+    def _em_initial(cls, block, n_states, key, start, w, *, n_components) -> dict:  # type: ignore[override]
+        return block_statistics(block, n_components, w, key=np.uint64(key), row0=start)
 
-        Returns
-        -------
-        dict
-            ``counts`` (K, d, C), ``nk`` (K,), ``loglik`` (0 here), ``total``; additive over
-            blocks, the input of :meth:`from_statistics`.
-        """
-        X, C = check_states(X, "X", n_states=n_states)
-        w = check_sample_weight(sample_weight, X.shape[0])
-        K = check_positive_int(n_components, "n_components")
-        return block_statistics(X, C, K, w, key=np.uint64(key), row0=check_positive_int(start, "start", minimum=0))
+    def _em_statistics(self, block, w) -> dict:
+        return block_statistics(block, self.n_components, w, lw=self.log_weights, lc=self.log_components)
 
-    def em_statistics(self, X, sample_weight=None) -> dict:
-        """E-step statistics of a block of rows under this model (additive over blocks).
-
-        Parameters
-        ----------
-        X : array_like of int, shape (n, d)
-        sample_weight : array_like of float, shape (n,), optional
-
-        Returns
-        -------
-        dict
-            ``counts`` (K, d, C) expected state counts, ``nk`` (K,) expected component counts,
-            ``loglik`` () the (weighted) log-likelihood of the block, ``total`` ().
-        """
-        X = check_model_X(X, self.n_states, self.n_dims)
-        w = check_sample_weight(sample_weight, X.shape[0])
-        return block_statistics(X, self.n_states, self.n_components, w, lw=self.log_weights,
-                                lc=self.log_components)
+    def _log_prior(self, alpha: float) -> float:
+        return alpha * float(self.log_components.sum()) if alpha > 0 else 0.0
 
     @classmethod
     def from_statistics(cls, stats: dict, alpha=1.0) -> "Mixture":
@@ -323,7 +269,8 @@ class Mixture(Model):
         Parameters
         ----------
         stats : dict
-            ``counts`` (K, d, C), ``nk`` (K,), ``total``.
+            ``counts`` (K, d, C), ``nk`` (K,), ``total`` (summed :meth:`em_statistics` or
+            :meth:`initial_statistics` of the blocks).
         alpha : float >= 0
 
         Returns
@@ -335,26 +282,6 @@ class Mixture(Model):
         lw, lc = m_step(counts, np.asarray(stats["nk"], dtype=np.float64), float(stats["total"]), alpha,
                         counts.shape[2])
         return cls._from_log(lw, lc)
-
-    def map_objective(self, loglik: float, total: float, alpha: float) -> float:
-        """The MAP-EM objective per unit weight: (loglik + alpha * sum log c) / total.
-
-        Parameters
-        ----------
-        loglik : float
-            The (weighted) log-likelihood of the data (``em_statistics(X)["loglik"]``).
-        total : float
-            The number (total weight) of rows.
-        alpha : float
-            The smoothing pseudo-count of the fit.
-
-        Returns
-        -------
-        float
-            The quantity :meth:`fit` records in ``objective_history_``.
-        """
-        prior = alpha * float(self.log_components.sum()) if alpha > 0 else 0.0
-        return (float(loglik) + prior) / float(total)
 
     def get_params(self) -> dict[str, np.ndarray]:
         return {"log_weights": self.log_weights, "log_components": self.log_components}

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._progress import Progress
-from .._rng import make_key, substream_ref
-from .._validation import (check_alpha, check_log_table, check_model_X, check_parent, check_positive_int,
-                           check_log_probs, check_sample_weight, check_scalar, param,
-                           smallest_uint)
+from .._validation import (check_alpha, check_log_probs, check_log_table, check_model_X, check_parent,
+                           check_positive_int, param, smallest_uint)
 from ..kernels import ancestral as _s
 from ..kernels import treemix as _tk
+from . import em
 from ._tables import levels
-from ._treemix_em import PairCounter, em
+from ._treemix_em import PairCounter, _prior, e_step_statistics, initial_statistics, m_step
 from ._trees import tree_order
-from .base import Model, classonlymethod, fit_data, register_model
+from .base import classonlymethod, fit_data, register_model
+from .em import EMModel
 from .tree import ChowLiuTree
 
 __all__ = ["TreeMixture", "PairCounter"]
@@ -54,7 +53,7 @@ def _check_parents(parents) -> np.ndarray:
 # the model
 # ---------------------------------------------------------------------------------------
 @register_model
-class TreeMixture(Model):
+class TreeMixture(EMModel):
     """Mixture of K tree-structured distributions, each with its own tree.
 
     P(x) = sum_k w_k P_k(x_root_k) prod_{j != root_k} P_k(x_j | x_parents[k, j]).
@@ -88,7 +87,7 @@ class TreeMixture(Model):
     state_table = ("log_cond", 1)
     fit_legacy_args = ("n_components", "n_states", "alpha", "rng", "max_iter", "tol", "n_init",
                         "sample_weight", "progress")
-    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "em"})
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "statistics", "em"})
     example_params = {"n_components": 2, "rng": 0, "max_iter": 3}
 
     @classmethod
@@ -188,8 +187,11 @@ class TreeMixture(Model):
         K = int(params.get("n_components", 10))
         n, d = shape
         C = n_states
-        # responsibilities, K trees' tables, and one component's pair counts at a time
-        return 8.0 * (2 * K * n + 2 * K * d * C * C + (d * C) ** 2), "n_components"
+        # responsibilities, K trees' tables, the E-step's K pair-count tables (d^2 co-occurrences
+        # for binary data, (d C)^2 else) and the counts expanded at a time (_COUNT_CELLS)
+        pairs = K * d * d * (1 if C == 2 else C * C)
+        expanded = min(K * (d * C) ** 2, max((d * C) ** 2, 1 << 23))
+        return 8.0 * (2 * K * n + 2 * K * d * C * C + pairs + expanded), "n_components"
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior P(component k | x) of each row (rows of probability zero get all zeros).
@@ -243,7 +245,7 @@ class TreeMixture(Model):
 
     # --- EM --------------------------------------------------------------------------------
     @classonlymethod
-    def fit(cls, X, n_states=None, *, n_components=10, alpha=1.0, rng=None, max_iter=100, tol=1e-5,
+    def fit(cls, X, n_states=None, *, n_components=10, alpha=1.0, rng=None, max_iter=em.MAX_ITER, tol=em.TOL,
             n_init=1, sample_weight=None, progress=False):
         """Fit by EM (Meila & Jordan 2000), MAP with a Dirichlet smoothing prior.
 
@@ -254,6 +256,10 @@ class TreeMixture(Model):
         (N_uv + alpha) / (N_u + alpha C) and root marginal (N_v + alpha) / (n_k + alpha C),
         as :meth:`ChowLiuTree.fit` with ``sample_weight``. With ``alpha > 0`` the previous
         tree is kept when its smoothed score is higher, so the objective never decreases.
+        The loop, the stop rule and the trace are those of the one EM engine
+        (:mod:`fastdgm.models.em`); the E-step statistics (K weighted pair-count tables,
+        (d, d) each for binary data, (d, d, C, C) else) add up over blocks of rows, so
+        :func:`fastdgm.blockfit.fit_in_blocks` and :func:`fastdgm.dask.fit` fit it too.
 
         Stopping rule: after iteration t > 0, stop when the objective (per unit weight)
         improved by at most ``tol * |objective_{t-1}|`` (a relative tolerance).
@@ -283,29 +289,62 @@ class TreeMixture(Model):
         TreeMixture
         """
         X, C = fit_data(X, n_states)
-        K = check_positive_int(n_components, "n_components")
-        max_iter = check_positive_int(max_iter, "max_iter")
-        n_init = check_positive_int(n_init, "n_init")
+        return em.fit(cls, em.InMemory(X, C, sample_weight), n_components=n_components, alpha=alpha,
+                      rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress)
+
+    # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
+    @classmethod
+    def _em_check(cls, *, n_components) -> dict:  # type: ignore[override]
+        return {"n_components": check_positive_int(n_components, "n_components")}
+
+    @classmethod
+    def _em_setup(cls, data, *, alpha, n_components) -> dict:  # type: ignore[override]
+        if data.n_states != 2:
+            return {}
+        # binary counts are taken on the sparser side of each column: the flips are decided
+        # once on the whole data (unweighted column means), so that the blocks' counts add up
+        from .factorized import Factorized
+
+        stats = data.reduce(("suff", Factorized, {"n_states": 2, "weighted": False}))
+        return {"context": {"flip": stats["counts"][:, 1] / stats["total"] > 0.5}}
+
+    @classmethod
+    def _em_prepare(cls, X, n_states, *, flip=None):
+        return X, PairCounter(X, n_states, flip)
+
+    @classmethod
+    def _em_initial(cls, block, n_states, key, start, w, *, n_components) -> dict:  # type: ignore[override]
+        X, counter = block
+        return initial_statistics(counter, X, n_components, w if w.size else np.ones(X.shape[0]), key, start)
+
+    def _em_statistics(self, block, w) -> dict:
+        X, counter = block
+        return e_step_statistics(self, counter, X, w if w.size else np.ones(X.shape[0]))
+
+    def _em_update(self, stats: dict, alpha: float) -> "TreeMixture":
+        return type(self)._from_log(*m_step(stats, float(stats["total"]), alpha, self.parents))
+
+    def _log_prior(self, alpha: float) -> float:
+        return _prior(self.log_cond, self.roots, alpha)
+
+    @classmethod
+    def from_statistics(cls, stats: dict, alpha=1.0) -> "TreeMixture":
+        """The M-step from summed EM statistics (:meth:`em_statistics` or
+        :meth:`initial_statistics` of the blocks): weights and one Chow-Liu tree per component.
+
+        Parameters
+        ----------
+        stats : dict
+            ``nk`` (K,), ``total``, ``pairs`` (K, d, d) with ``pair_total`` (K,) and ``flip`` (d,)
+            for binary data, else ``pairs`` (K, d, d, C, C).
+        alpha : float >= 0
+
+        Returns
+        -------
+        TreeMixture
+        """
         alpha = check_alpha(alpha)
-        tol = check_scalar(tol, "tol", minimum=0.0)
-        w = check_sample_weight(sample_weight, X.shape[0])
-        if w.size == 0:
-            w = np.ones(X.shape[0])
-        key = make_key(rng)
-        best = None
-        with Progress(n_init * max_iter, unit="iterations", enabled=progress,
-                      desc="fit TreeMixture") as bar:
-            for r in range(n_init):
-                fit = em(cls, X, C, K, w, alpha, max_iter, tol, np.uint64(substream_ref(int(key), r)), bar)
-                bar.n = (r + 1) * max_iter
-                if best is None or fit[1][-1] > best[1][-1]:
-                    best = fit
-        model, obj, ll, converged = best
-        model.objective_history_ = obj
-        model.log_likelihood_history_ = ll
-        model.n_iter_ = len(obj)
-        model.converged_ = converged
-        return model
+        return cls._from_log(*m_step(stats, float(stats["total"]), alpha, None))
 
     # --- persistence -------------------------------------------------------------------------
     def get_params(self) -> dict:
