@@ -227,7 +227,7 @@ def _param_value(text: str):
 
 
 def cmd_fit(args) -> int:
-    from ._fit import block_kinds, check_options, model_class
+    from ._fit import block_kinds, check_options, fit_parameters, model_class
 
     out = check_out_path(args.out, ".npz")
     cls = model_class(args.kind)
@@ -247,8 +247,9 @@ def cmd_fit(args) -> int:
     if blocks:
         from .blockfit import fit_in_blocks
 
-        model = fit_in_blocks(cls, X, block_rows=args.block_rows, n_states=args.states,
-                              progress=args.progress, **options)
+        if "progress" in fit_parameters(cls):
+            options["progress"] = args.progress
+        model = fit_in_blocks(cls, X, block_rows=args.block_rows, n_states=args.states, **options)
     elif args.valid:
         from .selection import select
 

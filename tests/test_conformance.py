@@ -43,13 +43,13 @@ class SharedTable(Model):
     def sufficient_statistics(X, n_states=None, sample_weight=None):
         X, C = fd.models.base.check_states(X, "X", n_states=n_states)
         w = check_sample_weight(sample_weight, X.shape[0])
-        w = np.repeat(w if w.size else np.ones(X.shape[0]), X.shape[1])
-        return {"counts": np.bincount(X.ravel(), weights=w, minlength=C), "d": np.int64(X.shape[1])}
+        w = w if w.size else np.ones(X.shape[0])
+        return {"counts": np.stack([np.bincount(col, weights=w, minlength=C) for col in X.T])}   # (d, C)
 
     @classmethod
     def from_statistics(cls, stats, alpha=1.0):
-        counts = stats["counts"] + alpha
-        return cls(np.log(counts / counts.sum()), stats["d"])
+        counts = stats["counts"].sum(axis=0) + alpha
+        return cls(np.log(counts / counts.sum()), stats["counts"].shape[0])
 
     def _log_prob(self, X):
         X = fd._validation.check_model_X(X, self.n_states, self.n_dims)
