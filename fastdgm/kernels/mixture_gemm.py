@@ -35,7 +35,7 @@ from .threads import get_num_threads
 
 __all__ = ["BLOCK_CELLS", "block_rows", "n_lanes", "prefer_gemm", "em_stats"]
 
-BLOCK_CELLS = 1 << 17     # doubles of one block of Y: B * d(C-1) ~ 1 MiB, cache-resident
+BLOCK_CELLS = 1 << 18     # doubles of one block of Y: B * d(C-1) ~ 2 MiB, cache-resident
 MAX_LANES = 4
 
 # The cost model (measured on an AVX2 core, one thread, n = 16000, K = 5..40): for binary data

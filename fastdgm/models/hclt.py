@@ -28,6 +28,8 @@ from .._validation import (
     smallest_uint,
 )
 from ..kernels import hclt as _h
+from ..kernels import hclt_gemm as _hg
+from ..kernels.blas import blas_threads
 from ._missing import check_missing, fill_result
 from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
@@ -183,8 +185,14 @@ class HiddenChowLiuTree(Model):
             X, M, _ = check_missing(X, missing, self.n_states, self.n_dims)
             miss = M.view(np.uint8)
         out = np.empty(X.shape[0])
-        _h.log_prob(X.size * self.n_hidden ** 2, X, miss, self.order, self.parent, self.root_probs,
-                    self._Tt, self._E, self._block(), out)
+        K = self.n_hidden
+        if _hg.prefer_gemm(K):
+            with blas_threads(1):        # one BLAS thread per block: thread-count invariant bits
+                _hg.log_prob_gemm(X.size * K ** 2, X, miss, self.order, self.parent, self.root_probs,
+                                  self._Tt, self._E, _hg.gemm_block_rows(self.n_dims, K), out)
+        else:
+            _h.log_prob(X.size * K ** 2, X, miss, self.order, self.parent, self.root_probs,
+                        self._Tt, self._E, self._block(), out)
         return out
 
     def _all_levels(self):
@@ -250,16 +258,28 @@ class HiddenChowLiuTree(Model):
 
     # --- EM ------------------------------------------------------------------------------
     def _em_stats(self, X, w):
-        """(pair counts (d, K, K), emission counts (d, C, K), total weighted log-likelihood)."""
+        """(pair counts (d, K, K), emission counts (d, C, K), total weighted log-likelihood).
+
+        By the per-row kernel (:func:`fastdgm.kernels.hclt.em_stats`) for small K, by three
+        GEMMs per node and block of rows (:func:`fastdgm.kernels.hclt_gemm.em_stats_gemm`) from
+        K = ``GEMM_MIN_K`` on; the same statistics up to rounding.
+        """
         n, d = X.shape
         K, C = self.n_hidden, self.n_states
-        B = self._block()
-        L = _h.n_lanes(-(-n // B), d * K * K + d * C * K)
+        gemm = _hg.prefer_gemm(K)
+        B = _hg.gemm_block_rows(d, K) if gemm else self._block()
+        cells = d * K * K + d * C * K
+        L = _hg.gemm_lanes(-(-n // B), cells) if gemm else _h.n_lanes(-(-n // B), cells)
         G = np.empty((L, d, K, K))
         S = np.empty((L, d, C, K))
         ll = np.empty(L)
-        _h.em_stats(X.size * K * K, X, w, self.order, self.parent, self.root_probs,
-                    self.trans_probs, self._Tt, self._E, B, G, S, ll)
+        args = (X.size * K * K, X, w, self.order, self.parent, self.root_probs, self.trans_probs, self._Tt,
+                self._E, B, G, S, ll)
+        if gemm:
+            with blas_threads(1):        # one BLAS thread per block: thread-count invariant bits
+                _hg.em_stats_gemm(*args)
+        else:
+            _h.em_stats(*args)
         return G.sum(axis=0) * self.trans_probs, S.sum(axis=0), float(ll.sum())
 
     def _m_step(self, pair, emit, alpha):
