@@ -258,21 +258,15 @@ class HiddenChowLiuTree(Model):
 
     # --- EM ------------------------------------------------------------------------------
     def _em_stats(self, X, w):
-        """(pair counts (d, K, K), emission counts (d, C, K), total weighted log-likelihood).
-
-        By the per-row kernel (:func:`fastdgm.kernels.hclt.em_stats`) for small K, by three
-        GEMMs per node and block of rows (:func:`fastdgm.kernels.hclt_gemm.em_stats_gemm`) from
-        K = ``GEMM_MIN_K`` on; the same statistics up to rounding.
-        """
+        """(pair counts (d, K, K), emission counts (d, C, K), total weighted log-likelihood);
+        by GEMMs per node and block of rows from K = ``hclt_gemm.GEMM_MIN_K`` on."""
         n, d = X.shape
         K, C = self.n_hidden, self.n_states
         gemm = _hg.prefer_gemm(K)
         B = _hg.gemm_block_rows(d, K) if gemm else self._block()
         cells = d * K * K + d * C * K
         L = _hg.gemm_lanes(-(-n // B), cells) if gemm else _h.n_lanes(-(-n // B), cells)
-        G = np.empty((L, d, K, K))
-        S = np.empty((L, d, C, K))
-        ll = np.empty(L)
+        G, S, ll = np.empty((L, d, K, K)), np.empty((L, d, C, K)), np.empty(L)
         args = (X.size * K * K, X, w, self.order, self.parent, self.root_probs, self.trans_probs, self._Tt,
                 self._E, B, G, S, ll)
         if gemm:
