@@ -53,6 +53,8 @@ SLOW_TWIN_TESTS = {
     "missing.tree_fill": "test_missing.py::test_fill_g_test",
     "hclt.log_prob": "test_hclt.py::test_log_prob_matches_enumeration_and_sums_to_one",
     "hclt.em_stats": "test_hclt.py::test_one_em_step_matches_exact_posteriors",
+    "hclt_gemm.log_prob_gemm": "test_hclt_gemm.py::test_log_prob_matches_enumeration",
+    "hclt_gemm.em_stats_gemm": "test_hclt_gemm.py::test_one_em_step_matches_exact_posteriors",
     "hclt.fill": "test_hclt.py::test_fill_g_test_against_exact_conditional",
     "hclt.sample": "test_hclt.py::test_sample_g_test",
     "bayesnet.bn_log_prob": "test_bayesnet.py::test_log_prob_exact",

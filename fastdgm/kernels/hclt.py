@@ -118,20 +118,11 @@ def _down4(T, c, R, WR, A, H, G, lane):
 # the upward pass
 # ---------------------------------------------------------------------------------------
 @serial_kernel(inline="always", error_model="numpy")
-def _upward(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, ll, A, M, logs, prod):
-    """Upward pass over rows i0 .. i0+nb-1 (nb <= B).
-
-    On return lam[j, b] holds the max-normalised lam_j of row i0+b, msg[j, b] the message
-    m_j(z_parent) computed from it (the root's msg is unused) and ll[b] = log P(x_{i0+b})
-    (-inf for a row of probability zero). ``miss`` (n, d) uint8 or shape (0, 0) for none.
-    A, M (4, K), logs, prod (B,) are scratch.
-    """
-    d = order.shape[0]
-    K = prior.shape[0]
+def _emit(X, miss, i0, nb, E, lam):
+    """lam[j, b] = E[j, x_{i0+b, j}] (1 where the entry is missing) for every node j."""
+    d = lam.shape[0]
+    K = lam.shape[2]
     has_miss = miss.shape[0] > 0
-    for b in range(nb):
-        logs[b] = 0.0
-        prod[b] = 1.0
     for j in range(d):
         for b in range(nb):
             i = i0 + b
@@ -142,6 +133,70 @@ def _upward(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, ll, A, M, lo
                 x = X[i, j]
                 for k in range(K):
                     lam[j, b, k] = E[j, x, k]
+
+
+@serial_kernel(inline="always", error_model="numpy")
+def _scale(lam, j, b, logs, prod):
+    """Divide the complete lam[j, b] by its maximum; its log goes to the row's log-scale
+    (logs[b] at once when tiny, else through the running product prod[b])."""
+    K = lam.shape[2]
+    mx = 0.0
+    for k in range(K):
+        mx = max(mx, lam[j, b, k])
+    if mx > 0.0:
+        inv = 1.0 / mx
+        for k in range(K):
+            lam[j, b, k] *= inv
+        if mx < _TINY:
+            logs[b] += np.log(mx)
+        else:
+            prod[b] *= mx
+            if prod[b] < _FLUSH:
+                logs[b] += np.log(prod[b])
+                prod[b] = 1.0
+
+
+@serial_kernel(inline="always", error_model="numpy")
+def _absorb(lam, msg, j, p, b, logs):
+    """lam[p, b] *= msg[j, b] (the message of child j), renormalised when it gets tiny."""
+    K = lam.shape[2]
+    mp = 0.0
+    for u in range(K):
+        lam[p, b, u] *= msg[j, b, u]
+        mp = max(mp, lam[p, b, u])
+    if 0.0 < mp < _RESCALE:
+        inv = 1.0 / mp
+        for u in range(K):
+            lam[p, b, u] *= inv
+        logs[b] += np.log(mp)
+
+
+@serial_kernel(inline="always", error_model="numpy")
+def _root_ll(prior, lam, root, nb, logs, prod, ll):
+    """ll[b] = log-scale + log sum_k prior[k] lam_root(k) (-inf for probability zero)."""
+    K = prior.shape[0]
+    for b in range(nb):
+        s = 0.0
+        for k in range(K):
+            s += prior[k] * lam[root, b, k]
+        ll[b] = logs[b] + np.log(prod[b]) + np.log(s) if s > 0.0 else -np.inf
+
+
+@serial_kernel(inline="always", error_model="numpy")
+def _upward(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, ll, A, M, logs, prod):
+    """Upward pass over rows i0 .. i0+nb-1 (nb <= B).
+
+    On return lam[j, b] holds the max-normalised lam_j of row i0+b, msg[j, b] the message
+    m_j(z_parent) computed from it (the root's msg is unused) and ll[b] = log P(x_{i0+b})
+    (-inf for a row of probability zero). ``miss`` (n, d) uint8 or shape (0, 0) for none.
+    A, M (4, K), logs, prod (B,) are scratch.
+    """
+    d = order.shape[0]
+    K = prior.shape[0]
+    for b in range(nb):
+        logs[b] = 0.0
+        prod[b] = 1.0
+    _emit(X, miss, i0, nb, E, lam)
     for t in range(d - 1, 0, -1):
         j = order[t]
         p = parent[j]
@@ -153,41 +208,16 @@ def _upward(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, ll, A, M, lo
                         A[q, k] = 0.0
                     continue
                 b = b0 + q
-                mx = 0.0
-                for k in range(K):
-                    mx = max(mx, lam[j, b, k])
-                if mx > 0.0:
-                    inv = 1.0 / mx
-                    for k in range(K):
-                        lam[j, b, k] *= inv
-                    if mx < _TINY:
-                        logs[b] += np.log(mx)
-                    else:
-                        prod[b] *= mx
-                        if prod[b] < _FLUSH:
-                            logs[b] += np.log(prod[b])
-                            prod[b] = 1.0
+                _scale(lam, j, b, logs, prod)
                 for k in range(K):
                     A[q, k] = lam[j, b, k]
             _matvec4(Tt, j, A, M)
             for q in range(nq):
                 b = b0 + q
-                mp = 0.0
                 for u in range(K):
                     msg[j, b, u] = M[q, u]
-                    lam[p, b, u] *= M[q, u]
-                    mp = max(mp, lam[p, b, u])
-                if 0.0 < mp < _RESCALE:
-                    inv = 1.0 / mp
-                    for u in range(K):
-                        lam[p, b, u] *= inv
-                    logs[b] += np.log(mp)
-    root = order[0]
-    for b in range(nb):
-        s = 0.0
-        for k in range(K):
-            s += prior[k] * lam[root, b, k]
-        ll[b] = logs[b] + np.log(prod[b]) + np.log(s) if s > 0.0 else -np.inf
+                _absorb(lam, msg, j, p, b, logs)
+    _root_ll(prior, lam, order[0], nb, logs, prod, ll)
 
 
 @parallel_kernel(serial_below=SERIAL_WORK, error_model="numpy")
@@ -219,6 +249,71 @@ def log_prob(X, miss, order, parent, prior, Tt, E, B, out):
 # ---------------------------------------------------------------------------------------
 # EM statistics
 # ---------------------------------------------------------------------------------------
+@serial_kernel(inline="always", error_model="numpy")
+def _root_posteriors(X, w, i0, nb, root, prior, lam, lb, wb, S, lane, acc):
+    """After the upward pass of a block: wb[b] = the row's weight (0 for a row of weight 0 or
+    probability 0: it adds nothing below), lam[root, b] = P(Z_root | x) and its emission
+    counts into S[lane]; returns acc + sum_b w_b ll_b (rows ascending)."""
+    K = prior.shape[0]
+    has_w = w.shape[0] > 0
+    for b in range(nb):
+        wi = w[i0 + b] if has_w else 1.0
+        if wi != 0.0:
+            acc += wi * lb[b]
+        if lb[b] == -np.inf:
+            wi = 0.0
+        wb[b] = wi
+        if wi == 0.0:
+            continue
+        s = 0.0
+        for k in range(K):
+            lam[root, b, k] *= prior[k]
+            s += lam[root, b, k]
+        inv = 1.0 / s
+        x = X[i0 + b, root]
+        for k in range(K):
+            lam[root, b, k] *= inv
+            S[lane, root, x, k] += wi * lam[root, b, k]
+    return acc
+
+
+@serial_kernel(inline="always", error_model="numpy")
+def _ratio(lam, msg, p, c, b, wi, R, WR, q):
+    """R[q, u] = q_p(u) / m_c(u) (0 where m_c(u) = 0, which implies q_p(u) = 0), WR = wi R."""
+    K = lam.shape[2]
+    for u in range(K):
+        mc = msg[c, b, u]
+        r = lam[p, b, u] / (mc if mc > 0.0 else 1.0)
+        R[q, u] = r
+        WR[q, u] = wi * r
+
+
+@serial_kernel(inline="always", error_model="numpy")
+def _posterior(X, i0, lam, H, q, c, b, wi, S, lane):
+    """lam[c, b] *= H[q] normalised: P(Z_c | x) of row i0+b; its emission counts into S[lane]."""
+    K = lam.shape[2]
+    s = 0.0
+    for v in range(K):
+        lam[c, b, v] *= H[q, v]
+        s += lam[c, b, v]
+    inv = 1.0 / s
+    x = X[i0 + b, c]
+    for v in range(K):
+        lam[c, b, v] *= inv
+        S[lane, c, x, v] += wi * lam[c, b, v]
+
+
+@serial_kernel(inline="always", error_model="numpy")
+def _zero_lane(G, S, lane):
+    for j in range(G.shape[1]):
+        for u in range(G.shape[2]):
+            for v in range(G.shape[3]):
+                G[lane, j, u, v] = 0.0
+        for x in range(S.shape[2]):
+            for v in range(S.shape[3]):
+                S[lane, j, x, v] = 0.0
+
+
 @parallel_kernel(serial_below=SERIAL_WORK, error_model="numpy")
 def em_stats(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
     """E-step statistics, per lane l (blocks l, l+L, l+2L, ... of B rows, in order):
@@ -232,20 +327,12 @@ def em_stats(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
     """
     n, d = X.shape
     K = prior.shape[0]
-    C = S.shape[2]
     L = G.shape[0]
     nblk = (n + B - 1) // B
-    has_w = w.shape[0] > 0
     nomiss = np.zeros((0, 0), dtype=np.uint8)
     root = order[0]
     for lane in prange(L):
-        for j in range(d):
-            for u in range(K):
-                for v in range(K):
-                    G[lane, j, u, v] = 0.0
-            for x in range(C):
-                for v in range(K):
-                    S[lane, j, x, v] = 0.0
+        _zero_lane(G, S, lane)
         lam = np.empty((d, B, K))
         msg = np.empty((d, B, K))
         lb = np.empty(B)
@@ -261,24 +348,7 @@ def em_stats(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
             i0 = t * B
             nb = min(n, i0 + B) - i0
             _upward(X, nomiss, i0, nb, order, parent, prior, Tt, E, lam, msg, lb, A, H, logs, prod)
-            for b in range(nb):                       # root posteriors, row log-likelihoods
-                wi = w[i0 + b] if has_w else 1.0
-                if wi != 0.0:
-                    acc += wi * lb[b]
-                if lb[b] == -np.inf:
-                    wi = 0.0
-                wb[b] = wi                            # 0: the row adds nothing below
-                if wi == 0.0:
-                    continue
-                s = 0.0
-                for k in range(K):
-                    lam[root, b, k] *= prior[k]
-                    s += lam[root, b, k]
-                inv = 1.0 / s
-                x = X[i0 + b, root]
-                for k in range(K):
-                    lam[root, b, k] *= inv
-                    S[lane, root, x, k] += wi * lam[root, b, k]
+            acc = _root_posteriors(X, w, i0, nb, root, prior, lam, lb, wb, S, lane, acc)
             for tt in range(1, d):
                 c = order[tt]
                 p = parent[c]
@@ -292,28 +362,14 @@ def em_stats(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
                                 WR[q, k] = 0.0
                                 A[q, k] = 0.0
                             continue
-                        wi = wb[b]
-                        for u in range(K):    # m_c(u) = 0 implies q_p(u) = 0: r = 0
-                            mc = msg[c, b, u]
-                            r = lam[p, b, u] / (mc if mc > 0.0 else 1.0)
-                            R[q, u] = r
-                            WR[q, u] = wi * r
+                        _ratio(lam, msg, p, c, b, wb[b], R, WR, q)
+                        for u in range(K):
                             A[q, u] = lam[c, b, u]
                     _down4(T, c, R, WR, A, H, G, lane)
                     for q in range(nq):
                         b = b0 + q
-                        wi = wb[b]
-                        if wi == 0.0:
-                            continue
-                        s = 0.0
-                        for v in range(K):
-                            lam[c, b, v] *= H[q, v]
-                            s += lam[c, b, v]
-                        inv = 1.0 / s
-                        x = X[i0 + b, c]
-                        for v in range(K):
-                            lam[c, b, v] *= inv
-                            S[lane, c, x, v] += wi * lam[c, b, v]
+                        if wb[b] != 0.0:
+                            _posterior(X, i0, lam, H, q, c, b, wb[b], S, lane)
         ll[lane] = acc
     return G
 

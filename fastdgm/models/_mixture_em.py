@@ -1,10 +1,13 @@
 """MAP-EM of the factorized mixture: E- and M-step statistics in one fused numba pass per
-iteration (:func:`fastdgm.kernels.likelihood.mixture_em_stats`), columns packed for small C."""
+iteration (:func:`fastdgm.kernels.likelihood.mixture_em_stats`, columns packed for small C), or
+as two matrix products per block of rows on wide data (:mod:`fastdgm.kernels.mixture_gemm`),
+chosen by :func:`fastdgm.kernels.mixture_gemm.prefer_gemm`."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..kernels import likelihood as _k
+from ..kernels import mixture_gemm as _g
 from ._packing import combine, marginalize, pack, pack_width
 
 __all__ = ["m_step", "prepare", "block_statistics", "Packed"]
@@ -30,6 +33,7 @@ class Packed:
         self.C = C
         self.g = pack_width(C, self.d)
         self.Xp = pack(X, C, self.g)
+        self.X = X              # the GEMM path reads the states themselves
 
 
 def prepare(X: np.ndarray, C: int) -> Packed:
@@ -46,6 +50,9 @@ def block_statistics(block: Packed, K: int, w: np.ndarray, *, lw=None, lc=None, 
     blocks; :func:`m_step` of their sums is the next model.
     """
     Xp, C, g, d, n = block.Xp, block.C, block.g, block.d, block.n
+    if key is None and _g.prefer_gemm(d, C, K, Xp.shape[1], lc):    # wide data: two GEMMs per block
+        cnt, nks, loglik = _g.em_stats(block.X, C, lw, lc, w)
+        return {"counts": cnt, "nk": nks, "loglik": np.float64(loglik), "total": np.float64(w.sum() if w.size else n)}
     G, Cg = Xp.shape[1], C ** g
     work = Xp.size * K
     nc, rows = _k.n_chunks(n, G * Cg * K)

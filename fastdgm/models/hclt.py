@@ -29,6 +29,8 @@ from .._validation import (
     smallest_uint,
 )
 from ..kernels import hclt as _h
+from ..kernels import hclt_gemm as _hg
+from ..kernels.blas import blas_threads
 from ._missing import check_missing, fill_result
 from . import em
 from ._tables import distinct_rows, levels, normalise_rows
@@ -186,8 +188,14 @@ class HiddenChowLiuTree(EMModel):
             X, M, _ = check_missing(X, missing, self.n_states, self.n_dims)
             miss = M.view(np.uint8)
         out = np.empty(X.shape[0])
-        _h.log_prob(X.size * self.n_hidden ** 2, X, miss, self.order, self.parent, self.root_probs,
-                    self._Tt, self._E, self._block(), out)
+        K = self.n_hidden
+        if _hg.prefer_gemm(K):
+            with blas_threads(1):        # one BLAS thread per block: thread-count invariant bits
+                _hg.log_prob_gemm(X.size * K ** 2, X, miss, self.order, self.parent, self.root_probs,
+                                  self._Tt, self._E, _hg.gemm_block_rows(self.n_dims, K), out)
+        else:
+            _h.log_prob(X.size * K ** 2, X, miss, self.order, self.parent, self.root_probs,
+                        self._Tt, self._E, self._block(), out)
         return out
 
     def _all_levels(self):
@@ -255,16 +263,22 @@ class HiddenChowLiuTree(EMModel):
     def _em_statistics(self, X, w) -> dict:
         """E-step statistics of a block: ``pair`` (d, K, K) expected (Z_parent(j), Z_j) counts,
         ``emit`` (d, C, K) expected (X_j, Z_j) counts, ``loglik`` the weighted log-likelihood
-        and ``total`` the weight of the block; additive over blocks."""
+        and ``total`` the weight of the block; additive over blocks. By GEMMs per node and block
+        of rows from K = ``hclt_gemm.GEMM_MIN_K`` on, else by the per-row kernel."""
         n, d = X.shape
         K, C = self.n_hidden, self.n_states
-        B = self._block()
-        L = _h.n_lanes(-(-n // B), d * K * K + d * C * K)
-        G = np.empty((L, d, K, K))
-        S = np.empty((L, d, C, K))
-        ll = np.empty(L)
-        _h.em_stats(X.size * K * K, X, w, self.order, self.parent, self.root_probs,
-                    self.trans_probs, self._Tt, self._E, B, G, S, ll)
+        gemm = _hg.prefer_gemm(K)
+        B = _hg.gemm_block_rows(d, K) if gemm else self._block()
+        cells = d * K * K + d * C * K
+        L = _hg.gemm_lanes(-(-n // B), cells) if gemm else _h.n_lanes(-(-n // B), cells)
+        G, S, ll = np.empty((L, d, K, K)), np.empty((L, d, C, K)), np.empty(L)
+        args = (X.size * K * K, X, w, self.order, self.parent, self.root_probs, self.trans_probs, self._Tt,
+                self._E, B, G, S, ll)
+        if gemm:
+            with blas_threads(1):        # one BLAS thread per block: thread-count invariant bits
+                _hg.em_stats_gemm(*args)
+        else:
+            _h.em_stats(*args)
         return {"pair": G.sum(axis=0) * self.trans_probs, "emit": S.sum(axis=0), "loglik": np.float64(ll.sum()),
                 "total": np.float64(w.sum() if w.size else n)}
 

@@ -1,0 +1,180 @@
+"""EM at BLAS speed (issue 20): one Mixture EM iteration against the two-GEMM numpy iteration,
+and the HiddenChowLiuTree GEMM E-step's GFLOP/s next to the machine's DGEMM/SGEMM rates.
+
+Everything on one thread (fastdgm and BLAS). Each case times fastdgm and its baseline
+interleaved in the same run (``paired`` below: alternating calls, medians) and records
+``extra_info['ratio']`` = numpy median / fastdgm median; pytest-benchmark times the fastdgm
+call. ``python benchmarks/bench_em_blas.py`` prints the same figures as a table.
+
+Mixture shapes: the wide sets of the density benchmark (random binary data of their (n, d),
+K = 20: the timing does not depend on the values) and the six shared sets under
+``../shared/data/density`` (skipped when absent). HCLT: the E-step (``_em_statistics``) at
+K = 16 (per-row kernel) and 64, 128, 256 (GEMM), 6 K^2 (d - 1) flops per row.
+"""
+import os
+import pathlib
+import time
+
+import numpy as np
+import pytest
+
+import fastdgm as fd
+from fastdgm.slow.fit_baselines import mixture_em_iteration_numpy
+
+try:
+    from conftest import blas_threads_1, pick
+except ImportError:                       # run as a script from elsewhere
+    import contextlib
+
+    def blas_threads_1():
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            return contextlib.nullcontext()
+        return threadpool_limits(1)
+
+    def pick(full, big, small):
+        return big
+
+_SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "density"
+DATA_HOME = os.environ.get("FASTDGM_DATA") or next(
+    (str(p) for p in (_SHARED, pathlib.Path("/work/shared/data/density")) if p.is_dir()), str(_SHARED))
+SHARED_SETS = ["nltcs", "plants", "accidents", "kdd", "msweb", "c20ng"]
+WIDE = {"dna": (1600, 180), "book": (8700, 500), "webkb": (2803, 839), "reuters-52": (6532, 889),
+        "bbc": (1670, 1058), "ad": (2461, 1556)}
+HCLT_K = [16, 64, 128, 256]
+
+
+def paired(fns: dict, rounds: int = 5) -> dict:
+    """Median seconds of each callable, called in alternation ``rounds`` times (after a warm-up)."""
+    times = {k: [] for k in fns}
+    for f in fns.values():
+        f()
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def _wide_data(name):
+    n, d = WIDE[name]
+    rng = np.random.default_rng(d)
+    p = rng.beta(0.5, 4.0, size=d)                      # sparse, text-like columns
+    return (rng.random((n, d)) < p).astype(np.uint8)
+
+
+def _shared_data(name):
+    from fastdgm.density_data import load_density_benchmark
+
+    try:
+        return load_density_benchmark(name, data_home=DATA_HOME)[0]
+    except FileNotFoundError:
+        pytest.skip(f"density data set {name} not under {DATA_HOME}")
+
+
+def mixture_case(X, K=20, rounds=5):
+    """(fastdgm median s, numpy median s) of one EM iteration, one thread."""
+    m = fd.Mixture.fit(X[:2000], n_components=K, n_states=2, rng=0, max_iter=2)
+    with fd.threads(1), blas_threads_1():
+        t = paired({"fastdgm": lambda: m.em_statistics(X),
+                    "numpy": lambda: mixture_em_iteration_numpy(X, m.log_weights, m.log_components)}, rounds)
+    return t["fastdgm"], t["numpy"]
+
+
+def _hclt_model(d, K, C=2, seed=0):
+    from fastdgm.models.hclt import HiddenChowLiuTree
+
+    rng = np.random.default_rng(seed)
+    parent = np.array([-1] + [int(rng.integers(0, j)) for j in range(1, d)])
+    return HiddenChowLiuTree(parent, rng.dirichlet(np.ones(K)), rng.dirichlet(np.ones(K), size=(d, K)),
+                             rng.dirichlet(np.ones(C), size=(d, K)))
+
+
+def gemm_rates(K, B=256, seconds=0.3):
+    """(DGEMM, SGEMM) GFLOP/s of (B x K) @ (K x K), one thread: the machine's rate at the E-step's shape."""
+    out = []
+    for dt in (np.float64, np.float32):
+        a, b = np.random.rand(B, K).astype(dt), np.random.rand(K, K).astype(dt)
+        c = np.empty((B, K), dtype=dt)
+        with blas_threads_1():
+            np.matmul(a, b, out=c)
+            t0, r = time.perf_counter(), 0
+            while time.perf_counter() - t0 < seconds:
+                np.matmul(a, b, out=c)
+                r += 1
+            out.append(2.0 * B * K * K * r / (time.perf_counter() - t0) / 1e9)
+    return tuple(out)
+
+
+def hclt_case(n, d, K, rounds=3):
+    """(E-step median s, GFLOP/s, DGEMM GFLOP/s, SGEMM GFLOP/s), one thread."""
+    m = _hclt_model(d, K)
+    X = m.sample(n, rng=1)
+    w = np.empty(0)
+    with fd.threads(1):
+        t = paired({"estep": lambda: m._em_statistics(X, w)}, rounds)["estep"]
+    dg, sg = gemm_rates(K)
+    return t, 6.0 * K * K * (d - 1) * n / t / 1e9, dg, sg
+
+
+@pytest.mark.parametrize("name", list(WIDE))
+def test_mixture_em_wide(benchmark, full_size, name):
+    """One EM iteration (K = 20) on random binary data of a wide set's shape vs numpy's two GEMMs."""
+    X = _wide_data(name)
+    if not full_size:
+        X = X[:300]
+    t_fd, t_np = mixture_case(X, rounds=pick(full_size, 5, 1))
+    benchmark.extra_info.update(n=X.shape[0], d=X.shape[1], K=20, ratio=t_np / t_fd, numpy_s=t_np,
+                                kernel="mixture-em-blas")
+    m = fd.Mixture.fit(X[:2000], n_components=20, n_states=2, rng=0, max_iter=2)
+    with fd.threads(1), blas_threads_1():
+        benchmark(lambda: m.em_statistics(X))
+
+
+@pytest.mark.parametrize("name", SHARED_SETS)
+def test_mixture_em_shared(benchmark, full_size, name):
+    """One EM iteration (K = 20) on a shared density set vs numpy's two GEMMs."""
+    X = _shared_data(name)
+    if not full_size:
+        X = X[:300]
+    t_fd, t_np = mixture_case(X, rounds=pick(full_size, 5, 1))
+    benchmark.extra_info.update(n=X.shape[0], d=X.shape[1], K=20, ratio=t_np / t_fd, numpy_s=t_np,
+                                kernel="mixture-em-blas")
+    m = fd.Mixture.fit(X[:2000], n_components=20, n_states=2, rng=0, max_iter=2)
+    with fd.threads(1), blas_threads_1():
+        benchmark(lambda: m.em_statistics(X))
+
+
+@pytest.mark.parametrize("K", HCLT_K)
+def test_hclt_estep_gflops(benchmark, full_size, K):
+    """HCLT E-step GFLOP/s (d = 64, binary) next to the DGEMM/SGEMM rate of (256 x K) @ (K x K)."""
+    n, d = pick(full_size, 2000, 64), 64
+    t, gf, dg, sg = hclt_case(n, d, K, rounds=pick(full_size, 3, 1))
+    benchmark.extra_info.update(n=n, d=d, K=K, gflops=gf, dgemm_gflops=dg, sgemm_gflops=sg,
+                                fraction_of_dgemm=gf / dg, kernel="hclt-estep-gemm")
+    m = _hclt_model(d, K)
+    X = m.sample(n, rng=1)
+    with fd.threads(1):
+        benchmark(lambda: m._em_statistics(X, np.empty(0)))
+
+
+if __name__ == "__main__":
+    print("Mixture EM iteration, K = 20, one thread: fastdgm vs numpy two-GEMM (medians, interleaved)")
+    rows = [(nm, _wide_data(nm)) for nm in WIDE]
+    for nm in SHARED_SETS:
+        try:
+            rows.append((nm, _shared_data(nm)))
+        except BaseException:              # pytest.skip outside pytest
+            print(f"  {nm}: absent")
+    for nm, X in rows:
+        t_fd, t_np = mixture_case(X)
+        print(f"  {nm:12s} n={X.shape[0]:6d} d={X.shape[1]:5d}  fastdgm {t_fd * 1e3:8.1f} ms  "
+              f"numpy {t_np * 1e3:8.1f} ms  numpy/fastdgm {t_np / t_fd:5.2f}", flush=True)
+    print("HCLT E-step, d = 64, binary, one thread")
+    for K in HCLT_K:
+        n = 2000 if K <= 128 else 1000
+        t, gf, dg, sg = hclt_case(n, 64, K)
+        print(f"  K={K:4d} n={n}  {t:7.3f} s  {gf:6.1f} GFLOP/s   DGEMM {dg:6.1f}  SGEMM {sg:6.1f}   "
+              f"{100 * gf / dg:5.1f}% of DGEMM  {100 * gf / sg:5.1f}% of SGEMM", flush=True)
