@@ -20,7 +20,6 @@ from .._rng import make_key, substream_ref
 from .._validation import (
     as_float_array,
     check_alpha,
-    check_model_X,
     check_parent,
     check_positive_int,
     check_prob_table,
@@ -29,13 +28,12 @@ from .._validation import (
     smallest_uint,
 )
 from ..kernels import hclt as _h
-from ..kernels import hclt_gemm as _hg
-from ..kernels.blas import blas_threads
 from ._missing import check_missing, fill_result
 from . import em
 from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
 from .base import classonlymethod, fit_data, register_model
+from ._hclt_passes import em_statistics, upward
 from .em import EMModel
 from .mixture import Mixture
 from .tree import ChowLiuTree
@@ -181,22 +179,7 @@ class HiddenChowLiuTree(EMModel):
         return self._upward(X, missing)
 
     def _upward(self, X, missing) -> np.ndarray:
-        if missing is None:
-            X = check_model_X(X, self.n_states, self.n_dims)
-            miss = np.zeros((0, 0), dtype=np.uint8)
-        else:
-            X, M, _ = check_missing(X, missing, self.n_states, self.n_dims)
-            miss = M.view(np.uint8)
-        out = np.empty(X.shape[0])
-        K = self.n_hidden
-        if _hg.prefer_gemm(K):
-            with blas_threads(1):        # one BLAS thread per block: thread-count invariant bits
-                _hg.log_prob_gemm(X.size * K ** 2, X, miss, self.order, self.parent, self.root_probs,
-                                  self._Tt, self._E, _hg.gemm_block_rows(self.n_dims, K), out)
-        else:
-            _h.log_prob(X.size * K ** 2, X, miss, self.order, self.parent, self.root_probs,
-                        self._Tt, self._E, self._block(), out)
-        return out
+        return upward(self, X, missing)
 
     def _all_levels(self):
         if self._levels is None:
@@ -261,26 +244,8 @@ class HiddenChowLiuTree(EMModel):
 
     # --- EM ------------------------------------------------------------------------------
     def _em_statistics(self, X, w) -> dict:
-        """E-step statistics of a block: ``pair`` (d, K, K) expected (Z_parent(j), Z_j) counts,
-        ``emit`` (d, C, K) expected (X_j, Z_j) counts, ``loglik`` the weighted log-likelihood
-        and ``total`` the weight of the block; additive over blocks. By GEMMs per node and block
-        of rows from K = ``hclt_gemm.GEMM_MIN_K`` on, else by the per-row kernel."""
-        n, d = X.shape
-        K, C = self.n_hidden, self.n_states
-        gemm = _hg.prefer_gemm(K)
-        B = _hg.gemm_block_rows(d, K) if gemm else self._block()
-        cells = d * K * K + d * C * K
-        L = _hg.gemm_lanes(-(-n // B), cells) if gemm else _h.n_lanes(-(-n // B), cells)
-        G, S, ll = np.empty((L, d, K, K)), np.empty((L, d, C, K)), np.empty(L)
-        args = (X.size * K * K, X, w, self.order, self.parent, self.root_probs, self.trans_probs, self._Tt,
-                self._E, B, G, S, ll)
-        if gemm:
-            with blas_threads(1):        # one BLAS thread per block: thread-count invariant bits
-                _hg.em_stats_gemm(*args)
-        else:
-            _h.em_stats(*args)
-        return {"pair": G.sum(axis=0) * self.trans_probs, "emit": S.sum(axis=0), "loglik": np.float64(ll.sum()),
-                "total": np.float64(w.sum() if w.size else n)}
+        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`)."""
+        return em_statistics(self, X, w)
 
     def _em_update(self, stats: dict, alpha: float) -> "HiddenChowLiuTree":
         """New exact tables from the summed E-step statistics, with pseudo-counts ``alpha``

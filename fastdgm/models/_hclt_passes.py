@@ -1,0 +1,59 @@
+"""The two passes of a hidden Chow-Liu tree over rows, each by the per-row kernel
+(:mod:`fastdgm.kernels.hclt`) or by GEMMs per node and block of rows
+(:mod:`fastdgm.kernels.hclt_gemm`) as the cost model chooses: the upward pass (log-likelihood,
+missing entries summed out) and the E-step statistics. ``self`` is the model."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_model_X
+from ..kernels import hclt as _h
+from ..kernels import hclt_gemm as _hg
+from ..kernels.blas import blas_threads
+from ._missing import check_missing
+
+__all__ = ["upward", "em_statistics"]
+
+
+def upward(self, X, missing) -> np.ndarray:
+    """log P(x_obs) of each row by one upward pass (missing emissions set to 1), float64 (n,):
+    by GEMMs per node from K = ``hclt_gemm.GEMM_MIN_K`` on, else by the per-row kernel."""
+    if missing is None:
+        X = check_model_X(X, self.n_states, self.n_dims)
+        miss = np.zeros((0, 0), dtype=np.uint8)
+    else:
+        X, M, _ = check_missing(X, missing, self.n_states, self.n_dims)
+        miss = M.view(np.uint8)
+    out = np.empty(X.shape[0])
+    K = self.n_hidden
+    if _hg.prefer_gemm(K):
+        with blas_threads(1):        # one BLAS thread per block: thread-count invariant bits
+            _hg.log_prob_gemm(X.size * K ** 2, X, miss, self.order, self.parent, self.root_probs,
+                              self._Tt, self._E, _hg.gemm_block_rows(self.n_dims, K), out)
+    else:
+        _h.log_prob(X.size * K ** 2, X, miss, self.order, self.parent, self.root_probs,
+                    self._Tt, self._E, self._block(), out)
+    return out
+
+
+def em_statistics(self, X, w) -> dict:
+    """E-step statistics of a block: ``pair`` (d, K, K) expected (Z_parent(j), Z_j) counts,
+    ``emit`` (d, C, K) expected (X_j, Z_j) counts, ``loglik`` the weighted log-likelihood
+    and ``total`` the weight of the block; additive over blocks. By GEMMs per node and block
+    of rows from K = ``hclt_gemm.GEMM_MIN_K`` on, else by the per-row kernel."""
+    n, d = X.shape
+    K, C = self.n_hidden, self.n_states
+    gemm = _hg.prefer_gemm(K)
+    B = _hg.gemm_block_rows(d, K) if gemm else self._block()
+    cells = d * K * K + d * C * K
+    L = _hg.gemm_lanes(-(-n // B), cells) if gemm else _h.n_lanes(-(-n // B), cells)
+    G, S, ll = np.empty((L, d, K, K)), np.empty((L, d, C, K)), np.empty(L)
+    args = (X.size * K * K, X, w, self.order, self.parent, self.root_probs, self.trans_probs, self._Tt,
+            self._E, B, G, S, ll)
+    if gemm:
+        with blas_threads(1):        # one BLAS thread per block: thread-count invariant bits
+            _hg.em_stats_gemm(*args)
+    else:
+        _h.em_stats(*args)
+    return {"pair": G.sum(axis=0) * self.trans_probs, "emit": S.sum(axis=0), "loglik": np.float64(ll.sum()),
+            "total": np.float64(w.sum() if w.size else n)}
