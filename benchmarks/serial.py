@@ -22,6 +22,7 @@ import types
 import numpy as np
 
 from fastdgm.kernels import _threshold
+from report import amdahl  # noqa: F401  (one formula for the README table and this module)
 
 # Cython kernels that run an OpenMP team (their last argument is the thread count)
 _CYTHON_PARALLEL = ("sample_rows", "fill_uniforms", "ndtr", "logit_weights", "threshold_rows",
@@ -94,7 +95,3 @@ def serial_fraction(call, repeat: int = 7) -> tuple[float, float]:
             totals.append(total)
     return float(np.median(fracs)), float(np.median(totals))
 
-
-def amdahl(s: float, n: int) -> float:
-    """The speed-up bound on ``n`` threads of a call whose serial fraction is ``s``."""
-    return 1.0 / (s + (1.0 - s) / n)
