@@ -333,9 +333,7 @@ def check_scalar(value, name: str, *, minimum: float | None = None, maximum: flo
 
 
 def _max_state(X: np.ndarray, parallel_above: int = 1 << 24) -> int:
-    # below 16M cells numpy's serial max (a few ms, at one core's memory speed) is cheaper than
-    # compiling the kernel (seconds, once); above, it is over 2% of the call that follows (e.g.
-    # 15% of a one-thread Factorized.log_prob at 10**6 x 64) and would cap its speed-up
+    # numpy below 16M cells (cheaper than a compile); above, 15% of a 1-thread log_prob (Amdahl)
     if X.size < parallel_above:
         return int(X.max())
     from .kernels.likelihood import max_state
