@@ -127,7 +127,9 @@ def measure_threads(benchmark, request):
     and a busy neighbour's time slices come in phases, which the separately timed entries of a
     group see as a different ratio each run). ``extra_info["paired_speedup"]`` is the median
     over the rounds of one-thread time / ``fastdgm`` time; ``paired_rounds`` and
-    ``paired_1thread_median_s`` go with it.
+    ``paired_1thread_median_s`` go with it, and ``serial_fraction``: the median fraction of the
+    one-thread call spent outside the parallel kernels (``benchmarks/serial.py``), whose Amdahl
+    bounds the README's thread table prints.
     """
     def run(group: str, impl: str, make, threads: int | None = 2, **info):
         one, two = make(1), make(threads)
@@ -155,6 +157,9 @@ def measure_threads(benchmark, request):
         benchmark.extra_info["paired_rounds"] = int(ratios.size)
         benchmark.extra_info["paired_speedup"] = float(np.median(ratios))
         benchmark.extra_info["paired_1thread_median_s"] = float(np.median(t_one))
+        from serial import serial_fraction      # the part of the call outside the parallel kernels
+        frac, _ = serial_fraction(make(1))
+        benchmark.extra_info["serial_fraction"] = frac
         return result
 
     return run

@@ -31,6 +31,7 @@ def _ms(s):
 
 
 PAIRED = {}   # {group: (median of the paired speed-ups, rounds)}, filled by load()
+SERIAL = {}     # {group: serial fraction of the one-thread call}, from ``measure_threads``
 ITERATIONS = {}  # {group: EM iterations of the peer}, for groups with a ``fastdgm_1estep`` entry
 
 
@@ -44,6 +45,8 @@ def load(paths) -> dict:
                 info = impls.get("fastdgm", (None, {}))[1].get("extra_info", {}) if "fastdgm" in impls else {}
                 if "paired_speedup" in info:
                     PAIRED[group] = (info["paired_speedup"], info["paired_rounds"])
+                if "serial_fraction" in info:
+                    SERIAL[group] = info["serial_fraction"]
                 if "iterations" in info and "fastdgm_1estep" in impls:
                     ITERATIONS[group] = int(info["iterations"])
     return out
@@ -99,18 +102,29 @@ def limit_md(groups) -> str:
     return "\n".join(rows)
 
 
+def amdahl(s: float, n: int) -> float:
+    """Speed-up bound on ``n`` threads of a call whose serial fraction is ``s``."""
+    return 1.0 / (s + (1.0 - s) / n)
+
+
 def threads_md(groups) -> str:
     """Markdown: two threads (``shared-*``: the default count beside a busy loop per core) vs
-    one, by the entries' medians and by the interleaved pairs."""
+    one, by the entries' medians and by the interleaved pairs; the serial fraction of the
+    one-thread call (outside the parallel kernels) and its Amdahl bounds on 16 and 64 threads."""
     rows = ["| case | 2 threads (shared-*: default) | 1 thread | speed-up (medians of the entries) "
-            "| speed-up (median of interleaved pairs) |",
-            "|---|---:|---:|---:|---:|"]
+            "| speed-up (median of interleaved pairs) | serial fraction | Amdahl bound 16 / 64 threads |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
     for group, impls in groups.items():
         if group not in PAIRED or "fastdgm_1thread" not in impls:
             continue
         two, one = impls["fastdgm"], impls["fastdgm_1thread"]
         sp, n = PAIRED[group]
-        rows.append(f"| {group} | {_ms(two)} | {_ms(one)} | {one / two:.2f} | **{sp:.2f}** ({n} pairs) |")
+        if group in SERIAL:
+            f = SERIAL[group]
+            serial = f"{100 * f:.1f}% | {amdahl(f, 16):.1f}x / {amdahl(f, 64):.1f}x"
+        else:
+            serial = "- | -"
+        rows.append(f"| {group} | {_ms(two)} | {_ms(one)} | {one / two:.2f} | **{sp:.2f}** ({n} pairs) | {serial} |")
     return "\n".join(rows)
 
 

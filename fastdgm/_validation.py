@@ -332,8 +332,9 @@ def check_scalar(value, name: str, *, minimum: float | None = None, maximum: flo
     return v
 
 
-def _max_state(X: np.ndarray, parallel_above: int = 1 << 27) -> int:
-    if X.size < parallel_above:   # numpy's max reads at memory speed; the kernel compiles 2.8 s
+def _max_state(X: np.ndarray, parallel_above: int = 1 << 24) -> int:
+    # numpy below 16M cells (cheaper than a compile); above, 15% of a 1-thread log_prob (Amdahl)
+    if X.size < parallel_above:
         return int(X.max())
     from .kernels.likelihood import max_state
     return int(max_state(X.size, X))

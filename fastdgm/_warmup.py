@@ -36,9 +36,8 @@ KINDS = ("sampling", "factorized", "mixture", "chowliu", "gibbs", "pairwise", "m
 def _paths():
     """(name, function) of each public path to run once.
 
-    Each path runs on a tiny input (the serial twins of the likelihood kernels) and on one
-    just above their serial threshold (the ``parallel=True`` versions), for uint8 and
-    uint16 data; Gibbs runs in its two layouts (parallel over chains, and over sites for few
+    Each path runs on a tiny input (below the kernels' serial threshold: their parallel
+    versions on a team of one) and on one just above it, for uint8 and uint16 data; Gibbs runs in its two layouts (parallel over chains, and over sites for few
     chains on a large lattice) on a lattice and on a general graph, in each schedule.
     """
     from types import SimpleNamespace

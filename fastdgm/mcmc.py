@@ -22,7 +22,7 @@ from ._rng import make_key
 from ._typing import ArrayLike, FloatArray, IntArray, PathLike, Seed
 from ._validation import check_positive_int, check_scalar, check_states, smallest_uint
 from .kernels import gibbs_graph, gibbs_grid
-from .kernels.gibbs_common import BLOCK, chain_keys, random_init
+from .kernels.gibbs_common import BLOCK, chain_keys, chain_setup
 from .models.base import atomic_savez
 
 if TYPE_CHECKING:
@@ -283,9 +283,9 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
         key = make_key(rng) if key is None else np.uint64(key)
         sweep_abs = 0
         keys = chain_keys(key, chain_start, n_chains)
-        if init is None or (isinstance(init, str) and init == "random"):
+        fill = init is None or (isinstance(init, str) and init == "random")
+        if fill:
             X = np.empty((n_chains, d), dtype=dtype)
-            random_init(keys, X, C)
         elif isinstance(init, str):
             raise ValueError(f"init must be None, 'random' or an array of shape ({n_chains}, {d}), got {init!r}")
         else:
@@ -293,7 +293,9 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
             if X.shape[0] != n_chains:
                 raise ValueError(f"init must have shape (n_chains, d) = ({n_chains}, {d}), got {X.shape}")
             X = np.array(X, dtype=dtype, order="C")
-        e_now = model.energy(X)
+        # random states and initial energies in one parallel region (X is valid: drawn or checked)
+        e_now = np.empty(n_chains)
+        chain_setup(keys, X, fill, C, model._unary, model._edges, model._etab, model._tables, e_now)
     if schedule == "auto":
         schedule = "chromatic"
     if resume is not None:

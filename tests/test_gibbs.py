@@ -204,6 +204,36 @@ def test_result_shapes_dtypes_and_init():
     assert s.shape == (5, 12) and s.dtype == np.uint8
 
 
+@pytest.mark.parametrize("twin", ["parallel", "serial"])
+def test_chain_setup_matches_references(twin):
+    """The fused set-up kernel (random initial states and initial energies, one parallel region)
+    against the Python counter generator and the loop energy, both twins, on a graph with
+    per-edge tables; with fill=False it keeps the given states."""
+    from fastdgm._rng import substream_ref, uniform_ref
+    from fastdgm.kernels.gibbs_common import chain_keys, chain_setup
+
+    gen = np.random.default_rng(5)
+    d, C, n = 7, 3, 5
+    edges = np.array([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6], [0, 6], [1, 4]])
+    m = PairwiseMRF(gen.normal(size=(d, C)), edges, gen.normal(size=(len(edges), C, C)))
+    keys = chain_keys(np.uint64(99), 3, n)
+    kern = getattr(chain_setup, twin)
+    X = np.empty((n, d), np.uint8)
+    e = np.empty(n)
+    kern(keys, X, True, C, m._unary, m._edges, m._etab, m._tables, e)
+    ref = np.array([[min(int(uniform_ref(substream_ref(int(k), 0), i) * C), C - 1) for i in range(d)]
+                    for k in keys])
+    np.testing.assert_array_equal(X, ref)
+    T = np.broadcast_to(m.pairwise, (len(edges), C, C))
+    np.testing.assert_allclose(e, slow.energy(m.unary, edges, T, X), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(e, m.energy(X))        # the bits gibbs tracks from
+    Y = gen.integers(0, C, (n, d)).astype(np.uint8)
+    Y0 = Y.copy()
+    kern(keys, Y, False, C, m._unary, m._edges, m._etab, m._tables, e)
+    np.testing.assert_array_equal(Y, Y0)
+    np.testing.assert_array_equal(e, m.energy(Y))
+
+
 def test_bad_arguments():
     m = PairwiseMRF.grid((3, 3), 3, 0.5)
     with pytest.raises(ValueError, match=r"init must hold states in \[0, n_states=3\): init\[1, 4\] = 3"):

@@ -27,7 +27,7 @@ SLOW_TWIN_TESTS = {
     "ancestral.factorized_sample": "test_likelihood_kernels.py::test_samplers_match_references_bit_for_bit",
     "ancestral.mixture_sample": "test_likelihood_kernels.py::test_samplers_match_references_bit_for_bit",
     "ancestral.tree_sample": "test_likelihood_kernels.py::test_samplers_match_references_bit_for_bit",
-    "gibbs_common.random_init": "test_gibbs.py::test_result_shapes_dtypes_and_init",
+    "gibbs_common.chain_setup": "test_gibbs.py::test_chain_setup_matches_references",
     "gibbs_grid.grid_sweeps_chains": "test_gibbs_twin.py::test_ising_kernel_equals_sequential_twin",
     "gibbs_grid.grid_sweeps_sites": "test_gibbs.py::test_thread_and_layout_invariance",
     "gibbs_graph.graph_sweeps_chains": "test_gibbs.py::test_marginals_match_enumeration",

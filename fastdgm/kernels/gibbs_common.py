@@ -8,6 +8,7 @@ states use ``uniform(substream(chain_key, 0), site)`` (53 bits).
 import numpy as np
 from numba import prange
 
+from .mrf_exact import row_energy
 from .parallel import parallel_kernel, serial_kernel
 from .rng import substream, uniform
 
@@ -24,17 +25,26 @@ def chain_keys(key, first, n):
     return out
 
 
+@serial_kernel
+def random_state(key, x, n_states):
+    """Fill the state ``x`` (d,) of the chain of ``key`` with uniform states from ``substream(key, 0)``."""
+    k0 = substream(key, 0)
+    for i in range(x.shape[0]):
+        s = np.int64(uniform(k0, i) * n_states)
+        if s >= n_states:
+            s = n_states - 1
+        x[i] = s
+
+
 @parallel_kernel
-def random_init(keys, out, n_states):
-    """Fill ``out`` (chains, d) with uniform states from ``substream(chain_key, 0)``."""
-    n_chains, d = out.shape
-    for c in prange(n_chains):
-        k0 = substream(keys[c], 0)
-        for i in range(d):
-            s = np.int64(uniform(k0, i) * n_states)
-            if s >= n_states:
-                s = n_states - 1
-            out[c, i] = s
+def chain_setup(keys, X, fill, n_states, unary, edges, etab, tables, energy):
+    """The set-up of a Gibbs run in one parallel region, chain by chain: a random initial state
+    (:func:`random_state`) when ``fill``, then the chain's energy (:func:`row_energy`, the bits
+    of ``PairwiseMRF.energy``) into ``energy`` (chains,)."""
+    for c in prange(X.shape[0]):
+        if fill:
+            random_state(keys[c], X[c], n_states)
+        energy[c] = row_energy(X[c], unary, edges, etab, tables)
 
 
 @serial_kernel(inline="always")

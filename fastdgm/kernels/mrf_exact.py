@@ -50,13 +50,19 @@ def energy_rows(X, unary, edges, etab, tables, out):
             out[r + 3] = -s3
         else:
             r = 4 * n_blocks + item - n_blocks
-            x = X[r]
-            s = 0.0
-            for i in range(d):
-                s += unary[i, np.int64(x[i])]
-            for e in range(m):
-                s += tables[etab[e], np.int64(x[edges[e, 0]]), np.int64(x[edges[e, 1]])]
-            out[r] = -s
+            out[r] = row_energy(X[r], unary, edges, etab, tables)
+
+
+@serial_kernel
+def row_energy(x, unary, edges, etab, tables):
+    """-(sum_i unary[i, x_i] + sum_e tables[etab[e], x_u, x_v]) of one state x (d,), the terms
+    added in that order: the bits of :func:`energy_rows`."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += unary[i, np.int64(x[i])]
+    for e in range(edges.shape[0]):
+        s += tables[etab[e], np.int64(x[edges[e, 0]]), np.int64(x[edges[e, 1]])]
+    return -s
 
 
 ENUM_BLOCK = 4096  # states per enumeration work item (fixed: thread-count invariant)

@@ -199,18 +199,18 @@ def numba_layer() -> str | None:
 
 
 @contextlib.contextmanager
-def numba_threads() -> Iterator[bool]:
+def numba_threads(n: int | None = None) -> Iterator[bool]:
     """Yield ``True`` if a numba ``parallel=True`` kernel may run now, else ``False``.
 
-    Sets numba's thread-local thread count to :func:`get_num_threads` (capped by
-    ``numba.config.NUMBA_NUM_THREADS``) for the duration of the block.
+    Sets numba's thread-local thread count to ``n`` (None: :func:`get_num_threads`), capped
+    by ``numba.config.NUMBA_NUM_THREADS``, for the duration of the block.
     """
     if _forked_child:          # the parallel runtime did not survive fork: serial twin
         yield False
         return
     import numba
 
-    n = min(get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    n = min(get_num_threads() if n is None else n, numba.config.NUMBA_NUM_THREADS)
     layer = numba_layer()
     safe_layer = layer in ("tbb", "omp")
     acquired = _parallel_lock.acquire(blocking=False)
@@ -219,9 +219,11 @@ def numba_threads() -> Iterator[bool]:
         return
     old = numba.get_num_threads()
     try:
-        numba.set_num_threads(n)
+        if n != old:                  # each set is a lock and a check (~0.1 ms, serial)
+            numba.set_num_threads(n)
         yield True
     finally:
-        numba.set_num_threads(old)
+        if n != old:
+            numba.set_num_threads(old)
         if acquired:
             _parallel_lock.release()
