@@ -1,13 +1,38 @@
 """Seeded outputs of the public API, computed the same way before and after a refactor.
 
-``python tests/pinned_outputs.py > tests/data/pinned_outputs.json`` records them;
-``test_pinned_outputs.py`` recomputes and compares (SHA-256 of the bytes, shape, dtype).
+``python tests/pinned_outputs.py`` records them: ``tests/data/pinned_outputs.json`` holds the
+SHA-256 of every output's bytes (with shape and dtype) and the CPU class that computed them,
+``tests/data/pinned_floats.npz`` the float outputs themselves. ``test_pinned_outputs.py``
+recomputes and compares: every output bit for bit on a machine of the recording's CPU class;
+on another class, integer outputs (samples, trees) bit for bit and float outputs to 1e-9
+relative, because numpy's own log and exp round differently in their AVX-512 and AVX2 loops
+(the last bits of ``np.log`` move, and the tables computed from them: seen on the fits'
+log-tables; every sample stayed the same).
 """
 import hashlib
 import json
+import os
+import platform
 import sys
 
 import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PINNED_JSON = os.path.join(HERE, "data", "pinned_outputs.json")
+PINNED_FLOATS = os.path.join(HERE, "data", "pinned_floats.npz")
+
+
+def cpu_class() -> str:
+    """The instruction set of numpy's SIMD loops on this machine (they decide the last bits)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:                                  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    machine = platform.machine().lower()
+    for name in ("AVX512_SKX", "AVX512F", "AVX2", "ASIMD"):
+        if features.get(name):
+            return f"{machine}-{name.lower()}"
+    return machine
 
 
 def _digest(a) -> str:
@@ -16,6 +41,12 @@ def _digest(a) -> str:
 
 
 def outputs() -> dict:
+    """Digest of every pinned output, by name."""
+    return {k: _digest(v) for k, v in arrays().items()}
+
+
+def arrays() -> dict:
+    """Every pinned output as an array, by name."""
     import fastdgm as fd
 
     out = {}
@@ -92,9 +123,20 @@ def outputs() -> dict:
     out["ess"] = np.float64(fd.ess(tr))
     out["kl_divergence"] = np.float64(fd.kl_divergence(f, fd.Factorized.fit(X[:500], n_states=17)))
     out["empirical_entropy"] = np.float64(fd.empirical_entropy(Xb[:, :4]))
-    return {k: _digest(v) for k, v in out.items()}
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def record() -> None:
+    """Write the digests, the CPU class and the float outputs of this machine."""
+    out = arrays()
+    with open(PINNED_JSON, "w") as f:
+        json.dump({"cpu": cpu_class(), "digests": {k: _digest(v) for k, v in out.items()}}, f, indent=1,
+                  sort_keys=True)
+        f.write("\n")
+    np.savez_compressed(PINNED_FLOATS, **{k: v for k, v in out.items() if v.dtype.kind in "fc"})
 
 
 if __name__ == "__main__":
-    json.dump(outputs(), sys.stdout, indent=1, sort_keys=True)
+    record()
+    print(f"recorded {PINNED_JSON} and {PINNED_FLOATS}", file=sys.stderr)
     print()
