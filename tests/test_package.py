@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import fastdgm as fd
 
 
@@ -35,3 +37,16 @@ def test_show_config():
 def test_public_names_resolve():
     for name in fd.__all__:
         assert getattr(fd, name) is not None, name
+
+
+def test_version_matches_the_changelog():
+    """The release in fastdgm.__version__ is the newest section of docs/changelog.md."""
+    import os
+    import re
+
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "changelog.md")
+    if not os.path.exists(path):
+        pytest.skip("no source checkout beside the tests")
+    with open(path, encoding="utf-8") as f:
+        first = re.search(r"^## (\S+)", f.read(), flags=re.M)
+    assert first is not None and first.group(1) == fd.__version__
