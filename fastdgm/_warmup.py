@@ -55,6 +55,9 @@ def _paths():
     data = [small, big, big.astype(np.uint16), big & 1]          # C = 2 has fast paths
 
     def sampling():
+        from ._validation import _max_state
+
+        _max_state(big, parallel_above=0)     # the parallel scan of data above 16M cells
         fd.categorical([0.2, 0.3, 0.5], size=16, rng=0)
         fd.categorical(np.ones((4, 3)), rng=0)
 
@@ -109,7 +112,17 @@ def _paths():
         fd.TreeMixture.fit(big, n_components=4, n_states=3, rng=0, max_iter=1)
 
     def models():
+        from .models import HiddenChowLiuTree
+        from .models._mrf_missing import fill
+
         tree_mixture_pairs()
+        # the GEMM passes of a hidden tree (K >= 32), and the clamped Gibbs fill of an MRF (the
+        # path of rows with too many completions to enumerate)
+        h = HiddenChowLiuTree.fit(small, n_hidden=32, rng=0, max_iter=2)
+        h.log_prob(small)
+        mask = np.zeros((8, 4), dtype=bool)
+        mask[:, 1:3] = True
+        fill(fd.PairwiseMRF.grid((2, 2), n_states=3, coupling=0.5), small[:8], mask, 0, 2, 0)
         for _, run in model_paths():      # every registered model, from the registry
             run()
 

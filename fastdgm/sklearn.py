@@ -273,7 +273,7 @@ class ChowLiuTreeDensity(_DensityEstimator):
 class MixtureDensity(_DensityEstimator):
     _model = "Mixture"
 
-    def __init__(self, n_components=10, n_states=None, alpha=1.0, max_iter=200, tol=1e-6, n_init=1,
+    def __init__(self, n_components=10, n_states=None, alpha=1.0, max_iter=100, tol=1e-5, n_init=1,
                  random_state=None):
         self.n_components = n_components
         self.n_states = n_states
@@ -301,8 +301,8 @@ class TreeMixtureDensity(_DensityEstimator):
 class HiddenChowLiuTreeDensity(_DensityEstimator):
     _model = "HiddenChowLiuTree"
 
-    def __init__(self, n_hidden=16, n_states=None, alpha=0.1, max_iter=50, tol=1e-4, init="mixture",
-                 init_noise=3.0, dedupe=True, random_state=None):
+    def __init__(self, n_hidden=16, n_states=None, alpha=0.1, max_iter=100, tol=1e-5, init="mixture",
+                 init_noise=3.0, dedupe=True, n_init=1, random_state=None):
         self.n_hidden = n_hidden
         self.n_states = n_states
         self.alpha = alpha
@@ -311,6 +311,7 @@ class HiddenChowLiuTreeDensity(_DensityEstimator):
         self.init = init
         self.init_noise = init_noise
         self.dedupe = dedupe
+        self.n_init = n_init
         self.random_state = random_state
 
 

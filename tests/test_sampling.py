@@ -342,7 +342,8 @@ def test_thread_controls():
     try:
         assert fd.get_num_threads() == 1
     finally:
-        fd.set_num_threads(old)
+        fd.set_num_threads(None)                 # back to the adaptive default
+    assert "set_num_threads" not in __import__("fastdgm.kernels.threads").kernels.threads.explain_num_threads()[1]
     with pytest.raises(ValueError):
         fd.set_num_threads(0)
     with pytest.raises(TypeError):

@@ -140,16 +140,17 @@ def _check_n(n) -> int:
     return n
 
 
-def set_num_threads(n: int) -> None:
+def set_num_threads(n: int | None) -> None:
     """Set the number of threads of every parallel kernel (process-wide default).
 
     Parameters
     ----------
-    n : int
-        Positive thread count. Results do not depend on it: only speed does.
+    n : int or None
+        Positive thread count. Results do not depend on it: only speed does. None goes back
+        to the adaptive default (:func:`adaptive_threads`).
     """
     global _default_threads
-    _default_threads = _check_n(n)
+    _default_threads = None if n is None else _check_n(n)
     _state.n = None
 
 
