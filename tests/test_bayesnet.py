@@ -191,11 +191,15 @@ def test_statistics_of_blocks_add_up():
 
 def test_restarts_never_lower_the_score():
     X = random_network(7, 2, 3, 9).sample(1500, rng=3)
-    a = fd.BayesianNetwork.fit(X, 2)
+    a = fd.BayesianNetwork.fit(X, 2, restarts=0)
     b = fd.BayesianNetwork.fit(X, 2, restarts=4, perturb=3, rng=0)
     assert b.score_ >= a.score_
     c = fd.BayesianNetwork.fit(X, 2, restarts=4, perturb=3, rng=0)
     np.testing.assert_array_equal(b.edges, c.edges)
+    # the default search is seeded: the same DAG every time, and at least the plain climb's score
+    d1, d2 = fd.BayesianNetwork.fit(X, 2), fd.BayesianNetwork.fit(X, 2)
+    np.testing.assert_array_equal(d1.edges, d2.edges)
+    assert d1.score_ >= a.score_
 
 
 def test_fit_arguments_are_checked():
@@ -335,3 +339,128 @@ def test_scores_and_search_against_pgmpy():
             warnings.simplefilter("ignore", FutureWarning)
             est = HillClimbSearch(df).estimate(scoring_method=method, show_progress=False)
         assert m.score_ >= scorer.score(est) - 1e-6
+
+
+def reach_slow(adj):
+    """Reachability (paths of length >= 1) by repeated boolean matrix products, in numpy."""
+    a = adj.astype(np.int64)
+    r = a.copy()
+    for _ in range(adj.shape[0]):
+        r = ((r + r @ a) > 0).astype(np.int64)
+    return r.astype(bool)
+
+
+def test_reachability_after_deletions_matches_the_slow_twin():
+    from fastdgm.kernels import bayesnet as _b
+
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        d = int(rng.integers(2, 12))
+        adj = np.triu(rng.random((d, d)) < 0.4, 1)
+        perm = rng.permutation(d)
+        adj = adj[np.ix_(perm, perm)]
+        reach = np.zeros((d, d), np.bool_)
+        assert _b.closure(adj, reach)
+        np.testing.assert_array_equal(reach, reach_slow(adj))
+        for x, y in zip(*np.nonzero(adj.copy())):
+            if rng.random() < 0.5:
+                adj[x, y] = False
+                _b.drop_reach(adj, reach, x)
+                np.testing.assert_array_equal(reach, reach_slow(adj))
+    cyc = np.array([[0, 1], [1, 0]], np.bool_)
+    assert not _b.closure(cyc, np.zeros((2, 2), np.bool_))
+
+
+@pytest.mark.parametrize("max_parents", [2, 5])
+def test_cached_deltas_match_fresh_scores_along_random_moves(max_parents):
+    """After every move of random walks and climbs: family scores, deletion and addition deltas
+    equal freshly computed ones; an addition is left uncomputed (NaN) only while it would close
+    a cycle and no reversal needs it; reachability is the closure of the DAG."""
+    from fastdgm.kernels import bayesnet as _b
+
+    X = random_network(8, 3, 3, 41).sample(1500, rng=2)
+    climber = ss._Climber(ss.SearchData(X, np.empty(0), "bic", 10.0), max_parents)
+
+    def check():
+        reach = np.zeros_like(climber.reach)
+        assert _b.closure(climber.adj, reach)
+        np.testing.assert_array_equal(climber.reach, reach)
+        for y in range(8):
+            pa = climber.parents(y)
+            np.testing.assert_allclose(climber.local[y], climber.data.family(y, pa), rtol=1e-12)
+            for x in range(8):
+                if x == y:
+                    continue
+                if climber.adj[x, y]:
+                    want = climber.data.family(y, [p for p in pa if p != x]) - climber.local[y]
+                    np.testing.assert_allclose(climber.d_del[x, y], want, rtol=1e-9, atol=1e-9)
+                elif len(pa) < max_parents:
+                    v = climber.d_add[x, y]
+                    if np.isnan(v):
+                        assert climber.reach[y, x] and not climber.adj[y, x]
+                    else:
+                        want = climber.data.family(y, pa + [x]) - climber.local[y]
+                        np.testing.assert_allclose(v, want, rtol=1e-9, atol=1e-9)
+                else:
+                    assert climber.d_add[x, y] == -np.inf
+
+    rng = np.random.default_rng(0)
+    check()
+    for step in range(40):
+        x, y = (int(v) for v in rng.choice(8, 2, replace=False))
+        if climber.adj[x, y]:
+            climber.apply(2 if climber._reversible(x, y) and step % 2 else 1, x, y)
+        elif not climber.adj[y, x] and not climber.reach[y, x] and climber.indeg[y] < max_parents:
+            climber.apply(0, x, y)
+        check()
+    state = climber.snapshot()
+    climber.perturb(3, rng)
+    climber.restore(state)
+    check()
+
+
+def test_cli_fit_bn_and_score(tmp_path):
+    """``fastdgm fit bn --param max_parents=3`` writes the network the API learns, and
+    ``fastdgm score`` prints its mean log-likelihood."""
+    import os
+    import subprocess
+    import sys
+
+    truth = random_network(6, 3, 2, 17)
+    X = truth.sample(800, rng=3).astype(np.uint8)
+    np.save(tmp_path / "X.npy", X)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fd.__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+    def run(*args):
+        proc = subprocess.run([sys.executable, "-m", "fastdgm", *map(str, args)], capture_output=True,
+                              text=True, env=env, timeout=600, cwd=root)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    run("fit", "bn", "--data", tmp_path / "X.npy", "--out", tmp_path / "m.npz", "--param", "max_parents=3",
+        "--states", 3, "-q")
+    model = fd.load(tmp_path / "m.npz")
+    ref = fd.BayesianNetwork.fit(X, 3, max_parents=3, rng=0)
+    assert isinstance(model, fd.BayesianNetwork)
+    assert 2 <= np.diff(model.parent_ptr).max() <= 3
+    np.testing.assert_array_equal(model.edges, ref.edges)
+    np.testing.assert_allclose(model.log_cpt, ref.log_cpt, rtol=0, atol=1e-12)
+    out = run("score", "--model", tmp_path / "m.npz", "--data", tmp_path / "X.npy")
+    mean = float(out.split("log_likelihood")[1].split()[0])
+    assert mean == pytest.approx(float(np.mean(ref.log_prob(X))), abs=1e-5)
+    # a model fitted with max_parents=1 differs (the option reached the fit)
+    run("fit", "bn", "--data", tmp_path / "X.npy", "--out", tmp_path / "m1.npz", "--param", "max_parents=1",
+        "--states", 3, "-q")
+    assert np.diff(fd.load(tmp_path / "m1.npz").parent_ptr).max() <= 1
+
+
+def test_memo_of_parent_sets_changes_nothing(monkeypatch):
+    """The restarts' memo of delta columns gives the search the same DAG, score and moves as
+    recomputing every column."""
+    X = random_network(9, 3, 3, 7).sample(3000, rng=8)
+    a = fd.BayesianNetwork.fit(X, 3, restarts=15, rng=2)
+    monkeypatch.setattr(ss, "MEMO_FLOATS", 0)
+    b = fd.BayesianNetwork.fit(X, 3, restarts=15, rng=2)
+    np.testing.assert_array_equal(a.edges, b.edges)
+    assert (a.score_, a.n_moves_) == (b.score_, b.n_moves_)

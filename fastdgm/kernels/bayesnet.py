@@ -29,7 +29,7 @@ from .rng import uniform
 from .schedule import WORKERS, next_item
 
 __all__ = ["bn_log_prob", "bn_sample", "dense_codes", "family_scores", "family_counts",
-           "family_score", "closure", "best_move", "draw_weighted", "BIC", "BDEU"]
+           "family_score", "family_scores_without", "closure", "drop_reach", "best_move", "draw_weighted", "BIC", "BDEU"]
 
 BIC = 0
 BDEU = 1
@@ -109,26 +109,37 @@ def dense_codes(XT, parents, card):
 
 
 @serial_kernel(inline="always")
-def _score_table(N, m, r, q, kind, total, ess):
+def _score_table(N, m, r, q, kind, total, ess, xlx):
     """Score of a family from its counts N (m * r,), row j = configuration, column = child
     state; q = number of parent configurations (all of them, observed or not, float).
 
     BIC: sum N_jk log(N_jk / N_j) - 0.5 log(total) q (r - 1).
     BDeu: sum over observed j of lgamma(a) - lgamma(N_j + a) + sum_k lgamma(N_jk + b) - lgamma(b),
     a = ess / q, b = ess / (q r) (unobserved configurations contribute 0).
+    ``xlx`` (n + 1,): v log v for the integer counts v = 0 .. n of unweighted data, looked up
+    instead of computed (BIC only); empty with weights.
     """
     s = 0.0
     if kind == BIC:
-        for j in range(m):
-            nj = 0.0
-            for k in range(r):
-                nj += N[j * r + k]
-            if nj > 0:
-                lj = math.log(nj)
+        if xlx.shape[0] > 0:
+            for j in range(m):
+                nj = 0
                 for k in range(r):
-                    v = N[j * r + k]
-                    if v > 0:
-                        s += v * (math.log(v) - lj)
+                    v = np.int64(N[j * r + k])
+                    nj += v
+                    s += xlx[v]
+                s -= xlx[nj]
+        else:
+            for j in range(m):
+                nj = 0.0
+                for k in range(r):
+                    nj += N[j * r + k]
+                if nj > 0:
+                    lj = math.log(nj)
+                    for k in range(r):
+                        v = N[j * r + k]
+                        if v > 0:
+                            s += v * (math.log(v) - lj)
         s -= 0.5 * math.log(total) * q * (r - 1)
     else:
         a = ess / q
@@ -149,41 +160,111 @@ def _score_table(N, m, r, q, kind, total, ess):
 
 
 @serial_kernel(inline="always")
-def _count(XT, code, stride, col, y, ry, w, N):
-    """N[(code_i * stride + XT[col, i]) * ry + XT[y, i]] += w_i (col < 0: no extra column)."""
-    n = XT.shape[1]
-    has_w = w.shape[0] > 0
-    xy = XT[y]
-    if col >= 0:
-        xc = XT[col]
+def _count(base, xc, stride, w, N):
+    """N[xc_i * stride + base_i] += w_i (w empty: 1), the counts of a family whose rows are
+    ``base`` (n,) and extra parent column ``xc`` (n,) (empty: no extra parent)."""
+    n = base.shape[0]
+    if xc.shape[0] == 0:
+        if w.shape[0] > 0:
+            for i in range(n):
+                N[base[i]] += w[i]
+        else:
+            for i in range(n):
+                N[base[i]] += 1.0
+    elif w.shape[0] > 0:
         for i in range(n):
-            N[((code[i] * stride + np.int64(xc[i])) * ry + np.int64(xy[i]))] += w[i] if has_w else 1.0
+            N[np.int64(xc[i]) * stride + base[i]] += w[i]
     else:
         for i in range(n):
-            N[code[i] * ry + np.int64(xy[i])] += w[i] if has_w else 1.0
+            N[np.int64(xc[i]) * stride + base[i]] += 1.0
+
+
+@serial_kernel(inline="always")
+def _base(XT, code, y, ry):
+    """code_i * ry + y_i: the cell of row i in the table of y given the parent configurations."""
+    n = XT.shape[1]
+    base = np.empty(n, np.int64)
+    for i in range(n):
+        base[i] = code[i] * ry + np.int64(XT[y, i])
+    return base
 
 
 @serial_kernel
-def family_score(XT, code, m, y, card, q, kind, total, ess, w):
+def family_score(XT, code, m, y, card, q, kind, total, ess, w, xlx):
     """Score of node y's family whose parent configurations are ``code`` (n,) in [0, m), with
     q configurations in all (float)."""
     ry = card[y]
     N = np.zeros(m * ry)
-    _count(XT, code, 1, -1, y, ry, w, N)
-    return _score_table(N, m, ry, q, kind, total, ess)
+    _count(_base(XT, code, y, ry), XT[y, :0], 0, w, N)
+    return _score_table(N, m, ry, q, kind, total, ess, xlx)
+
+
+@serial_kernel
+def family_scores_without(XT, parents, y, card, kind, total, ess, w, xlx, out):
+    """out[t] = score of node y with parents ``parents`` (sorted) minus parents[t]: the
+    families of the deletions, each as :func:`family_score` computes it."""
+    k = parents.shape[0]
+    sub = np.empty(max(k - 1, 0), np.int64)
+    for t in range(k):
+        q = 1.0
+        u = 0
+        for s in range(k):
+            if s != t:
+                sub[u] = parents[s]
+                q *= np.float64(card[parents[s]])
+                u += 1
+        code, m = dense_codes(XT, sub, card)
+        out[t] = family_score(XT, code, m, y, card, q, kind, total, ess, w, xlx)
+    return out
+
+
+@serial_kernel(inline="always")
+def _count4(base, x0, x1, x2, x3, o0, o1, o2, o3, M, w, N):
+    """Four families' counts in one pass: N[o_k + x_k[i] * M + base_i] += w_i (w empty: 1),
+    k = 0 .. 3. Four independent tables hide the latency of incrementing the same cell row
+    after row (skewed columns)."""
+    n = base.shape[0]
+    if w.shape[0] > 0:
+        for i in range(n):
+            b = base[i]
+            v = w[i]
+            N[o0 + np.int64(x0[i]) * M + b] += v
+            N[o1 + np.int64(x1[i]) * M + b] += v
+            N[o2 + np.int64(x2[i]) * M + b] += v
+            N[o3 + np.int64(x3[i]) * M + b] += v
+    else:
+        for i in range(n):
+            b = base[i]
+            N[o0 + np.int64(x0[i]) * M + b] += 1.0
+            N[o1 + np.int64(x1[i]) * M + b] += 1.0
+            N[o2 + np.int64(x2[i]) * M + b] += 1.0
+            N[o3 + np.int64(x3[i]) * M + b] += 1.0
 
 
 @parallel_kernel
-def family_scores(XT, code, m, y, cands, card, q, kind, total, ess, w, out):
+def family_scores(XT, code, m, y, cands, card, q, kind, total, ess, w, xlx, out):
     """out[t] = score of node y with parents (current set) + {cands[t]}; the current set's
-    configurations are ``code`` in [0, m) and q of them in all. Candidates in parallel."""
+    configurations are ``code`` in [0, m) and q of them in all. Candidates counted four at a
+    time, blocks of four in parallel; the new parent is the most significant digit of a
+    configuration."""
     ry = card[y]
-    for t in prange(cands.shape[0]):
-        x = cands[t]
-        rx = card[x]
-        N = np.zeros(m * rx * ry)
-        _count(XT, code, rx, x, y, ry, w, N)
-        out[t] = _score_table(N, m * rx, ry, q * rx, kind, total, ess)
+    M = m * ry
+    base = _base(XT, code, y, ry)
+    T = cands.shape[0]
+    for blk in prange((T + 3) // 4):
+        t0 = blk * 4
+        # a short last block repeats its last candidate (counted, not reported)
+        xs = np.empty(4, np.int64)
+        start = np.zeros(5, np.int64)
+        for k in range(4):
+            xs[k] = cands[min(t0 + k, T - 1)]
+            start[k + 1] = start[k] + card[xs[k]] * M
+        N = np.zeros(start[4])
+        _count4(base, XT[xs[0]], XT[xs[1]], XT[xs[2]], XT[xs[3]], start[0], start[1], start[2],
+                start[3], M, w, N)
+        for k in range(min(4, T - t0)):
+            rx = card[xs[k]]
+            out[t0 + k] = _score_table(N[start[k]:start[k + 1]], m * rx, ry, q * rx, kind, total, ess, xlx)
     return out
 
 
@@ -239,6 +320,53 @@ def closure(adj, reach):
                     if reach[c, b]:
                         reach[v, b] = True
     return True
+
+
+@serial_kernel
+def drop_reach(adj, reach, x):
+    """Update ``reach`` (as :func:`closure` makes it) after the removal of an edge x -> .
+    already made in ``adj``: only x and its ancestors can lose descendants; their rows are
+    rebuilt, children before parents."""
+    d = adj.shape[0]
+    anc = np.empty(d, np.int64)
+    na = 0
+    for a in range(d):
+        if a == x or reach[a, x]:
+            anc[na] = a
+            na += 1
+    inset = np.zeros(d, np.bool_)
+    for t in range(na):
+        inset[anc[t]] = True
+    left = np.zeros(d, np.int64)          # children still to rebuild, within the set
+    for t in range(na):
+        a = anc[t]
+        for c in range(d):
+            if adj[a, c] and inset[c]:
+                left[a] += 1
+    ready = np.empty(na, np.int64)
+    head = 0
+    tail = 0
+    for t in range(na):
+        if left[anc[t]] == 0:
+            ready[tail] = anc[t]
+            tail += 1
+    while head < tail:
+        a = ready[head]
+        head += 1
+        reach[a, :] = False
+        for c in range(d):
+            if adj[a, c]:
+                reach[a, c] = True
+                for b in range(d):
+                    if reach[c, b]:
+                        reach[a, b] = True
+        for p in range(d):
+            if adj[p, a] and inset[p]:
+                left[p] -= 1
+                if left[p] == 0:
+                    ready[tail] = p
+                    tail += 1
+    return reach
 
 
 @serial_kernel

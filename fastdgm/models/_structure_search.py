@@ -18,8 +18,10 @@ Caching: ``d_add[x, y]`` (score change of adding x to y's parents) and ``d_del[x
 removing it) depend only on y's parent set; a move changes one or two parent sets, and only
 those nodes' columns are recomputed (all candidate families of a node at once, in parallel,
 from the dense codes of its current parent configurations). A reversal's change is
-``d_add[y, x] + d_del[x, y]``. Acyclicity: a reachability matrix, updated in place after an
-addition and rebuilt (transitive closure in topological order) after a deletion or reversal.
+``d_add[y, x] + d_del[x, y]``; an addition that would close a cycle is not computed until it
+becomes legal. Acyclicity: a reachability matrix, updated in place after an addition, and after
+a deletion or reversal for the tail's ancestors only (the rows that can change). Restarts and
+the tabu phase return to an earlier DAG by copying its saved caches.
 """
 from __future__ import annotations
 
@@ -30,7 +32,10 @@ import numpy as np
 from .._progress import Progress
 from ..kernels import bayesnet as _b
 
-__all__ = ["SearchData", "hill_climb", "network_score"]
+__all__ = ["SearchData", "hill_climb", "network_score", "MEMO_FLOATS"]
+
+MEMO_FLOATS = 20_000_000
+"""Most floats (8 bytes each) the search keeps of the delta columns of parent sets seen."""
 
 
 class SearchData:
@@ -59,6 +64,13 @@ class SearchData:
         self.kind = _b.BIC if score == "bic" else _b.BDEU
         self.total = float(w.sum()) if w.size else float(n)
         self.ess = float(ess)
+        # v log v for integer counts (BIC looks them up): unweighted data, or whole weights
+        whole = not w.size or (bool(np.all(w == np.round(w))) and self.total <= 1e8)
+        self.xlx = np.empty(0)
+        if self.kind == _b.BIC and whole:
+            v = np.arange(int(round(self.total)) + 1, dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.xlx = np.where(v > 0, v * np.log(v), 0.0)
 
     def codes(self, parents) -> tuple[np.ndarray, int, float]:
         """(dense codes (n,), observed configurations m, all configurations q) of a parent set."""
@@ -70,14 +82,23 @@ class SearchData:
         """Score of node y with the given parents."""
         code, m, q = self.codes(parents)
         return float(_b.family_score(self.XT, code, m, y, self.card, q, self.kind, self.total,
-                                     self.ess, self.w))
+                                     self.ess, self.w, self.xlx))
 
-    def extended(self, y: int, parents, cands: np.ndarray) -> np.ndarray:
-        """Scores of y with parents + {x} for each x of ``cands`` (in parallel)."""
-        code, m, q = self.codes(parents)
+    def without(self, y: int, parents) -> np.ndarray:
+        """Scores of y with the parents (sorted) minus each one in turn."""
+        pa = np.asarray(sorted(parents), dtype=np.int64)
+        out = np.empty(pa.shape[0])
+        _b.family_scores_without(self.XT, pa, y, self.card, self.kind, self.total, self.ess, self.w,
+                                 self.xlx, out)
+        return out
+
+    def extended(self, y: int, parents, cands: np.ndarray, codes=None) -> np.ndarray:
+        """Scores of y with parents + {x} for each x of ``cands`` (in parallel); ``codes``:
+        :meth:`codes` of the parents when already known."""
+        code, m, q = self.codes(parents) if codes is None else codes
         out = np.empty(cands.shape[0])
         _b.family_scores(self.XT, code, m, y, np.ascontiguousarray(cands, dtype=np.int64),
-                         self.card, q, self.kind, self.total, self.ess, self.w, out)
+                         self.card, q, self.kind, self.total, self.ess, self.w, self.xlx, out)
         return out
 
 
@@ -87,7 +108,11 @@ def network_score(data: SearchData, parents) -> float:
 
 
 class _Climber:
-    """Hill climbing state: the DAG, its family scores and the cached move deltas."""
+    """Hill climbing state: the DAG, its family scores and the cached move deltas.
+
+    ``d_add[x, y]`` is NaN (not computed) while x is a descendant of y but not its child: the
+    addition is illegal and no reversal needs it; it is computed when it becomes legal.
+    """
 
     def __init__(self, data: SearchData, max_parents: int) -> None:
         d = data.XT.shape[0]
@@ -98,6 +123,8 @@ class _Climber:
         self.d_add = np.full((d, d), -np.inf)
         self.d_del = np.full((d, d), -np.inf)
         self.local = np.empty(d)
+        self._memo: dict = {}              # (y, parents) -> (local, d_add column, d_del column)
+        self._memo_room = MEMO_FLOATS
         for y in range(d):
             self._refresh(y)
 
@@ -105,45 +132,86 @@ class _Climber:
         return np.flatnonzero(self.adj[:, y]).tolist()
 
     def _refresh(self, y: int) -> None:
-        """Recompute y's family score and its columns of d_add and d_del."""
+        """Set y's family score and its columns of d_add and d_del for its current parents:
+        from the memo when this parent set was seen before (restarts revisit them), computing
+        only the additions that were illegal then and are needed now."""
         data, pa = self.data, self.parents(y)
-        self.local[y] = data.family(y, pa)
+        key = (y, tuple(pa))
+        hit = self._memo.get(key)
+        if hit is not None:
+            self.local[y] = hit[0]
+            self.d_add[:, y] = hit[1]
+            self.d_del[:, y] = hit[2]
+            self._fill([y])
+            return
+        codes = data.codes(pa)
+        code, m, q = codes
+        self.local[y] = _b.family_score(data.XT, code, m, y, data.card, q, data.kind, data.total, data.ess,
+                                        data.w, data.xlx)
         self.d_add[:, y] = -np.inf
         self.d_del[:, y] = -np.inf
         if len(pa) < self.max_parents:
-            cands = np.flatnonzero(~self.adj[:, y] & (np.arange(self.d) != y))
+            free = ~self.adj[:, y]
+            free[y] = False
+            need = free & (~self.reach[y] | self.adj[y])
+            cands = np.flatnonzero(need)
+            self.d_add[free & ~need, y] = np.nan
             if cands.size:
-                self.d_add[cands, y] = data.extended(y, pa, cands) - self.local[y]
-        for x in pa:
-            self.d_del[x, y] = data.family(y, [p for p in pa if p != x]) - self.local[y]
+                self.d_add[cands, y] = data.extended(y, pa, cands, codes) - self.local[y]
+        if pa:
+            self.d_del[pa, y] = data.without(y, pa) - self.local[y]
+        if self._memo_room >= 2 * self.d:
+            self._memo[key] = (self.local[y], self.d_add[:, y].copy(), self.d_del[:, y].copy())
+            self._memo_room -= 2 * self.d
+
+    def _fill(self, ys) -> None:
+        """Compute the NaN entries of d_add in the columns ``ys`` that became needed."""
+        for y in ys:
+            need = np.isnan(self.d_add[:, y]) & (~self.reach[y] | self.adj[y])
+            xs = np.flatnonzero(need)
+            if xs.size:
+                pa = self.parents(y)
+                self.d_add[xs, y] = self.data.extended(y, pa, xs) - self.local[y]
+                hit = self._memo.get((y, tuple(pa)))
+                if hit is not None:
+                    hit[1][xs] = self.d_add[xs, y]
 
     def apply(self, kind: int, x: int, y: int) -> None:
         """Apply move ``kind`` (0 add, 1 delete, 2 reverse) of edge x -> y and update caches."""
-        if kind == 0:
-            self.adj[x, y] = True
-            self.indeg[y] += 1
-            rows = self.reach[:, x].copy()
-            rows[x] = True
-            self.reach[rows] |= self.reach[y]
-            self.reach[rows, y] = True
+        if kind != 0:
+            self.adj[x, y] = False
+            self.indeg[y] -= 1
+            _b.drop_reach(self.adj, self.reach, x)
+        if kind == 1:
             self._refresh(y)
-            return
-        self.adj[x, y] = False
-        self.indeg[y] -= 1
-        if kind == 2:
-            self.adj[y, x] = True
-            self.indeg[x] += 1
-        _b.closure(self.adj, self.reach)
-        self._refresh(y)
-        if kind == 2:
-            self._refresh(x)
+        else:
+            a, b = (x, y) if kind == 0 else (y, x)        # the new edge a -> b
+            self.adj[a, b] = True
+            self.indeg[b] += 1
+            rows = self.reach[:, a].copy()
+            rows[a] = True
+            self.reach[rows] |= self.reach[b]
+            self.reach[rows, b] = True
+            self._refresh(b)
+            if kind == 2:
+                self._refresh(a)
+            self._fill([a])                # b is now a's child: reversing a -> b needs d_add[b, a]
+        if kind != 0:
+            # descendants lost by x and its ancestors: their additions may have become legal
+            stale = np.isnan(self.d_add) & (~self.reach.T | self.adj.T)
+            self._fill(np.flatnonzero(stale.any(axis=0)))
 
     @property
     def score(self) -> float:
         return float(self.local.sum())
 
-    def snapshot(self) -> np.ndarray:
-        return self.adj.copy()
+    def snapshot(self) -> tuple:
+        """A copy of the whole state (DAG and caches), for :meth:`restore`."""
+        return tuple(a.copy() for a in (self.adj, self.reach, self.indeg, self.d_add, self.d_del, self.local))
+
+    def restore(self, state: tuple) -> None:
+        for dst, src in zip((self.adj, self.reach, self.indeg, self.d_add, self.d_del, self.local), state):
+            dst[...] = src
 
     def climb(self, max_iter: int, tabu_len: int, epsilon: float, patience: int, bar) -> int:
         """Greedy moves while one improves by ``epsilon``; then up to ``patience`` best
@@ -153,21 +221,21 @@ class _Climber:
         tabu = np.zeros((3, d, d), np.int64)
         recent: deque = deque()
         moves = stall = 0
-        best, best_adj = self.score, None
+        best, best_state = self.score, None
         while moves < max_iter:
             kind, x, y, delta = _b.best_move(self.d_add, self.d_del, self.adj, self.reach,
                                              self.indeg, self.max_parents, tabu)
             if kind < 0 or (not delta >= epsilon and stall >= patience):
                 break
-            if best_adj is None and not delta >= epsilon:
-                best_adj = self.snapshot()      # leaving the first local optimum
+            if best_state is None and not delta >= epsilon:
+                best_state = self.snapshot()      # leaving the first local optimum
             self.apply(kind, x, y)
             moves += 1
             bar.update(1)
             if self.score > best + epsilon:
                 best, stall = self.score, 0
-                if best_adj is not None:
-                    best_adj = self.snapshot()
+                if best_state is not None:
+                    best_state = self.snapshot()
             else:
                 stall += 1
             # the inverse move becomes tabu: delete after add, add after delete, and the new
@@ -178,26 +246,20 @@ class _Climber:
                 tabu[inv] += 1
                 if len(recent) > tabu_len:
                     tabu[recent.popleft()] -= 1
-        if best_adj is not None and self.score < best:
-            self.restore(best_adj)
+        if best_state is not None and self.score < best:
+            self.restore(best_state)
         return moves
 
     def perturb(self, n_moves: int, rng: np.random.Generator) -> None:
-        """Apply ``n_moves`` random legal moves (add, delete or reverse)."""
-        d = self.d
+        """Reverse (or, when that is illegal, delete) ``n_moves`` random edges of the DAG:
+        local optima of the climb mostly differ from better DAGs in edge orientations."""
         for _ in range(n_moves):
-            for _attempt in range(100):
-                x, y = (int(v) for v in rng.choice(d, size=2, replace=False))
-                if self.adj[x, y]:
-                    kind = int(rng.integers(1, 3))
-                    if kind == 2 and not self._reversible(x, y):
-                        kind = 1
-                    self.apply(kind, x, y)
-                    break
-                if (not self.adj[y, x] and not self.reach[y, x]
-                        and self.indeg[y] < self.max_parents):
-                    self.apply(0, x, y)
-                    break
+            xs, ys = np.nonzero(self.adj)
+            if xs.size == 0:
+                return
+            t = int(rng.integers(xs.size))
+            x, y = int(xs[t]), int(ys[t])
+            self.apply(2 if self._reversible(x, y) else 1, x, y)
 
     def _reversible(self, x: int, y: int) -> bool:
         if self.indeg[x] >= self.max_parents:
@@ -205,19 +267,12 @@ class _Climber:
         kids = np.flatnonzero(self.adj[x])
         return not any(self.reach[c, y] for c in kids if c != y)
 
-    def restore(self, adj: np.ndarray) -> None:
-        """Set the DAG to ``adj`` and recompute every cache."""
-        self.adj[:] = adj
-        self.indeg[:] = adj.sum(axis=0)
-        _b.closure(self.adj, self.reach)
-        for y in range(self.d):
-            self._refresh(y)
-
 
 def hill_climb(data: SearchData, *, max_parents: int, max_iter: int, tabu: int,
                epsilon: float, patience: int, restarts: int, perturb: int, rng: np.random.Generator | None,
                progress: bool) -> tuple[list[list[int]], float, int]:
-    """Hill climbing from the empty DAG, then ``restarts`` perturbed climbs from the best DAG.
+    """Hill climbing from the empty DAG (with ``patience`` moves of tabu exploration), then
+    ``restarts`` perturbed greedy climbs (no exploration) from the best DAG, then a plain greedy climb (no tabu list) so that the result is a local optimum.
 
     Returns
     -------
@@ -233,10 +288,13 @@ def hill_climb(data: SearchData, *, max_parents: int, max_iter: int, tabu: int,
         best, best_score = climber.snapshot(), climber.score
         for _ in range(restarts):
             climber.perturb(perturb, rng)  # type: ignore[arg-type]  # rng is set when restarts > 0
-            moves += climber.climb(max_iter, tabu, epsilon, patience, bar)
+            moves += climber.climb(max_iter, tabu, epsilon, 0, bar)     # plain greedy: cheap restarts
             if climber.score > best_score + epsilon:
                 best, best_score = climber.snapshot(), climber.score
             else:
                 climber.restore(best)
-    parents = [np.flatnonzero(best[:, y]).tolist() for y in range(data.XT.shape[0])]
-    return parents, best_score, moves
+        climber.restore(best)
+        moves += climber.climb(max_iter, 0, epsilon, 0, bar)
+    adj = climber.adj
+    parents = [np.flatnonzero(adj[:, y]).tolist() for y in range(data.XT.shape[0])]
+    return parents, climber.score, moves
