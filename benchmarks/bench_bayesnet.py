@@ -86,14 +86,14 @@ def compare(name: str, n: int, with_pgmpy: bool = True) -> dict:
     """One row of the README table (pgmpy's columns NaN without ``with_pgmpy``)."""
     truth, names, X, df, scorer = setup(name, n)
     with fd.threads(1):
-        fd.BayesianNetwork.fit(X[:500], truth.n_states)          # JIT outside the timing
+        fd.BayesianNetwork.fit(X[:500], truth.n_states, rng=0)          # JIT outside the timing
         times = []
         for _ in range(3 if n * X.shape[1] <= 10**7 else 1):
             t = time.perf_counter()
-            m = fd.BayesianNetwork.fit(X, truth.n_states)
+            m = fd.BayesianNetwork.fit(X, truth.n_states, rng=0)
             times.append(time.perf_counter() - t)
         t = time.perf_counter()
-        mr = fd.BayesianNetwork.fit(X, truth.n_states, **RESTARTS)
+        mr = fd.BayesianNetwork.fit(X, truth.n_states, **RESTARTS, rng=0)
         t_r = time.perf_counter() - t
     t = time.perf_counter()
     pg_parents = pgmpy_search(df, names) if with_pgmpy else None
@@ -124,8 +124,8 @@ def test_structure_search_alarm(benchmark, full_size, impl):
     benchmark.extra_info.update(impl=impl, n=n, d=len(names), kernel="bn-structure-search")
     if impl == "fastdgm":
         with fd.threads(1):
-            fd.BayesianNetwork.fit(X, truth.n_states)
-            m = benchmark.pedantic(lambda: fd.BayesianNetwork.fit(X, truth.n_states), rounds=5, iterations=1)
+            fd.BayesianNetwork.fit(X, truth.n_states, rng=0)
+            m = benchmark.pedantic(lambda: fd.BayesianNetwork.fit(X, truth.n_states, rng=0), rounds=5, iterations=1)
         parents = [sorted(p.tolist()) for p in m.parents]
         np.testing.assert_allclose(pgmpy_score(scorer, names, parents), m.score_, rtol=1e-9)
         benchmark.extra_info["score"] = m.score_

@@ -66,6 +66,7 @@ class BayesianNetwork(Model):
     """
 
     kind = "bn"
+    example_params = {"rng": 0}
     capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing"})
 
     @classmethod
@@ -194,7 +195,8 @@ class BayesianNetwork(Model):
         equivalent_sample_size : float > 0
             BDeu's prior strength.
         rng : SPEC 7 seed
-            For the restarts' random reversals; None uses the fixed seed 0 (a deterministic fit).
+            For the restarts' random reversals (SPEC 7: None draws fresh entropy, an int gives the
+            same DAG every time).
         sample_weight : array_like of float, shape (n,), optional
             Row weights (counts become sums of weights; BIC's n is their sum).
         progress : bool
@@ -223,7 +225,7 @@ class BayesianNetwork(Model):
             raise ValueError(f"equivalent_sample_size must be > 0, got {equivalent_sample_size}")
         alpha = check_alpha(alpha)
         w = check_sample_weight(sample_weight, n)
-        gen = np.random.default_rng(0 if rng is None else rng)
+        gen = np.random.default_rng(rng)
         data = SearchData(X, w, score, ess)
         parents, best, moves = hill_climb(data, max_parents=mp, max_iter=max_iter, tabu=tabu,
                                           epsilon=epsilon, patience=patience, restarts=restarts, perturb=perturb,
