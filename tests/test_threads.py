@@ -251,3 +251,12 @@ def test_show_config_names_the_source():
     fd.show_config(file=buf)
     line = next(x for x in buf.getvalue().splitlines() if x.startswith("threads"))
     assert " from " in line and "affinity" in line
+
+
+def test_set_num_threads_none_restores_the_default():
+    fd.set_num_threads(3)
+    try:
+        assert fd.get_num_threads() == 3
+    finally:
+        fd.set_num_threads(None)
+    assert th.explain_num_threads()[1] != "fastdgm.set_num_threads(n)"
