@@ -40,15 +40,11 @@ def _paths():
     versions on a team of one) and on one just above it, for uint8 and uint16 data; Gibbs runs in its two layouts (parallel over chains, and over sites for few
     chains on a large lattice) on a lattice and on a general graph, in each schedule.
     """
-    from types import SimpleNamespace
-
+    # the public names from their own modules (importing the package here would close a cycle)
     from .mcmc import gibbs
     from .models import ChowLiuTree, Factorized, Mixture, PairwiseMRF, TreeMixture
     from .sampling import categorical
 
-    # the public names, imported from their modules (not from the package: no import cycle)
-    fd = SimpleNamespace(gibbs=gibbs, ChowLiuTree=ChowLiuTree, Factorized=Factorized, Mixture=Mixture,
-                         PairwiseMRF=PairwiseMRF, TreeMixture=TreeMixture, categorical=categorical)
     rng = np.random.default_rng(0)
     small = rng.integers(0, 3, size=(64, 4)).astype(np.uint8)
     big = rng.integers(0, 3, size=(1 << 15, 16)).astype(np.uint8)  # above SERIAL_WORK cells
@@ -58,41 +54,41 @@ def _paths():
         from ._validation import _max_state
 
         _max_state(big, parallel_above=0)     # the parallel scan of data above 16M cells
-        fd.categorical([0.2, 0.3, 0.5], size=16, rng=0)
-        fd.categorical(np.ones((4, 3)), rng=0)
+        categorical([0.2, 0.3, 0.5], size=16, rng=0)
+        categorical(np.ones((4, 3)), rng=0)
 
     def factorized():
         for X in data:
-            m = fd.Factorized.fit(X, n_states=int(X.max()) + 1)
+            m = Factorized.fit(X, n_states=int(X.max()) + 1)
             m.log_prob(X), m.sample(len(X), rng=0)
 
     def mixture():
         for X in data:
-            m = fd.Mixture.fit(X, n_components=4, n_states=int(X.max()) + 1, rng=0, max_iter=2)
+            m = Mixture.fit(X, n_components=4, n_states=int(X.max()) + 1, rng=0, max_iter=2)
             m.log_prob(X), m.predict_proba(X), m.sample(len(X), rng=0)
 
     def chowliu():
         for X in data:
-            m = fd.ChowLiuTree.fit(X, n_states=int(X.max()) + 1)
+            m = ChowLiuTree.fit(X, n_states=int(X.max()) + 1)
             m.log_prob(X), m.sample(len(X), rng=0)
 
     def mrf():
         # both layouts explicitly: the automatic choice depends on the thread count
         layouts = ("chains", "sites")
         for layout in layouts:
-            g = fd.PairwiseMRF.grid((64, 64), n_states=2, coupling=0.5)
-            fd.gibbs(g, 2, 1, rng=0, _layout=layout)
-            fd.gibbs(fd.PairwiseMRF.grid((8, 8), n_states=3, coupling=0.5), 2, 1, rng=0, _layout=layout)
+            g = PairwiseMRF.grid((64, 64), n_states=2, coupling=0.5)
+            gibbs(g, 2, 1, rng=0, _layout=layout)
+            gibbs(PairwiseMRF.grid((8, 8), n_states=3, coupling=0.5), 2, 1, rng=0, _layout=layout)
         d = 4096
         e = np.stack([np.arange(d), (np.arange(d) + 1) % d], 1)   # a ring
-        m = fd.PairwiseMRF(np.zeros((d, 3)), e, np.zeros((d, 3, 3)))
+        m = PairwiseMRF(np.zeros((d, 3)), e, np.zeros((d, 3, 3)))
         for schedule in ("chromatic", "sequential", "random"):
             for layout in layouts:
-                fd.gibbs(m, 2, 1, rng=0, schedule=schedule, _layout=layout)
-        m = fd.PairwiseMRF(np.zeros((4, 3)), e[:0].tolist() + [[0, 1], [1, 2], [2, 3], [0, 3]],
+                gibbs(m, 2, 1, rng=0, schedule=schedule, _layout=layout)
+        m = PairwiseMRF(np.zeros((4, 3)), e[:0].tolist() + [[0, 1], [1, 2], [2, 3], [0, 3]],
                            np.zeros((4, 3, 3)))
         m.log_partition(), m.log_prob(small), m.pseudo_log_likelihood(small)
-        fd.PairwiseMRF.fit(small, edges=[[0, 1], [1, 2], [2, 3]], n_states=3, method="pll", max_iter=3)
+        PairwiseMRF.fit(small, edges=[[0, 1], [1, 2], [2, 3]], n_states=3, method="pll", max_iter=3)
 
     def pairwise():
         import scipy.sparse as sp
@@ -108,8 +104,8 @@ def _paths():
 
     def tree_mixture_pairs():
         wide = rng.integers(0, 2, size=(512, 128)).astype(np.uint8)   # the M-step's pair kernels in parallel
-        fd.TreeMixture.fit(wide, n_components=4, n_states=2, rng=0, max_iter=1)
-        fd.TreeMixture.fit(big, n_components=4, n_states=3, rng=0, max_iter=1)
+        TreeMixture.fit(wide, n_components=4, n_states=2, rng=0, max_iter=1)
+        TreeMixture.fit(big, n_components=4, n_states=3, rng=0, max_iter=1)
 
     def models():
         from .models import HiddenChowLiuTree
@@ -122,7 +118,7 @@ def _paths():
         h.log_prob(small)
         mask = np.zeros((8, 4), dtype=bool)
         mask[:, 1:3] = True
-        fill(fd.PairwiseMRF.grid((2, 2), n_states=3, coupling=0.5), small[:8], mask, 0, 2, 0)
+        fill(PairwiseMRF.grid((2, 2), n_states=3, coupling=0.5), small[:8], mask, 0, 2, 0)
         for _, run in model_paths():      # every registered model, from the registry
             run()
 

@@ -25,9 +25,6 @@ def model_grids() -> dict[str, Any]:
     return {name: cls for name, cls in registered_models().items() if cls.density_grid(100, 10) is not None}
 
 
-_timed = one_thread_time
-
-
 def _peer_times(train) -> dict:
     """Fit times of the Chow-Liu peers that are installed (absent peers are left out)."""
     out = {}
@@ -37,7 +34,7 @@ def _peer_times(train) -> dict:
         def deeprob():
             BinaryCLT(list(range(train.shape[1])), root=0).fit(train, [[0, 1]] * train.shape[1], alpha=1.0,
                                                                random_state=0)
-        out["deeprob_clt"] = _timed(deeprob)
+        out["deeprob_clt"] = one_thread_time(deeprob)
     except ImportError:
         pass
     if train.shape[1] <= 70:        # pgmpy's TreeSearch scores every pair in Python: small sets only
@@ -46,7 +43,7 @@ def _peer_times(train) -> dict:
             from pgmpy.estimators import TreeSearch
 
             df = pd.DataFrame(train.astype(np.int64), columns=[f"v{j}" for j in range(train.shape[1])])
-            out["pgmpy_clt"] = _timed(lambda: TreeSearch(df, root_node="v0").estimate(
+            out["pgmpy_clt"] = one_thread_time(lambda: TreeSearch(df, root_node="v0").estimate(
                 estimator_type="chow-liu", show_progress=False))
         except Exception:           # absent or incompatible peer: left out of the table
             pass
@@ -68,15 +65,15 @@ def _select(row: dict, key: str, train, valid, test) -> None:
                           "fit_s": best["fit_seconds"], "select_s": total}
     if key == "ChowLiuTree":
         a = sel.best_params["alpha"]
-        t_fd = _timed(lambda: fd.ChowLiuTree.fit(train, n_states=2, alpha=a), repeat=3)
-        t_np = _timed(lambda: chow_liu_binary_numpy(train, alpha=a), repeat=3)
+        t_fd = one_thread_time(lambda: fd.ChowLiuTree.fit(train, n_states=2, alpha=a), repeat=3)
+        t_np = one_thread_time(lambda: chow_liu_binary_numpy(train, alpha=a), repeat=3)
         row["ratios"]["clt_numpy"] = t_np / t_fd
         for peer, t in _peer_times(train).items():
             row["ratios"][peer] = t / t_fd
     if key == "Mixture":
         m = sel.best
-        t_fd = _timed(lambda: m.em_statistics(train), repeat=3)
-        t_np = _timed(lambda: mixture_em_iteration_numpy(train, m.log_weights, m.log_components), repeat=3)
+        t_fd = one_thread_time(lambda: m.em_statistics(train), repeat=3)
+        t_np = one_thread_time(lambda: mixture_em_iteration_numpy(train, m.log_weights, m.log_components), repeat=3)
         row["ratios"]["em_iteration_numpy"] = t_np / t_fd
 
 
@@ -108,13 +105,14 @@ def density_table(data_home=None, names=None, models=None, progress: bool = Fals
         except FileNotFoundError:
             if names:
                 raise
-    keys = list(models or model_grids())
+    grids = model_grids()
+    keys = list(models or grids)
     rows = []
     with Progress(len(sets) * len(keys), unit="selections", enabled=progress, desc="density table") as bar:
         for name, (train, valid, test) in sets:
             row = {"name": name, "d": train.shape[1], "n": train.shape[0], "models": {}, "ratios": {}}
             for key in keys:
-                if model_grids()[key].density_grid(*train.shape) is not None:   # else: not on this set
+                if grids[key].density_grid(*train.shape) is not None:   # else: not on this set
                     _select(row, key, train, valid, test)
                 bar.update(1)
             rows.append(row)

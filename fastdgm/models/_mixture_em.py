@@ -4,6 +4,8 @@ as two matrix products per block of rows on wide data (:mod:`fastdgm.kernels.mix
 chosen by :func:`fastdgm.kernels.mixture_gemm.prefer_gemm`."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..kernels import likelihood as _k
@@ -25,15 +27,21 @@ def m_step(counts, nk, total, alpha, C):
 
 
 class Packed:
-    """One block of rows prepared for the fused EM kernels: columns packed g per state
-    (C**g <= 256), kept across the iterations of an in-memory fit."""
+    """One block of rows prepared for the EM statistics: the states themselves (the GEMM path)
+    and, packed g columns per state (C**g <= 256) on first use, for the fused kernels; kept
+    across the iterations of an in-memory fit."""
 
     def __init__(self, X: np.ndarray, C: int):
         self.n, self.d = X.shape
         self.C = C
         self.g = pack_width(C, self.d)
-        self.Xp = pack(X, C, self.g)
-        self.X = X              # the GEMM path reads the states themselves
+        self.groups = -(-self.d // self.g)
+        self.X = X
+
+    @functools.cached_property
+    def Xp(self) -> np.ndarray:
+        """X packed g columns per state, (n, groups) uint8 (built when a fused kernel needs it)."""
+        return pack(self.X, self.C, self.g)
 
 
 def prepare(X: np.ndarray, C: int) -> Packed:
@@ -49,10 +57,11 @@ def block_statistics(block: Packed, K: int, w: np.ndarray, *, lw=None, lc=None, 
     Returns ``counts`` (K, d, C), ``nk`` (K,), ``loglik`` () and ``total`` (): additive over
     blocks; :func:`m_step` of their sums is the next model.
     """
-    Xp, C, g, d, n = block.Xp, block.C, block.g, block.d, block.n
-    if key is None and _g.prefer_gemm(d, C, K, Xp.shape[1], lc):    # wide data: two GEMMs per block
+    C, g, d, n = block.C, block.g, block.d, block.n
+    if key is None and _g.prefer_gemm(d, C, K, block.groups, lc):    # wide data: two GEMMs per block
         cnt, nks, loglik = _g.em_stats(block.X, C, lw, lc, w)
         return {"counts": cnt, "nk": nks, "loglik": np.float64(loglik), "total": np.float64(w.sum() if w.size else n)}
+    Xp = block.Xp
     G, Cg = Xp.shape[1], C ** g
     work = Xp.size * K
     nc, rows = _k.n_chunks(n, G * Cg * K)
