@@ -91,6 +91,22 @@ def _as_dask_rows(X, n_dims):
     return X
 
 
+def _as_dask_weights(sample_weight, X):
+    """``sample_weight`` as a 1-d float dask array chunked like the rows of X."""
+    if not isinstance(sample_weight, da.Array):
+        sample_weight = np.asarray(sample_weight)
+        if sample_weight.dtype.kind not in "fiu":
+            raise TypeError(f"sample_weight must have a real numeric dtype, got {sample_weight.dtype}")
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != X.shape[0]:
+        raise ValueError(f"sample_weight must have one entry per row of X ({X.shape[0]}), got shape "
+                         f"{sample_weight.shape}")
+    if isinstance(sample_weight, da.Array):
+        if sample_weight.dtype.kind not in "fiu":
+            raise TypeError(f"sample_weight must have a real numeric dtype, got {sample_weight.dtype}")
+        return sample_weight.astype(np.float64).rechunk((X.chunks[0],))
+    return da.from_array(sample_weight.astype(np.float64), chunks=(X.chunks[0],))
+
+
 def _log_prob_block(block, frozen):
     model = _thaw(frozen)
     return np.asarray(model.log_prob(block), dtype=np.float64)
@@ -311,7 +327,7 @@ def gibbs(model, n_chains, n_sweeps, *, burn_in=0, thin=1, init=None, rng=None, 
 # ---------------------------------------------------------------------------------------
 # fits by sufficient statistics
 # ---------------------------------------------------------------------------------------
-def fit(model_cls, X, *, n_states=None, **hyper):
+def fit(model_cls, X, *, n_states=None, sample_weight=None, **hyper):
     """Fit a model to a dask array by reducing statistics over its row blocks.
 
     Parameters
@@ -324,10 +340,12 @@ def fit(model_cls, X, *, n_states=None, **hyper):
         where the block lives, and summed in block order on the client.
     n_states : int, optional
         C; by default ``X.max() + 1`` (one extra pass).
+    sample_weight : dask.array.Array or array_like of float, shape (n,), optional
+        Non-negative row weights, as in ``model_cls.fit``; rechunked to the row blocks of X, each
+        block's weights travel with its rows and are checked where the block is computed.
     **hyper
         Keywords of ``model_cls.fit`` with the same defaults (``alpha``, ``n_components``,
-        ``rng``, ``max_iter``, ``tol``, ``n_init``, ``progress``...; not ``sample_weight`` nor
-        ``dedupe``).
+        ``rng``, ``max_iter``, ``tol``, ``n_init``, ``progress``...; not ``dedupe``).
 
     Returns
     -------
@@ -344,9 +362,13 @@ def fit(model_cls, X, *, n_states=None, **hyper):
         n_states = int(X.max().compute()) + 1
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(np.int64)
     blocks = X.to_delayed().ravel()
+    weights = [None] * len(blocks)
+    if sample_weight is not None:
+        weights = _as_dask_weights(sample_weight, X).to_delayed().ravel()
 
     def map_blocks(task):
-        parts = [dask.delayed(block_task, pure=True)(task, b, int(s)) for b, s in zip(blocks, starts)]
+        parts = [dask.delayed(block_task, pure=True)(task, b, int(s), w)
+                 for b, s, w in zip(blocks, starts, weights)]
         return list(dask.compute(*parts))
 
     return fit_from_blocks(model_cls, map_blocks, n_states, **hyper)

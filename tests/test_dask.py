@@ -147,3 +147,35 @@ def test_fit_over_workers_equals_one_machine(client, data):
             np.testing.assert_array_equal(whole.get_params()[k], v)
     with pytest.raises(TypeError, match="block by block"):
         fdd.fit(fd.PairwiseMRF, Xd)
+
+
+def test_fit_with_sample_weight_equals_one_machine(client, data):
+    """Row weights (numpy or dask, any chunks) travel with their rows: the weighted fit equals
+    the one-machine weighted fit to 1e-12 relative (weighted counts are float sums, added per
+    block); bad weights raise."""
+    X = np.asarray(data)
+    w = np.random.default_rng(5).uniform(0.0, 3.0, len(X))
+    Xd = da.from_array(X, chunks=(337, -1))
+    for weights in (w, da.from_array(w, chunks=500)):
+        for cls in (fd.Factorized, fd.ChowLiuTree):
+            one = cls.fit(X, n_states=4, alpha=0.5, sample_weight=w)
+            dist = fdd.fit(cls, Xd, n_states=4, alpha=0.5, sample_weight=weights)
+            for k, v in one.get_params().items():
+                assert max_rel(dist.get_params()[k], v) < 1e-12, (cls, k)
+        kw = {"n_components": 3, "rng": 4, "max_iter": 10}
+        one = fd.Mixture.fit(X, n_states=4, sample_weight=w, **kw)
+        dist = fdd.fit(fd.Mixture, Xd, sample_weight=weights, **kw)
+        assert dist.n_iter_ == one.n_iter_
+        for k, v in one.get_params().items():
+            assert max_rel(dist.get_params()[k], v) < 1e-12, k
+    unweighted = fd.Factorized.fit(X, n_states=4, alpha=0.5)
+    assert not np.array_equal(unweighted.log_probs,
+                              fdd.fit(fd.Factorized, Xd, n_states=4, alpha=0.5, sample_weight=w).log_probs)
+    with pytest.raises(ValueError, match="sample_weight"):
+        fdd.fit(fd.Factorized, Xd, n_states=4, sample_weight=w[:-1])
+    with pytest.raises(TypeError, match="sample_weight"):
+        fdd.fit(fd.Factorized, Xd, n_states=4, sample_weight=np.array(["a"] * len(X)))
+    bad = w.copy()
+    bad[700] = -1.0
+    with pytest.raises(ValueError, match="sample_weight"):
+        fdd.fit(fd.Factorized, Xd, n_states=4, sample_weight=bad)
