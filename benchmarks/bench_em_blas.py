@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm.slow.fit_baselines import mixture_em_iteration_numpy
+from fastdgm.bench.density import em_iteration_ratio
+from fastdgm.bench.timing import interleaved_times
 
 try:
     from conftest import blas_threads_1, pick
@@ -46,16 +47,8 @@ HCLT_K = [16, 64, 128, 256]
 
 
 def paired(fns: dict, rounds: int = 5) -> dict:
-    """Median seconds of each callable, called in alternation ``rounds`` times (after a warm-up)."""
-    times = {k: [] for k in fns}
-    for f in fns.values():
-        f()
-    for _ in range(rounds):
-        for k, f in fns.items():
-            t = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t)
-    return {k: float(np.median(v)) for k, v in times.items()}
+    """Median seconds of each callable, called in alternation (the timer of ``fastdgm bench``)."""
+    return interleaved_times(fns, rounds)
 
 
 def _wide_data(name):
@@ -75,12 +68,10 @@ def _shared_data(name):
 
 
 def mixture_case(X, K=20, rounds=5):
-    """(fastdgm median s, numpy median s) of one EM iteration, one thread."""
-    m = fd.Mixture.fit(X[:2000], n_components=K, n_states=2, rng=0, max_iter=2)
-    with fd.threads(1), blas_threads_1():
-        t = paired({"fastdgm": lambda: m.em_statistics(X),
-                    "numpy": lambda: mixture_em_iteration_numpy(X, m.log_weights, m.log_components)}, rounds)
-    return t["fastdgm"], t["numpy"]
+    """(fastdgm median s, numpy median s) of one EM iteration, one thread: the case of
+    ``fastdgm bench --density`` (:func:`fastdgm.bench.density.em_iteration_ratio`)."""
+    r = em_iteration_ratio(X, n_components=K, rounds=rounds)
+    return r["fastdgm_s"], r["numpy_s"]
 
 
 def _hclt_model(d, K, C=2, seed=0):

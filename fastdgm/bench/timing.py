@@ -47,6 +47,46 @@ def one_thread_time(fn, repeat: int = 1) -> float:
     return statistics.median(times)
 
 
+def interleaved_times(fns: dict, rounds: int = 5, one_thread: bool = False) -> dict:
+    """Median seconds of each callable, called in alternation ``rounds`` times after a warm-up.
+
+    Each round calls every callable once, in order, so all of them see the same machine (a
+    shared machine's speed drifts over seconds; separate timings would see it as a ratio).
+
+    Parameters
+    ----------
+    fns : dict
+        Name -> zero-argument callable.
+    rounds : int
+        Rounds (the median is over them).
+    one_thread : bool
+        fastdgm's kernels and every BLAS call on one thread.
+
+    Returns
+    -------
+    dict
+        Name -> median seconds of one call.
+    """
+    import contextlib
+
+    times: dict = {k: [] for k in fns}
+    with contextlib.ExitStack() as stack:
+        if one_thread:
+            import fastdgm as fd
+            from fastdgm.kernels.blas import blas_threads
+
+            stack.enter_context(fd.threads(1))
+            stack.enter_context(blas_threads(1))
+        for f in fns.values():
+            f()
+        for _ in range(rounds):
+            for k, f in fns.items():
+                t = time.perf_counter()
+                f()
+                times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def fit_exponents(records) -> dict:
     """Least-squares growth exponents of time in each size that varies.
 
