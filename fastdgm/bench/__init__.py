@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from .embedded import embedded_kernel_names, embedded_timings
-from .report import _plot, _write_json, format_report
+from .report import format_report, plot_records, write_json
 from .runner import find_benchmarks_dir, pytest_timings
 from .timing import fit_exponents, median_time
 
@@ -103,11 +103,11 @@ def run_bench(quick: bool = False, json_path=None, plot_path=None, *, progress: 
                "numpy": np.__version__, "numba": numba.__version__,
                "records": records, "exponents": exponents}
     if json_path is not None:
-        p = _write_json(json_path, payload)
+        p = write_json(json_path, payload)
         if not quiet:
             print(f"wrote {p}", file=sys.stderr)
     if plot_path is not None:
-        p = _plot(records, plot_path)
+        p = plot_records(records, plot_path)
         if not quiet:
             print(f"wrote {p}", file=sys.stderr)
     if not quiet:
