@@ -134,3 +134,34 @@ def test_files_stay_small():
         n = sum(1 for _ in open(path, encoding="utf-8"))
         if os.path.basename(path) not in one_concept:
             assert n <= 450, f"{path} has {n} lines"
+
+
+def test_the_hooks_that_replace_the_cycles_work_in_a_fresh_process():
+    """Without the deferred imports: a table reaches fastdgm.table through the hook the package
+    registers (fastdgm.table not imported beforehand), and gibbs refuses a non-MRF before
+    models.mrf was ever imported."""
+    from isolated import assert_clean_exit, run_python
+
+    proc = run_python("""
+        import sys
+        import fastdgm.mcmc
+        assert "fastdgm.models.mrf" not in sys.modules and "fastdgm.table" not in sys.modules
+        try:
+            fastdgm.mcmc.gibbs(object(), 1, 1)
+        except TypeError as exc:
+            assert "must be a PairwiseMRF" in str(exc), exc
+        else:
+            raise AssertionError("gibbs took an object")
+        from fastdgm.models._contract import table_model
+        try:
+            import pandas as pd
+        except ImportError:
+            print("no pandas")
+            raise SystemExit(0)
+        import fastdgm as fd
+        tm = fd.Factorized.fit(pd.DataFrame({"a": ["x", "y", "x"], "b": [1, 2, 2]}))
+        assert type(tm) is table_model() and type(tm).__module__ == "fastdgm.table.model", type(tm)
+        print("ok")
+    """)
+    assert_clean_exit(proc)
+    assert proc.stdout.strip() in ("ok", "no pandas")
