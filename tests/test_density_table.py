@@ -57,8 +57,8 @@ def test_report_columns_reference_fit_time_and_em_ratio(tmp_path):
     clt = row["models"]["ChowLiuTree"]
     line = next(ln for ln in text.splitlines() if ln.startswith("| nltcs | ") and "(ChowLiuTree)" in ln)
     cells = [c.strip() for c in line.strip("|").split("|")]
-    assert cells[1] == f"{clt['test']:.2f} (ChowLiuTree)" and cells[2] == "-"    # no HCLT fitted here
-    assert cells[3] == "-6.00" and cells[4] == f"{clt['test'] - row['reference']:+.2f}"
+    assert cells[1] == f"{clt['test']:.3f} (ChowLiuTree)" and cells[2] == "-"    # no HCLT fitted here
+    assert cells[3] == "-5.999" and cells[4] == f"{clt['test'] - row['reference']:+.3f}"
     assert cells[5] == f"{clt['fit_s']:.2f}" and cells[6].startswith(f"{em['ratio']:.1f}x")
     assert "Tractable-PC-Regularization@05743c7" in text
 
@@ -70,5 +70,5 @@ def test_reference_table_of_a_set_without_reference():
            "models": {"Factorized": {"test": -2.0, "valid": -2.1, "params": {"alpha": 1.0},
                                      "fit_s": 0.01, "select_s": 0.1}}}
     line = [ln for ln in fmt([row]).splitlines() if ln.startswith("| mine | ")][1]
-    assert [c.strip() for c in line.strip("|").split("|")] == ["mine", "-2.00 (Factorized)", "-", "-", "-",
+    assert [c.strip() for c in line.strip("|").split("|")] == ["mine", "-2.000 (Factorized)", "-", "-", "-",
                                                                "0.01", "-"]

@@ -224,14 +224,14 @@ def _reference_table(rows: list[dict]) -> str:
         cells = [r["name"]]
         if r["models"]:
             key, best = max(r["models"].items(), key=lambda kv: kv[1]["test"])
-            cells.append(f"{best['test']:.2f} ({key})")
+            cells.append(f"{best['test']:.3f} ({key})")
         else:
             key, best = None, None
             cells.append("-")
         hclt = r["models"].get("HiddenChowLiuTree")
-        cells.append(f"{hclt['test']:.2f}" if hclt else "-")
-        cells.append(f"{ref:.2f}" if ref is not None else "-")
-        cells.append(f"{best['test'] - ref:+.2f}" if best and ref is not None else "-")
+        cells.append(f"{hclt['test']:.3f}" if hclt else "-")
+        cells.append(f"{ref:.3f}" if ref is not None else "-")
+        cells.append(f"{best['test'] - ref:+.3f}" if best and ref is not None else "-")
         cells.append(f"{best['fit_s']:.2f}" if best else "-")
         em = r.get("em_iteration")
         cells.append(f"{em['ratio']:.1f}x ({em['fastdgm_s'] * 1e3:.1f} vs {em['numpy_s'] * 1e3:.1f} ms)"
