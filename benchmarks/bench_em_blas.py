@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm.slow.fit_baselines import mixture_em_iteration_numpy
+from fastdgm.bench.density import em_iteration_ratio
+from fastdgm.bench.timing import interleaved_times
 
 try:
-    from conftest import blas_threads_1, pick
+    from conftest import blas_threads_1, pick, timed
 except ImportError:                       # run as a script from elsewhere
     import contextlib
 
@@ -36,6 +37,9 @@ except ImportError:                       # run as a script from elsewhere
     def pick(full, big, small):
         return big
 
+    def timed(benchmark, fn):
+        return benchmark(fn)
+
 _SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "density"
 DATA_HOME = os.environ.get("FASTDGM_DATA") or next(
     (str(p) for p in (_SHARED, pathlib.Path("/work/shared/data/density")) if p.is_dir()), str(_SHARED))
@@ -46,16 +50,8 @@ HCLT_K = [16, 64, 128, 256]
 
 
 def paired(fns: dict, rounds: int = 5) -> dict:
-    """Median seconds of each callable, called in alternation ``rounds`` times (after a warm-up)."""
-    times = {k: [] for k in fns}
-    for f in fns.values():
-        f()
-    for _ in range(rounds):
-        for k, f in fns.items():
-            t = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t)
-    return {k: float(np.median(v)) for k, v in times.items()}
+    """Median seconds of each callable, called in alternation (the timer of ``fastdgm bench``)."""
+    return interleaved_times(fns, rounds)
 
 
 def _wide_data(name):
@@ -75,12 +71,10 @@ def _shared_data(name):
 
 
 def mixture_case(X, K=20, rounds=5):
-    """(fastdgm median s, numpy median s) of one EM iteration, one thread."""
-    m = fd.Mixture.fit(X[:2000], n_components=K, n_states=2, rng=0, max_iter=2)
-    with fd.threads(1), blas_threads_1():
-        t = paired({"fastdgm": lambda: m.em_statistics(X),
-                    "numpy": lambda: mixture_em_iteration_numpy(X, m.log_weights, m.log_components)}, rounds)
-    return t["fastdgm"], t["numpy"]
+    """(fastdgm median s, numpy median s) of one EM iteration, one thread: the case of
+    ``fastdgm bench --density`` (:func:`fastdgm.bench.density.em_iteration_ratio`)."""
+    r = em_iteration_ratio(X, n_components=K, rounds=rounds)
+    return r["fastdgm_s"], r["numpy_s"]
 
 
 def _hclt_model(d, K, C=2, seed=0):
@@ -130,7 +124,7 @@ def test_mixture_em_wide(benchmark, full_size, name):
                                 kernel="mixture-em-blas")
     m = fd.Mixture.fit(X[:2000], n_components=20, n_states=2, rng=0, max_iter=2)
     with fd.threads(1), blas_threads_1():
-        benchmark(lambda: m.em_statistics(X))
+        timed(benchmark, lambda: m.em_statistics(X))
 
 
 @pytest.mark.parametrize("name", SHARED_SETS)
@@ -144,7 +138,7 @@ def test_mixture_em_shared(benchmark, full_size, name):
                                 kernel="mixture-em-blas")
     m = fd.Mixture.fit(X[:2000], n_components=20, n_states=2, rng=0, max_iter=2)
     with fd.threads(1), blas_threads_1():
-        benchmark(lambda: m.em_statistics(X))
+        timed(benchmark, lambda: m.em_statistics(X))
 
 
 @pytest.mark.parametrize("K", HCLT_K)
@@ -157,7 +151,7 @@ def test_hclt_estep_gflops(benchmark, full_size, K):
     m = _hclt_model(d, K)
     X = m.sample(n, rng=1)
     with fd.threads(1):
-        benchmark(lambda: m._em_statistics(X, np.empty(0)))
+        timed(benchmark, lambda: m._em_statistics(X, np.empty(0)))
 
 
 if __name__ == "__main__":

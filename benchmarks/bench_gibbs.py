@@ -15,25 +15,18 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
+from fastdgm.bench import cases
 from fastdgm.slow import baselines as base
-from conftest import pick
+from conftest import pick, timed
 import floors
 
 LATTICE = ["fastdgm", "numpy", "floor_uniforms"]
 
 
 def _lattice(measure, impl, group, L, q, beta, chains, sweeps, kernel):
-    model = fd.PairwiseMRF.grid((L, L), q, beta)
-    gen = np.random.default_rng(1)
-    init = np.random.default_rng(0).integers(0, q, size=(chains, L, L))
-    if q == 2:
-        spins = (2 * init - 1).astype(np.int8)
-        numpy = lambda: base.ising_checkerboard(spins, beta, sweeps, gen)  # noqa: E731
-    else:
-        state = init.astype(np.uint8)
-        numpy = lambda: base.potts_checkerboard(state, beta, q, sweeps, gen)  # noqa: E731
-    fns = {"fastdgm": lambda: fd.gibbs(model, chains, sweeps, rng=0), "numpy": numpy,
-           "floor_uniforms": floors.uniforms(L * L * chains * sweeps)}
+    """fastdgm and numpy: the ``gibbs-potts`` case of ``fastdgm bench`` (fastdgm.bench.cases)."""
+    case = cases.setup("gibbs-potts", L=L, C=q, chains=chains, sweeps=sweeps, beta=beta)
+    fns = {**case.fns, "floor_uniforms": floors.uniforms(L * L * chains * sweeps)}
     with fd.threads(1):
         measure(group, impl, fns, L=L, q=q, chains=chains, sweeps=sweeps, kernel=kernel,
                 updates=L * L * chains * sweeps)
@@ -143,6 +136,6 @@ def test_time_to_first_result(benchmark, full_size):
     m = fd.PairwiseMRF.grid((64, 64), 2, 0.8)
     fd.gibbs(m, 4, 10, rng=0)
     t = time.perf_counter()
-    benchmark(lambda: fd.gibbs(m, 4, 10, rng=0))
+    timed(benchmark, lambda: fd.gibbs(m, 4, 10, rng=0))
     benchmark.extra_info["warm_s"] = time.perf_counter() - t if not benchmark.enabled else \
         benchmark.stats.stats.median

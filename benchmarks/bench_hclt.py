@@ -11,7 +11,7 @@ import pytest
 import fastdgm as fd
 from fastdgm.models.hclt import HiddenChowLiuTree
 from fastdgm.slow import hclt as slow
-from conftest import blas_threads_1, pick
+from conftest import blas_threads_1, pick, timed
 
 
 def _model(d, K, C, seed=0):
@@ -43,4 +43,4 @@ def test_hclt_em_iteration(benchmark, full_size, threads):
     m.em_step(X)
     with fd.threads(threads):
         benchmark.extra_info.update(n=n, d=d, K=K, threads=threads, kernel="hclt-em_step")
-        benchmark(lambda: m.em_step(X, alpha=0.5))
+        timed(benchmark, lambda: m.em_step(X, alpha=0.5))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
+from fastdgm.bench import cases
 from fastdgm.slow import baselines as base
 from fastdgm.slow import likelihood as slow
 from conftest import blas_threads_1, pick, torch_threads_1
@@ -27,31 +28,26 @@ def _data(n, d, C, dtype, seed=0):
 def test_factorized_log_prob(measure, full_size, n, d, C, dtype, impl):
     """Factorized.log_prob, one thread: vs the column-gather idiom, torch gather, and one read of X."""
     n = pick(full_size, n, 1000)
-    X = _data(n, d, C, dtype)
-    m = fd.Factorized(np.random.default_rng(1).random((d, C)) + 0.01)
-    fns = {"fastdgm": lambda: m.log_prob(X), "numpy": lambda: base.factorized_log_prob_numpy(X, m.log_probs),
-           "floor_read": floors.read(X)}
+    case = cases.setup("factorized-logprob", n=n, d=d, C=C, dtype=dtype)   # fastdgm and numpy: fastdgm bench's case
+    X, m = case.data["X"], case.data["model"]
+    fns = {**case.fns, "floor_read": floors.read(X)}
     if impl == "torch":
         torch = torch_threads_1()
         Xt, lpt = torch.from_numpy(X.astype(np.int64)), torch.from_numpy(m.log_probs)
         fns["torch"] = lambda: base.torch_factorized_log_prob(Xt, lpt)
     with fd.threads(1):
         measure(f"factorized-log_prob-{n:.0e}x{d}-C{C}", impl, fns, n=n, d=d, C=C,
-                dtype=np.dtype(dtype).name, kernel="factorized-log_prob")
+                dtype=np.dtype(dtype).name, kernel="factorized-logprob", items=case.items)
 
 
 @pytest.mark.parametrize("impl", ["fastdgm", "numpy", "floor_read"])
 def test_mixture_log_prob(measure, full_size, impl):
     """Mixture.log_prob, K = 10, (10^5, 64, 4), one thread: vs one-hot matmul + logsumexp."""
     n, d, C, K = pick(full_size, 10**5, 1000), 64, 4, 10
-    X = _data(n, d, C, np.uint8)
-    rng = np.random.default_rng(2)
-    m = fd.Mixture(rng.random(K) + 0.1, rng.random((K, d, C)) + 0.01)
-    fns = {"fastdgm": lambda: m.log_prob(X),
-           "numpy": lambda: base.mixture_log_prob_numpy(X, m.log_weights, m.log_components),
-           "floor_read": floors.read(X)}
+    case = cases.setup("mixture-logprob", n=n, K=K, d=d, C=C)    # fastdgm and numpy: fastdgm bench's case
+    fns = {**case.fns, "floor_read": floors.read(case.data["X"])}
     with fd.threads(1), blas_threads_1():
-        measure("mixture-log_prob", impl, fns, n=n, d=d, C=C, K=K, kernel="mixture-log_prob")
+        measure("mixture-log_prob", impl, fns, n=n, d=d, C=C, K=K, kernel="mixture-logprob", items=case.items)
 
 
 @pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_1estep", "numpy"])

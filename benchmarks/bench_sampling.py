@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
+from fastdgm.bench import cases
 from fastdgm.slow import baselines as base
 from conftest import pick, torch_threads_1
 import floors
@@ -36,11 +37,10 @@ def test_single_distribution(measure, full_size, C, impl):
     from scipy.stats import sampling as ss
 
     n = pick(full_size, 5 * 10**6, 10**4)
-    p = _p(C)
+    case = cases.setup("categorical-single", n=n, C=C)       # fastdgm and numpy: the case of fastdgm bench
+    p, rng = case.data["p"], case.data["rng"]
     pn = p / p.sum()
-    rng = np.random.default_rng(0)
-    fns = {"fastdgm": lambda: fd.categorical(p, size=n, rng=1),
-           "numpy": lambda: base.choice(p, n, rng),
+    fns = {**case.fns,
            "scipy_guide": lambda: ss.DiscreteGuideTable(pn, random_state=rng).rvs(n),
            "scipy_alias": lambda: ss.DiscreteAliasUrn(pn, random_state=rng).rvs(n),
            "floor_uniforms": floors.uniforms(n)}
@@ -73,11 +73,9 @@ def test_batched(measure, full_size, n, C, impl):
     """One draw per row of P (n, C), rows normalised: vs the numpy idiom, torch, and P.sum() alone."""
     if not full_size:
         n = 1000
-    P = np.random.default_rng(0).random((n, C))
-    P /= P.sum(1, keepdims=True)
-    u = np.random.default_rng(1).random(n)
-    fns = {"fastdgm": lambda: fd.categorical(P, rng=1), "numpy": lambda: base.categorical_rows(P, u),
-           "floor_uniforms": floors.uniforms(n), "floor_read": floors.read(P)}
+    case = cases.setup("categorical-batched", n=n, C=C)      # fastdgm and numpy: the case of fastdgm bench
+    P = case.data["P"]
+    fns = {**case.fns, "floor_uniforms": floors.uniforms(n), "floor_read": floors.read(P)}
     if impl.startswith("torch"):
         torch = torch_threads_1()
         Pt, gen = torch.from_numpy(P), torch.Generator().manual_seed(0)
@@ -134,14 +132,14 @@ def test_threads_batched(measure_threads, full_size, impl):
     measure_threads("threads-categorical-rows", impl, run, C=32, n=n, kernel="categorical-batched-threads")
 
 
+@pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
 @pytest.mark.parametrize("d", [2, 4, 6, 8, 10])
-def test_joint_grows_exponentially(measure, full_size, d):
+def test_joint_grows_exponentially(measure, full_size, d, impl):
     """The direct O(C^d) sampler (C = 4): cost grows as C^d — why Gibbs exists."""
     if not full_size and d > 6:
         d = 6
-    table = np.random.default_rng(d).random((4,) * d)
-    measure(f"sample-joint-d{d}", "fastdgm", {"fastdgm": lambda: fd.sample_joint(table, size=1000, rng=0)},
-            C=4, d=d, kernel="sample-joint")
+    case = cases.setup("sample-joint", cells=4**d)
+    measure(f"sample-joint-d{d}", impl, case.fns, C=4, d=d, kernel="sample-joint")
 
 
 @pytest.mark.parametrize("impl", ["fastdgm", "numpy_interp"])

@@ -1,4 +1,12 @@
-"""Shared benchmark helpers: one timer (pytest-benchmark) for fastdgm and every baseline.
+"""Shared benchmark helpers: one timer for fastdgm and every baseline.
+
+The timer is pytest-benchmark's, on the timing plan of ``fastdgm bench``
+(:func:`fastdgm.bench.timing.timing_plan`: ``repeat`` rounds of k calls, k from
+:func:`fastdgm.bench.timing.calls_per_round`, the median per call), so an entry's median is the
+one the embedded runner would measure; ``FASTDGM_BENCH_QUICK=1`` (``fastdgm bench --quick
+--source pytest``) takes the quick plan. The cases without data or optional peers are defined
+once in :mod:`fastdgm.bench.cases` (``bench_cases.py`` runs them all; the peer suites build
+their fastdgm and numpy entries from them).
 
 Each benchmark is parametrised over the implementation (``impl``): ``fastdgm``, the numpy
 idiom, torch CPU, scipy UNU.RAN, and the *floors* (``floor_uniforms``: drawing the uniforms
@@ -20,10 +28,12 @@ import time
 import numpy as np
 import pytest
 
+from fastdgm.bench.timing import calls_per_round, timing_plan
 from fastdgm.slow.baselines import torch_or_none
 
 
-def _full(config) -> bool:
+def full_run(config) -> bool:
+    """True when the benchmarks run at full size: ``FASTDGM_BENCH_FULL`` or not ``--benchmark-disable``."""
     if os.environ.get("FASTDGM_BENCH_FULL"):
         return True
     disabled = config.getoption("benchmark_disable", default=False) and not config.getoption(
@@ -34,7 +44,7 @@ def _full(config) -> bool:
 @pytest.fixture(scope="session")
 def full_size(request) -> bool:
     """True when benchmarks run at full size (timed), False for the single CI pass."""
-    return _full(request.config)
+    return full_run(request.config)
 
 
 def pick(full: bool, big, small):
@@ -94,7 +104,7 @@ def measure(benchmark, request):
     ``fns`` maps every implementation of the case to a zero-argument callable (a factory
     returning None skips that implementation, e.g. an optional peer that is absent). The
     callable runs once outside the timed region (JIT compilation, caches), then
-    pytest-benchmark times it. ``extra_info`` records the case (``kernel``, sizes), the
+    pytest-benchmark times it on the timing plan of ``fastdgm bench`` (:func:`timed`). ``extra_info`` records the case (``kernel``, sizes), the
     implementation and the environment (threads, threading layer, versions).
     """
     def run(group: str, impl: str, fns: dict, **info):
@@ -105,9 +115,19 @@ def measure(benchmark, request):
             pytest.skip(f"{impl} is unavailable")
         _label(benchmark, group, impl, info)
         fn()  # compile / warm caches outside the timed region; under --benchmark-disable: it must work
-        return benchmark(fn)
+        return timed(benchmark, fn)
 
     return run
+
+
+def timed(benchmark, fn):
+    """Time ``fn`` with pytest-benchmark on the plan of ``fastdgm bench``: ``repeat`` rounds of
+    k calls each (a round >= ``min_time``), pytest-benchmark's statistics per call."""
+    if getattr(benchmark, "disabled", False):
+        return benchmark(fn)
+    repeat, min_time = timing_plan(quick=bool(os.environ.get("FASTDGM_BENCH_QUICK")))
+    k = calls_per_round(fn, min_time)
+    return benchmark.pedantic(fn, rounds=repeat, iterations=k)
 
 
 PAIRED_SECONDS = 3.0   # time budget of the interleaved rounds of one thread group
@@ -137,7 +157,7 @@ def measure_threads(benchmark, request):
         one()
         two()                                  # compile and warm both outside the timed rounds
         if impl == "fastdgm_1thread":
-            return benchmark(one)
+            return timed(benchmark, one)
         if getattr(benchmark, "disabled", False):
             return benchmark(two)
         t0 = time.perf_counter()

@@ -22,7 +22,7 @@ import types
 import numpy as np
 
 from fastdgm.kernels import _threshold
-from report import amdahl  # noqa: F401  (one formula for the README table and this module)
+from fastdgm.bench.report import amdahl  # noqa: F401  (one formula for the README table and this module)
 
 # Cython kernels that run an OpenMP team (their last argument is the thread count)
 _CYTHON_PARALLEL = ("sample_rows", "fill_uniforms", "ndtr", "logit_weights", "threshold_rows",

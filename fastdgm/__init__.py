@@ -22,6 +22,17 @@ from .sampling import cumulative_levels, threshold, categorical, sample_joint
 from .continuous import sample_density, gaussian_transport
 from .models.categorical import Categorical
 from .models._registry import MODEL_CLASSES as _MODEL_CLASSES
+from .models._contract import set_table_model as _set_table_model
+
+
+def _table_model():
+    """``fastdgm.table.TableModel``, imported when a model is first given a table (pandas then)."""
+    from .table import TableModel
+
+    return TableModel
+
+
+_set_table_model(_table_model)   # Model.fit(DataFrame) and load() reach the table layer through this hook
 
 # Names served lazily from numba-backed modules (imported on first attribute access).
 _LAZY = {

@@ -210,9 +210,9 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
     GibbsResult
         Samples, energies, final states and the stream key of the run.
     """
-    from .models.mrf import PairwiseMRF
+    from .models._registry import registered_class      # not models.mrf: its sample() calls gibbs
 
-    if not isinstance(model, PairwiseMRF):
+    if not isinstance(model, registered_class("PairwiseMRF") or ()):
         raise TypeError(f"model must be a PairwiseMRF, got {type(model).__name__}")
     n_chains = check_positive_int(n_chains, "n_chains")
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)

@@ -1,5 +1,6 @@
 """``fastdgm bench --density``: the selection table on a small data set laid out like the benchmark."""
 import numpy as np
+import pytest
 
 from fastdgm.bench.density import density_table, format_density_table
 from fastdgm.density_data import density_benchmark_info
@@ -28,3 +29,46 @@ def test_table_selects_on_valid_and_reports_test_and_valid(tmp_path):
     assert f"{fac['test']:.2f} / {fac['valid']:.2f} (alpha=" in text
     assert "Selection of every model on every data set:" in text
     assert "ChowLiuTree fit vs numpy/scipy" in text
+
+
+def test_reference_table_covers_the_twenty_sets():
+    from fastdgm.bench.reference import HCLT_REFERENCE, HCLT_REFERENCE_SEEDS
+    from fastdgm.density_data import list_density_benchmarks
+
+    assert set(HCLT_REFERENCE) == set(list_density_benchmarks()) and len(HCLT_REFERENCE) == 20
+    for name, seeds in HCLT_REFERENCE_SEEDS.items():
+        assert len(seeds) == 5 and all(-300 < s < 0 for s in seeds), name
+        assert min(seeds) <= HCLT_REFERENCE[name] <= max(seeds)
+        assert abs(HCLT_REFERENCE[name] - sum(seeds) / 5) < 1e-12
+    assert abs(HCLT_REFERENCE["nltcs"] - (-5.9993)) < 1e-4      # the five seeds' final-epoch test LL
+
+
+def test_report_columns_reference_fit_time_and_em_ratio(tmp_path):
+    _write(tmp_path, "nltcs", np.random.default_rng(1))
+    rows = density_table(tmp_path, names=["nltcs"], models=["Factorized", "ChowLiuTree"])
+    (row,) = rows
+    assert row["reference"] == pytest.approx(-5.9993, abs=1e-4)
+    em = row["em_iteration"]
+    assert em["fastdgm_s"] > 0 and em["numpy_s"] > 0 and em["ratio"] == em["numpy_s"] / em["fastdgm_s"]
+    text = format_density_table(rows)
+    for head in ("fastdgm best test (model)", "published HCLT", "best - published",
+                 "fit s (best, chosen setting)", "EM iteration vs numpy (1 thread)"):
+        assert head in text
+    clt = row["models"]["ChowLiuTree"]
+    line = next(ln for ln in text.splitlines() if ln.startswith("| nltcs | ") and "(ChowLiuTree)" in ln)
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[1] == f"{clt['test']:.3f} (ChowLiuTree)" and cells[2] == "-"    # no HCLT fitted here
+    assert cells[3] == "-5.999" and cells[4] == f"{clt['test'] - row['reference']:+.3f}"
+    assert cells[5] == f"{clt['fit_s']:.2f}" and cells[6].startswith(f"{em['ratio']:.1f}x")
+    assert "Tractable-PC-Regularization@05743c7" in text
+
+
+def test_reference_table_of_a_set_without_reference():
+    from fastdgm.bench.density import format_density_table as fmt
+
+    row = {"name": "mine", "d": 3, "n": 10, "ratios": {}, "reference": None,
+           "models": {"Factorized": {"test": -2.0, "valid": -2.1, "params": {"alpha": 1.0},
+                                     "fit_s": 0.01, "select_s": 0.1}}}
+    line = [ln for ln in fmt([row]).splitlines() if ln.startswith("| mine | ")][1]
+    assert [c.strip() for c in line.strip("|").split("|")] == ["mine", "-2.000 (Factorized)", "-", "-", "-",
+                                                               "0.01", "-"]

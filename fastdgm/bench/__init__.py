@@ -1,13 +1,18 @@
 """``fastdgm bench``: scaling tables of the kernels next to their numpy baselines.
 
-Two sources of timings, one report:
+One case list, one timing plan, one report:
 
-- ``pytest``: the pytest-benchmark suites in ``benchmarks/`` of a source checkout, run in a
-  subprocess with ``--benchmark-enable`` (each suite records ``kernel`` and its sizes ``n``,
-  ``C``, ``d``, ``K``, ``threads`` and the baseline ratio in ``extra_info``);
-- ``embedded``: a small built-in set (this module) that times each kernel and its numpy
-  baseline directly, at a few sizes each — used when the package is installed without the
-  ``benchmarks/`` directory, and by ``--quick``.
+- the cases (each kernel, its numpy baseline, its sizes) are defined once, in
+  :mod:`fastdgm.bench.cases`;
+- ``embedded`` (:mod:`fastdgm.bench.embedded`): times those cases directly with
+  :func:`fastdgm.bench.timing.median_time`, used by ``--quick`` and when the package is
+  installed without the ``benchmarks/`` directory;
+- ``pytest`` (:mod:`fastdgm.bench.runner`): the pytest-benchmark suites in ``benchmarks/`` of a
+  source checkout, run in a subprocess with ``--benchmark-enable``: ``bench_cases.py`` runs the
+  same cases, the other suites add peers (torch, scipy, pgmpy, floors) and real data; every
+  entry is timed on the same plan (:func:`fastdgm.bench.timing.timing_plan`) and records
+  ``kernel``, its sizes and the baseline ratio in ``extra_info``;
+- :mod:`fastdgm.bench.report` turns either into the table (and the README tables).
 
 For every kernel the report gives the median time, the throughput (items per second), the
 ratio to the numpy baseline timed in the same run, and the growth exponents fitted by least
@@ -21,7 +26,7 @@ import time
 import numpy as np
 
 from .embedded import embedded_kernel_names, embedded_timings
-from .report import _plot, _write_json, format_report
+from .report import format_report, plot_records, write_json
 from .runner import find_benchmarks_dir, pytest_timings
 from .timing import fit_exponents, median_time
 
@@ -103,11 +108,11 @@ def run_bench(quick: bool = False, json_path=None, plot_path=None, *, progress: 
                "numpy": np.__version__, "numba": numba.__version__,
                "records": records, "exponents": exponents}
     if json_path is not None:
-        p = _write_json(json_path, payload)
+        p = write_json(json_path, payload)
         if not quiet:
             print(f"wrote {p}", file=sys.stderr)
     if plot_path is not None:
-        p = _plot(records, plot_path)
+        p = plot_records(records, plot_path)
         if not quiet:
             print(f"wrote {p}", file=sys.stderr)
     if not quiet:

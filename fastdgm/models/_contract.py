@@ -14,7 +14,40 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-__all__ = ["classonlymethod", "FitMethod", "fit_data"]
+__all__ = ["classonlymethod", "FitMethod", "fit_data", "set_table_model", "table_model"]
+
+# How a DataFrame or Arrow table reaches fastdgm.table: the package (fastdgm/__init__.py)
+# registers a provider of ``TableModel`` on import, so the models never import the table layer
+# (which imports the models): the dependency points one way only.
+_TABLE_MODEL: list[Callable[[], Any]] = []
+
+
+def set_table_model(provider: Callable[[], Any]) -> None:
+    """Register the provider of the table layer's model class.
+
+    Parameters
+    ----------
+    provider : callable
+        ``provider()`` returns :class:`fastdgm.table.TableModel` (importing it on first use:
+        pandas is imported only when a table is passed). A later call replaces the earlier one.
+    """
+    if not callable(provider):
+        raise TypeError(f"provider must be callable, got {type(provider).__name__}")
+    _TABLE_MODEL[:] = [provider]
+
+
+def table_model() -> Any:
+    """The table layer's model class (:class:`fastdgm.table.TableModel`), from the registered provider.
+
+    Returns
+    -------
+    type
+        The class whose ``fit(cls, df, **kw)`` and ``from_params(params)`` handle tables.
+    """
+    if not _TABLE_MODEL:
+        raise TypeError("a DataFrame or Arrow table needs fastdgm.table, which is not registered "
+                        "(import fastdgm first)")
+    return _TABLE_MODEL[0]()
 
 
 if TYPE_CHECKING:          # type checkers see a classmethod
@@ -81,9 +114,7 @@ class FitMethod(classonlymethod):
             if args:
                 kwargs = _legacy_positional(cls, legacy, args, kwargs)
             if _is_table(X):
-                from ..table import TableModel
-
-                return TableModel.fit(cls, X, **kwargs)
+                return table_model().fit(cls, X, **kwargs)
             n_states = kwargs.pop("n_states", None)
             Xv, C = cls._check_fit_data(X, n_states)
             cls._check_fit_params(Xv, C, kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-__all__ = ["MODEL_CLASSES", "MODEL_MODULES", "CAPABILITIES", "register_model", "unregister_model", "registered_models", "model_kinds"]
+__all__ = ["MODEL_CLASSES", "MODEL_MODULES", "CAPABILITIES", "register_model", "unregister_model", "registered_models", "registered_class", "model_kinds"]
 
 MODEL_CLASSES = {"Categorical": "categorical", "Factorized": "factorized", "Mixture": "mixture",
                  "ChowLiuTree": "tree", "PairwiseMRF": "mrf", "TreeMixture": "treemix",
@@ -69,6 +69,16 @@ def registered_models(capability: str | None = None) -> dict[str, Any]:
     if capability is not None and capability not in CAPABILITIES:
         raise ValueError(f"capability must be one of {sorted(CAPABILITIES)}, got {capability!r}")
     return {n: c for n, c in _MODELS.items() if capability is None or capability in c.capabilities}
+
+
+def registered_class(name: str) -> Any:
+    """The class registered as ``name``, or None if its module has not been imported yet.
+
+    Imports nothing: an instance of a model class exists only once its module ran, so
+    ``isinstance(obj, registered_class(name) or ())`` checks a type without importing it (how
+    :func:`fastdgm.gibbs` checks for a PairwiseMRF, whose ``sample`` calls ``gibbs``).
+    """
+    return _MODELS.get(name)
 
 
 def model_kinds() -> dict[str, Any]:

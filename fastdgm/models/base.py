@@ -437,9 +437,9 @@ def load(path: PathLike) -> Model:
     _import_models()     # every model class registered
     name, params = read_model_file(os.fspath(path))
     if any(k.startswith("table__") for k in params):     # a model fitted on a table, with its encoder
-        from ..table import TableModel
+        from ._contract import table_model
 
-        return TableModel.from_params({"__model__": np.asarray(name), **params})  # type: ignore[return-value]
+        return table_model().from_params({"__model__": np.asarray(name), **params})  # type: ignore[return-value]
     if name not in _MODELS:
         raise ValueError(f"{os.fspath(path)}: unknown model type {name!r} (known: "
                          f"{', '.join(sorted(_MODELS))})")

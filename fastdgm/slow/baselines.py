@@ -1,8 +1,8 @@
 """The strongest simple baselines a user could write in numpy (and torch, when installed).
 
-One home for every baseline that the pytest-benchmark suites (``benchmarks/``) and the
-embedded ``fastdgm bench --quick`` runner (:mod:`fastdgm.bench.embedded`) time against
-fastdgm. Each is the idiom an expert would write, not a strawman:
+One home for every baseline that the cases of ``fastdgm bench`` (:mod:`fastdgm.bench.cases`,
+timed by the embedded runner and by the pytest-benchmark suites of ``benchmarks/``) time
+against fastdgm. Each is the idiom an expert would write, not a strawman:
 
 - Ising: int8 spins (+-1), a lookup table of P(s = +1 | neighbour sum), the checkerboard
   vectorised over the whole lattice (:func:`ising_checkerboard`);
