@@ -2,20 +2,31 @@
 
 numba's threading layers split a ``prange`` statically (thread t gets the t-th slice). On a
 shared node one core can run slower than the other for seconds (another tenant on it); a
-static split then waits for the slow thread, and two threads gain little over one. A row
-kernel therefore runs ``WORKERS`` workers (``prange(WORKERS)``, at least as many as threads)
-that each take the next chunk of rows from a shared counter until none is left::
+static split then waits for the slow thread, and two threads gain little over one. A kernel
+over independent items (rows, chains, pairs, sites) therefore runs ``WORKERS`` workers
+(``prange(WORKERS)``, at least as many as threads) that each take the next chunk of items
+from a shared counter until none is left::
 
     todo = np.zeros(1, np.int64)
     for worker in prange(WORKERS):
         c = next_item(todo)
         while c < n_chunks:
-            ...                      # chunk c: writes only what belongs to chunk c
+            body(c, c * chunk, min(n, (c + 1) * chunk), ...)   # writes only what belongs to chunk c
             c = next_item(todo)
 
 A fast thread takes more chunks, a slow one fewer. Each chunk's work and where it writes
 depend on the chunk alone, so results are the same bits on any thread count and for any
 assignment of chunks to threads (the serial twin runs the first worker over every chunk).
+
+The rule: kernels do not write this loop. A kernel is the body of one chunk,
+``def body(c, start, stop, *arrays)`` (items ``[start, stop)`` of chunk ``c``; ``c`` indexes
+per-chunk partial outputs), decorated with
+:func:`~fastdgm.kernels.parallel.chunked_kernel`, which generates the loop above around it
+(the body inlined into the parallel loop). ``prange`` stays only in kernels whose parallel
+loop is not a set of independent chunks: loops inside sequential sweeps (the Gibbs site
+layouts), reductions finished inside the kernel (``mrf_exact.enum_log_partition``), lanes of
+per-thread partials (``hclt``, ``hclt_gemm``), and kernels of modules edited on other
+branches at the time of the change (``treemix``, ``bayesnet``, ``pairwise``), to convert next.
 """
 from __future__ import annotations
 
