@@ -323,4 +323,4 @@ def test_max_state(twin):
         np.testing.assert_array_equal(part, [X[i:i + K.CHUNK].max() for i in range(0, n, K.CHUNK)])
         X[-1, -1] = C + 1
         getattr(K.max_state, twin)(X, part)
-        assert part.max() == C + 1
+        assert part.max() == C + 1 == K.largest_state(X)

@@ -25,7 +25,7 @@ __all__ = [
     "factorized_log_prob", "binary_log_prob", "binary_tables", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
     "mixture_em_stats", "weighted_counts", "pair_counts",
     "pack_states",
-    "random_resp_stats", "max_state",
+    "random_resp_stats", "max_state", "largest_state",
 ]
 
 CHUNK = 4096           # rows per task of the row-parallel kernels
@@ -330,3 +330,9 @@ def max_state(c, start, stop, X, part):
     part[c] = m
 
 
+def largest_state(X) -> int:
+    """Largest value of X (n, d) (n >= 1), C-contiguous: :func:`max_state` in parallel, then the
+    maximum of the chunks' maxima."""
+    part = np.empty(-(-X.shape[0] // CHUNK), dtype=np.int64)
+    max_state(X.size, X, part)
+    return int(part.max())
