@@ -336,8 +336,8 @@ def _max_state(X: np.ndarray, parallel_above: int = 1 << 24) -> int:
     # numpy below 16M cells (cheaper than a compile); above, 15% of a 1-thread log_prob (Amdahl)
     if X.size < parallel_above:
         return int(X.max())
-    from .kernels.likelihood import max_state
-    return int(max_state(X.size, X))
+    from .kernels.likelihood import largest_state
+    return largest_state(X)
 
 
 def check_finite(a: np.ndarray, name: str) -> None:

@@ -318,6 +318,9 @@ def test_random_resp_stats(twin, weighted):
 def test_max_state(twin):
     for n, d, C, dt in [(1, 1, 2, np.uint8), (4099, 3, 7, np.uint8), (9000, 2, 300, np.uint16)]:
         _, X = _data(n, d, C, dt, seed=15)
-        assert getattr(K.max_state, twin)(X) == X.max()
+        part = np.full(-(-n // K.CHUNK), -1, dtype=np.int64)
+        getattr(K.max_state, twin)(X, part)
+        np.testing.assert_array_equal(part, [X[i:i + K.CHUNK].max() for i in range(0, n, K.CHUNK)])
         X[-1, -1] = C + 1
-        assert getattr(K.max_state, twin)(X) == C + 1
+        getattr(K.max_state, twin)(X, part)
+        assert part.max() == C + 1 == K.largest_state(X)

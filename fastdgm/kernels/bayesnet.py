@@ -24,9 +24,8 @@ from numba import prange
 
 from .levels import threshold_levels
 from .likelihood import CHUNK, SERIAL_WORK
-from .parallel import parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, parallel_kernel, serial_kernel
 from .rng import uniform
-from .schedule import WORKERS, next_item
 
 __all__ = ["bn_log_prob", "bn_sample", "dense_codes", "family_scores", "family_counts",
            "family_score", "family_scores_without", "closure", "drop_reach", "best_move", "draw_weighted", "BIC", "BDEU"]
@@ -44,44 +43,30 @@ def _config(X, i, pidx, lo, hi, C):
     return code
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def bn_log_prob(X, pptr, pidx, offsets, log_cpt, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def bn_log_prob(c, start, stop, X, pptr, pidx, offsets, log_cpt, out):
     """out[i] = sum_j log_cpt[offsets[j] + config_j(x_i), x_ij] (j ascending)."""
-    n, d = X.shape
+    d = X.shape[1]
     C = log_cpt.shape[1]
-    nc = (n + CHUNK - 1) // CHUNK
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        while c < nc:
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                s = 0.0
-                for j in range(d):
-                    r = offsets[j] + _config(X, i, pidx, pptr[j], pptr[j + 1], C)
-                    s += log_cpt[r, X[i, j]]
-                out[i] = s
-            c = next_item(todo)
-    return out
+    for i in range(start, stop):
+        s = 0.0
+        for j in range(d):
+            r = offsets[j] + _config(X, i, pidx, pptr[j], pptr[j + 1], C)
+            s += log_cpt[r, X[i, j]]
+        out[i] = s
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def bn_sample(levels, pptr, pidx, offsets, order, key, row0, out):
+@chunked_kernel(items="out.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def bn_sample(c, start, stop, levels, pptr, pidx, offsets, order, key, row0, out):
     """Ancestral sampling in topological ``order``: out[i, j] = threshold(levels[offsets[j] +
     config_j(out[i])], uniform(key, (row0 + i) * d + j))."""
-    n, d = out.shape
+    d = out.shape[1]
     C = levels.shape[1]
-    nc = (n + CHUNK - 1) // CHUNK
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        while c < nc:
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                for t in range(d):
-                    j = order[t]
-                    r = offsets[j] + _config(out, i, pidx, pptr[j], pptr[j + 1], C)
-                    out[i, j] = threshold_levels(levels[r], uniform(key, (row0 + i) * d + j))
-            c = next_item(todo)
-    return out
+    for i in range(start, stop):
+        for t in range(d):
+            j = order[t]
+            r = offsets[j] + _config(out, i, pidx, pptr[j], pptr[j + 1], C)
+            out[i, j] = threshold_levels(levels[r], uniform(key, (row0 + i) * d + j))
 
 
 # ---------------------------------------------------------------------------------------

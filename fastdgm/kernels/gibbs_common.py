@@ -6,10 +6,9 @@ Random numbers: the uniform of the update of ``site`` in absolute sweep ``sweep`
 states use ``uniform(substream(chain_key, 0), site)`` (53 bits).
 """
 import numpy as np
-from numba import prange
 
 from .mrf_exact import row_energy
-from .parallel import parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, serial_kernel
 from .rng import substream, uniform
 
 BLOCK = 256  # sites per work item of the site layout and per energy partial sum (fixed)
@@ -36,12 +35,12 @@ def random_state(key, x, n_states):
         x[i] = s
 
 
-@parallel_kernel
-def chain_setup(keys, X, fill, n_states, unary, edges, etab, tables, energy):
+@chunked_kernel(items="X.shape[0]")
+def chain_setup(c, start, stop, keys, X, fill, n_states, unary, edges, etab, tables, energy):
     """The set-up of a Gibbs run in one parallel region, chain by chain: a random initial state
     (:func:`random_state`) when ``fill``, then the chain's energy (:func:`row_energy`, the bits
-    of ``PairwiseMRF.energy``) into ``energy`` (chains,)."""
-    for c in prange(X.shape[0]):
+    of ``PairwiseMRF.energy``) into ``energy`` (chains,). One chain per chunk."""
+    for c in range(start, stop):
         if fill:
             random_state(keys[c], X[c], n_states)
         energy[c] = row_energy(X[c], unary, edges, etab, tables)

@@ -10,7 +10,8 @@ the update of step t uses counter t in place of the site, and the site itself is
 ``uniform(substream(chain_key, 0), site)``. Nothing depends on the thread that runs the update, so results are
 bit-identical for any thread count and for either parallel layout:
 
-- *chain layout* (``*_chains``): one ``prange`` over chains running all sweeps;
+- *chain layout* (``*_chains``): chains handed out dynamically (one per chunk of
+  :func:`~fastdgm.kernels.parallel.chunked_kernel`), each running all sweeps;
 - *site layout* (``*_sites``): per sweep and colour, one ``prange`` over (chain, block)
   pairs, for few chains on large graphs.
 
@@ -35,8 +36,7 @@ from numba import prange
 from .gibbs_common import BLOCK
 from .gibbs_rng import site_uniform, sweep_key
 from .levels import softmax_weights, threshold_weights
-from .parallel import parallel_kernel, serial_kernel
-from .schedule import WORKERS, next_item
+from .parallel import chunked_kernel, parallel_kernel, serial_kernel
 from .rng import substream, uniform
 
 MODE_TABLE = 0
@@ -233,8 +233,8 @@ def _record_relabelled(dst, x, site_of):
         dst[site_of[t]] = x[t]
 
 
-@parallel_kernel
-def graph_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+@chunked_kernel(items="X.shape[0]")
+def graph_sweeps_chains(c, start, stop, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
                         visit, site_of, cptr, mode, n_states, unary, ptr, nbr, tab, otab, beta,
                         eunary, eotab, ebeta):
     """Chromatic/sequential sweeps in the chain layout (see module docstring).
@@ -242,34 +242,28 @@ def graph_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energi
     The chains are relabelled: position t holds site ``site_of[t]`` (colour classes are
     contiguous, so the adjacency and tables stream through memory); ``visit`` is the order of
     positions in a sweep, cut into colour classes by ``cptr``. Samples are written back in
-    site order.
+    site order. One chain per chunk: chain ``c``.
     """
-    n_chains, d = X.shape
     n_col = cptr.shape[0] - 1
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):   # chains handed out dynamically (kernels/schedule.py)
-        c = next_item(todo)
-        while c < n_chains:
-            x = X[c]
-            logit, w, acc, mark, lst = _block_workspace(n_states)
-            key = keys[c]
-            e = e_now[c]
-            for s in range(n_sweeps):
-                k0, k1 = sweep_key(key, sweep0 + s)
-                for col in range(n_col):
-                    p = cptr[col]
-                    end = cptr[col + 1]
-                    while p < end:
-                        q = min(p + BLOCK, end)
-                        e += _graph_block(x, k0, k1, visit, site_of, False, p, q, mode, n_states, unary, ptr, nbr,
-                                          tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
-                        p = q
-                if record:
-                    energies[s, c] = e
-                    if (s + 1) % thin == 0:
-                        _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
-            e_now[c] = e
-            c = next_item(todo)
+    x = X[c]
+    logit, w, acc, mark, lst = _block_workspace(n_states)
+    key = keys[c]
+    e = e_now[c]
+    for s in range(n_sweeps):
+        k0, k1 = sweep_key(key, sweep0 + s)
+        for col in range(n_col):
+            p = cptr[col]
+            end = cptr[col + 1]
+            while p < end:
+                q = min(p + BLOCK, end)
+                e += _graph_block(x, k0, k1, visit, site_of, False, p, q, mode, n_states, unary, ptr, nbr,
+                                  tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
+                p = q
+        if record:
+            energies[s, c] = e
+            if (s + 1) % thin == 0:
+                _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
+    e_now[c] = e
 
 
 @parallel_kernel
@@ -307,35 +301,31 @@ def graph_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energie
                     _record_relabelled(samples[(s + 1) // thin - 1, c], X[c], site_of)
 
 
-@parallel_kernel
-def graph_sweeps_random(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+@chunked_kernel(items="X.shape[0]")
+def graph_sweeps_random(c, start, stop, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
                         pos, site_of, mode, n_states, unary, ptr, nbr, tab, otab, beta, eunary, eotab, ebeta):
     """Random-scan sweeps: d updates of uniformly chosen sites per sweep (chain layout).
 
     Chains relabelled as in :func:`graph_sweeps_chains`; site i sits at position pos[i].
+    One chain per chunk: chain ``c``.
     """
-    n_chains, d = X.shape
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):   # chains handed out dynamically (kernels/schedule.py)
-        c = next_item(todo)
-        while c < n_chains:
-            x = X[c]
-            logit, w, acc, mark, lst = _block_workspace(n_states)
-            steps = np.empty(d, dtype=np.int64)
-            key = keys[c]
-            site_key = substream(key, 1)
-            e = e_now[c]
-            for s in range(n_sweeps):
-                base = (sweep0 + s) * d
-                for t in range(d):   # the positions this sweep visits, then the updates in order
-                    i = np.int64(uniform(site_key, base + t) * d)
-                    steps[t] = pos[min(i, d - 1)]
-                k0, k1 = sweep_key(key, sweep0 + s)
-                e += _graph_block(x, k0, k1, steps, site_of, True, 0, d, mode, n_states, unary, ptr, nbr, tab, otab,
-                                  beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
-                if record:
-                    energies[s, c] = e
-                    if (s + 1) % thin == 0:
-                        _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
-            e_now[c] = e
-            c = next_item(todo)
+    d = X.shape[1]
+    x = X[c]
+    logit, w, acc, mark, lst = _block_workspace(n_states)
+    steps = np.empty(d, dtype=np.int64)
+    key = keys[c]
+    site_key = substream(key, 1)
+    e = e_now[c]
+    for s in range(n_sweeps):
+        base = (sweep0 + s) * d
+        for t in range(d):   # the positions this sweep visits, then the updates in order
+            i = np.int64(uniform(site_key, base + t) * d)
+            steps[t] = pos[min(i, d - 1)]
+        k0, k1 = sweep_key(key, sweep0 + s)
+        e += _graph_block(x, k0, k1, steps, site_of, True, 0, d, mode, n_states, unary, ptr, nbr, tab, otab,
+                          beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
+        if record:
+            energies[s, c] = e
+            if (s + 1) % thin == 0:
+                _record_relabelled(samples[(s + 1) // thin - 1, c], x, site_of)
+    e_now[c] = e

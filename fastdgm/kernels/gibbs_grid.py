@@ -12,8 +12,7 @@ from .gibbs_common import copy_state
 from .gibbs_rng import site_bits, site_uniform, sweep_key
 from .gibbs_torus import (from_split, ising_row, potts4_draw, potts_row, split_size, thresholds, to_split,
                           torus_split_ok, torus_sweep)
-from .parallel import parallel_kernel, serial_kernel
-from .schedule import WORKERS, next_item
+from .parallel import chunked_kernel, parallel_kernel, serial_kernel
 
 
 # --- 2-colourable grids: neighbours by index arithmetic ---------------------------------
@@ -187,48 +186,42 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
     return beta * acc
 
 
-@parallel_kernel
-def grid_sweeps_chains(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+@chunked_kernel(items="X.shape[0]")
+def grid_sweeps_chains(c, start, stop, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
                        geom, beta, ising, ising_int, expb, n_states):
-    """Checkerboard sweeps of a Potts grid without field, chain layout."""
-    n_chains, d = X.shape
+    """Checkerboard sweeps of a Potts grid without field, chain layout; one chain per chunk: chain ``c``."""
     H = geom[0]
     W = geom[1]
     ph = geom[2] != 0
     pw = geom[3] != 0
     split = torus_split_ok(H, W, ph, pw)
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):   # chains handed out dynamically (kernels/schedule.py)
-        c = next_item(todo)
-        while c < n_chains:
-            x = X[c]
-            lst = np.zeros(4, dtype=np.int64)
-            cnt = np.zeros(4, dtype=np.int64)
-            F = np.empty(split_size(H, W) if split else 0, dtype=X.dtype)
-            if split:
-                to_split(x, F, 0, H, W)
-            key = keys[c]
-            e = e_now[c]
-            for s in range(n_sweeps):
-                k0, k1 = sweep_key(key, sweep0 + s)
+    x = X[c]
+    lst = np.zeros(4, dtype=np.int64)
+    cnt = np.zeros(4, dtype=np.int64)
+    F = np.empty(split_size(H, W) if split else 0, dtype=X.dtype)
+    if split:
+        to_split(x, F, 0, H, W)
+    key = keys[c]
+    e = e_now[c]
+    for s in range(n_sweeps):
+        k0, k1 = sweep_key(key, sweep0 + s)
+        if split:
+            e = torus_sweep(F, 0, e, beta, H, W, k0, k1, n_states, ising_int, expb)
+        else:
+            for col in range(2):
+                for r in range(H):
+                    e += _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst,
+                                   cnt, k0, k1)
+        if record:
+            energies[s, c] = e
+            if (s + 1) % thin == 0:
                 if split:
-                    e = torus_sweep(F, 0, e, beta, H, W, k0, k1, n_states, ising_int, expb)
+                    from_split(F, 0, samples[(s + 1) // thin - 1, c], H, W)
                 else:
-                    for col in range(2):
-                        for r in range(H):
-                            e += _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst,
-                                           cnt, k0, k1)
-                if record:
-                    energies[s, c] = e
-                    if (s + 1) % thin == 0:
-                        if split:
-                            from_split(F, 0, samples[(s + 1) // thin - 1, c], H, W)
-                        else:
-                            copy_state(samples[(s + 1) // thin - 1, c], x)
-            if split:
-                from_split(F, 0, x, H, W)
-            e_now[c] = e
-            c = next_item(todo)
+                    copy_state(samples[(s + 1) // thin - 1, c], x)
+    if split:
+        from_split(F, 0, x, H, W)
+    e_now[c] = e
 
 
 @parallel_kernel

@@ -38,11 +38,10 @@ Slow references: :mod:`fastdgm.slow.hclt` (enumeration over z).
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from .levels import threshold_levels, threshold_weights
-from .likelihood import SERIAL_WORK
-from .parallel import parallel_kernel, serial_kernel
+from .likelihood import CHUNK, SERIAL_WORK
+from .parallel import chunked_kernel, serial_kernel
 from .rng import substream, uniform
 
 __all__ = ["block_rows", "n_lanes", "log_prob", "em_stats", "fill", "sample"]
@@ -220,30 +219,26 @@ def _upward(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, ll, A, M, lo
     _root_ll(prior, lam, order[0], nb, logs, prod, ll)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK, error_model="numpy")
-def log_prob(X, miss, order, parent, prior, Tt, E, B, out):
-    """out[i] = log P(x_i) (marginal over the entries flagged in ``miss``)."""
+@chunked_kernel(items="(X.shape[0] + B - 1) // B", chunk=64, serial_below=SERIAL_WORK, error_model="numpy")
+def log_prob(c, start, stop, X, miss, order, parent, prior, Tt, E, B, out):
+    """out[i] = log P(x_i) (marginal over the entries flagged in ``miss``); chunks of 64 blocks
+    of B rows (scratch allocated per chunk)."""
     n = X.shape[0]
     d = order.shape[0]
     K = prior.shape[0]
-    CB = 64                                   # blocks per task (scratch allocated per task)
-    nblk = (n + B - 1) // B
-    ntask = (nblk + CB - 1) // CB
-    for task in prange(ntask):
-        lam = np.empty((d, B, K))
-        msg = np.empty((d, B, K))
-        ll = np.empty(B)
-        A = np.empty((4, K))
-        M = np.empty((4, K))
-        logs = np.empty(B)
-        prod = np.empty(B)
-        for t in range(task * CB, min(nblk, (task + 1) * CB)):
-            i0 = t * B
-            nb = min(n, i0 + B) - i0
-            _upward(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, ll, A, M, logs, prod)
-            for b in range(nb):
-                out[i0 + b] = ll[b]
-    return out
+    lam = np.empty((d, B, K))
+    msg = np.empty((d, B, K))
+    ll = np.empty(B)
+    A = np.empty((4, K))
+    M = np.empty((4, K))
+    logs = np.empty(B)
+    prod = np.empty(B)
+    for t in range(start, stop):
+        i0 = t * B
+        nb = min(n, i0 + B) - i0
+        _upward(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, ll, A, M, logs, prod)
+        for b in range(nb):
+            out[i0 + b] = ll[b]
 
 
 # ---------------------------------------------------------------------------------------
@@ -314,9 +309,10 @@ def _zero_lane(G, S, lane):
                 S[lane, j, x, v] = 0.0
 
 
-@parallel_kernel(serial_below=SERIAL_WORK, error_model="numpy")
-def em_stats(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
-    """E-step statistics, per lane l (blocks l, l+L, l+2L, ... of B rows, in order):
+@chunked_kernel(items="G.shape[0]", serial_below=SERIAL_WORK, error_model="numpy")
+def em_stats(c, start, stop, X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
+    """E-step statistics, per lane l (blocks l, l+L, l+2L, ... of B rows, in order; one lane
+    per chunk):
 
     G[l, c, u, v] = sum_i w_i r_ic(u) lam_ic(v)   (times T[c, u, v]: expected pair counts
                     of (Z_parent(c) = u, Z_c = v); the root's slot stays 0)
@@ -331,7 +327,7 @@ def em_stats(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
     nblk = (n + B - 1) // B
     nomiss = np.zeros((0, 0), dtype=np.uint8)
     root = order[0]
-    for lane in prange(L):
+    for lane in range(start, stop):
         _zero_lane(G, S, lane)
         lam = np.empty((d, B, K))
         msg = np.empty((d, B, K))
@@ -371,78 +367,69 @@ def em_stats(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
                         if wb[b] != 0.0:
                             _posterior(X, i0, lam, H, q, c, b, wb[b], S, lane)
         ll[lane] = acc
-    return G
 
 
 # ---------------------------------------------------------------------------------------
 # sampling
 # ---------------------------------------------------------------------------------------
-@parallel_kernel(serial_below=SERIAL_WORK, error_model="numpy")
-def fill(X, miss, order, parent, prior, T, Tt, E, Elev, B, key, out, ll):
+@chunked_kernel(items="X.shape[0]", chunk="B", serial_below=SERIAL_WORK, error_model="numpy")
+def fill(c, start, stop, X, miss, order, parent, prior, T, Tt, E, Elev, B, key, out, ll):
     """Exact conditional draws of the missing entries: upward pass with the missing
     emissions set to 1, then Z drawn down the tree from P(Z_c | Z_parent, x_observed)
     proportional to T[c, z_parent, v] lam_c(v), and each missing X_ij from Elev[j, z_j].
-    ``out`` is a copy of X; ll[i] = log P(observed part of x_i) (-inf: nothing drawn)."""
-    n, d = X.shape
+    ``out`` is a copy of X; ll[i] = log P(observed part of x_i) (-inf: nothing drawn).
+    One block of B rows per chunk."""
+    d = X.shape[1]
     K = prior.shape[0]
-    nblk = (n + B - 1) // B
     zkey = substream(key, 0)
-    for t in prange(nblk):
-        i0 = t * B
-        nb = min(n, i0 + B) - i0
-        lam = np.empty((d, B, K))
-        msg = np.empty((d, B, K))
-        lb = np.empty(B)
-        wts = np.empty(K)
-        z = np.empty(d, dtype=np.int64)
-        _upward(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, lb,
-                np.empty((4, K)), np.empty((4, K)), np.empty(B), np.empty(B))
-        for b in range(nb):
-            i = i0 + b
-            ll[i] = lb[b]
-            if lb[b] == -np.inf:
-                continue
-            for tt in range(d):
-                c = order[tt]
-                s = 0.0
-                if tt == 0:
-                    for v in range(K):
-                        wts[v] = prior[v] * lam[c, b, v]
-                        s += wts[v]
-                else:
-                    zp = z[parent[c]]
-                    for v in range(K):
-                        wts[v] = T[c, zp, v] * lam[c, b, v]
-                        s += wts[v]
-                zc = threshold_weights(wts, K, s, uniform(zkey, i * d + c))
-                z[c] = zc
-                if miss[i, c] != 0:
-                    out[i, c] = threshold_levels(Elev[c, zc], uniform(key, i * d + c))
-    return out
+    i0 = start
+    nb = stop - start
+    lam = np.empty((d, B, K))
+    msg = np.empty((d, B, K))
+    lb = np.empty(B)
+    wts = np.empty(K)
+    z = np.empty(d, dtype=np.int64)
+    _upward(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, lb,
+            np.empty((4, K)), np.empty((4, K)), np.empty(B), np.empty(B))
+    for b in range(nb):
+        i = i0 + b
+        ll[i] = lb[b]
+        if lb[b] == -np.inf:
+            continue
+        for tt in range(d):
+            c = order[tt]
+            s = 0.0
+            if tt == 0:
+                for v in range(K):
+                    wts[v] = prior[v] * lam[c, b, v]
+                    s += wts[v]
+            else:
+                zp = z[parent[c]]
+                for v in range(K):
+                    wts[v] = T[c, zp, v] * lam[c, b, v]
+                    s += wts[v]
+            zc = threshold_weights(wts, K, s, uniform(zkey, i * d + c))
+            z[c] = zc
+            if miss[i, c] != 0:
+                out[i, c] = threshold_levels(Elev[c, zc], uniform(key, i * d + c))
 
 
-@parallel_kernel(serial_below=SERIAL_WORK, error_model="numpy")
-def sample(order, parent, plev, Tlev, Elev, key, row0, out):
+@chunked_kernel(items="out.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK, error_model="numpy")
+def sample(c, start, stop, order, parent, plev, Tlev, Elev, key, row0, out):
     """Ancestral sampling of rows row0.. of a sample: Z_root from plev (K,), Z_c from
     Tlev[c, z_parent] (d, K, K), X_j from Elev[j, z_j] (d, K, C); levels are cumulative, last
     level 1.0. Element (i, c) uses uniform(substream(key, 0), i*d + c) for z and
     uniform(key, i*d + c) for x, i the row in the whole sample."""
-    n, d = out.shape
+    d = out.shape[1]
     zkey = substream(key, 0)
-    CH = 4096
-    nc = (n + CH - 1) // CH
-    for t in prange(nc):
-        z = np.empty(d, dtype=np.int64)
-        for i in range(t * CH, min(n, (t + 1) * CH)):
-            for tt in range(d):
-                c = order[tt]
-                uz = uniform(zkey, (row0 + i) * d + c)
-                if tt == 0:
-                    zc = threshold_levels(plev, uz)
-                else:
-                    zc = threshold_levels(Tlev[c, z[parent[c]]], uz)
-                z[c] = zc
-                out[i, c] = threshold_levels(Elev[c, zc], uniform(key, (row0 + i) * d + c))
-    return out
-
-
+    z = np.empty(d, dtype=np.int64)
+    for i in range(start, stop):
+        for tt in range(d):
+            c = order[tt]
+            uz = uniform(zkey, (row0 + i) * d + c)
+            if tt == 0:
+                zc = threshold_levels(plev, uz)
+            else:
+                zc = threshold_levels(Tlev[c, z[parent[c]]], uz)
+            z[c] = zc
+            out[i, c] = threshold_levels(Elev[c, zc], uniform(key, (row0 + i) * d + c))

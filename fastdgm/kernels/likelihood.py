@@ -15,11 +15,9 @@ Slow numpy references of every kernel are in :mod:`fastdgm.slow.likelihood`.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from .levels import logsumexp
-from .schedule import WORKERS, next_item
-from .parallel import parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, serial_kernel
 from .rng import uniform
 
 __all__ = [
@@ -27,7 +25,7 @@ __all__ = [
     "factorized_log_prob", "binary_log_prob", "binary_tables", "mixture_log_prob", "tree_log_prob", "mixture_responsibilities",
     "mixture_em_stats", "weighted_counts", "pair_counts",
     "pack_states",
-    "random_resp_stats", "max_state",
+    "random_resp_stats", "max_state", "largest_state",
 ]
 
 CHUNK = 4096           # rows per task of the row-parallel kernels
@@ -55,77 +53,63 @@ def n_chunks(n: int, per_chunk_cells: int, *, budget: int = 1 << 22, chunk: int 
 # ---------------------------------------------------------------------------------------
 # per-sample log-likelihoods
 # ---------------------------------------------------------------------------------------
-@parallel_kernel(serial_below=SERIAL_WORK)
-def factorized_log_prob(X, logp, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def factorized_log_prob(c, start, stop, X, logp, out):
     """out[i] = sum_j logp[j, X[i, j]] (j ascending). X (n, d) int, logp (d, C) float64."""
-    n, d = X.shape
-    nc = (n + CHUNK - 1) // CHUNK
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        while c < nc:
-            i = c * CHUNK
-            stop = min(n, i + CHUNK)
-            # four rows at a time: four independent accumulators keep the gathers in flight
-            while i + 4 <= stop:
-                s0 = 0.0
-                s1 = 0.0
-                s2 = 0.0
-                s3 = 0.0
-                for j in range(d):          # 2-d indexing: a row view would touch logp's refcount
-                    s0 += logp[j, X[i, j]]
-                    s1 += logp[j, X[i + 1, j]]
-                    s2 += logp[j, X[i + 2, j]]
-                    s3 += logp[j, X[i + 3, j]]
-                out[i] = s0
-                out[i + 1] = s1
-                out[i + 2] = s2
-                out[i + 3] = s3
-                i += 4
-            while i < stop:
-                s = 0.0
-                for j in range(d):
-                    s += logp[j, X[i, j]]
-                out[i] = s
-                i += 1
-            c = next_item(todo)
+    d = X.shape[1]
+    i = start
+    # four rows at a time: four independent accumulators keep the gathers in flight
+    while i + 4 <= stop:
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for j in range(d):          # 2-d indexing: a row view would touch logp's refcount
+            s0 += logp[j, X[i, j]]
+            s1 += logp[j, X[i + 1, j]]
+            s2 += logp[j, X[i + 2, j]]
+            s3 += logp[j, X[i + 3, j]]
+        out[i] = s0
+        out[i + 1] = s1
+        out[i + 2] = s2
+        out[i + 3] = s3
+        i += 4
+    while i < stop:
+        s = 0.0
+        for j in range(d):
+            s += logp[j, X[i, j]]
+        out[i] = s
+        i += 1
 
 
 _PACK = np.uint64(0x8040201008040201)
 _S56 = np.uint64(56)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def binary_log_prob(X64, tab, out):
+@chunked_kernel(items="X64.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def binary_log_prob(c, start, stop, X64, tab, out):
     """C = 2, d = 8 G: X viewed as (n, G) uint64 words of eight 0/1 bytes each.
 
     ``(word * 0x8040201008040201) >> 56`` gathers the eight bytes' bits into one byte b
     (column 8k + t at bit ``BINARY_BIT[t]``), and tab[k, b] (G, 256) holds the sum of the
     eight columns' log-probabilities: one multiply and one lookup per eight columns.
     """
-    n, G = X64.shape
-    nc = (n + CHUNK - 1) // CHUNK
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        while c < nc:
-            i = c * CHUNK
-            stop = min(n, i + CHUNK)
-            while i + 2 <= stop:
-                s0 = 0.0
-                s1 = 0.0
-                for k in range(G):
-                    s0 += tab[k, (X64[i, k] * _PACK) >> _S56]
-                    s1 += tab[k, (X64[i + 1, k] * _PACK) >> _S56]
-                out[i] = s0
-                out[i + 1] = s1
-                i += 2
-            if i < stop:
-                s = 0.0
-                for k in range(G):
-                    s += tab[k, (X64[i, k] * _PACK) >> _S56]
-                out[i] = s
-            c = next_item(todo)
+    G = X64.shape[1]
+    i = start
+    while i + 2 <= stop:
+        s0 = 0.0
+        s1 = 0.0
+        for k in range(G):
+            s0 += tab[k, (X64[i, k] * _PACK) >> _S56]
+            s1 += tab[k, (X64[i + 1, k] * _PACK) >> _S56]
+        out[i] = s0
+        out[i + 1] = s1
+        i += 2
+    if i < stop:
+        s = 0.0
+        for k in range(G):
+            s += tab[k, (X64[i, k] * _PACK) >> _S56]
+        out[i] = s
 
 
 def _binary_bit_positions():
@@ -167,96 +151,68 @@ def _component_scores(X, i, T, logw, acc):
             acc[k] += t[k]
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def mixture_log_prob(X, T, logw, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def mixture_log_prob(c, start, stop, X, T, logw, out):
     """out[i] = logsumexp_k (logw[k] + sum_j T[j, X[i, j], k]). T (d, C, K) float64."""
-    n, d = X.shape
     K = logw.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        while c < nc:
-            acc = np.empty(K)
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                _component_scores(X, i, T, logw, acc)
-                out[i] = logsumexp(acc, K)
-            c = next_item(todo)
+    acc = np.empty(K)
+    for i in range(start, stop):
+        _component_scores(X, i, T, logw, acc)
+        out[i] = logsumexp(acc, K)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def mixture_responsibilities(X, T, logw, resp, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def mixture_responsibilities(c, start, stop, X, T, logw, resp, out):
     """resp[i, k] = P(z = k | x_i); out[i] = log P(x_i). Rows of probability zero get -inf
     and uniform responsibilities."""
-    n, d = X.shape
     K = logw.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        while c < nc:
-            acc = np.empty(K)
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                _component_scores(X, i, T, logw, acc)
-                lse = logsumexp(acc, K)
-                out[i] = lse
-                if lse == -np.inf:
-                    for k in range(K):
-                        resp[i, k] = 1.0 / K
-                else:
-                    for k in range(K):
-                        resp[i, k] = np.exp(acc[k] - lse)
-            c = next_item(todo)
+    acc = np.empty(K)
+    for i in range(start, stop):
+        _component_scores(X, i, T, logw, acc)
+        lse = logsumexp(acc, K)
+        out[i] = lse
+        if lse == -np.inf:
+            for k in range(K):
+                resp[i, k] = 1.0 / K
+        else:
+            for k in range(K):
+                resp[i, k] = np.exp(acc[k] - lse)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def tree_log_prob(X, cond, parent, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def tree_log_prob(c, start, stop, X, cond, parent, out):
     """out[i] = sum_j cond[j, X[i, parent[j]], X[i, j]]; cond (d, C, C) float64, parent (d,) int64
     (the root is its own parent and its table rows all hold its marginal)."""
-    n, d = X.shape
-    nc = (n + CHUNK - 1) // CHUNK
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        while c < nc:
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                s = 0.0
-                for j in range(d):
-                    s += cond[j, X[i, parent[j]], X[i, j]]
-                out[i] = s
-            c = next_item(todo)
+    d = X.shape[1]
+    for i in range(start, stop):
+        s = 0.0
+        for j in range(d):
+            s += cond[j, X[i, parent[j]], X[i, j]]
+        out[i] = s
 
 
 # ---------------------------------------------------------------------------------------
 # sufficient statistics
 # ---------------------------------------------------------------------------------------
-@parallel_kernel(serial_below=SERIAL_WORK)
-def weighted_counts(X, w, rows, partial):
+@chunked_kernel(items="X.shape[0]", chunk="rows", serial_below=SERIAL_WORK)
+def weighted_counts(c, start, stop, X, w, rows, partial):
     """partial[c, j, x] = sum of w[i] (1 if w is empty) over rows i of chunk c with X[i, j] = x.
 
-    Chunk c holds rows [c*rows, (c+1)*rows). Sum the partials over c in order for the counts.
+    Chunk c holds rows [c*rows, (c+1)*rows); partial has ceil(n / rows) chunks. Sum the
+    partials over c in order for the counts.
     """
-    n, d = X.shape
-    nc = partial.shape[0]
+    d = X.shape[1]
     has_w = w.shape[0] > 0
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        if c < nc:
-            # a private accumulator, copied out once per chunk: two threads take neighbouring
-            # chunks, and adding into partial[c] directly ping-pongs their shared cache lines
-            acc = np.empty(partial.shape[1:])
-            while c < nc:
-                acc[:, :] = 0.0
-                for i in range(c * rows, min(n, (c + 1) * rows)):
-                    wi = w[i] if has_w else 1.0
-                    for j in range(d):
-                        acc[j, X[i, j]] += wi
-                for j in range(d):          # element loops: numba compiles a slice assignment slowly
-                    for x in range(acc.shape[1]):
-                        partial[c, j, x] = acc[j, x]
-                c = next_item(todo)
-    return partial
+    # a private accumulator, copied out once per chunk: two threads take neighbouring
+    # chunks, and adding into partial[c] directly ping-pongs their shared cache lines
+    acc = np.zeros(partial.shape[1:])
+    for i in range(start, stop):
+        wi = w[i] if has_w else 1.0
+        for j in range(d):
+            acc[j, X[i, j]] += wi
+    for j in range(d):          # element loops: numba compiles a slice assignment slowly
+        for x in range(acc.shape[1]):
+            partial[c, j, x] = acc[j, x]
 
 
 @serial_kernel(inline="always")
@@ -279,45 +235,35 @@ def _add_to_counts(X, i, r, cc):
             cc[j, x, k] += r[k]
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def mixture_em_stats(X, T, logw, w, rows, counts, nk, ll):
+@chunked_kernel(items="X.shape[0]", chunk="rows", serial_below=SERIAL_WORK)
+def mixture_em_stats(c, start, stop, X, T, logw, w, rows, counts, nk, ll):
     """E-step fused with the M-step statistics, per chunk c of ``rows`` rows:
 
     counts[c, j, x, k] = sum_i w_i r_ik [X[i, j] = x], nk[c, k] = sum_i w_i r_ik,
     ll[c] = sum_i w_i log P(x_i), where r_ik = P(z = k | x_i) under (logw, T (d, C, K)).
     """
-    n = X.shape[0]
     K = logw.shape[0]
-    nc = counts.shape[0]
     has_w = w.shape[0] > 0
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        if c < nc:
-            acc = np.empty(K)
-            r = np.empty(K)
-            cc = np.empty(counts.shape[1:])     # private, see weighted_counts
-            nkc = np.empty(K)
-            while c < nc:
-                cc[:, :, :] = 0.0
-                nkc[:] = 0.0
-                s = 0.0
-                for i in range(c * rows, min(n, (c + 1) * rows)):
-                    wi = w[i] if has_w else 1.0
-                    _component_scores(X, i, T, logw, acc)
-                    lse = logsumexp(acc, K)
-                    if wi == 0.0:
-                        continue
-                    s += wi * lse
-                    if lse == -np.inf:
-                        continue
-                    for k in range(K):
-                        r[k] = wi * np.exp(acc[k] - lse)
-                        nkc[k] += r[k]
-                    _add_to_counts(X, i, r, cc)
-                _copy_chunk(cc, nkc, counts, nk, c)
-                ll[c] = s
-                c = next_item(todo)
+    acc = np.empty(K)
+    r = np.empty(K)
+    cc = np.zeros(counts.shape[1:])     # private, see weighted_counts
+    nkc = np.zeros(K)
+    s = 0.0
+    for i in range(start, stop):
+        wi = w[i] if has_w else 1.0
+        _component_scores(X, i, T, logw, acc)
+        lse = logsumexp(acc, K)
+        if wi == 0.0:
+            continue
+        s += wi * lse
+        if lse == -np.inf:
+            continue
+        for k in range(K):
+            r[k] = wi * np.exp(acc[k] - lse)
+            nkc[k] += r[k]
+        _add_to_counts(X, i, r, cc)
+    _copy_chunk(cc, nkc, counts, nk, c)
+    ll[c] = s
 
 
 @serial_kernel(inline="always")
@@ -327,85 +273,66 @@ def _count_pair(xa, xb, w, has_w, o):
         o[xa[i], xb[i]] += w[i] if has_w else 1.0
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def pair_counts(Xt, w, a, b, out):
-    """out[p, u, v] = sum_i w_i [Xt[a[p], i] = u, Xt[b[p], i] = v]. Xt (d, n) (X transposed)."""
-    for p in prange(a.shape[0]):
+@chunked_kernel(items="a.shape[0]", serial_below=SERIAL_WORK)
+def pair_counts(c, start, stop, Xt, w, a, b, out):
+    """out[p, u, v] = sum_i w_i [Xt[a[p], i] = u, Xt[b[p], i] = v]. Xt (d, n) (X transposed).
+    One pair per chunk."""
+    for p in range(start, stop):
         _count_pair(Xt[a[p]], Xt[b[p]], w, w.shape[0] > 0, out[p])
-    return out
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def pack_states(X, C, g, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def pack_states(c, start, stop, X, C, g, out):
     """out[i, q] = sum_t X[i, q*g + t] * C**(m-1-t) over the m <= g columns of group q
     (first column most significant): g columns of C states as one state of C**g <= 256."""
-    n, d = X.shape
+    d = X.shape[1]
     G = out.shape[1]
-    nc = (n + CHUNK - 1) // CHUNK
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        while c < nc:
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                for q in range(G):
-                    b = 0
-                    for j in range(q * g, min(d, q * g + g)):
-                        b = b * C + X[i, j]
-                    out[i, q] = b
-            c = next_item(todo)
-    return out
+    for i in range(start, stop):
+        for q in range(G):
+            b = 0
+            for j in range(q * g, min(d, q * g + g)):
+                b = b * C + X[i, j]
+            out[i, q] = b
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def random_resp_stats(X, K, key, row0, w, rows, counts, nk):
+@chunked_kernel(items="X.shape[0]", chunk="rows", serial_below=SERIAL_WORK)
+def random_resp_stats(c, start, stop, X, K, key, row0, w, rows, counts, nk):
     """EM initialisation: random responsibilities r_ik proportional to -log(1 - u) + 1e-12,
     u = uniform(key, (row0 + i)*K + k) (Dirichlet(1) rows; row0: the block's first row in the
     whole data set), times w_i, accumulated like
     :func:`_mixture_em_stats`: counts[c, j, x, k] and nk[c, k] per chunk c of ``rows`` rows."""
-    n = X.shape[0]
-    nc = counts.shape[0]
     has_w = w.shape[0] > 0
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        if c < nc:
-            r = np.empty(K)
-            cc = np.empty(counts.shape[1:])     # private, see weighted_counts
-            nkc = np.empty(K)
-            while c < nc:
-                cc[:, :, :] = 0.0
-                nkc[:] = 0.0
-                for i in range(c * rows, min(n, (c + 1) * rows)):
-                    s = 0.0
-                    for k in range(K):
-                        r[k] = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
-                        s += r[k]
-                    wi = (w[i] if has_w else 1.0) / s
-                    for k in range(K):
-                        r[k] *= wi
-                        nkc[k] += r[k]
-                    _add_to_counts(X, i, r, cc)
-                _copy_chunk(cc, nkc, counts, nk, c)
-                c = next_item(todo)
+    r = np.empty(K)
+    cc = np.zeros(counts.shape[1:])     # private, see weighted_counts
+    nkc = np.zeros(K)
+    for i in range(start, stop):
+        s = 0.0
+        for k in range(K):
+            r[k] = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
+            s += r[k]
+        wi = (w[i] if has_w else 1.0) / s
+        for k in range(K):
+            r[k] *= wi
+            nkc[k] += r[k]
+        _add_to_counts(X, i, r, cc)
+    _copy_chunk(cc, nkc, counts, nk, c)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def max_state(X):
-    """Largest value of X (n, d), by chunks of rows (the validation scan, in parallel)."""
-    n, d = X.shape
-    flat = X.reshape(-1)
-    nc = (n + CHUNK - 1) // CHUNK
-    part = np.zeros(nc, dtype=np.int64)
-    todo = np.zeros(1, np.int64)
-    for worker in prange(WORKERS):
-        c = next_item(todo)
-        while c < nc:
-            block = flat[c * CHUNK * d:min(n, (c + 1) * CHUNK) * d]
-            m = block[0]                  # same dtype as X; indices from 0 so LLVM vectorises max()
-            for k in range(block.shape[0]):
-                m = max(m, block[k])
-            part[c] = m
-            c = next_item(todo)
-    return part.max()
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def max_state(c, start, stop, X, part):
+    """part[c] = largest value of the rows of chunk c of X (n, d) (the validation scan, in
+    parallel); part (ceil(n / CHUNK),) int64."""
+    d = X.shape[1]
+    block = X.reshape(-1)[start * d:stop * d]
+    m = block[0]                  # same dtype as X; indices from 0 so LLVM vectorises max()
+    for k in range(block.shape[0]):
+        m = max(m, block[k])
+    part[c] = m
 
 
+def largest_state(X) -> int:
+    """Largest value of X (n, d) (n >= 1), C-contiguous: :func:`max_state` in parallel, then the
+    maximum of the chunks' maxima."""
+    part = np.empty(-(-X.shape[0] // CHUNK), dtype=np.int64)
+    max_state(X.size, X, part)
+    return int(part.max())

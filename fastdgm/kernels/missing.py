@@ -20,9 +20,8 @@ Slow references: :mod:`fastdgm.slow.missing`.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .parallel import parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, serial_kernel
 from .likelihood import CHUNK, SERIAL_WORK
 from .rng import substream, uniform
 from .levels import logsumexp, softmax_weights, threshold_levels, threshold_weights
@@ -46,44 +45,38 @@ def _masked_scores(X, M, i, T, logw, acc):
                 acc[k] += t[k]
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def mixture_missing_log_prob(X, M, T, logw, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def mixture_missing_log_prob(c, start, stop, X, M, T, logw, out):
     """out[i] = log sum_k w_k prod_{j observed} P_k(x_ij): the missing entries summed out."""
-    n = X.shape[0]
     K = logw.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        acc = np.empty(K)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            _masked_scores(X, M, i, T, logw, acc)
-            out[i] = logsumexp(acc, K)
+    acc = np.empty(K)
+    for i in range(start, stop):
+        _masked_scores(X, M, i, T, logw, acc)
+        out[i] = logsumexp(acc, K)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def mixture_fill(X, M, T, logw, levels, key, out, lp):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def mixture_fill(c, start, stop, X, M, T, logw, levels, key, out, lp):
     """out = X with each missing entry drawn from the exact conditional: component z_i from
     P(z | observed) (thresholding its weights), then entry j from levels[z_i, j] (K, d, C).
     lp[i] = log P(observed entries of row i)."""
-    n, d = X.shape
+    d = X.shape[1]
     K = logw.shape[0]
     zkey = substream(key, 0)
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        acc = np.empty(K)
-        wk = np.empty(K)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            _masked_scores(X, M, i, T, logw, acc)
-            lp[i] = logsumexp(acc, K)
-            for j in range(d):
-                out[i, j] = X[i, j]
-            if lp[i] == -np.inf:
-                continue
-            s = softmax_weights(acc, K, wk)
-            z = threshold_weights(wk, K, s, uniform(zkey, i))
-            for j in range(d):
-                if M[i, j]:
-                    out[i, j] = threshold_levels(levels[z, j], uniform(key, i * d + j))
-    return out
+    acc = np.empty(K)
+    wk = np.empty(K)
+    for i in range(start, stop):
+        _masked_scores(X, M, i, T, logw, acc)
+        lp[i] = logsumexp(acc, K)
+        for j in range(d):
+            out[i, j] = X[i, j]
+        if lp[i] == -np.inf:
+            continue
+        s = softmax_weights(acc, K, wk)
+        z = threshold_weights(wk, K, s, uniform(zkey, i))
+        for j in range(d):
+            if M[i, j]:
+                out[i, j] = threshold_levels(levels[z, j], uniform(key, i * d + j))
 
 
 # ---------------------------------------------------------------------------------------
@@ -135,63 +128,58 @@ def _tree_scores(X, M, i, cond, kparent, order, logw, beta, tmp, acc):
         acc[k] = logw[k] + _tree_upward(X, M, i, cond[k], kparent[k], order[k], beta, tmp)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def tree_missing_log_prob(X, M, cond, kparent, order, logw, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def tree_missing_log_prob(c, start, stop, X, M, cond, kparent, order, logw, out):
     """out[i] = log sum_k w_k P_k(observed entries of row i)."""
-    n, d = X.shape
+    d = X.shape[1]
     K = logw.shape[0]
     C = cond.shape[3]
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        acc = np.empty(K)
-        beta = np.empty((d, C))
-        tmp = np.empty(C)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            _tree_scores(X, M, i, cond, kparent, order, logw, beta, tmp, acc)
-            out[i] = logsumexp(acc, K)
+    acc = np.empty(K)
+    beta = np.empty((d, C))
+    tmp = np.empty(C)
+    for i in range(start, stop):
+        _tree_scores(X, M, i, cond, kparent, order, logw, beta, tmp, acc)
+        out[i] = logsumexp(acc, K)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def tree_fill(X, M, cond, kparent, order, logw, key, out, lp):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def tree_fill(c, start, stop, X, M, cond, kparent, order, logw, key, out, lp):
     """out = X with the missing entries of each row drawn jointly from the exact conditional:
     component z from P(z | observed), the upward pass of tree z, then downward: the root
     (if missing) from exp(cond[root, 0, v] + beta[root, v]), each missing child j given its
     parent's (drawn or observed) state s from exp(cond[j, s, v] + beta[j, v]).
     lp[i] = log P(observed entries of row i)."""
-    n, d = X.shape
+    d = X.shape[1]
     K = logw.shape[0]
     C = cond.shape[3]
     zkey = substream(key, 0)
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        acc = np.empty(K)
-        wk = np.empty(K)
-        beta = np.empty((d, C))
-        tmp = np.empty(C)
-        wc = np.empty(C)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            _tree_scores(X, M, i, cond, kparent, order, logw, beta, tmp, acc)
-            lp[i] = logsumexp(acc, K)
-            for j in range(d):
-                out[i, j] = X[i, j]
-            if lp[i] == -np.inf:
+    acc = np.empty(K)
+    wk = np.empty(K)
+    beta = np.empty((d, C))
+    tmp = np.empty(C)
+    wc = np.empty(C)
+    for i in range(start, stop):
+        _tree_scores(X, M, i, cond, kparent, order, logw, beta, tmp, acc)
+        lp[i] = logsumexp(acc, K)
+        for j in range(d):
+            out[i, j] = X[i, j]
+        if lp[i] == -np.inf:
+            continue
+        s = softmax_weights(acc, K, wk)
+        z = threshold_weights(wk, K, s, uniform(zkey, i))
+        if z != K - 1:   # beta holds the last tree's messages: redo the pass of tree z
+            _tree_upward(X, M, i, cond[z], kparent[z], order[z], beta, tmp)
+        cz = cond[z]
+        pz = kparent[z]
+        for t in range(d):
+            j = order[z, t]
+            if not M[i, j]:
                 continue
-            s = softmax_weights(acc, K, wk)
-            z = threshold_weights(wk, K, s, uniform(zkey, i))
-            if z != K - 1:   # beta holds the last tree's messages: redo the pass of tree z
-                _tree_upward(X, M, i, cond[z], kparent[z], order[z], beta, tmp)
-            cz = cond[z]
-            pz = kparent[z]
-            for t in range(d):
-                j = order[z, t]
-                if not M[i, j]:
-                    continue
-                pj = pz[j]
-                ps = 0 if pj == j else out[i, pj]
-                for v in range(C):
-                    tmp[v] = cz[j, ps, v] + beta[j, v]
-                s = softmax_weights(tmp, C, wc)
-                out[i, j] = threshold_weights(wc, C, s, uniform(key, i * d + j))
-    return out
+            pj = pz[j]
+            ps = 0 if pj == j else out[i, pj]
+            for v in range(C):
+                tmp[v] = cz[j, ps, v] + beta[j, v]
+            s = softmax_weights(tmp, C, wc)
+            out[i, j] = threshold_weights(wc, C, s, uniform(key, i * d + j))
 
 

@@ -5,52 +5,54 @@ import numpy as np
 from numba import prange
 
 from .levels import logsumexp
-from .parallel import parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, parallel_kernel, serial_kernel
 
 
 # --- exact reductions ---------------------------------------------------------------------
-@parallel_kernel
-def energy_rows(X, unary, edges, etab, tables, out):
+ROWS = 64   # rows per chunk of the row kernels: a few thousand rows still go to many cores
+
+
+@chunked_kernel(items="X.shape[0]", chunk=ROWS)
+def energy_rows(c, start, stop, X, unary, edges, etab, tables, out):
     """out[r] = -(sum_i unary[i, x_i] + sum_e tables[etab[e], x_u, x_v]) for each row of X.
 
     Each row's terms are added in that order (sites, then edges); rows go in blocks of four
     whose four sums advance together, so the four add chains overlap instead of waiting on one
-    another's latency (same bits as one row at a time); the last n % 4 rows go one by one.
+    another's latency (same bits as one row at a time); the last rows of a chunk go one by one.
     """
-    n, d = X.shape
+    d = X.shape[1]
     m = edges.shape[0]
-    n_blocks = n // 4
-    for item in prange(n_blocks + n - 4 * n_blocks):
-        if item < n_blocks:
-            r = 4 * item
-            x0 = X[r]
-            x1 = X[r + 1]
-            x2 = X[r + 2]
-            x3 = X[r + 3]
-            s0 = 0.0
-            s1 = 0.0
-            s2 = 0.0
-            s3 = 0.0
-            for i in range(d):
-                s0 += unary[i, np.int64(x0[i])]
-                s1 += unary[i, np.int64(x1[i])]
-                s2 += unary[i, np.int64(x2[i])]
-                s3 += unary[i, np.int64(x3[i])]
-            for e in range(m):
-                a = edges[e, 0]
-                b = edges[e, 1]
-                t = etab[e]
-                s0 += tables[t, np.int64(x0[a]), np.int64(x0[b])]
-                s1 += tables[t, np.int64(x1[a]), np.int64(x1[b])]
-                s2 += tables[t, np.int64(x2[a]), np.int64(x2[b])]
-                s3 += tables[t, np.int64(x3[a]), np.int64(x3[b])]
-            out[r] = -s0
-            out[r + 1] = -s1
-            out[r + 2] = -s2
-            out[r + 3] = -s3
-        else:
-            r = 4 * n_blocks + item - n_blocks
-            out[r] = row_energy(X[r], unary, edges, etab, tables)
+    r = start
+    while r + 4 <= stop:
+        x0 = X[r]
+        x1 = X[r + 1]
+        x2 = X[r + 2]
+        x3 = X[r + 3]
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for i in range(d):
+            s0 += unary[i, np.int64(x0[i])]
+            s1 += unary[i, np.int64(x1[i])]
+            s2 += unary[i, np.int64(x2[i])]
+            s3 += unary[i, np.int64(x3[i])]
+        for e in range(m):
+            a = edges[e, 0]
+            b = edges[e, 1]
+            t = etab[e]
+            s0 += tables[t, np.int64(x0[a]), np.int64(x0[b])]
+            s1 += tables[t, np.int64(x1[a]), np.int64(x1[b])]
+            s2 += tables[t, np.int64(x2[a]), np.int64(x2[b])]
+            s3 += tables[t, np.int64(x3[a]), np.int64(x3[b])]
+        out[r] = -s0
+        out[r + 1] = -s1
+        out[r + 2] = -s2
+        out[r + 3] = -s3
+        r += 4
+    while r < stop:
+        out[r] = row_energy(X[r], unary, edges, etab, tables)
+        r += 1
 
 
 @serial_kernel
@@ -141,11 +143,11 @@ def _conditional_logits(x, i, n_states, unary, ptr, nbr, tab, otab, logit):
     return logsumexp(logit, n_states)
 
 
-@parallel_kernel
-def pll_rows(X, n_states, unary, ptr, nbr, tab, otab, out):
+@chunked_kernel(items="X.shape[0]", chunk=ROWS)
+def pll_rows(c, start, stop, X, n_states, unary, ptr, nbr, tab, otab, out):
     """out[r] = sum_i log P(x_i | x_-i) for each row of X (exact)."""
-    n, d = X.shape
-    for r in prange(n):
+    d = X.shape[1]
+    for r in range(start, stop):
         x = X[r]
         logit = np.empty(n_states)
         s = 0.0
@@ -155,15 +157,16 @@ def pll_rows(X, n_states, unary, ptr, nbr, tab, otab, out):
         out[r] = s
 
 
-@parallel_kernel
-def pll_grad(X, n_states, unary, ptr, nbr, tab, otab, value, g_unary, g_adj):
-    """Sum over rows of the PLL and its gradient, parallel over sites (deterministic).
+@chunked_kernel(items="X.shape[1]")
+def pll_grad(c, start, stop, X, n_states, unary, ptr, nbr, tab, otab, value, g_unary, g_adj):
+    """Sum over rows of the PLL and its gradient, parallel over sites (deterministic), one site
+    per chunk.
 
     value (d,): sum_r log P(x_ri | x_r,-i); g_unary (d, C): d/d unary[i, k];
     g_adj (2m, C, C): d/d otab-entry of adjacency entry a, indexed [x_nbr, k].
     """
-    n, d = X.shape
-    for i in prange(d):
+    n = X.shape[0]
+    for i in range(start, stop):
         logit = np.empty(n_states)
         v = 0.0
         for k in range(n_states):

@@ -19,11 +19,10 @@ Each row depends only on its own index: the same bits on any number of threads.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from .levels import threshold_weights
 from .mrf_exact import _conditional_logits
-from .parallel import parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, serial_kernel
 from .rng import substream, uniform
 
 __all__ = ["missing_scores", "missing_gibbs"]
@@ -55,13 +54,16 @@ def _completion_score(x, Mr, sites, m, unary, ptr, nbr, tab, otab):
     return s
 
 
-@parallel_kernel
-def missing_scores(X, M, n_states, unary, ptr, nbr, tab, otab, limit, key, draw, out, log_sum, base):
+ROWS = 16   # rows per chunk: a row's enumeration can be long, so chunks are short
+
+
+@chunked_kernel(items="X.shape[0]", chunk=ROWS)
+def missing_scores(c, start, stop, X, M, n_states, unary, ptr, nbr, tab, otab, limit, key, draw, out, log_sum, base):
     """Enumerate each row's completions: ``log_sum[r]`` = log sum exp(score) and ``base[r]`` the
     score of X[r] as given; with ``draw``, ``out[r]`` = X[r] with one completion drawn from the
     exact conditional. Rows with more than ``limit`` completions get NaN (the caller decides)."""
-    n, d = X.shape
-    for r in prange(n):
+    d = X.shape[1]
+    for r in range(start, stop):
         x = out[r]
         for j in range(d):
             x[j] = X[r, j]
@@ -99,12 +101,12 @@ def missing_scores(X, M, n_states, unary, ptr, nbr, tab, otab, limit, key, draw,
                 code //= n_states
 
 
-@parallel_kernel
-def missing_gibbs(M, n_states, unary, ptr, nbr, tab, otab, key, n_sweeps, out):
+@chunked_kernel(items="out.shape[0]", chunk=ROWS)
+def missing_gibbs(c, start, stop, M, n_states, unary, ptr, nbr, tab, otab, key, n_sweeps, out):
     """``n_sweeps`` Gibbs sweeps over the missing sites of each row of ``out`` (in place; the
     observed sites stay as they are)."""
-    n, d = out.shape
-    for r in prange(n):
+    d = out.shape[1]
+    for r in range(start, stop):
         x = out[r]
         sites = np.empty(d, dtype=np.int64)
         m = _missing_sites(M, r, sites)

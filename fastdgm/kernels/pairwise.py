@@ -16,9 +16,8 @@ on the same (exact integer) counts it returns the same bits.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .parallel import parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, serial_kernel
 
 __all__ = ["cooc_dense", "cooc_csr", "mutual_info_from_counts", "table_mutual_info"]
 
@@ -32,14 +31,13 @@ def _add_pairs(ev, m, U):
             row[ev[q]] += 1
 
 
-def _cooc_dense(X, C, bounds, U):
+def _cooc_dense(c, start, stop, X, C, bounds, U):
     """U[s] (S, D, D) integer: upper-triangle event co-occurrences of rows [bounds[s], bounds[s+1]).
 
     X (n, d) states in [0, C); D = d (C - 1). U must be zeroed by the caller.
     """
-    n, d = X.shape
-    S = U.shape[0]
-    for s in prange(S):
+    d = X.shape[1]
+    for s in range(start, stop):
         ev = np.empty(d, dtype=np.int64)
         Us = U[s]
         for i in range(bounds[s], bounds[s + 1]):
@@ -50,17 +48,15 @@ def _cooc_dense(X, C, bounds, U):
                     ev[m] = j * (C - 1) + x - 1
                     m += 1
             _add_pairs(ev, m, Us)
-    return U
 
 
-cooc_dense = parallel_kernel(_cooc_dense)
+cooc_dense = chunked_kernel(_cooc_dense, items="U.shape[0]")
 
 
-def _cooc_csr(indptr, indices, data, C, bounds, U):
+def _cooc_csr(c, start, stop, indptr, indices, data, C, bounds, U):
     """As :func:`_cooc_dense` for X in CSR form (indices ascending within a row, no duplicates);
     stored zeros make no event."""
-    S = U.shape[0]
-    for s in prange(S):
+    for s in range(start, stop):
         lo = indptr[bounds[s]]
         hi = indptr[bounds[s + 1]]
         ev = np.empty(max(1, hi - lo), dtype=np.int64)
@@ -73,10 +69,9 @@ def _cooc_csr(indptr, indices, data, C, bounds, U):
                     ev[m] = indices[t] * (C - 1) + x - 1
                     m += 1
             _add_pairs(ev, m, Us)
-    return U
 
 
-cooc_csr = parallel_kernel(_cooc_csr)
+cooc_csr = chunked_kernel(_cooc_csr, items="U.shape[0]")
 
 
 @serial_kernel
@@ -118,7 +113,7 @@ def table_mutual_info(o, C, total, logt, ra, cb, lt):
     return mi / total
 
 
-def _mutual_info_from_counts(N, total, off_a, off_b, lt, out):
+def _mutual_info_from_counts(c, start, stop, N, total, off_a, off_b, lt, out):
     """out[a, b] = mutual information of columns off_a + a and off_b + b, for every pair of
     the block with off_a + a < off_b + b (the others are left untouched).
 
@@ -127,7 +122,7 @@ def _mutual_info_from_counts(N, total, off_a, off_b, lt, out):
     """
     da, C, db, _ = N.shape
     logt = np.log(total)
-    for a in prange(da):
+    for a in range(start, stop):
         o = np.empty((C, C))
         ra = np.empty(C)
         cb = np.empty(C)
@@ -136,7 +131,6 @@ def _mutual_info_from_counts(N, total, off_a, off_b, lt, out):
                 for v in range(C):
                     o[u, v] = N[a, u, b, v]
             out[a, b] = table_mutual_info(o, C, total, logt, ra, cb, lt)
-    return out
 
 
-mutual_info_from_counts = parallel_kernel(_mutual_info_from_counts)
+mutual_info_from_counts = chunked_kernel(_mutual_info_from_counts, items="N.shape[0]")

@@ -2,20 +2,39 @@
 
 numba's threading layers split a ``prange`` statically (thread t gets the t-th slice). On a
 shared node one core can run slower than the other for seconds (another tenant on it); a
-static split then waits for the slow thread, and two threads gain little over one. A row
-kernel therefore runs ``WORKERS`` workers (``prange(WORKERS)``, at least as many as threads)
-that each take the next chunk of rows from a shared counter until none is left::
+static split then waits for the slow thread, and two threads gain little over one. A kernel
+over independent items (rows, chains, pairs, sites) therefore runs ``WORKERS`` workers
+(``prange(WORKERS)``, at least as many as threads) that each take the next chunk of items
+from a shared counter until none is left::
 
     todo = np.zeros(1, np.int64)
     for worker in prange(WORKERS):
         c = next_item(todo)
         while c < n_chunks:
-            ...                      # chunk c: writes only what belongs to chunk c
+            body(c, c * chunk, min(n, (c + 1) * chunk), ...)   # writes only what belongs to chunk c
             c = next_item(todo)
 
 A fast thread takes more chunks, a slow one fewer. Each chunk's work and where it writes
 depend on the chunk alone, so results are the same bits on any thread count and for any
 assignment of chunks to threads (the serial twin runs the first worker over every chunk).
+
+The rule: kernels do not write this loop. A kernel is the body of one chunk,
+``def body(c, start, stop, *arrays)`` (items ``[start, stop)`` of chunk ``c``; ``c`` indexes
+per-chunk partial outputs), decorated with
+:func:`~fastdgm.kernels.parallel.chunked_kernel`, which generates the loop above around it
+(the body inlined into the parallel loop). ``prange`` stays only where the parallel loop is
+not a set of independent chunks, or where converting it would clash with work on other
+branches at the time of the change:
+
+- the Gibbs site layouts (``*_sweeps_sites``): a ``prange`` inside the sequential sweep and
+  colour loops, one barrier per colour;
+- ``mrf_exact.enum_log_partition``: per-block partials reduced inside the kernel, which
+  returns (log Z, mean);
+- ``bayesnet.family_scores``: every block of candidates reads one O(n) array computed before
+  the loop (a body would recompute it per chunk);
+- the lanes of ``hclt_gemm`` and ``treemix.sparse_pair_counts`` / ``binary_pair_tables`` /
+  ``counts_mutual_info``: loops over lanes, components or columns, convertible by their
+  header line once the branches that edit those functions are merged.
 """
 from __future__ import annotations
 

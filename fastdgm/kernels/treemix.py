@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .parallel import parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, parallel_kernel, serial_kernel
 from .likelihood import CHUNK, SERIAL_WORK
 from .rng import uniform
 from .levels import logsumexp
@@ -39,54 +39,45 @@ def tree_component_scores(X, i, cond, kparent, logw, acc):
         acc[k] = s
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def treemix_log_prob(X, cond, kparent, logw, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def treemix_log_prob(c, start, stop, X, cond, kparent, logw, out):
     """out[i] = logsumexp_k (logw[k] + log P_k(x_i))."""
-    n = X.shape[0]
     K = logw.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        acc = np.empty(K)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            tree_component_scores(X, i, cond, kparent, logw, acc)
-            out[i] = logsumexp(acc, K)
+    acc = np.empty(K)
+    for i in range(start, stop):
+        tree_component_scores(X, i, cond, kparent, logw, acc)
+        out[i] = logsumexp(acc, K)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def treemix_responsibilities(X, cond, kparent, logw, resp, out):
+@chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def treemix_responsibilities(c, start, stop, X, cond, kparent, logw, resp, out):
     """resp[i, k] = P(z = k | x_i), out[i] = log P(x_i); a row of probability zero gets -inf
     and responsibilities 0 (it carries no weight into the M-step)."""
-    n = X.shape[0]
     K = logw.shape[0]
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        acc = np.empty(K)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            tree_component_scores(X, i, cond, kparent, logw, acc)
-            lse = logsumexp(acc, K)
-            out[i] = lse
-            for k in range(K):
-                resp[i, k] = 0.0 if lse == -np.inf else np.exp(acc[k] - lse)
+    acc = np.empty(K)
+    for i in range(start, stop):
+        tree_component_scores(X, i, cond, kparent, logw, acc)
+        lse = logsumexp(acc, K)
+        out[i] = lse
+        for k in range(K):
+            resp[i, k] = 0.0 if lse == -np.inf else np.exp(acc[k] - lse)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def dirichlet_responsibilities(key, row0, out):
+@chunked_kernel(items="out.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
+def dirichlet_responsibilities(c, start, stop, key, row0, out):
     """EM initialisation: out[i, k] proportional to -log(1 - u) + 1e-12 with
     u = uniform(key, (row0 + i) * K + k) for row i of a block starting at row ``row0`` of
     the data set, rows normalised (Dirichlet(1) rows), as in
     ``_likelihood_kernels.random_resp_stats``."""
-    n, K = out.shape
-    nc = (n + CHUNK - 1) // CHUNK
-    for c in prange(nc):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            s = 0.0
-            for k in range(K):
-                r = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
-                out[i, k] = r
-                s += r
-            for k in range(K):
-                out[i, k] /= s
-    return out
+    K = out.shape[1]
+    for i in range(start, stop):
+        s = 0.0
+        for k in range(K):
+            r = -np.log1p(-uniform(key, (row0 + i) * K + k)) + 1e-12
+            out[i, k] = r
+            s += r
+        for k in range(K):
+            out[i, k] /= s
 
 
 @parallel_kernel(serial_below=SERIAL_WORK)
