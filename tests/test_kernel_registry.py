@@ -46,7 +46,6 @@ SLOW_TWIN_TESTS = {
     "treemix.dirichlet_responsibilities": "test_treemix.py::test_em_matches_slow_twin",
     "treemix.sparse_pair_counts": "test_treemix.py::test_pair_counter_matches_slow",
     "treemix.binary_pair_tables": "test_treemix.py::test_pair_counter_matches_slow",
-    "treemix.counts_mutual_info": "test_treemix.py::test_em_matches_slow_twin",
     "missing.mixture_missing_log_prob": "test_missing.py::test_marginal_log_prob_matches_enumeration",
     "missing.tree_missing_log_prob": "test_missing.py::test_marginal_log_prob_matches_enumeration",
     "missing.mixture_fill": "test_missing.py::test_fill_g_test",

@@ -1,6 +1,6 @@
-"""Numba kernels of the pairwise statistics of :mod:`fastdgm.models._pairwise`.
+"""Numba kernels of the pairwise statistics of :mod:`fastdgm.models._cooccurrence`.
 
-Everything here trusts its inputs (checked by :mod:`fastdgm.models._pairwise`).
+Everything here trusts its inputs (checked by :mod:`fastdgm.models._cooccurrence`).
 
 *Events.* Element (i, j) of X with state x != 0 is the event ``e = j * (C - 1) + x - 1`` of
 row i; state 0 is the background and makes no event. A row's events come in ascending
