@@ -137,7 +137,7 @@ def test_fit_deterministic_and_restarts():
     assert a.objective_history_[-1] == best
 
 
-@pytest.mark.parametrize("C", [2, 3])
+@pytest.mark.parametrize("C", [2, 3, 9])   # 3: SYRK counts, 9: per-pair kernel
 def test_threads_bit_identical(C):
     truth = random_tree_mixture(3, 8, C, np.random.default_rng(2))
     X = truth.sample(12_000, rng=1)
