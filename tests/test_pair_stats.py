@@ -39,7 +39,7 @@ def data(n, d, C, seed):
 @pytest.mark.parametrize("n,d,C", [(60, 4, 3), (37, 5, 4), (25, 3, 7)])
 def test_weighted_counts_match_add_at(method, n, d, C):
     X, W = data(n, d, C, n + d + C)
-    N = weighted_count_matrices(X, C, W, method)
+    N = weighted_count_matrices(X, C, W, method).transpose(0, 1, 3, 2, 4)     # (K, d, C, d, C)
     ref = brute_counts(X, C, W)
     np.testing.assert_allclose(N, ref, rtol=1e-13, atol=1e-12)
     if method == "pairs":       # integer weights: exact (dense: sqrt(w)^2 rounds once per product)

@@ -190,31 +190,36 @@ def pair_counts_blocked(X, C, w, a, b, block_cells=1 << 21, Xt=None):
     return out
 
 
-def _counts_pairs(X, C, w, Xt=None):
-    """(d, C, d, C) by the per-pair kernel (pairs a <= b, mirrored: the kernel counts (b, a)
+def _pair_tables(X, C, w, Xt=None):
+    """(d, d, C, C) by the per-pair kernel (pairs a <= b, mirrored: the kernel counts (b, a)
     in the same row order, so the mirror has the same bits)."""
     d = X.shape[1]
     a, b = np.triu_indices(d)
     P = pair_counts_blocked(X, C, w, a.astype(np.int64), b.astype(np.int64), Xt=Xt)
-    N = np.empty((d, C, d, C))
-    N[a, :, b, :] = P
-    N[b, :, a, :] = P.transpose(0, 2, 1)
+    N = np.empty((d, d, C, C))
+    N[a, b] = P
+    N[b, a] = P.transpose(0, 2, 1)
     return N
 
 
+def _counts_pairs(X, C, w, Xt=None):
+    """(d, C, d, C) by the per-pair kernel (:func:`_pair_tables`)."""
+    return np.ascontiguousarray(_pair_tables(X, C, w, Xt).transpose(0, 2, 1, 3))
+
+
 def weighted_count_matrices(X, C, W, method, Xt=None):
-    """(K, d, C, d, C) float64 counts of X (n, d) weighted by each column of W (n, K), by
-    ``method`` "dense" (:func:`weighted_gram`) or "pairs" (the per-pair kernel, ``Xt`` = X.T
-    C-contiguous if already made)."""
+    """(K, d, d, C, C) float64 tables N[k, a, b, u, v] = sum_i W[i, k] [x_ia = u][x_ib = v] of
+    X (n, d) for each column of W (n, K), by ``method`` "dense" (:func:`weighted_gram`) or
+    "pairs" (the per-pair kernel, ``Xt`` = X.T C-contiguous if already made)."""
     n, d = X.shape
     K = W.shape[1]
     if method == "dense":
-        return weighted_gram(X, C, W).reshape(K, d, C, d, C)
+        return np.ascontiguousarray(weighted_gram(X, C, W).reshape(K, d, C, d, C).transpose(0, 1, 3, 2, 4))
     if Xt is None:
         Xt = np.ascontiguousarray(X.T)
-    out = np.empty((K, d, C, d, C))
+    out = np.empty((K, d, d, C, C))
     for k in range(K):
-        out[k] = _counts_pairs(X, C, np.ascontiguousarray(W[:, k]), Xt)
+        out[k] = _pair_tables(X, C, np.ascontiguousarray(W[:, k]), Xt)
     return out
 
 

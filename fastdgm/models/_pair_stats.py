@@ -112,14 +112,10 @@ class PairCounter:
             self.method = choose_method(X, C, True) if method == "auto" else method
             self.Xt = np.ascontiguousarray(X.T) if self.method == "pairs" else None
 
-    def counts(self, W: np.ndarray) -> np.ndarray:
-        """C > 2: counts (K, d, C, d, C) float64 for the weightings W (n, K) (non-negative)."""
-        return weighted_count_matrices(self.X, self.C, W, self.method, Xt=self.Xt)
-
     def __call__(self, W: np.ndarray) -> np.ndarray:
         """Counts (K, d, d, C, C) float64 for the weightings W (n, K) (non-negative)."""
         if self.C != 2:
-            return np.ascontiguousarray(self.counts(W).transpose(0, 1, 3, 2, 4))
+            return weighted_count_matrices(self.X, self.C, W, self.method, Xt=self.Xt)
         G, sums = self.cooccurrence(W)
         return binary_tables(G, sums, self.flip)
 
