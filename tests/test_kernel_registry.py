@@ -39,6 +39,7 @@ SLOW_TWIN_TESTS = {
     "mrf_exact.pll_grad": "test_mrf.py::test_pll_gradient_matches_finite_differences",
     "pairwise._cooc_dense": "test_pairwise.py::test_unweighted_counts_exact",
     "pairwise._cooc_csr": "test_pairwise.py::test_scipy_sparse_input",
+    "pairwise._weighted_pair_tables": "test_pair_stats.py::test_weighted_pair_tables_twins",
     "pairwise._mutual_info_from_counts": "test_pairwise.py::test_mutual_information_matches_pair_kernel",
     "ancestral.treemix_sample": "test_treemix.py::test_sample_matches_slow_reference",
     "treemix.treemix_log_prob": "test_treemix.py::test_log_prob_exact",

@@ -49,6 +49,33 @@ def test_weighted_counts_match_add_at(method, n, d, C):
     np.testing.assert_array_equal(N, N.transpose(0, 3, 4, 1, 2))
 
 
+@pytest.mark.parametrize("twin", ["serial", "parallel", "py_func"])
+def test_weighted_pair_tables_twins(twin):
+    """The K-weighting per-pair kernel against np.add.at, and weighting k bit for bit the
+    one-weighting kernel of pairwise_counts with weights W[:, k]."""
+    from fastdgm.kernels.pairwise import weighted_pair_tables
+    from fastdgm.models._cooccurrence import pair_counts_blocked
+
+    for n, d, C in ([(30, 3, 3)] if twin == "py_func" else [(1, 2, 2), (200, 5, 4), (500, 4, 11)]):
+        X, W = data(n, d, C, n * d)
+        Xt = np.ascontiguousarray(X.T)
+        a, b = (t.ravel().astype(np.int64) for t in np.meshgrid(np.arange(d), np.arange(d), indexing="ij"))
+        out = np.full((a.size, 3, C, C), np.nan)
+        getattr(weighted_pair_tables, twin)(Xt, W, a, b, out)
+        ref = brute_counts(X, C, W)
+        np.testing.assert_allclose(out, ref[:, a, :, b, :].transpose(0, 1, 2, 3), rtol=1e-13, atol=1e-12)
+        for k in range(3):
+            np.testing.assert_array_equal(out[:, k], pair_counts_blocked(X, C, np.ascontiguousarray(W[:, k]), a, b))
+
+
+def test_pairs_method_in_blocks_same_bits():
+    X, W = data(300, 7, 5, 11)
+    whole = weighted_count_matrices(X, 5, W, "pairs")
+    np.testing.assert_array_equal(weighted_count_matrices(X, 5, W, "pairs", block_cells=3 * 25 * 4), whole)
+    with fd.threads(1):
+        np.testing.assert_array_equal(weighted_count_matrices(X, 5, W, "pairs"), whole)
+
+
 @pytest.mark.parametrize("C,dense", [(2, 0.2), (2, 0.8), (3, None), (5, None)])
 def test_pair_counter_matches_add_at(C, dense):
     rng = np.random.default_rng(C)

@@ -20,7 +20,7 @@ from numba import prange
 
 from .parallel import parallel_kernel, serial_kernel
 
-__all__ = ["cooc_dense", "cooc_csr", "mutual_info_from_counts", "table_mutual_info"]
+__all__ = ["cooc_dense", "cooc_csr", "weighted_pair_tables", "mutual_info_from_counts", "table_mutual_info"]
 
 
 @serial_kernel(inline="always")
@@ -77,6 +77,35 @@ def _cooc_csr(indptr, indices, data, C, bounds, U):
 
 
 cooc_csr = parallel_kernel(_cooc_csr)
+
+
+@serial_kernel(inline="always")
+def _count_pair_weightings(xa, xb, W, o):
+    """o[k, u, v] = sum_i W[i, k] [xa[i] = u, xb[i] = v] for every weighting k, rows in order
+    (per weighting the additions of ``likelihood.pair_counts``, in its order: the same bits);
+    the K independent additions of a row overlap, and the columns are read once for all K."""
+    o[:, :, :] = 0.0
+    K = W.shape[1]
+    for i in range(xa.shape[0]):
+        u = xa[i]
+        v = xb[i]
+        for k in range(K):
+            o[k, u, v] += W[i, k]
+
+
+def _weighted_pair_tables(Xt, W, a, b, out):
+    """out[p, k] (C, C) = the counts of the column pair (a[p], b[p]) weighted by W[:, k].
+
+    Xt (d, n) states (X transposed, C-contiguous), W (n, K) float64 C-contiguous,
+    a, b (P,) int64 columns, out (P, K, C, C) float64. Parallel over pairs, each pair's tables
+    computed alone: bit-identical for any number of threads.
+    """
+    for p in prange(a.shape[0]):
+        _count_pair_weightings(Xt[a[p]], Xt[b[p]], W, out[p])
+    return out
+
+
+weighted_pair_tables = parallel_kernel(_weighted_pair_tables)
 
 
 @serial_kernel
