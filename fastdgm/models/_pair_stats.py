@@ -83,7 +83,7 @@ class PairCounter:
     back. C > 2: :func:`fastdgm.models._cooccurrence.weighted_count_matrices` by the cheaper of
     its two weighted methods (:func:`~fastdgm.models._cooccurrence.choose_method`): the BLAS
     Gram matrix of the one-hot encoding scaled by sqrt(W[:, k]) (small C), or the per-pair
-    kernel on the pairs a <= b (large C).
+    kernel on the pairs a <= b, one pass over the data for all K weightings (large C).
 
     Parameters
     ----------
