@@ -65,13 +65,17 @@ def _categorical_case(case, full):
 
 
 def _per_pair_all(X, C, W):
-    """The C > 2 M-step counts before the pipeline: the per-pair kernel on all d^2 ordered pairs."""
+    """The C > 2 M-step counts before the pipeline (the former ``PairCounter.__call__``): the
+    one-weighting per-pair kernel on all d^2 ordered pairs, once per weighting."""
     from fastdgm.models._pair_stats import pair_counts_blocked
 
-    d = X.shape[1]
+    d, K = X.shape[1], W.shape[1]
     Xt = np.ascontiguousarray(X.T)
     a, b = (m.ravel().copy() for m in np.meshgrid(np.arange(d), np.arange(d), indexing="ij"))
-    return [pair_counts_blocked(X, C, np.ascontiguousarray(W[:, k]), a, b, Xt=Xt) for k in range(W.shape[1])]
+    out = np.empty((K, d, d, C, C))
+    for k in range(K):
+        out[k] = pair_counts_blocked(X, C, np.ascontiguousarray(W[:, k]), a, b, Xt=Xt).reshape(d, d, C, C)
+    return out
 
 
 @pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_dense", "fastdgm_pairs", "old_per_pair", "numpy"])
