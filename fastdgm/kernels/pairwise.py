@@ -94,14 +94,26 @@ def _count_pair_weightings(xa, xb, W, o):
 
 
 def _weighted_pair_tables(Xt, W, a, b, out):
-    """out[p, k] (C, C) = the counts of the column pair (a[p], b[p]) weighted by W[:, k].
+    """out[k, a[p], b[p]] (C, C) = the counts of the column pair (a[p], b[p]) weighted by
+    W[:, k], and out[k, b[p], a[p]] its transpose, for every pair p (a[p] <= b[p]).
 
     Xt (d, n) states (X transposed, C-contiguous), W (n, K) float64 C-contiguous,
-    a, b (P,) int64 columns, out (P, K, C, C) float64. Parallel over pairs, each pair's tables
-    computed alone: bit-identical for any number of threads.
+    a, b (P,) int64 columns, out (K, d, d, C, C) float64 (cells of other pairs untouched).
+    Parallel over pairs, each pair's tables computed alone: bit-identical for any number of
+    threads.
     """
+    K = W.shape[1]
+    C = out.shape[3]
     for p in prange(a.shape[0]):
-        _count_pair_weightings(Xt[a[p]], Xt[b[p]], W, out[p])
+        o = np.empty((K, C, C))
+        _count_pair_weightings(Xt[a[p]], Xt[b[p]], W, o)
+        ap = a[p]
+        bp = b[p]
+        for k in range(K):
+            for u in range(C):
+                for v in range(C):
+                    out[k, ap, bp, u, v] = o[k, u, v]
+                    out[k, bp, ap, v, u] = o[k, u, v]
     return out
 
 

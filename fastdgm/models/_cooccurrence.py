@@ -207,28 +207,21 @@ def _counts_pairs(X, C, w, Xt=None):
     return np.ascontiguousarray(_pair_tables(X, C, w, Xt).transpose(0, 2, 1, 3))
 
 
-def weighted_count_matrices(X, C, W, method, Xt=None, block_cells=1 << 22):
+def weighted_count_matrices(X, C, W, method, Xt=None):
     """(K, d, d, C, C) float64 tables N[k, a, b, u, v] = sum_i W[i, k] [x_ia = u][x_ib = v] of
     X (n, d) for each column of W (n, K), by ``method`` "dense" (:func:`weighted_gram`) or
-    "pairs" (the K-weighting per-pair kernel on the pairs a <= b, mirrored, at most
-    ``block_cells`` table cells per call; ``Xt`` = X.T C-contiguous if already made). "pairs"
-    gives weighting k the bits of :func:`pair_counts_blocked` with weights W[:, k]."""
+    "pairs" (the K-weighting per-pair kernel on the pairs a <= b, mirrored; ``Xt`` = X.T
+    C-contiguous if already made). "pairs" gives weighting k the bits of
+    :func:`pair_counts_blocked` with weights W[:, k]."""
     n, d = X.shape
     K = W.shape[1]
     if method == "dense":
         return np.ascontiguousarray(weighted_gram(X, C, W).reshape(K, d, C, d, C).transpose(0, 1, 3, 2, 4))
     if Xt is None:
         Xt = np.ascontiguousarray(X.T)
-    W = np.ascontiguousarray(W, dtype=np.float64)
     a, b = (t.astype(np.int64) for t in np.triu_indices(d))
     out = np.empty((K, d, d, C, C))
-    step = max(1, block_cells // (K * C * C))
-    for s in range(0, a.shape[0], step):
-        e = min(a.shape[0], s + step)
-        T = _pk.weighted_pair_tables(Xt, W, a[s:e], b[s:e], np.empty((e - s, K, C, C)))
-        out[:, a[s:e], b[s:e]] = T.transpose(1, 0, 2, 3)
-        out[:, b[s:e], a[s:e]] = T.transpose(1, 0, 3, 2)
-    return out
+    return _pk.weighted_pair_tables(Xt, np.ascontiguousarray(W, dtype=np.float64), a, b, out)
 
 
 def expand_reduced(R: np.ndarray, C: int, n: float) -> np.ndarray:
