@@ -52,6 +52,49 @@ def test_pair_counts_sparse_binary(measure, full_size, impl):
                 n=n, d=d, C=2, K=K, kernel="treemix-pair-counts")
 
 
+def _categorical_case(case, full):
+    """(X, C, W): the digits (1797, 64), 17 states, or synthetic (5000, 64), 4 states; K = 4."""
+    if case == "digits":
+        X, _ = fd.load_digits()
+        C = 17
+    else:
+        X = np.random.default_rng(8).integers(0, 4, size=(5000, 64)).astype(np.uint8)
+        C = 4
+    X = np.ascontiguousarray(X[:pick(full, None, 200)])
+    return X, C, np.random.default_rng(9).dirichlet(np.ones(4), size=X.shape[0])
+
+
+def _per_pair_all(X, C, W):
+    """The C > 2 M-step counts before the pipeline (the former ``PairCounter.__call__``): the
+    one-weighting per-pair kernel on all d^2 ordered pairs, once per weighting."""
+    from fastdgm.models._pair_stats import pair_counts_blocked
+
+    d, K = X.shape[1], W.shape[1]
+    Xt = np.ascontiguousarray(X.T)
+    a, b = (m.ravel().copy() for m in np.meshgrid(np.arange(d), np.arange(d), indexing="ij"))
+    out = np.empty((K, d, d, C, C))
+    for k in range(K):
+        out[k] = pair_counts_blocked(X, C, np.ascontiguousarray(W[:, k]), a, b, Xt=Xt).reshape(d, d, C, C)
+    return out
+
+
+@pytest.mark.parametrize("impl", ["fastdgm", "fastdgm_dense", "fastdgm_pairs", "old_per_pair", "numpy"])
+@pytest.mark.parametrize("case", ["digits", "synthetic"])
+def test_pair_counts_categorical(measure, full_size, case, impl):
+    """M-step pair counts (C > 2) of K = 4 weightings, one thread: the pipeline's choice (auto),
+    each of its two methods (SYRK of the sqrt-weighted one-hot / per-pair kernel on a <= b),
+    the per-pair kernel on all ordered pairs (before) and the numpy idiom
+    (O * W[:, k])^T O."""
+    X, C, W = _categorical_case(case, full_size)
+    counters = {m: tm.PairCounter(X, C, method=m) for m in ("auto", "dense", "pairs")}
+    with fd.threads(1), blas_threads_1():
+        measure(f"treemix-pair-counts-{case}", impl,
+                {"fastdgm": lambda: counters["auto"](W), "fastdgm_dense": lambda: counters["dense"](W),
+                 "fastdgm_pairs": lambda: counters["pairs"](W), "old_per_pair": lambda: _per_pair_all(X, C, W),
+                 "numpy": lambda: slow.weighted_onehot_counts_numpy(X, C, W)},
+                n=X.shape[0], d=X.shape[1], C=C, K=4, kernel="treemix-pair-counts-categorical")
+
+
 @pytest.mark.parametrize("impl", ["fastdgm", "numpy"])
 def test_tree_missing_log_prob(measure, full_size, impl):
     """ChowLiuTree.log_prob(missing=...) with 30% missing, (10^5, 32, 3), one thread:

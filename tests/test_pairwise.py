@@ -175,7 +175,7 @@ def test_chow_liu_fit_unchanged_tree_and_tables():
     X[:, 5] = np.where(rng.random(3000) < 0.8, X[:, 4], X[:, 5])
     m = ChowLiuTree.fit(X, 3, alpha=0.5)
     from fastdgm.models import max_spanning_tree
-    from fastdgm.models._pairwise import pair_counts_blocked as _pair_counts_blocked
+    from fastdgm.models._pair_stats import pair_counts_blocked as _pair_counts_blocked
     mi = ref_mi_pair_kernel(X, 3)
     np.testing.assert_array_equal(m.mutual_info_, mi)
     np.testing.assert_array_equal(m.parent, max_spanning_tree(mi, root=0))

@@ -137,7 +137,7 @@ def test_fit_deterministic_and_restarts():
     assert a.objective_history_[-1] == best
 
 
-@pytest.mark.parametrize("C", [2, 3])
+@pytest.mark.parametrize("C", [2, 3, 9])   # 3: SYRK counts, 9: per-pair kernel
 def test_threads_bit_identical(C):
     truth = random_tree_mixture(3, 8, C, np.random.default_rng(2))
     X = truth.sample(12_000, rng=1)
@@ -247,6 +247,7 @@ def test_m_step_keeps_better_previous_tree():
     tree under the MAP objective: the M-step then keeps the previous tree (generalised EM),
     so one EM step from a single-tree model never lowers the objective."""
     from fastdgm.models import _treemix_em as tm
+    from fastdgm.models._pair_stats import mutual_information_from_counts
 
     rng = np.random.default_rng(0)
     kept = 0
@@ -257,15 +258,15 @@ def test_m_step_keeps_better_previous_tree():
         prev = random_parents(d, rng)
         if prev[0] != -1:
             continue
-        N = tm.PairCounter(X, C)(w[:, None])[0]
-        lc_prev, _ = tm._tree_tables(N, prev, alpha)
+        N = np.ascontiguousarray(tm.PairCounter(X, C)(w[:, None])[0].transpose(0, 2, 1, 3))   # (d, C, d, C)
+        lc_prev, _ = tm._tables_and_score(N, prev, alpha)
         before = slow.objective(X, w, np.zeros(1), prev[None], lc_prev[None], alpha)
         R = np.ones((8, 1))
         stats = tm.pair_statistics(tm.PairCounter(X, C), R, w)
         lw, parents, lc = tm.m_step(stats, w.sum(), alpha, prev[None])
         after = slow.objective(X, w, lw, parents, lc, alpha)
         assert after >= before - 1e-12
-        mst = fd.models.max_spanning_tree(tm._mutual_info(N, w.sum()), root=0)
+        mst = fd.models.max_spanning_tree(mutual_information_from_counts(N, w.sum(), True), root=0)
         kept += not np.array_equal(parents[0], mst)
     assert kept > 0
 

@@ -1,6 +1,6 @@
-"""Numba kernels of the pairwise statistics of :mod:`fastdgm.models._pairwise`.
+"""Numba kernels of the pairwise statistics of :mod:`fastdgm.models._cooccurrence`.
 
-Everything here trusts its inputs (checked by :mod:`fastdgm.models._pairwise`).
+Everything here trusts its inputs (checked by :mod:`fastdgm.models._cooccurrence`).
 
 *Events.* Element (i, j) of X with state x != 0 is the event ``e = j * (C - 1) + x - 1`` of
 row i; state 0 is the background and makes no event. A row's events come in ascending
@@ -19,7 +19,7 @@ import numpy as np
 
 from .parallel import chunked_kernel, serial_kernel
 
-__all__ = ["cooc_dense", "cooc_csr", "mutual_info_from_counts", "table_mutual_info"]
+__all__ = ["cooc_dense", "cooc_csr", "weighted_pair_tables", "mutual_info_from_counts", "table_mutual_info"]
 
 
 @serial_kernel(inline="always")
@@ -72,6 +72,47 @@ def _cooc_csr(c, start, stop, indptr, indices, data, C, bounds, U):
 
 
 cooc_csr = chunked_kernel(_cooc_csr, items="U.shape[0]")
+
+
+@serial_kernel(inline="always")
+def _count_pair_weightings(xa, xb, W, o):
+    """o[k, u, v] = sum_i W[i, k] [xa[i] = u, xb[i] = v] for every weighting k, rows in order
+    (per weighting the additions of ``likelihood.pair_counts``, in its order: the same bits);
+    the K independent additions of a row overlap, and the columns are read once for all K."""
+    o[:, :, :] = 0.0
+    K = W.shape[1]
+    for i in range(xa.shape[0]):
+        u = xa[i]
+        v = xb[i]
+        for k in range(K):
+            o[k, u, v] += W[i, k]
+
+
+def _weighted_pair_tables(Xt, W, a, b, out):
+    """out[k, a[p], b[p]] (C, C) = the counts of the column pair (a[p], b[p]) weighted by
+    W[:, k], and out[k, b[p], a[p]] its transpose, for every pair p (a[p] <= b[p]).
+
+    Xt (d, n) states (X transposed, C-contiguous), W (n, K) float64 C-contiguous,
+    a, b (P,) int64 columns, out (K, d, d, C, C) float64 (cells of other pairs untouched).
+    Parallel over pairs, each pair's tables computed alone: bit-identical for any number of
+    threads.
+    """
+    K = W.shape[1]
+    C = out.shape[3]
+    for p in prange(a.shape[0]):
+        o = np.empty((K, C, C))
+        _count_pair_weightings(Xt[a[p]], Xt[b[p]], W, o)
+        ap = a[p]
+        bp = b[p]
+        for k in range(K):
+            for u in range(C):
+                for v in range(C):
+                    out[k, ap, bp, u, v] = o[k, u, v]
+                    out[k, bp, ap, v, u] = o[k, u, v]
+    return out
+
+
+weighted_pair_tables = parallel_kernel(_weighted_pair_tables)
 
 
 @serial_kernel

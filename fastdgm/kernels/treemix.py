@@ -22,7 +22,7 @@ from .rng import uniform
 from .levels import logsumexp
 
 __all__ = ["treemix_log_prob", "treemix_responsibilities", "dirichlet_responsibilities",
-           "sparse_pair_counts", "counts_mutual_info", "binary_pair_tables"]
+           "sparse_pair_counts", "binary_pair_tables"]
 
 
 @serial_kernel(inline="always")
@@ -102,39 +102,6 @@ def sparse_pair_counts(indptr, indices, W, G):
                 for q in range(p, e):
                     row[indices[q]] += wi
     return G
-
-
-@parallel_kernel(serial_below=SERIAL_WORK)
-def counts_mutual_info(N, total, out):
-    """out[a, b] = out[b, a] = mutual information (nats) of the joint counts N[a, b] (C, C)
-    of total weight ``total`` > 0, for a < b; out[a, a] = 0.
-
-    T * I(a; b) = sum_uv q_uv log q_uv + T log T - h_a - h_b, with h_a = sum_u n_u log n_u of
-    the column's own counts n_u = N[a, a, u, u] (once per column): C^2 logs per pair.
-    Parallel over a, each entry computed alone: bit-identical for any number of threads."""
-    d = N.shape[0]
-    C = N.shape[2]
-    h = np.zeros(d)
-    for a in range(d):
-        for u in range(C):
-            q = N[a, a, u, u]
-            if q > 0:
-                h[a] += q * np.log(q)
-    tlogt = total * np.log(total)
-    for a in prange(d):
-        out[a, a] = 0.0
-        for b in range(a + 1, d):
-            o = N[a, b]
-            s = 0.0
-            for u in range(C):
-                for v in range(C):
-                    q = o[u, v]
-                    if q > 0:
-                        s += q * np.log(q)
-            mi = max((s + tlogt - h[a] - h[b]) / total, 0.0)
-            out[a, b] = mi
-            out[b, a] = mi
-    return out
 
 
 @parallel_kernel(serial_below=SERIAL_WORK)

@@ -12,7 +12,7 @@
 ========================  ==========================================================
 
 ``em.py`` is the one EM engine of the models fitted by EM (Mixture, TreeMixture, HCLT) and
-its statistics protocol. Private helpers sit beside them (``_tables``, ``_packing``, ``_pairwise``, ``_trees``,
+its statistics protocol. Private helpers sit beside them (``_tables``, ``_packing``, ``_pair_stats``, ``_trees``,
 ``_mixture_em``, ``_gibbs_plan``, ``_mrf_fit``, ``_lattice``, ``_structure_search``, ``_bn_inference``). Names load lazily: importing this
 package does not import numba; ``fastdgm.models.Factorized`` does.
 """
@@ -24,8 +24,7 @@ from ._registry import MODEL_CLASSES, MODEL_MODULES
 from .base import Model, load, register_model
 
 if TYPE_CHECKING:   # what type checkers see of the lazily served names
-    from ._pairwise import mutual_information_matrix, pairwise_counts
-    from ._trees import max_spanning_tree
+    from ._pair_stats import max_spanning_tree, mutual_information_matrix, pairwise_counts
     from .bayesnet import BayesianNetwork
     from .categorical import Categorical
     from .factorized import Factorized
@@ -37,9 +36,9 @@ if TYPE_CHECKING:   # what type checkers see of the lazily served names
 
 _LAZY = {
     **MODEL_CLASSES,                     # every model class, from the registry's list
-    "pairwise_counts": "_pairwise",
-    "mutual_information_matrix": "_pairwise",
-    "max_spanning_tree": "_trees",
+    "pairwise_counts": "_pair_stats",
+    "mutual_information_matrix": "_pair_stats",
+    "max_spanning_tree": "_pair_stats",
 }
 
 

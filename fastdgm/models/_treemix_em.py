@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import treemix as _tk
-from ._pairwise import pair_counts_blocked
-from ._trees import max_spanning_tree
+from ._pair_stats import PairCounter, binary_tables, chow_liu_from_counts, tree_counts, tree_score, tree_tables
 
 _COUNT_CELLS = 1 << 23   # the M-step expands at most this many binary pair counts at a time
 
@@ -15,113 +14,13 @@ __all__ = ["PairCounter", "pair_statistics", "m_step", "initial_statistics", "e_
 
 
 
-# ---------------------------------------------------------------------------------------
-# M-step pieces (plain numpy on (d, d, C, C) count tables)
-# ---------------------------------------------------------------------------------------
-class PairCounter:
-    """Weighted joint counts of every pair of columns of one data set, for many weightings.
-
-    ``PairCounter(X, C)(W)[k, a, b, u, v] = sum_i W[i, k] [x_ia = u, x_ib = v]``. The one entry
-    point of the M-step to the pairwise statistics (swap it here for another implementation).
-
-    Binary data (C = 2): each column whose mean exceeds 1/2 is flipped, so the data are
-    sparse; the rows' active columns are kept once (CSR), and the (1, 1) counts of each
-    weighting are the weighted co-occurrences of the active columns (a numba kernel,
-    parallel over weightings, O(sum_i nnz_i^2 / 2) each, not O(n d^2)); the other three cells
-    follow from the column sums and the total, and flipped columns get their states swapped
-    back. C > 2: the blocked pair-count kernel of :func:`fastdgm.models.pairwise_counts`.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n, d), states in [0, C), C-contiguous
-    C : int
-    flip : ndarray of bool, shape (d,), optional
-        C = 2: the columns to flip (default: those of mean above 1/2). The blocks of one fit
-        share the flips decided on the whole data, so that their counts add up.
-    """
-
-    def __init__(self, X: np.ndarray, C: int, flip: np.ndarray | None = None):
-        self.n, self.d = X.shape
-        self.C = C
-        if C == 2:
-            self.flip = (X.mean(axis=0, dtype=np.float64) > 0.5 if flip is None
-                         else np.ascontiguousarray(flip, dtype=bool))
-            rows, cols = np.nonzero(np.where(self.flip[None, :], 1 - X, X))
-            self.indices = cols.astype(np.int64)
-            self.indptr = np.zeros(self.n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(rows, minlength=self.n), out=self.indptr[1:])
-            self.work = int((np.diff(self.indptr) ** 2).sum()) // 2 + self.n
-        else:
-            self.X = X
-            self.Xt = np.ascontiguousarray(X.T)
-            a, b = np.meshgrid(np.arange(self.d), np.arange(self.d), indexing="ij")
-            self.a, self.b = a.ravel().copy(), b.ravel().copy()
-
-    def __call__(self, W: np.ndarray) -> np.ndarray:
-        """Counts (K, d, d, C, C) float64 for the weightings W (n, K) (non-negative)."""
-        K, d, C = W.shape[1], self.d, self.C
-        if C != 2:
-            out = np.empty((K, d, d, C, C))
-            for k in range(K):
-                out[k] = pair_counts_blocked(self.X, C, np.ascontiguousarray(W[:, k]), self.a, self.b,
-                                              Xt=self.Xt).reshape(d, d, C, C)
-            return out
-        G, sums = self.cooccurrence(W)
-        return binary_tables(G, sums, self.flip)
-
-    def cooccurrence(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """C = 2: (G (K, d, d), sums (K,)): the weighted co-occurrences of the 1s of the
-        flipped columns (upper triangle and diagonal) and the total weight of each weighting;
-        additive over blocks of rows that share the flips; :func:`binary_tables` expands them."""
-        K, d = W.shape[1], self.d
-        Wt = np.ascontiguousarray(W.T)
-        G = np.zeros((K, d, d))
-        _tk.sparse_pair_counts(self.work * K, self.indptr, self.indices, Wt, G)
-        return G, Wt.sum(axis=1)
-
-
-def binary_tables(G: np.ndarray, sums: np.ndarray, flip: np.ndarray) -> np.ndarray:
-    """Joint counts (K, d, d, 2, 2) of binary data from :meth:`PairCounter.cooccurrence`."""
-    K, d, _ = G.shape
-    N = np.empty((K, d, d, 2, 2))
-    _tk.binary_pair_tables(K * d * d, G, np.ascontiguousarray(sums), np.ascontiguousarray(flip), N)
-    return N
-
-
-def _mutual_info(N: np.ndarray, total: float) -> np.ndarray:
-    """(d, d) mutual informations (nats) from joint counts (d, d, C, C) of total weight ``total``."""
-    d = N.shape[0]
-    mi = np.zeros((d, d))
-    if total > 0:
-        _tk.counts_mutual_info(N.size, np.ascontiguousarray(N), float(total), mi)
-    return mi
-
-
-def _tree_tables(N: np.ndarray, parent: np.ndarray, alpha: float):
-    """Smoothed log-tables (d, C, C) of the tree ``parent`` (root 0... any root) from the
-    counts N, and its MAP score sum_{cells} (count + alpha) * log(prob) (0 * log 0 = 0).
-
-    Conditionals (N_uv + alpha) / (N_u + alpha C) (uniform when N_u + alpha C = 0), the
-    root's marginal (N_v + alpha) / (total + alpha C), as in ChowLiuTree.fit."""
-    d, _, C, _ = N.shape
-    root = int(np.flatnonzero(parent < 0)[0])
-    ch = np.flatnonzero(parent >= 0)
-    lc = np.empty((d, C, C))
-    cnt = np.empty((d, C, C))
-    rc = np.diagonal(N[root, root]).copy()
-    cnt[root] = 0.0
-    cnt[root, 0] = rc
-    Nc = N[parent[ch], ch]                      # (d - 1, C, C): rows = parent state
-    cnt[ch] = Nc
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lc[root] = np.log((rc + alpha) / (rc.sum() + alpha * C))[None, :]
-        rows = Nc.sum(axis=2, keepdims=True)
-        cond = np.where(rows + alpha * C > 0, (Nc + alpha) / (rows + alpha * C), 1.0 / C)
-        lc[ch] = np.log(cond)
-        weight = cnt + alpha
-        weight[root, 1:] = 0.0                    # the root's marginal counts once
-        score = float(np.where(weight > 0, weight * lc, 0.0).sum())
-    return lc, score
+def _tables_and_score(N: np.ndarray, parent: np.ndarray, alpha: float):
+    """Smoothed log-tables (d, C, C) of the tree ``parent`` (any root) from the counts
+    N (d, C, d, C) and its MAP score (:func:`tree_score`); the root's marginal is normalised by
+    the sum of its own counts."""
+    rc, Nc = tree_counts(N, parent)
+    lc = tree_tables(parent, rc, Nc, rc.sum(), alpha)
+    return lc, tree_score(parent, lc, rc, Nc, alpha)
 
 
 def pair_statistics(counter: PairCounter, R: np.ndarray, w: np.ndarray) -> dict:
@@ -167,10 +66,11 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents):
 
 def _tree_for(N, k, nk, alpha, prev_parents, parents, lc):
     """Tree k of the M-step from its counts N (d, d, C, C) into parents[k], lc[k]."""
-    parent = max_spanning_tree(_mutual_info(N, float(nk[k])), root=0)
-    tab, score = _tree_tables(N, parent, alpha)
+    N = np.ascontiguousarray(N.transpose(0, 2, 1, 3))          # (d, C, d, C)
+    _, parent = chow_liu_from_counts(N, float(nk[k]), True)
+    tab, score = _tables_and_score(N, parent, alpha)
     if prev_parents is not None and not np.array_equal(parent, prev_parents[k]):
-        tab_old, score_old = _tree_tables(N, prev_parents[k], alpha)
+        tab_old, score_old = _tables_and_score(N, prev_parents[k], alpha)
         if score_old > score:
             parent, tab = prev_parents[k], tab_old
     parents[k] = parent

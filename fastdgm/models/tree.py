@@ -18,10 +18,10 @@ from .._validation import (
 )
 from ..kernels import ancestral as _s
 from ..kernels import likelihood as _k
-from ._cooccurrence import _mutual_information, mutual_information_from_counts, pairwise_count_matrix
-from ._pairwise import pair_counts_blocked
+from ._cooccurrence import pairwise_count_matrix
+from ._pair_stats import chow_liu, chow_liu_from_counts, tree_counts, tree_tables
 from ._tables import entropy_terms, levels, state_counts
-from ._trees import max_spanning_tree, tree_order
+from ._trees import tree_order
 from .base import Model, classonlymethod, fit_data, register_model
 from .._typing import ArrayLike, FloatArray, IntArray
 
@@ -103,7 +103,7 @@ class ChowLiuTree(Model):
 
         1. Empirical (weighted, unsmoothed) mutual information I(x_a; x_b) of every pair;
         2. maximum spanning tree by Prim's algorithm from variable 0 (deterministic ties,
-           see :func:`max_spanning_tree`), rooted at 0;
+           see :func:`fastdgm.models.max_spanning_tree`), rooted at 0;
         3. P(x_j = v | x_parent = u) = (N_uv + alpha) / (N_u + alpha * C) and the root's
            marginal (N_v + alpha) / (n + alpha * C). With ``alpha=0`` a parent state never
            seen gets a uniform conditional (it has probability 0, so it is never used).
@@ -126,16 +126,9 @@ class ChowLiuTree(Model):
         n, d = X.shape
         w = check_sample_weight(sample_weight, n)
         total = float(w.sum()) if w.size else float(n)
-        mi, counts = _mutual_information(X, C, w, return_counts=True)
-        parent = max_spanning_tree(mi, root=0)
+        mi, parent, N = chow_liu(X, C, w)
         root_counts = state_counts(np.ascontiguousarray(X[:, :1]), C, w)[0]
-        if d > 1:
-            ch = np.arange(1, d, dtype=np.int64)
-            N = (counts[parent[ch], :, ch, :] if counts is not None
-                 else pair_counts_blocked(X, C, w, parent[ch].copy(), ch))
-        else:
-            N = np.empty((0, C, C))
-        log_cond = _smoothed_tables(root_counts, N, total, alpha)
+        log_cond = tree_tables(parent, root_counts, N, total, alpha)
         model = cls._from_log(parent, log_cond)
         model.mutual_info_ = mi
         return model
@@ -181,12 +174,10 @@ class ChowLiuTree(Model):
         """
         alpha = check_alpha(alpha)
         N = np.ascontiguousarray(stats["pair_counts"], dtype=np.float64)
-        d = N.shape[0]
         total = float(stats["total"])
-        mi = mutual_information_from_counts(N, total, bool(stats.get("weighted", True)))
-        parent = max_spanning_tree(mi, root=0)
-        ch = np.arange(1, d, dtype=np.int64)
-        log_cond = _smoothed_tables(N[0, :, 0, :].diagonal().copy(), N[parent[ch], :, ch, :], total, alpha)
+        mi, parent = chow_liu_from_counts(N, total, bool(stats.get("weighted", True)))
+        root_counts, child_counts = tree_counts(N, parent)
+        log_cond = tree_tables(parent, root_counts, child_counts, total, alpha)
         model = cls._from_log(parent, log_cond)
         model.mutual_info_ = mi
         return model
@@ -279,22 +270,6 @@ class ChowLiuTree(Model):
         lc = check_log_probs(param(params, "log_cond", cls.__name__), "log_cond", ndim=3,
                              shape_doc="(d, C, C)")
         return cls._from_log(parent, _match_parent(parent, lc, "log_cond"))
-
-
-def _smoothed_tables(root_counts: np.ndarray, N: np.ndarray, total: float, alpha: float) -> np.ndarray:
-    """log P(x_root) (every row of table 0) and log P(x_j | x_parent) of children j = 1..d-1 from
-    their (parent state, child state) counts N (d - 1, C, C), smoothed by alpha; a parent state
-    never seen with alpha = 0 gets a uniform conditional."""
-    C = root_counts.shape[0]
-    log_cond = np.empty((N.shape[0] + 1, C, C))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_cond[0] = np.log((root_counts + alpha) / (total + alpha * C))[None, :]
-        if N.shape[0]:
-            rows = N.sum(axis=2, keepdims=True)
-            cond = (N + alpha) / (rows + alpha * C)
-            cond = np.where(rows + alpha * C > 0, cond, 1.0 / C)
-            log_cond[1:] = np.log(cond)
-    return log_cond
 
 
 def _match_parent(parent, table, name):

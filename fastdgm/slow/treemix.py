@@ -240,6 +240,14 @@ def weighted_gram_counts_numpy(X, W):
     return np.stack([(Xf * W[:, k:k + 1]).T @ Xf for k in range(W.shape[1])])
 
 
+def weighted_onehot_counts_numpy(X, C, W):
+    """Any C: the pair counts of each weighting by BLAS, (K, d C, d C):
+    N[k] = (O * W[:, k])^T O, O the float64 one-hot encoding (n, d C) of X (the numpy idiom)."""
+    X = np.asarray(X)
+    O = (X[:, :, None] == np.arange(C)).reshape(X.shape[0], -1).astype(np.float64)
+    return np.stack([(O * W[:, k:k + 1]).T @ O for k in range(W.shape[1])])
+
+
 def tree_missing_log_prob_numpy(X, M, parent, logcond):
     """Upward pass vectorised over rows: beta (n, d, C), messages by a logsumexp over (n, C, C)."""
     X = np.asarray(X)
