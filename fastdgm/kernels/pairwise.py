@@ -88,18 +88,18 @@ def _count_pair_weightings(xa, xb, W, o):
             o[k, u, v] += W[i, k]
 
 
-def _weighted_pair_tables(Xt, W, a, b, out):
+def _weighted_pair_tables(c, start, stop, Xt, W, a, b, out):
     """out[k, a[p], b[p]] (C, C) = the counts of the column pair (a[p], b[p]) weighted by
     W[:, k], and out[k, b[p], a[p]] its transpose, for every pair p (a[p] <= b[p]).
 
     Xt (d, n) states (X transposed, C-contiguous), W (n, K) float64 C-contiguous,
     a, b (P,) int64 columns, out (K, d, d, C, C) float64 (cells of other pairs untouched).
-    Parallel over pairs, each pair's tables computed alone: bit-identical for any number of
+    One pair per chunk, each pair's tables computed alone: bit-identical for any number of
     threads.
     """
     K = W.shape[1]
     C = out.shape[3]
-    for p in prange(a.shape[0]):
+    for p in range(start, stop):
         o = np.empty((K, C, C))
         _count_pair_weightings(Xt[a[p]], Xt[b[p]], W, o)
         ap = a[p]
@@ -109,10 +109,9 @@ def _weighted_pair_tables(Xt, W, a, b, out):
                 for v in range(C):
                     out[k, ap, bp, u, v] = o[k, u, v]
                     out[k, bp, ap, v, u] = o[k, u, v]
-    return out
 
 
-weighted_pair_tables = parallel_kernel(_weighted_pair_tables)
+weighted_pair_tables = chunked_kernel(_weighted_pair_tables, items="a.shape[0]")
 
 
 @serial_kernel

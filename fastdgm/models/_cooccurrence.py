@@ -221,7 +221,8 @@ def weighted_count_matrices(X, C, W, method, Xt=None):
         Xt = np.ascontiguousarray(X.T)
     a, b = (t.astype(np.int64) for t in np.triu_indices(d))
     out = np.empty((K, d, d, C, C))
-    return _pk.weighted_pair_tables(Xt, np.ascontiguousarray(W, dtype=np.float64), a, b, out)
+    _pk.weighted_pair_tables(Xt, np.ascontiguousarray(W, dtype=np.float64), a, b, out)
+    return out
 
 
 def expand_reduced(R: np.ndarray, C: int, n: float) -> np.ndarray:
