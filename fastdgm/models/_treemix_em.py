@@ -10,7 +10,7 @@ from ._trees import max_spanning_tree
 
 _COUNT_CELLS = 1 << 23   # the M-step expands at most this many binary pair counts at a time
 
-__all__ = ["PairCounter", "pair_statistics", "m_step", "initial_statistics", "e_step_statistics",
+__all__ = ["PairCounter", "pair_statistics", "pooled_pairs", "edge_cells", "m_step", "initial_statistics", "e_step_statistics",
            "binary_tables"]
 
 
@@ -107,12 +107,9 @@ def _tree_tables(N: np.ndarray, parent: np.ndarray, alpha: float):
     root = int(np.flatnonzero(parent < 0)[0])
     ch = np.flatnonzero(parent >= 0)
     lc = np.empty((d, C, C))
-    cnt = np.empty((d, C, C))
-    rc = np.diagonal(N[root, root]).copy()
-    cnt[root] = 0.0
-    cnt[root, 0] = rc
-    Nc = N[parent[ch], ch]                      # (d - 1, C, C): rows = parent state
-    cnt[ch] = Nc
+    cnt = edge_cells(N, parent)
+    rc = cnt[root, 0]
+    Nc = cnt[ch]                                # (d - 1, C, C): rows = parent state
     with np.errstate(divide="ignore", invalid="ignore"):
         lc[root] = np.log((rc + alpha) / (rc.sum() + alpha * C))[None, :]
         rows = Nc.sum(axis=2, keepdims=True)
@@ -120,8 +117,7 @@ def _tree_tables(N: np.ndarray, parent: np.ndarray, alpha: float):
         lc[ch] = np.log(cond)
         weight = cnt + alpha
         weight[root, 1:] = 0.0                    # the root's marginal counts once
-        score = float(np.where(weight > 0, weight * lc, 0.0).sum())
-    return lc, score
+    return lc, _cell_score(weight, lc)
 
 
 def pair_statistics(counter: PairCounter, R: np.ndarray, w: np.ndarray) -> dict:
@@ -139,14 +135,50 @@ def pair_statistics(counter: PairCounter, R: np.ndarray, w: np.ndarray) -> dict:
     return stats
 
 
-def m_step(stats: dict, total: float, alpha: float, prev_parents):
-    """Mixture weights and trees from summed :func:`pair_statistics`.
+def pooled_pairs(stats: dict) -> np.ndarray:
+    """The pair distribution of the whole (weighted) data, (d, d, C, C) summing to 1 over
+    (u, v) for each pair: the summed counts of every component (their responsibilities add up
+    to the row weights) over the total weight. The tables of the one Chow-Liu tree of the data
+    are its conditionals; :func:`m_step` shrinks the components toward them."""
+    pairs = stats["pairs"]
+    total = float(np.sum(stats["nk"]))
+    if pairs.ndim == 3:
+        N = binary_tables(pairs.sum(axis=0)[None], np.atleast_1d(np.sum(stats["pair_total"])), stats["flip"])[0]
+    else:
+        N = pairs.sum(axis=0)
+    return N / total if total > 0 else N
+
+
+def edge_cells(N: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """The cells of the counts N (d, d, C, C) that the tree ``parent`` uses, (d, C, C): row j
+    is N[parent[j], j] (parent state, child state); the root's row 0 holds its marginal
+    diag(N[root, root]) and its other rows are 0."""
+    d, _, C, _ = N.shape
+    root = int(np.flatnonzero(parent < 0)[0])
+    ch = np.flatnonzero(parent >= 0)
+    cnt = np.zeros((d, C, C))
+    cnt[root, 0] = np.diagonal(N[root, root])
+    cnt[ch] = N[parent[ch], ch]
+    return cnt
+
+
+def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float = 0.0):
+    """Mixture weights and trees from summed :func:`pair_statistics`; also the shrinkage
+    term of the log-prior (0.0 when ``shrink`` is 0).
 
     For each component: the Chow-Liu tree of its weighted counts, rooted at 0, unless the
     previous tree ``prev_parents[k]`` (with re-fitted tables) has a strictly higher MAP score
     (only possible with alpha > 0, where the smoothed score is not the mutual information):
     so every M-step increases the EM objective (generalised EM). Binary counts are expanded to
-    (d, d, 2, 2) tables for as many components at a time as fit in ``_COUNT_CELLS`` cells."""
+    (d, d, 2, 2) tables for as many components at a time as fit in ``_COUNT_CELLS`` cells.
+
+    ``shrink`` = s > 0 adds s pseudo-rows drawn from the pooled pair distribution Q of
+    :func:`pooled_pairs` to every component's counts, N_k + s Q: the tree is the Chow-Liu tree of
+    those counts and the tables are (N_k(u, v) + s Q(u, v) + alpha) / (N_k(u) + s Q(u) + alpha C),
+    the MAP tables under a Dirichlet prior of parameters alpha + s Q on each row (shrinkage of
+    each component toward the one Chow-Liu tree of the data; as s grows every component tends
+    to that tree). The prior's extra term is s * sum of Q(cell) log P_k(cell) over the cells
+    each tree uses."""
     nk = np.asarray(stats["nk"], dtype=np.float64)
     pairs = stats["pairs"]
     K, d = pairs.shape[:2]
@@ -155,24 +187,36 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents):
         lw = np.log(nk / total)
     parents = np.empty((K, d), dtype=np.int64)
     lc = np.empty((K, d, C, C))
+    Q = pooled_pairs(stats) * shrink if shrink > 0 else None
+    prior = 0.0
     step = max(1, _COUNT_CELLS // (d * d * C * C))     # components expanded at a time
     for k0 in range(0, K, step):
         k1 = min(K, k0 + step)
         Nb = (binary_tables(pairs[k0:k1], stats["pair_total"][k0:k1], stats["flip"]) if pairs.ndim == 3
               else pairs[k0:k1])
         for k in range(k0, k1):
-            _tree_for(Nb[k - k0], k, nk, alpha, prev_parents, parents, lc)
-    return lw, parents, lc
+            N = Nb[k - k0] if Q is None else Nb[k - k0] + Q
+            _tree_for(N, float(nk[k]) + shrink, alpha, None if prev_parents is None else prev_parents[k],
+                      parents, lc, k)
+            if Q is not None:
+                prior += _cell_score(edge_cells(Q, parents[k]), lc[k])
+    return lw, parents, lc, prior
 
 
-def _tree_for(N, k, nk, alpha, prev_parents, parents, lc):
-    """Tree k of the M-step from its counts N (d, d, C, C) into parents[k], lc[k]."""
-    parent = max_spanning_tree(_mutual_info(N, float(nk[k])), root=0)
+def _cell_score(weight: np.ndarray, lc: np.ndarray) -> float:
+    """sum of weight * lc over the cells of positive weight (0 * log 0 = 0)."""
+    with np.errstate(invalid="ignore"):
+        return float(np.where(weight > 0, weight * lc, 0.0).sum())
+
+
+def _tree_for(N, n, alpha, prev_parent, parents, lc, k):
+    """Tree k of the M-step from its counts N (d, d, C, C) of total n into parents[k], lc[k]."""
+    parent = max_spanning_tree(_mutual_info(N, n), root=0)
     tab, score = _tree_tables(N, parent, alpha)
-    if prev_parents is not None and not np.array_equal(parent, prev_parents[k]):
-        tab_old, score_old = _tree_tables(N, prev_parents[k], alpha)
+    if prev_parent is not None and not np.array_equal(parent, prev_parent):
+        tab_old, score_old = _tree_tables(N, prev_parent, alpha)
         if score_old > score:
-            parent, tab = prev_parents[k], tab_old
+            parent, tab = prev_parent, tab_old
     parents[k] = parent
     lc[k] = tab
 

@@ -61,6 +61,14 @@ def _initial_tables(data, setup, K, alpha, key, init, init_noise):
 
 
 
+def softening_matrix(C: int, soften: float) -> np.ndarray:
+    """S (C, C) of data softening: S[x, v] = P(true state v | observed x) = 1 - soften on the
+    diagonal, soften / (C - 1) elsewhere (symmetric, rows and columns sum to 1)."""
+    S = np.full((C, C), soften / max(C - 1, 1))
+    np.fill_diagonal(S, 1.0 - soften)
+    return S
+
+
 @register_model
 class HiddenChowLiuTree(EMModel):
     """Hidden Chow-Liu tree: a K-state latent behind each variable, latents in a tree.
@@ -244,19 +252,39 @@ class HiddenChowLiuTree(EMModel):
 
     # --- EM ------------------------------------------------------------------------------
     def _em_statistics(self, X, w) -> dict:
-        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`)."""
-        return em_statistics(self, X, w)
+        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`); with data
+        softening, those of the softened data (the passes run on :meth:`_softened`)."""
+        soften = getattr(self, "_soften", 0.0)
+        return em_statistics(self if soften == 0 else self._softened(soften), X, w)
+
+    def _softened(self, soften: float) -> "HiddenChowLiuTree":
+        """The HCLT whose likelihood of hard data x is this model's likelihood of the data
+        softened by ``soften`` = s: emit'[j, k, x] = sum_v S[x, v] emit[j, k, v] with
+        S = (1 - s) I + s (1 - I) / (C - 1) (symmetric, doubly stochastic)."""
+        return type(self)._trusted(self.parent, self.root_probs, self.trans_probs,
+                                   self.emit_probs @ softening_matrix(self.n_states, soften))
 
     def _em_update(self, stats: dict, alpha: float) -> "HiddenChowLiuTree":
         """New exact tables from the summed E-step statistics, with pseudo-counts ``alpha``
-        (the tree is kept)."""
-        pair, emit = stats["pair"], stats["emit"]
-        rc = emit[self.root].sum(axis=0)                                    # (K,)
+        (the tree is kept). With data softening s, the expected (Z_j, X_j) counts of the
+        softened data are split over the true state v of X_j given Z_j = k and the observed
+        x: count(k, v) = sum_x count(k, x) S[x, v] emit[j, k, v] / emit'[j, k, x]."""
+        pair, emit = stats["pair"], np.ascontiguousarray(stats["emit"].transpose(0, 2, 1))   # emit (d, K, C)
+        soften = getattr(self, "_soften", 0.0)
+        if soften > 0:
+            S = softening_matrix(self.n_states, soften)
+            soft = self.emit_probs @ S
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(emit > 0, emit / soft, 0.0)
+            emit = self.emit_probs * (ratio @ S)
+        rc = emit[self.root].sum(axis=1)                                    # (K,)
         root_probs = normalise_rows(rc + alpha)
         trans = normalise_rows(pair + alpha)
         trans[self.root] = 1.0 / self.n_hidden
-        emit_probs = normalise_rows(np.ascontiguousarray(emit.transpose(0, 2, 1)) + alpha)
-        return type(self)._trusted(self.parent, root_probs, trans, emit_probs)
+        emit_probs = normalise_rows(emit + alpha)
+        out = type(self)._trusted(self.parent, root_probs, trans, emit_probs)
+        out._soften = soften
+        return out
 
     def _log_prior(self, alpha) -> float:
         if alpha == 0:
@@ -288,7 +316,7 @@ class HiddenChowLiuTree(EMModel):
     def fit(cls, X, n_states: int | None = None, *, n_hidden: int = 16, alpha: float = 0.1, rng=None,
             max_iter: int = em.MAX_ITER, tol: float = em.TOL, progress: bool = False, sample_weight=None,
             init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True,
-            n_init: int = 1) -> "HiddenChowLiuTree":
+            n_init: int = 1, soften: float = 0.0) -> "HiddenChowLiuTree":
         """Fit by MAP-EM on the Chow-Liu tree of X.
 
         1. Structure: the Chow-Liu tree of X (:meth:`fastdgm.ChowLiuTree.fit`), rooted at 0
@@ -316,6 +344,13 @@ class HiddenChowLiuTree(EMModel):
            (Z_j, X_j) by an upward and a downward pass per row; the M-step adds ``alpha`` to
            every count (Dirichlet pseudo-counts) and normalises. ``objective_history_``
            records the MAP objective (see the class docstring), which EM never decreases.
+           With ``soften`` = s > 0 (data softening, Liu & Van den Broeck, "Tractable
+           regularization of probabilistic circuits", NeurIPS 2021), EM maximises the
+           likelihood of the softened data instead: each observed x_ij is soft evidence,
+           the observed state with probability 1 - s and each other state with s / (C - 1),
+           so the E-step sees the emissions emit'[j, k, x] = sum_v S[x, v] emit[j, k, v]
+           and the M-step re-attributes the expected counts to the true states; the
+           histories then record the softened data's objective and log-likelihood.
 
         The loop, the stop rule and the trace are those of the one EM engine
         (:mod:`fastdgm.models.em`): stops after ``max_iter`` E-steps, or after iteration
@@ -355,6 +390,10 @@ class HiddenChowLiuTree(EMModel):
             repeated rows). With ``init="mixture"`` the start itself is drawn per distinct row.
         n_init : int, default 1
             Restarts; the one with the highest final objective is returned (first on ties).
+        soften : float in [0, 0.5), default 0.0
+            Data softening (step 3): the probability moved from each observed state to the
+            others (the paper's 1 - beta; its grid was about 1e-4 to 1e-2). 0 fits the data
+            as given.
 
         Returns
         -------
@@ -366,18 +405,22 @@ class HiddenChowLiuTree(EMModel):
             X, w = distinct_rows(X, w)
         return em.fit(cls, em.InMemory(X, C, w if w.size else None), n_hidden=n_hidden, alpha=alpha,
                       rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress, init=init,
-                      init_noise=init_noise)
+                      init_noise=init_noise, soften=soften)
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
+    def _em_check(cls, *, n_hidden, init, init_noise, soften=0.0) -> dict:  # type: ignore[override]
         if init not in ("mixture", "random"):
             raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
+        soften = check_scalar(soften, "soften", minimum=0.0)
+        if soften >= 0.5:
+            raise ValueError(f"soften must be in [0, 0.5) (the probability moved away from each observed "
+                             f"state), got {soften}")
         return {"n_hidden": check_positive_int(n_hidden, "n_hidden"), "init": init,
-                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0)}
+                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0), "soften": soften}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
+    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, soften) -> dict:  # type: ignore[override]
         setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent}
         if init == "random":          # the weighted marginals of the columns
             from .factorized import Factorized
@@ -392,10 +435,12 @@ class HiddenChowLiuTree(EMModel):
         return np.uint64(key) if restart == 0 else np.uint64(substream_ref(int(key), restart))
 
     @classmethod
-    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise):
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise, soften):
         root, trans, emit = _initial_tables(data, setup, n_hidden, alpha, cls._restart_key(key, restart),
                                             init, init_noise)
-        return cls._trusted(setup["parent"], normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
+        out = cls._trusted(setup["parent"], normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
+        out._soften = soften
+        return out
 
     @property
     def objective_(self) -> list:

@@ -107,22 +107,24 @@ def _tables(N, nk, parent, alpha, C):
     return lc, score
 
 
-def m_step(X, C, R, w, alpha, prev_parents=None):
+def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0):
     """Weights, trees and smoothed tables from responsibilities R (n, K) and weights w (n,).
 
     Tree k: maximum spanning tree of the weighted mutual informations (Kruskal), rooted at 0;
-    the previous tree is kept if its smoothed score sum (N + alpha) log p is strictly higher."""
+    the previous tree is kept if its smoothed score sum (N + alpha) log p is strictly higher.
+    ``shrink`` = s: the counts of component k are N_k + s * (pair counts of the data) / total."""
     X = np.asarray(X)
     n, d = X.shape
     K = R.shape[1]
     total = w.sum()
+    Q = _pair_counts(X, C, w) / total
     logw = np.log(np.array([(w * R[:, k]).sum() for k in range(K)]) / total)
     parents = np.zeros((K, d), dtype=np.int64)
     logcond = np.zeros((K, d, C, C))
     for k in range(K):
         wk = w * R[:, k]
-        nk = wk.sum()
-        N = _pair_counts(X, C, wk)
+        nk = wk.sum() + shrink
+        N = _pair_counts(X, C, wk) + shrink * Q
         mi = np.zeros((d, d))
         for a in range(d):
             for b in range(d):
@@ -143,17 +145,24 @@ def m_step(X, C, R, w, alpha, prev_parents=None):
     return logw, parents, logcond
 
 
-def objective(X, w, logw, parents, logcond, alpha):
-    """(sum_i w_i log P(x_i) + alpha * sum of every table's log-probabilities) / sum_i w_i."""
+def objective(X, w, logw, parents, logcond, alpha, shrink=0.0):
+    """(sum_i w_i log P(x_i) + alpha * sum of every table's log-probabilities
+    + shrink * sum of Q(cell) log P_k(cell) over each tree's cells, Q the data's pair
+    distribution) / sum_i w_i."""
     ll = float((w * mixture_log_prob(X, logw, parents, logcond)).sum())
-    prior = 0.0
+    Q = _pair_counts(np.asarray(X), logcond.shape[-1], w) / w.sum()
+    prior = extra = 0.0
     for k in range(parents.shape[0]):
         for j in range(parents.shape[1]):
-            prior += logcond[k, j, 0].sum() if parents[k, j] < 0 else logcond[k, j].sum()
-    return (ll + (alpha * prior if alpha > 0 else 0.0)) / w.sum()
+            p = parents[k, j]
+            q = np.diag(Q[j, j]) if p < 0 else Q[p, j]              # (C,) root, (C, C) edge
+            lp = logcond[k, j, 0] if p < 0 else logcond[k, j]
+            prior += lp.sum()
+            extra += float((q[q > 0] * lp[q > 0]).sum())
+    return (ll + (alpha * prior if alpha > 0 else 0.0) + (shrink * extra if shrink > 0 else 0.0)) / w.sum()
 
 
-def em(X, C, K, key, alpha, n_iter, w=None):
+def em(X, C, K, key, alpha, n_iter, w=None, shrink=0.0):
     """EM from Dirichlet(1) responsibilities u = uniform(key, i * K + k): returns the list of
     (logw, parents, logcond, objective) after the initial M-step and each further iteration."""
     from .likelihood import random_responsibilities
@@ -161,13 +170,13 @@ def em(X, C, K, key, alpha, n_iter, w=None):
     X = np.asarray(X)
     w = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
     R = random_responsibilities(key, X.shape[0], K)
-    logw, parents, logcond = m_step(X, C, R, w, alpha)
+    logw, parents, logcond = m_step(X, C, R, w, alpha, shrink=shrink)
     out = []
     for it in range(n_iter):
-        out.append((logw, parents, logcond, objective(X, w, logw, parents, logcond, alpha)))
+        out.append((logw, parents, logcond, objective(X, w, logw, parents, logcond, alpha, shrink)))
         L = tree_log_probs(X, parents, logcond) + logw[None, :]
         R = np.exp(L - _logsumexp_rows(L)[:, None])
-        logw, parents, logcond = m_step(X, C, R, w, alpha, parents)
+        logw, parents, logcond = m_step(X, C, R, w, alpha, parents, shrink)
     return out
 
 
