@@ -130,37 +130,46 @@ def test_shrink_tables_by_hand():
     stats = {**pair_statistics(PairCounter(X, 2), R, np.ones(5)), "total": 5.0}
     a, s = 0.5, 2.0
     m = fd.TreeMixture.from_statistics(stats, alpha=a, shrink=s)
+    # Q(x0, x1) = (2, 1, 0, 2) / 5 over (00, 01, 10, 11): Q(x0) = (3, 2) / 5,
+    # Q(x1 | x0 = 0) = (2, 1) / 3, Q(x1 | x0 = 1) = (0, 1)
+    q_root, q_cond = np.array([3, 2]) / 5, np.array([[2 / 3, 1 / 3], [0.0, 1.0]])
     # component 0: rows weighted 1, .5, 0, .25, 1: n0 = 2.75; N0(x0, x1): (0,0) 2, (0,1) .5, (1,1) .25
-    # Q(x0, x1) = (2, 1, 0, 2) / 5 over (00, 01, 10, 11); Q(x0) = (3, 2) / 5
     root0 = np.array([2.5 + s * 3 / 5 + a, 0.25 + s * 2 / 5 + a]) / (2.75 + s + 2 * a)
-    cond0 = np.array([[2 + s * 2 / 5 + a, 0.5 + s * 1 / 5 + a],
-                      [0 + s * 0 / 5 + a, 0.25 + s * 2 / 5 + a]])
-    cond0 /= cond0.sum(axis=1, keepdims=True)
+    cond0 = np.array([[2 + s * 2 / 3 + a, 0.5 + s * 1 / 3 + a],
+                      [0 + s * 0 + a, 0.25 + s * 1 + a]])
+    cond0 /= np.array([[2.5 + s + 2 * a], [0.25 + s + 2 * a]])
     # component 1: rows weighted 0, .5, 1, .75, 0: n1 = 2.25; N1: (0,1) .5, (1,1) 1.75
     root1 = np.array([0.5 + s * 3 / 5 + a, 1.75 + s * 2 / 5 + a]) / (2.25 + s + 2 * a)
-    cond1 = np.array([[0 + s * 2 / 5 + a, 0.5 + s * 1 / 5 + a],
-                      [0 + s * 0 / 5 + a, 1.75 + s * 2 / 5 + a]])
-    cond1 /= cond1.sum(axis=1, keepdims=True)
+    cond1 = np.array([[0 + s * 2 / 3 + a, 0.5 + s * 1 / 3 + a],
+                      [0 + s * 0 + a, 1.75 + s * 1 + a]])
+    cond1 /= np.array([[0.5 + s + 2 * a], [1.75 + s + 2 * a]])
     np.testing.assert_array_equal(m.parents, [[-1, 0], [-1, 0]])
     np.testing.assert_allclose(m.weights, [2.75 / 5, 2.25 / 5], rtol=1e-14)
     for k, (root, cond) in enumerate([(root0, cond0), (root1, cond1)]):
+        np.testing.assert_allclose(cond.sum(axis=1), 1.0, rtol=1e-14)
         np.testing.assert_allclose(np.exp(m.log_cond[k, 0, 0]), root, rtol=1e-13)
         np.testing.assert_allclose(np.exp(m.log_cond[k, 1]), cond, rtol=1e-13)
-    # the prior of the objective: alpha on every used cell, plus s * Q(cell) log P(cell)
-    q_root, q_pair = np.array([3, 2]) / 5, np.array([[2, 1], [0, 2]]) / 5
+    # the prior of the objective: alpha on every used cell, plus s * Q(v | u) log P(v | u)
     prior = sum(a * (np.log(r).sum() + np.log(c).sum()) + s * (q_root * np.log(r)).sum()
-                + s * (q_pair * np.log(c)).sum() for r, c in [(root0, cond0), (root1, cond1)])
+                + s * (q_cond[0] * np.log(c[0])).sum() + s * np.log(c[1, 1])
+                for r, c in [(root0, cond0), (root1, cond1)])
     assert m._log_prior(a) == pytest.approx(prior, rel=1e-13)
 
 
-def test_large_shrink_makes_every_component_the_chow_liu_tree():
+def test_large_shrink_gives_the_pooled_conditionals():
     rng = np.random.default_rng(3)
     X = random_tree_mixture(3, 6, 2, rng).sample(500, rng=4)
     m = fd.TreeMixture.fit(X, n_components=3, alpha=0.0, rng=0, max_iter=5, shrink=1e9)
-    cl = fd.ChowLiuTree.fit(X, alpha=0.0)
     for k in range(3):
-        np.testing.assert_array_equal(m.parents[k], cl.parent)
-        np.testing.assert_allclose(m.log_cond[k], cl.log_cond, rtol=1e-6, atol=1e-9)
+        for j, p in enumerate(m.parents[k]):
+            if p < 0:
+                ref = np.bincount(X[:, j], minlength=2) / len(X)
+                np.testing.assert_allclose(np.exp(m.log_cond[k, j, 0]), ref, rtol=1e-6)
+            else:
+                joint = np.zeros((2, 2))
+                np.add.at(joint, (X[:, p], X[:, j]), 1.0)
+                np.testing.assert_allclose(np.exp(m.log_cond[k, j]), joint / joint.sum(axis=1, keepdims=True),
+                                           rtol=1e-6)
 
 
 def test_fit_recovers_and_stops():

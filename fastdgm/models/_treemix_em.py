@@ -10,7 +10,7 @@ from ._trees import max_spanning_tree
 
 _COUNT_CELLS = 1 << 23   # the M-step expands at most this many binary pair counts at a time
 
-__all__ = ["PairCounter", "pair_statistics", "pooled_pairs", "edge_cells", "m_step", "initial_statistics", "e_step_statistics",
+__all__ = ["PairCounter", "pair_statistics", "pooled_pairs", "edge_cells", "shrink_cells", "m_step", "initial_statistics", "e_step_statistics",
            "binary_tables"]
 
 
@@ -97,17 +97,34 @@ def _mutual_info(N: np.ndarray, total: float) -> np.ndarray:
     return mi
 
 
-def _tree_tables(N: np.ndarray, parent: np.ndarray, alpha: float):
+def shrink_cells(Q: np.ndarray, parent: np.ndarray, shrink: float) -> np.ndarray:
+    """The pseudo-counts (d, C, C) of the shrinkage prior on the tables of tree ``parent``:
+    row u of child j is ``shrink`` * Q(x_j = . | x_parent(j) = u), the pooled conditional (a
+    row whose parent state has pooled probability 0 gets none); the root's row 0 is
+    ``shrink`` * Q(x_root = .)."""
+    cells = edge_cells(Q, parent)
+    root = int(np.flatnonzero(parent < 0)[0])
+    rows = cells.sum(axis=2, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = np.where(rows > 0, cells / rows, 0.0)
+    cond[root, 0] = cells[root, 0]
+    return shrink * cond
+
+
+def _tree_tables(N: np.ndarray, parent: np.ndarray, alpha: float, pseudo: np.ndarray | None = None):
     """Smoothed log-tables (d, C, C) of the tree ``parent`` (root 0... any root) from the
-    counts N, and its MAP score sum_{cells} (count + alpha) * log(prob) (0 * log 0 = 0).
+    counts N, and its MAP score sum_{cells} (count + pseudo + alpha) * log(prob) (0 * log 0 = 0).
 
     Conditionals (N_uv + alpha) / (N_u + alpha C) (uniform when N_u + alpha C = 0), the
-    root's marginal (N_v + alpha) / (total + alpha C), as in ChowLiuTree.fit."""
+    root's marginal (N_v + alpha) / (total + alpha C), as in ChowLiuTree.fit; ``pseudo``
+    (d, C, C) cells (:func:`shrink_cells`) are added to the counts of the same cells."""
     d, _, C, _ = N.shape
     root = int(np.flatnonzero(parent < 0)[0])
     ch = np.flatnonzero(parent >= 0)
     lc = np.empty((d, C, C))
     cnt = edge_cells(N, parent)
+    if pseudo is not None:
+        cnt += pseudo
     rc = cnt[root, 0]
     Nc = cnt[ch]                                # (d - 1, C, C): rows = parent state
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -172,13 +189,14 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float 
     so every M-step increases the EM objective (generalised EM). Binary counts are expanded to
     (d, d, 2, 2) tables for as many components at a time as fit in ``_COUNT_CELLS`` cells.
 
-    ``shrink`` = s > 0 adds s pseudo-rows drawn from the pooled pair distribution Q of
-    :func:`pooled_pairs` to every component's counts, N_k + s Q: the tree is the Chow-Liu tree of
-    those counts and the tables are (N_k(u, v) + s Q(u, v) + alpha) / (N_k(u) + s Q(u) + alpha C),
-    the MAP tables under a Dirichlet prior of parameters alpha + s Q on each row (shrinkage of
-    each component toward the one Chow-Liu tree of the data; as s grows every component tends
-    to that tree). The prior's extra term is s * sum of Q(cell) log P_k(cell) over the cells
-    each tree uses."""
+    ``shrink`` = s > 0: each row of each table has the Dirichlet prior alpha + s Q(. | u), Q the
+    pooled pair distribution of :func:`pooled_pairs` (the root's: alpha + s Q(x_root)), so the
+    tables are (N_k(u, v) + s Q(v | u) + alpha) / (N_k(u) + s + alpha C): every row, however
+    few rows of the component have parent state u, is shrunk by s pseudo-rows toward the
+    conditional of the whole data (the one Chow-Liu tree's tables when the edge is one of its
+    edges); as s grows every component tends to the pooled conditionals along its tree. The
+    tree is still the Chow-Liu tree of N_k (or the previous tree if its MAP score is higher).
+    The prior's extra term is sum of s Q(v | u) log P_k(v | u) over the cells each tree uses."""
     nk = np.asarray(stats["nk"], dtype=np.float64)
     pairs = stats["pairs"]
     K, d = pairs.shape[:2]
@@ -187,7 +205,7 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float 
         lw = np.log(nk / total)
     parents = np.empty((K, d), dtype=np.int64)
     lc = np.empty((K, d, C, C))
-    Q = pooled_pairs(stats) * shrink if shrink > 0 else None
+    Q = pooled_pairs(stats) if shrink > 0 else None
     prior = 0.0
     step = max(1, _COUNT_CELLS // (d * d * C * C))     # components expanded at a time
     for k0 in range(0, K, step):
@@ -195,11 +213,8 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float 
         Nb = (binary_tables(pairs[k0:k1], stats["pair_total"][k0:k1], stats["flip"]) if pairs.ndim == 3
               else pairs[k0:k1])
         for k in range(k0, k1):
-            N = Nb[k - k0] if Q is None else Nb[k - k0] + Q
-            _tree_for(N, float(nk[k]) + shrink, alpha, None if prev_parents is None else prev_parents[k],
-                      parents, lc, k)
-            if Q is not None:
-                prior += _cell_score(edge_cells(Q, parents[k]), lc[k])
+            prior += _tree_for(Nb[k - k0], float(nk[k]), alpha, None if prev_parents is None else prev_parents[k],
+                               parents, lc, k, Q, shrink)
     return lw, parents, lc, prior
 
 
@@ -209,16 +224,22 @@ def _cell_score(weight: np.ndarray, lc: np.ndarray) -> float:
         return float(np.where(weight > 0, weight * lc, 0.0).sum())
 
 
-def _tree_for(N, n, alpha, prev_parent, parents, lc, k):
-    """Tree k of the M-step from its counts N (d, d, C, C) of total n into parents[k], lc[k]."""
+def _tree_for(N, n, alpha, prev_parent, parents, lc, k, Q=None, shrink=0.0) -> float:
+    """Tree k of the M-step from its counts N (d, d, C, C) of total n into parents[k], lc[k];
+    returns the shrinkage term of its log-prior (0.0 without ``Q``)."""
+    def tables(parent):
+        pseudo = None if Q is None else shrink_cells(Q, parent, shrink)
+        return (*_tree_tables(N, parent, alpha, pseudo), pseudo)
+
     parent = max_spanning_tree(_mutual_info(N, n), root=0)
-    tab, score = _tree_tables(N, parent, alpha)
+    tab, score, pseudo = tables(parent)
     if prev_parent is not None and not np.array_equal(parent, prev_parent):
-        tab_old, score_old = _tree_tables(N, prev_parent, alpha)
+        tab_old, score_old, pseudo_old = tables(prev_parent)
         if score_old > score:
-            parent, tab = prev_parent, tab_old
+            parent, tab, pseudo = prev_parent, tab_old, pseudo_old
     parents[k] = parent
     lc[k] = tab
+    return 0.0 if pseudo is None else _cell_score(pseudo, tab)
 
 
 def _prior(lc: np.ndarray, roots: np.ndarray, alpha: float) -> float:

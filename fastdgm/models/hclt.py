@@ -38,7 +38,7 @@ from .em import EMModel
 from .mixture import Mixture
 from .tree import ChowLiuTree
 
-__all__ = ["HiddenChowLiuTree"]
+__all__ = ["HiddenChowLiuTree", "hidden_grid"]
 
 INIT_STAY = 0.9
 """Mixture initialisation: P(Z_j = Z_parent(j)) = INIT_STAY + (1 - INIT_STAY) / K."""
@@ -59,6 +59,54 @@ def _initial_tables(data, setup, K, alpha, key, init, init_noise):
     emit = marg[:, None, :] * np.exp(init_noise * gen.standard_normal((d, K, C)))
     return np.full(K, 1.0 / K), gen.dirichlet(np.ones(K), size=(d, K)), emit
 
+
+
+GRID_WORK = 2e10
+"""Cap of the density benchmark's K grid: multiply-adds of one E-step, n d K^2 (a few seconds
+per EM iteration at one-thread DGEMM speed)."""
+
+
+def hidden_grid(n: int, d: int, n_states: int = 2, *, work: float | None = None) -> list[int]:
+    """The grid of K (``n_hidden``) to select on a validation split, growing with n.
+
+    The rule: K in {8, 16, 32} for n < 5,000 rows, {16, 32, 64} for n < 20,000,
+    {32, 64, 128} for n < 100,000 and {64, 128, 256} from 100,000 rows on (more rows
+    support more hidden states; the literature trains HCLTs with K = 256 and more on its
+    largest sets). Values whose fit would need more memory than this process may use
+    (:meth:`HiddenChowLiuTree._fit_bytes`) are dropped; so are, with ``work``, values whose
+    E-step costs more than ``work`` multiply-adds (n d K^2). If none is left, the one
+    largest power of two (at least 2) under both caps.
+
+    Parameters
+    ----------
+    n, d : int
+        Rows and columns of the training split.
+    n_states : int
+        C.
+    work : float, optional
+        Cap on n d K^2 (the density benchmark uses ``GRID_WORK``).
+
+    Returns
+    -------
+    list of int
+        Increasing values of K.
+    """
+    from .._memory import available_memory
+
+    top = 32 if n < 5_000 else 64 if n < 20_000 else 128 if n < 100_000 else 256
+    avail = available_memory()
+
+    def ok(K):
+        return (HiddenChowLiuTree._fit_bytes((n, d), n_states, {"n_hidden": K})[0] <= avail
+                and (work is None or n * d * K * K <= work))
+
+    grid = [K for K in (top // 4, top // 2, top) if ok(K)]
+    if not grid:
+        K = top // 4
+        while K > 2 and not ok(K):
+            K //= 2
+        grid = [K]
+    return grid
 
 
 def softening_matrix(C: int, soften: float) -> np.ndarray:
@@ -121,8 +169,7 @@ class HiddenChowLiuTree(EMModel):
 
     @classmethod
     def density_grid(cls, n: int, d: int):
-        return ({"n_hidden": [16, 32] if d <= 70 else [32] if d <= 120 else [16]},
-                {"alpha": 0.02, "rng": 0, "max_iter": 80})
+        return ({"n_hidden": hidden_grid(n, d, work=GRID_WORK)}, {"alpha": 0.02, "rng": 0, "max_iter": 80})
 
     def __init__(self, parent, root_probs, trans_probs, emit_probs):
         parent = check_parent(parent)

@@ -27,6 +27,10 @@ __all__ = ["TreeMixture", "PairCounter"]
 
 
 
+DENSITY_SHRINK = (0.0, 10.0)
+"""The ``shrink`` values of the density benchmark's grid (pseudo-rows per table row)."""
+
+
 # ---------------------------------------------------------------------------------------
 # validation of tables and trees
 # ---------------------------------------------------------------------------------------
@@ -80,7 +84,8 @@ class TreeMixture(EMModel):
     objective_history_, log_likelihood_history_, n_iter_, converged_
         Set by :meth:`fit`, as for :class:`fastdgm.Mixture`: the objective is
         (sum_i s_i log P(x_i) + alpha * sum over every table cell of log P_k(cell)) / sum_i s_i
-        (the root's marginal counted once), the MAP-EM objective; it never decreases.
+        (the root's marginal counted once), plus the ``shrink`` prior's term (see :meth:`fit`),
+        the MAP-EM objective; it never decreases.
     """
 
     kind = "treemix"
@@ -92,7 +97,12 @@ class TreeMixture(EMModel):
 
     @classmethod
     def density_grid(cls, n: int, d: int):
-        return ({"n_components": [10, 20] if d <= 120 else [10]}, {"alpha": 0.1, "rng": 0, "max_iter": 50})
+        # K = 1 with ChowLiuTree's alphas is the Chow-Liu tree, so the selected mixture is never
+        # worse on valid than the tree; then smaller to larger K, without and with shrinkage
+        return ([{"n_components": [1], **ChowLiuTree.density_grid(n, d)[0]},
+                 {"n_components": [5, 10, 20] if d <= 120 else [5, 10], "alpha": [0.1],
+                  "shrink": list(DENSITY_SHRINK)}],
+                {"rng": 0, "max_iter": 50})
 
     def __init__(self, weights, parents, probs):
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
@@ -254,9 +264,8 @@ class TreeMixture(EMModel):
         sum_i s_i; tree k is the Chow-Liu tree of the counts weighted by s_i r_ik (mutual
         information -> maximum spanning tree from variable 0) with conditionals
         (N_uv + alpha) / (N_u + alpha C) and root marginal (N_v + alpha) / (n_k + alpha C),
-        as :meth:`ChowLiuTree.fit` with ``sample_weight``; with ``shrink`` = s > 0, N + s Q
-        in place of the component's counts N, Q the pair distribution of the whole data (see
-        ``shrink``). With ``alpha > 0`` the previous
+        as :meth:`ChowLiuTree.fit` with ``sample_weight``; ``shrink`` = s > 0 adds s Q(v | u)
+        to the counts of each row u (see ``shrink``). With ``alpha > 0`` the previous
         tree is kept when its smoothed score is higher, so the objective never decreases.
         The loop, the stop rule and the trace are those of the one EM engine
         (:mod:`fastdgm.models.em`); the E-step statistics (K weighted pair-count tables,
@@ -286,15 +295,17 @@ class TreeMixture(EMModel):
         progress : bool
             Show a progress bar of EM iterations on stderr.
         shrink : float >= 0, default 0.0
-            Shrinkage toward the one Chow-Liu tree of the data: s pseudo-rows drawn from the
-            pair distribution Q of the whole (weighted) data are added to every component's
-            counts, so each tree is the Chow-Liu tree of N_k + s Q and its conditionals are
-            (N_k(u, v) + s Q(u, v) + alpha) / (N_k(u) + s Q(u) + alpha C): the MAP tables under
-            a Dirichlet prior alpha + s Q, whose term s * sum Q log P_k joins the objective (so
-            it still never decreases). Components with few rows borrow the shared tree's
-            conditionals instead of uniform ones (on wide sparse data, where alpha alone
-            over-fits); large s makes every component that tree (n_components=1 with shrink=0
-            *is* the Chow-Liu tree with the same alpha).
+            Shrinkage toward the conditionals of the whole data: each row u of each table gets
+            the Dirichlet prior alpha + s Q(. | u), Q the pair distribution of the whole
+            (weighted) data, so the conditionals are
+            (N_k(u, v) + s Q(v | u) + alpha) / (N_k(u) + s + alpha C) and the root's marginal
+            (N_k(v) + s Q(v) + alpha) / (n_k + s + alpha C). A parent state that few rows of the
+            component have borrows the data's conditional (the one Chow-Liu tree's table when
+            the edge is one of its edges) instead of the uniform one that alpha alone gives,
+            which over-fits wide sparse data; the prior's term
+            sum s Q(v | u) log P_k(v | u) joins the objective, which still never decreases.
+            The trees are still those of the components' counts. ``n_components=1`` with
+            ``shrink=0`` *is* the Chow-Liu tree with the same ``alpha``.
 
         Returns
         -------

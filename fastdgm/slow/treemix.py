@@ -83,13 +83,36 @@ def _max_spanning_tree_kruskal(mi):
     return parent
 
 
-def _tables(N, nk, parent, alpha, C):
+def _prior_rows(Q, parent, j, shrink):
+    """The shrinkage pseudo-counts of table j: shrink * Q(x_j) for the root (C,), else
+    shrink * Q(x_j | x_parent = u) for each row u (C, C), 0 where Q(u) = 0."""
+    C = Q.shape[-1]
+    if shrink == 0:
+        return np.zeros(C) if parent[j] < 0 else np.zeros((C, C))
+    if parent[j] < 0:
+        return shrink * np.array([Q[j, j, v, v] for v in range(C)])
+    T = Q[parent[j], j]
+    out = np.zeros((C, C))
+    for u in range(C):
+        if T[u].sum() > 0:
+            out[u] = shrink * T[u] / T[u].sum()
+    return out
+
+
+def _tables(N, nk, parent, alpha, C, Q=None, shrink=0.0):
     d = parent.shape[0]
     lc = np.zeros((d, C, C))
     score = 0.0
     for j in range(d):
+        if Q is not None and shrink > 0:
+            N = N.copy()
+            if parent[j] < 0:
+                N[j, j] += np.diag(_prior_rows(Q, parent, j, shrink))
+            else:
+                N[parent[j], j] += _prior_rows(Q, parent, j, shrink)
         if parent[j] < 0:
             cnt = np.array([N[j, j, v, v] for v in range(C)])
+            nk = cnt.sum()
             with np.errstate(divide="ignore", invalid="ignore"):
                 lc[j] = np.log((cnt + alpha) / (nk + alpha * C))[None, :]
             for v in range(C):
@@ -112,7 +135,8 @@ def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0):
 
     Tree k: maximum spanning tree of the weighted mutual informations (Kruskal), rooted at 0;
     the previous tree is kept if its smoothed score sum (N + alpha) log p is strictly higher.
-    ``shrink`` = s: the counts of component k are N_k + s * (pair counts of the data) / total."""
+    ``shrink`` = s: row u of each table gets the pseudo-counts s * Q(x_j | x_parent = u), Q the
+    pair distribution of the (weighted) data; the tree is that of the raw counts."""
     X = np.asarray(X)
     n, d = X.shape
     K = R.shape[1]
@@ -123,8 +147,8 @@ def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0):
     logcond = np.zeros((K, d, C, C))
     for k in range(K):
         wk = w * R[:, k]
-        nk = wk.sum() + shrink
-        N = _pair_counts(X, C, wk) + shrink * Q
+        nk = wk.sum()
+        N = _pair_counts(X, C, wk)
         mi = np.zeros((d, d))
         for a in range(d):
             for b in range(d):
@@ -135,9 +159,9 @@ def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0):
                 mi[a, b] = sum(P[u, v] * np.log(P[u, v] / (pa[u] * pb[v]))
                                for u in range(C) for v in range(C) if P[u, v] > 0)
         parent = _max_spanning_tree_kruskal(mi)
-        lc, score = _tables(N, nk, parent, alpha, C)
+        lc, score = _tables(N, nk, parent, alpha, C, Q, shrink)
         if prev_parents is not None:
-            lc_old, score_old = _tables(N, nk, prev_parents[k], alpha, C)
+            lc_old, score_old = _tables(N, nk, prev_parents[k], alpha, C, Q, shrink)
             if score_old > score:
                 parent, lc = prev_parents[k].copy(), lc_old
         parents[k] = parent
@@ -147,7 +171,7 @@ def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0):
 
 def objective(X, w, logw, parents, logcond, alpha, shrink=0.0):
     """(sum_i w_i log P(x_i) + alpha * sum of every table's log-probabilities
-    + shrink * sum of Q(cell) log P_k(cell) over each tree's cells, Q the data's pair
+    + shrink * sum of Q(v | u) log P_k(v | u) over each tree's cells, Q the data's pair
     distribution) / sum_i w_i."""
     ll = float((w * mixture_log_prob(X, logw, parents, logcond)).sum())
     Q = _pair_counts(np.asarray(X), logcond.shape[-1], w) / w.sum()
@@ -155,7 +179,7 @@ def objective(X, w, logw, parents, logcond, alpha, shrink=0.0):
     for k in range(parents.shape[0]):
         for j in range(parents.shape[1]):
             p = parents[k, j]
-            q = np.diag(Q[j, j]) if p < 0 else Q[p, j]              # (C,) root, (C, C) edge
+            q = _prior_rows(Q, parents[k], j, 1.0)                   # (C,) root, (C, C) edge
             lp = logcond[k, j, 0] if p < 0 else logcond[k, j]
             prior += lp.sum()
             extra += float((q[q > 0] * lp[q > 0]).sum())
