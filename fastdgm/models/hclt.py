@@ -13,6 +13,7 @@ missing entries set to 1 gives exact marginals, and a downward pass gives exact 
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -107,6 +108,13 @@ def hidden_grid(n: int, d: int, n_states: int = 2, *, work: float | None = None)
             K //= 2
         grid = [K]
     return grid
+
+
+class _SoftBlock(NamedTuple):
+    """A block of rows of a fit with data softening: the E-step softens the emissions."""
+
+    X: np.ndarray
+    soften: float
 
 
 def softening_matrix(C: int, soften: float) -> np.ndarray:
@@ -298,11 +306,17 @@ class HiddenChowLiuTree(EMModel):
             "estimate with a standard error")
 
     # --- EM ------------------------------------------------------------------------------
+    @classmethod
+    def _em_prepare(cls, X, n_states, *, soften=0.0):
+        # data softening travels with the blocks (the fit's context), not with the model
+        return X if soften == 0 else _SoftBlock(X, soften)
+
     def _em_statistics(self, X, w) -> dict:
-        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`); with data
-        softening, those of the softened data (the passes run on :meth:`_softened`)."""
-        soften = getattr(self, "_soften", 0.0)
-        return em_statistics(self if soften == 0 else self._softened(soften), X, w)
+        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`); of a softened
+        block, those of the softened data (the passes run on :meth:`_softened`)."""
+        if isinstance(X, _SoftBlock):
+            return em_statistics(self._softened(X.soften), X.X, w)
+        return em_statistics(self, X, w)
 
     def _softened(self, soften: float) -> "HiddenChowLiuTree":
         """The HCLT whose likelihood of hard data x is this model's likelihood of the data
@@ -342,7 +356,8 @@ class HiddenChowLiuTree(EMModel):
                                  + np.log(self.emit_probs).sum())
 
     def em_step(self, X, alpha: float = 1.0, sample_weight=None) -> tuple["HiddenChowLiuTree", float]:
-        """One EM iteration from this model: E-step statistics, then the MAP M-step.
+        """One EM iteration from this model: E-step statistics, then the MAP M-step (on the
+        softened data if the model comes from a fit with ``soften``).
 
         Parameters
         ----------
@@ -356,7 +371,8 @@ class HiddenChowLiuTree(EMModel):
             The new model and the mean (weighted) log-likelihood of X under ``self``.
         """
         alpha = check_alpha(alpha)
-        stats = self.em_statistics(X, sample_weight)
+        soften = getattr(self, "_soften", 0.0)
+        stats = self.em_statistics(X, sample_weight, context={"soften": soften} if soften else None)
         return self._em_update(stats, alpha), float(stats["loglik"]) / float(stats["total"])
 
     @classonlymethod
@@ -469,6 +485,8 @@ class HiddenChowLiuTree(EMModel):
     @classmethod
     def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, soften) -> dict:  # type: ignore[override]
         setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent}
+        if soften:
+            setup["context"] = {"soften": soften}
         if init == "random":          # the weighted marginals of the columns
             from .factorized import Factorized
 
