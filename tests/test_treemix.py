@@ -320,7 +320,7 @@ def test_m_step_keeps_better_previous_tree():
         before = slow.objective(X, w, np.zeros(1), prev[None], lc_prev[None], alpha)
         R = np.ones((8, 1))
         stats = tm.pair_statistics(tm.PairCounter(X, C), R, w)
-        lw, parents, lc = tm.m_step(stats, w.sum(), alpha, prev[None])
+        lw, parents, lc, _ = tm.m_step(stats, w.sum(), alpha, prev[None])
         after = slow.objective(X, w, lw, parents, lc, alpha)
         assert after >= before - 1e-12
         mst = fd.models.max_spanning_tree(tm._mutual_info(N, w.sum()), root=0)

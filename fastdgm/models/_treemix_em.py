@@ -10,7 +10,8 @@ from ._trees import max_spanning_tree
 
 _COUNT_CELLS = 1 << 23   # the M-step expands at most this many binary pair counts at a time
 
-__all__ = ["PairCounter", "pair_statistics", "pooled_pairs", "edge_cells", "shrink_cells", "m_step", "initial_statistics", "e_step_statistics",
+__all__ = ["PairCounter", "pair_statistics", "pooled_pairs", "edge_cells", "shrink_cells", "m_step",
+           "initial_statistics", "e_step_statistics",
            "binary_tables"]
 
 

@@ -13,7 +13,6 @@ missing entries set to 1 gives exact marginals, and a downward pass gives exact 
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 
@@ -35,6 +34,7 @@ from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
 from .base import classonlymethod, fit_data, register_model
 from ._hclt_passes import em_statistics, upward
+from ._hclt_regularise import GRID_WORK, SoftBlock, check_soften, hidden_grid, soft_emit_counts, softened
 from .em import EMModel
 from .mixture import Mixture
 from .tree import ChowLiuTree
@@ -60,69 +60,6 @@ def _initial_tables(data, setup, K, alpha, key, init, init_noise):
     emit = marg[:, None, :] * np.exp(init_noise * gen.standard_normal((d, K, C)))
     return np.full(K, 1.0 / K), gen.dirichlet(np.ones(K), size=(d, K)), emit
 
-
-
-GRID_WORK = 2e10
-"""Cap of the density benchmark's K grid: multiply-adds of one E-step, n d K^2 (a few seconds
-per EM iteration at one-thread DGEMM speed)."""
-
-
-def hidden_grid(n: int, d: int, n_states: int = 2, *, work: float | None = None) -> list[int]:
-    """The grid of K (``n_hidden``) to select on a validation split, growing with n.
-
-    The rule: K in {8, 16, 32} for n < 5,000 rows, {16, 32, 64} for n < 20,000,
-    {32, 64, 128} for n < 100,000 and {64, 128, 256} from 100,000 rows on (more rows
-    support more hidden states; the literature trains HCLTs with K = 256 and more on its
-    largest sets). Values whose fit would need more memory than this process may use
-    (:meth:`HiddenChowLiuTree._fit_bytes`) are dropped; so are, with ``work``, values whose
-    E-step costs more than ``work`` multiply-adds (n d K^2). If none is left, the one
-    largest power of two (at least 2) under both caps.
-
-    Parameters
-    ----------
-    n, d : int
-        Rows and columns of the training split.
-    n_states : int
-        C.
-    work : float, optional
-        Cap on n d K^2 (the density benchmark uses ``GRID_WORK``).
-
-    Returns
-    -------
-    list of int
-        Increasing values of K.
-    """
-    from .._memory import available_memory
-
-    top = 32 if n < 5_000 else 64 if n < 20_000 else 128 if n < 100_000 else 256
-    avail = available_memory()
-
-    def ok(K):
-        return (HiddenChowLiuTree._fit_bytes((n, d), n_states, {"n_hidden": K})[0] <= avail
-                and (work is None or n * d * K * K <= work))
-
-    grid = [K for K in (top // 4, top // 2, top) if ok(K)]
-    if not grid:
-        K = top // 4
-        while K > 2 and not ok(K):
-            K //= 2
-        grid = [K]
-    return grid
-
-
-class _SoftBlock(NamedTuple):
-    """A block of rows of a fit with data softening: the E-step softens the emissions."""
-
-    X: np.ndarray
-    soften: float
-
-
-def softening_matrix(C: int, soften: float) -> np.ndarray:
-    """S (C, C) of data softening: S[x, v] = P(true state v | observed x) = 1 - soften on the
-    diagonal, soften / (C - 1) elsewhere (symmetric, rows and columns sum to 1)."""
-    S = np.full((C, C), soften / max(C - 1, 1))
-    np.fill_diagonal(S, 1.0 - soften)
-    return S
 
 
 @register_model
@@ -307,44 +244,26 @@ class HiddenChowLiuTree(EMModel):
 
     # --- EM ------------------------------------------------------------------------------
     @classmethod
-    def _em_prepare(cls, X, n_states, *, soften=0.0):
-        # data softening travels with the blocks (the fit's context), not with the model
-        return X if soften == 0 else _SoftBlock(X, soften)
+    def _em_prepare(cls, X, n_states, *, soften=0.0):   # softening travels with the blocks (context)
+        return X if soften == 0 else SoftBlock(X, soften)
 
     def _em_statistics(self, X, w) -> dict:
-        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`); of a softened
-        block, those of the softened data (the passes run on :meth:`_softened`)."""
-        if isinstance(X, _SoftBlock):
-            return em_statistics(self._softened(X.soften), X.X, w)
-        return em_statistics(self, X, w)
-
-    def _softened(self, soften: float) -> "HiddenChowLiuTree":
-        """The HCLT whose likelihood of hard data x is this model's likelihood of the data
-        softened by ``soften`` = s: emit'[j, k, x] = sum_v S[x, v] emit[j, k, v] with
-        S = (1 - s) I + s (1 - I) / (C - 1) (symmetric, doubly stochastic)."""
-        return type(self)._trusted(self.parent, self.root_probs, self.trans_probs,
-                                   self.emit_probs @ softening_matrix(self.n_states, soften))
+        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`), softened or not."""
+        soft = isinstance(X, SoftBlock)
+        return em_statistics(softened(self, X.soften), X.X, w) if soft else em_statistics(self, X, w)
 
     def _em_update(self, stats: dict, alpha: float) -> "HiddenChowLiuTree":
         """New exact tables from the summed E-step statistics, with pseudo-counts ``alpha``
-        (the tree is kept). With data softening s, the expected (Z_j, X_j) counts of the
-        softened data are split over the true state v of X_j given Z_j = k and the observed
-        x: count(k, v) = sum_x count(k, x) S[x, v] emit[j, k, v] / emit'[j, k, x]."""
+        (the tree is kept); with data softening, of the true states' counts (soft_emit_counts)."""
         pair, emit = stats["pair"], np.ascontiguousarray(stats["emit"].transpose(0, 2, 1))   # emit (d, K, C)
-        soften = getattr(self, "_soften", 0.0)
-        if soften > 0:
-            S = softening_matrix(self.n_states, soften)
-            soft = self.emit_probs @ S
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(emit > 0, emit / soft, 0.0)
-            emit = self.emit_probs * (ratio @ S)
+        emit = soft_emit_counts(self.emit_probs, emit, getattr(self, "_soften", 0.0))
         rc = emit[self.root].sum(axis=1)                                    # (K,)
         root_probs = normalise_rows(rc + alpha)
         trans = normalise_rows(pair + alpha)
         trans[self.root] = 1.0 / self.n_hidden
         emit_probs = normalise_rows(emit + alpha)
         out = type(self)._trusted(self.parent, root_probs, trans, emit_probs)
-        out._soften = soften
+        out._soften = getattr(self, "_soften", 0.0)
         return out
 
     def _log_prior(self, alpha) -> float:
@@ -356,8 +275,7 @@ class HiddenChowLiuTree(EMModel):
                                  + np.log(self.emit_probs).sum())
 
     def em_step(self, X, alpha: float = 1.0, sample_weight=None) -> tuple["HiddenChowLiuTree", float]:
-        """One EM iteration from this model: E-step statistics, then the MAP M-step (on the
-        softened data if the model comes from a fit with ``soften``).
+        """One EM iteration from this model: E-step statistics, then the MAP M-step.
 
         Parameters
         ----------
@@ -371,8 +289,7 @@ class HiddenChowLiuTree(EMModel):
             The new model and the mean (weighted) log-likelihood of X under ``self``.
         """
         alpha = check_alpha(alpha)
-        soften = getattr(self, "_soften", 0.0)
-        stats = self.em_statistics(X, sample_weight, context={"soften": soften} if soften else None)
+        stats = self.em_statistics(X, sample_weight, context={"soften": getattr(self, "_soften", 0.0)})
         return self._em_update(stats, alpha), float(stats["loglik"]) / float(stats["total"])
 
     @classonlymethod
@@ -407,13 +324,8 @@ class HiddenChowLiuTree(EMModel):
            (Z_j, X_j) by an upward and a downward pass per row; the M-step adds ``alpha`` to
            every count (Dirichlet pseudo-counts) and normalises. ``objective_history_``
            records the MAP objective (see the class docstring), which EM never decreases.
-           With ``soften`` = s > 0 (data softening, Liu & Van den Broeck, "Tractable
-           regularization of probabilistic circuits", NeurIPS 2021), EM maximises the
-           likelihood of the softened data instead: each observed x_ij is soft evidence,
-           the observed state with probability 1 - s and each other state with s / (C - 1),
-           so the E-step sees the emissions emit'[j, k, x] = sum_v S[x, v] emit[j, k, v]
-           and the M-step re-attributes the expected counts to the true states; the
-           histories then record the softened data's objective and log-likelihood.
+           ``soften`` = s > 0: data softening (Liu & Van den Broeck, NeurIPS 2021; see
+           :mod:`._hclt_regularise`); the histories are then the softened data's.
 
         The loop, the stop rule and the trace are those of the one EM engine
         (:mod:`fastdgm.models.em`): stops after ``max_iter`` E-steps, or after iteration
@@ -454,9 +366,7 @@ class HiddenChowLiuTree(EMModel):
         n_init : int, default 1
             Restarts; the one with the highest final objective is returned (first on ties).
         soften : float in [0, 0.5), default 0.0
-            Data softening (step 3): the probability moved from each observed state to the
-            others (the paper's 1 - beta; its grid was about 1e-4 to 1e-2). 0 fits the data
-            as given.
+            Data softening (step 3): the paper's 1 - beta (its grid: about 1e-4 to 1e-2).
 
         Returns
         -------
@@ -475,18 +385,13 @@ class HiddenChowLiuTree(EMModel):
     def _em_check(cls, *, n_hidden, init, init_noise, soften=0.0) -> dict:  # type: ignore[override]
         if init not in ("mixture", "random"):
             raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
-        soften = check_scalar(soften, "soften", minimum=0.0)
-        if soften >= 0.5:
-            raise ValueError(f"soften must be in [0, 0.5) (the probability moved away from each observed "
-                             f"state), got {soften}")
         return {"n_hidden": check_positive_int(n_hidden, "n_hidden"), "init": init,
-                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0), "soften": soften}
+                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0), "soften": check_soften(soften)}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, soften) -> dict:  # type: ignore[override]
+    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, soften=0.0) -> dict:  # type: ignore[override]
         setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent}
-        if soften:
-            setup["context"] = {"soften": soften}
+        setup["context"] = {"soften": soften} if soften else {}
         if init == "random":          # the weighted marginals of the columns
             from .factorized import Factorized
 
@@ -500,11 +405,11 @@ class HiddenChowLiuTree(EMModel):
         return np.uint64(key) if restart == 0 else np.uint64(substream_ref(int(key), restart))
 
     @classmethod
-    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise, soften):
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise, soften=0.0):
         root, trans, emit = _initial_tables(data, setup, n_hidden, alpha, cls._restart_key(key, restart),
                                             init, init_noise)
         out = cls._trusted(setup["parent"], normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
-        out._soften = soften
+        out._soften = float(soften)
         return out
 
     @property
