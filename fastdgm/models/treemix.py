@@ -339,7 +339,7 @@ class TreeMixture(EMModel):
         return X, PairCounter(X, n_states, flip)
 
     @classmethod
-    def _em_start(cls, data, key, restart, alpha, setup, *, n_components, shrink=0.0):  # type: ignore[override]
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_components, shrink=0.0):
         task = ("initial", cls, {"n_states": data.n_states, "key": int(cls._restart_key(key, restart)),
                                  "context": setup.get("context", {}), "hyper": {"n_components": n_components}})
         return cls.from_statistics(data.reduce(task), alpha=alpha, shrink=shrink)
