@@ -35,19 +35,24 @@ class Selection:
 
     def format(self) -> str:
         """The table as aligned text, best row marked with ``*``."""
-        keys = list(self.table[0]["params"]) if self.table else []
+        keys = list(dict.fromkeys(k for row in self.table for k in row["params"]))   # every grid's keys
         head = " ".join(f"{k:>14s}" for k in keys) + f" {'train':>10s} {'valid':>10s} {'fit s':>8s}"
         lines = [head]
         for row in self.table:
             mark = "*" if row["params"] == self.best_params else " "
-            vals = " ".join(f"{row['params'][k]!s:>14s}" for k in keys)
+            vals = " ".join(f"{row['params'].get(k, '-')!s:>14s}" for k in keys)
             lines.append(f"{vals} {row['train']:10.4f} {row['valid']:10.4f} {row['fit_seconds']:8.2f}{mark}")
         return "\n".join(lines)
 
 
-def _settings(grid: dict) -> list[dict]:
+def _settings(grid) -> list[dict]:
+    """Every setting of ``grid``: the Cartesian product of a dict's values, or the products of
+    a list of dicts one after the other (as scikit-learn's ``ParameterGrid``)."""
+    if isinstance(grid, (list, tuple)) and grid:
+        return [setting for g in grid for setting in _settings(g)]
     if not isinstance(grid, dict) or not grid:
-        raise TypeError("grid must be a non-empty dict {parameter name: list of values}")
+        raise TypeError("grid must be a non-empty dict {parameter name: list of values} or a non-empty "
+                        "list of such dicts")
     names = list(grid)
     values = []
     for k in names:
@@ -61,7 +66,7 @@ def _settings(grid: dict) -> list[dict]:
     return [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
 
-def select(model_cls, train, valid, grid: dict, *, n_states: int | None = None, progress: bool = False,
+def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | None = None, progress: bool = False,
            **fit_kwargs) -> Selection:
     """Fit ``model_cls.fit(train, **setting, **fit_kwargs)`` for every setting of ``grid`` and keep
     the one with the highest mean log-likelihood on ``valid``.
@@ -72,9 +77,11 @@ def select(model_cls, train, valid, grid: dict, *, n_states: int | None = None, 
         A fastdgm model class (``fd.Factorized``, ``fd.Mixture``, ``fd.ChowLiuTree``, ...).
     train, valid : array_like of int, shape (n, d) and (m, d)
         Training and validation data, states in [0, C).
-    grid : dict of str to list
+    grid : dict of str to list, or list of such dicts
         Keyword arguments of ``fit`` and the values to try (the Cartesian product is searched),
-        e.g. ``{"alpha": [0.01, 0.1, 1.0]}``.
+        e.g. ``{"alpha": [0.01, 0.1, 1.0]}``; a list of dicts searches each one's product in
+        turn, e.g. ``[{"n_components": [1], "alpha": [0.1, 1.0]}, {"n_components": [10],
+        "shrink": [0, 50]}]``.
     n_states : int, optional
         C, shared by both splits (default: the larger ``max + 1`` of the two).
     progress : bool
@@ -97,7 +104,7 @@ def select(model_cls, train, valid, grid: dict, *, n_states: int | None = None, 
     ['alpha']
     """
     settings = _settings(grid)
-    both = set(grid) & set(fit_kwargs)
+    both = {k for setting in settings for k in setting} & set(fit_kwargs)
     if both:
         raise ValueError(f"{sorted(both)} given both in grid and as fixed fit arguments")
     train, c_train = check_states(train, "train", n_states=n_states)

@@ -126,6 +126,10 @@ _PARAM_DOCS = {
     "init_noise": "init_noise : float, default={0}\n    Scale of the random start's perturbation "
                   "(``init='random'`` only).",
     "dedupe": "dedupe : bool, default={0}\n    Run EM on the distinct rows weighted by their counts.",
+    "shrink": "shrink : float, default={0}\n    Pseudo-rows shrinking every tree's table rows toward the data's "
+              "conditionals.",
+    "soften": "soften : float, default={0}\n    Data softening: probability moved from each observed state "
+              "to the others.",
     "random_state": "random_state : None, int, Generator, SeedSequence, BitGenerator or RandomState, "
                     "default={0}\n    Seed of EM's random start (fastdgm's ``rng``).",
 }
@@ -288,7 +292,7 @@ class TreeMixtureDensity(_DensityEstimator):
     _model = "TreeMixture"
 
     def __init__(self, n_components=10, n_states=None, alpha=1.0, max_iter=100, tol=1e-5, n_init=1,
-                 random_state=None):
+                 random_state=None, shrink=0.0):
         self.n_components = n_components
         self.n_states = n_states
         self.alpha = alpha
@@ -296,13 +300,14 @@ class TreeMixtureDensity(_DensityEstimator):
         self.tol = tol
         self.n_init = n_init
         self.random_state = random_state
+        self.shrink = shrink
 
 
 class HiddenChowLiuTreeDensity(_DensityEstimator):
     _model = "HiddenChowLiuTree"
 
     def __init__(self, n_hidden=16, n_states=None, alpha=0.1, max_iter=100, tol=1e-5, init="mixture",
-                 init_noise=3.0, dedupe=True, n_init=1, random_state=None):
+                 init_noise=3.0, dedupe=True, n_init=1, random_state=None, soften=0.0):
         self.n_hidden = n_hidden
         self.n_states = n_states
         self.alpha = alpha
@@ -313,6 +318,7 @@ class HiddenChowLiuTreeDensity(_DensityEstimator):
         self.dedupe = dedupe
         self.n_init = n_init
         self.random_state = random_state
+        self.soften = soften
 
 
 def _set_docs() -> None:

@@ -36,7 +36,9 @@ def test_one_pass_fits_equal_in_memory_bit_for_bit(memmap_data, cls, block_rows)
 EM_FITS = [(fd.Mixture, {"n_components": 3, "rng": 7, "max_iter": 30, "alpha": 0.5}),
            (fd.TreeMixture, {"n_components": 3, "rng": 7, "max_iter": 8, "alpha": 0.5}),
            (fd.HiddenChowLiuTree, {"n_hidden": 3, "rng": 7, "max_iter": 8, "alpha": 0.5}),
-           (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 3, "max_iter": 5, "alpha": 0.0, "init": "random"})]
+           (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 3, "max_iter": 5, "alpha": 0.0, "init": "random"}),
+           (fd.TreeMixture, {"n_components": 2, "rng": 5, "max_iter": 6, "alpha": 0.1, "shrink": 20.0}),
+           (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 3, "max_iter": 5, "alpha": 0.1, "soften": 0.01})]
 
 
 def one_machine(cls, X, **kw):

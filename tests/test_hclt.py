@@ -9,6 +9,7 @@ import pytest
 
 import fastdgm as fd
 from fastdgm.models.hclt import HiddenChowLiuTree
+from fastdgm.models._hclt_regularise import softened
 from fastdgm.slow import hclt as slow
 
 from gof import ALPHA, g_test_pvalue
@@ -304,3 +305,71 @@ def test_numpy_baseline_matches_kernel():
     m = random_model(30, 4, 3, seed=12)
     X = m.sample(500, rng=0)
     np.testing.assert_allclose(slow.log_prob_numpy(m, X), m.log_prob(X), rtol=1e-12)
+
+
+def _soft_enumeration(m, X, s, alpha):
+    """One EM step on the data softened by s, by enumeration over every latent z and every
+    true state x' of each row: (root, trans, emit, mean softened log-likelihood)."""
+    d, K, C = m.n_dims, m.n_hidden, m.n_states
+    S = np.full((C, C), s / (C - 1))
+    np.fill_diagonal(S, 1 - s)
+    P, E, ll = np.zeros((d, K, K)), np.zeros((d, K, C)), 0.0
+    for x in X:
+        weights = {}
+        for z in itertools.product(range(K), repeat=d):
+            for xt in itertools.product(range(C), repeat=d):
+                p = m.root_probs[z[m.root]]
+                for j in range(d):
+                    if j != m.root:
+                        p *= m.trans_probs[j, z[m.parent[j]], z[j]]
+                    p *= m.emit_probs[j, z[j], xt[j]] * S[x[j], xt[j]]
+                weights[z, xt] = p
+        tot = sum(weights.values())
+        ll += np.log(tot)
+        for (z, xt), p in weights.items():
+            for j in range(d):
+                E[j, z[j], xt[j]] += p / tot
+                if j != m.root:
+                    P[j, z[m.parent[j]], z[j]] += p / tot
+    root = E[m.root].sum(axis=1) + alpha
+    T = (P + alpha) / (P + alpha).sum(axis=2, keepdims=True)
+    T[m.root] = 1.0 / K
+    return root / root.sum(), T, (E + alpha) / (E + alpha).sum(axis=2, keepdims=True), ll / len(X)
+
+
+@pytest.mark.parametrize("d,K,C,s", [(3, 2, 2, 0.1), (2, 3, 3, 0.05), (3, 2, 3, 0.3)])
+def test_data_softening_matches_enumeration(d, K, C, s):
+    m = random_model(d, K, C, seed=d + K + C)
+    X = np.random.default_rng(1).integers(0, C, size=(25, d))
+    # the softened model's likelihood of x is the model's likelihood of the soft evidence x
+    S = np.full((C, C), s / (C - 1))
+    np.fill_diagonal(S, 1 - s)
+    joint = slow.joint_zx(m)
+    ref = [np.log(sum(joint[xt] * np.prod([S[x[j], xt[j]] for j in range(d)])
+                      for xt in itertools.product(range(C), repeat=d))) for x in X]
+    np.testing.assert_allclose(softened(m, s).log_prob(X), ref, rtol=1e-12)
+    # one EM step on the softened data
+    m._soften = s
+    new, ll = m.em_step(X, alpha=0.2)
+    root, T, E, ll_ref = _soft_enumeration(m, X, s, 0.2)
+    assert ll == pytest.approx(ll_ref, rel=1e-12)
+    np.testing.assert_allclose(new.root_probs, root, rtol=1e-10)
+    np.testing.assert_allclose(new.trans_probs, T, rtol=1e-10)
+    np.testing.assert_allclose(new.emit_probs, E, rtol=1e-10)
+
+
+def test_data_softening_fit_is_monotone_and_checked():
+    truth = random_model(6, 3, 2, seed=3)
+    X = truth.sample(2000, rng=1)
+    hard = HiddenChowLiuTree.fit(X, n_hidden=3, alpha=0.1, rng=0, max_iter=25, tol=0.0)
+    for s in (1e-3, 0.05):
+        m = HiddenChowLiuTree.fit(X, n_hidden=3, alpha=0.1, rng=0, max_iter=25, tol=0.0, soften=s)
+        obj = np.asarray(m.objective_history_)
+        assert np.all(np.diff(obj) >= -1e-12 * np.abs(obj[:-1])), np.diff(obj).min()
+        # the histories are those of the softened data, under the returned model
+        assert m.log_likelihood_history_[-1] == pytest.approx(softened(m, s).score(X), rel=1e-10)
+        assert m.log_likelihood_history_[-1] != pytest.approx(m.score(X), rel=1e-10)
+        assert not np.allclose(m.emit_probs, hard.emit_probs)
+    for bad in (-0.1, 0.5, 1.0):
+        with pytest.raises(ValueError, match="soften"):
+            HiddenChowLiuTree.fit(X, n_hidden=2, soften=bad)

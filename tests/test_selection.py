@@ -40,3 +40,52 @@ def test_select_errors():
         fd.select(fd.Factorized, X, X, {"alpha": [1.0]}, alpha=2.0)
     with pytest.raises(ValueError, match="columns"):
         fd.select(fd.Factorized, X, np.zeros((4, 3), int), {"alpha": [1.0]})
+
+
+def test_select_takes_a_list_of_grids():
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 2, (300, 6))
+    grid = [{"n_components": [1], "alpha": [0.1, 1.0]}, {"n_components": [3], "shrink": [0.0, 5.0]}]
+    sel = fd.select(fd.TreeMixture, X[:200], X[200:], grid, rng=0, max_iter=5)
+    assert [r["params"] for r in sel.table] == [
+        {"n_components": 1, "alpha": 0.1}, {"n_components": 1, "alpha": 1.0},
+        {"n_components": 3, "shrink": 0.0}, {"n_components": 3, "shrink": 5.0}]
+    assert sel.best_params == sel.table[int(np.argmax([r["valid"] for r in sel.table]))]["params"]
+    text = sel.format()
+    assert "shrink" in text.splitlines()[0] and "-" in text.splitlines()[1]
+    with pytest.raises(ValueError, match="both in grid"):
+        fd.select(fd.TreeMixture, X, X, grid, shrink=1.0)
+    with pytest.raises(TypeError, match="grid"):
+        fd.select(fd.TreeMixture, X, X, [{}])
+
+
+def test_hidden_grid_rule(monkeypatch):
+    from fastdgm.models import hclt
+
+    # K grows with n: {8, 16, 32} below 5,000 rows ... {64, 128, 256} from 100,000 on
+    assert hclt.hidden_grid(1_000, 50) == [8, 16, 32]
+    assert hclt.hidden_grid(4_999, 50) == [8, 16, 32]
+    assert hclt.hidden_grid(5_000, 50) == [16, 32, 64]
+    assert hclt.hidden_grid(20_000, 50) == [32, 64, 128]
+    assert hclt.hidden_grid(100_000, 50) == [64, 128, 256]
+    # the work cap n d K^2 drops the largest values, else keeps the largest power of two under it
+    assert hclt.hidden_grid(10_000, 100, work=10_000 * 100 * 32 ** 2) == [16, 32]
+    assert hclt.hidden_grid(200_000, 64, work=200_000 * 64 * 40 ** 2) == [32]
+    # and so does the memory estimate of the fit
+    need = {K: hclt.HiddenChowLiuTree._fit_bytes((10_000, 100), 2, {"n_hidden": K})[0] for K in (4, 16, 32, 64)}
+    monkeypatch.setattr("fastdgm._memory.available_memory", lambda: int(need[32]))
+    assert hclt.hidden_grid(10_000, 100) == [16, 32]
+    monkeypatch.setattr("fastdgm._memory.available_memory", lambda: int(need[4]))
+    assert hclt.hidden_grid(10_000, 100) == [4]
+    # the density benchmark's grid is the rule under its work cap
+    grid, fixed = fd.HiddenChowLiuTree.density_grid(17_412, 69)
+    assert grid == {"n_hidden": hclt.hidden_grid(17_412, 69, work=hclt.GRID_WORK)}
+
+
+def test_treemix_density_grid_contains_the_chow_liu_grid():
+    # K = 1 with ChowLiuTree's alphas: the selected TreeMixture is never worse on valid
+    for n, d in [(16_181, 16), (11_293, 910), (2_000, 800)]:
+        grids, fixed = fd.TreeMixture.density_grid(n, d)
+        clt = fd.ChowLiuTree.density_grid(n, d)[0]
+        assert {"n_components": [1], **clt} in grids
+        assert "alpha" not in fixed

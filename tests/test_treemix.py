@@ -69,18 +69,19 @@ def test_sample_matches_slow_reference():
                                   slow.sample(m.log_weights, m.parents, m.log_cond, key, 200))
 
 
-@pytest.mark.parametrize("C,alpha,weighted", [(2, 1.0, False), (2, 0.0, True), (3, 0.5, False),
-                                              (3, 0.0, False), (2, 3.0, True)])
-def test_em_matches_slow_twin(C, alpha, weighted):
+@pytest.mark.parametrize("C,alpha,weighted,shrink", [(2, 1.0, False, 0.0), (2, 0.0, True, 0.0), (3, 0.5, False, 0.0),
+                                                     (3, 0.0, False, 0.0), (2, 3.0, True, 0.0),
+                                                     (2, 0.1, False, 20.0), (3, 0.5, True, 5.0), (2, 0.0, True, 1.0)])
+def test_em_matches_slow_twin(C, alpha, weighted, shrink):
     rng = np.random.default_rng(int(C * 10 + alpha * 3 + weighted))
     truth = random_tree_mixture(3, 5, C, rng)
     X = truth.sample(80, rng=rng)
     w = rng.random(80) * 2 if weighted else None
     K, n_iter = 3, 4
     m = fd.TreeMixture.fit(X, n_components=K, n_states=C, alpha=alpha, rng=42, max_iter=n_iter, tol=0.0,
-                           sample_weight=w)
+                           sample_weight=w, shrink=shrink)
     assert m.n_iter_ == n_iter and not m.converged_
-    ref = slow.em(X, C, K, substream_ref(int(make_key(42)), 0), alpha, n_iter, w)
+    ref = slow.em(X, C, K, substream_ref(int(make_key(42)), 0), alpha, n_iter, w, shrink)
     np.testing.assert_allclose(m.objective_history_, [r[3] for r in ref], rtol=1e-10)
     logw, parents, logcond, _ = ref[-1]
     np.testing.assert_array_equal(m.parents, parents)
@@ -88,31 +89,87 @@ def test_em_matches_slow_twin(C, alpha, weighted):
     np.testing.assert_allclose(m.log_cond, logcond, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("alpha", [0.0, 0.5, 2.0])
-def test_em_never_decreases_objective(alpha):
+@pytest.mark.parametrize("alpha,shrink", [(0.0, 0.0), (0.5, 0.0), (2.0, 0.0), (0.0, 30.0), (0.5, 100.0)])
+def test_em_never_decreases_objective(alpha, shrink):
     rng = np.random.default_rng(int(alpha * 10))
     X = random_tree_mixture(4, 8, 3, rng).sample(600, rng=1)
     for seed in range(3):
-        m = fd.TreeMixture.fit(X, n_components=4, n_states=3, alpha=alpha, rng=seed, max_iter=40, tol=0.0)
+        m = fd.TreeMixture.fit(X, n_components=4, n_states=3, alpha=alpha, rng=seed, max_iter=40, tol=0.0,
+                               shrink=shrink)
         obj = np.asarray(m.objective_history_)
         assert np.all(np.diff(obj) >= -1e-12 * np.abs(obj[:-1])), np.diff(obj).min()
         assert obj[-1] > obj[0]
-        if alpha == 0:
+        if alpha == 0 and shrink == 0:
             np.testing.assert_allclose(obj, m.log_likelihood_history_, rtol=0, atol=0)
         # the recorded final objective is the returned model's
         ll = m.score(X)
         assert ll == pytest.approx(m.log_likelihood_history_[-1], rel=1e-12)
 
 
-def test_single_component_is_chow_liu():
+@pytest.mark.parametrize("C", [2, 3])
+def test_single_component_is_chow_liu(C):
+    # K = 1 in the selection grid: a Chow-Liu tree, so selection is never worse on valid
     rng = np.random.default_rng(5)
-    X = random_tree_mixture(1, 7, 3, rng).sample(2000, rng=2)
-    for alpha in (0.0, 1.0):
+    X = random_tree_mixture(1, 7, C, rng).sample(2000, rng=2)
+    for alpha in (0.0, 0.01, 1.0):
         tm = fd.TreeMixture.fit(X, n_components=1, alpha=alpha, rng=0, max_iter=3)
         cl = fd.ChowLiuTree.fit(X, alpha=alpha)
         np.testing.assert_array_equal(tm.parents[0], cl.parent)
         np.testing.assert_allclose(tm.log_cond[0], cl.log_cond, rtol=1e-12)
+        np.testing.assert_allclose(tm.log_prob(X), cl.log_prob(X), rtol=1e-12)
         assert tm.converged_
+
+
+def test_shrink_tables_by_hand():
+    # d = 2 binary, two components with given responsibilities: the only tree is 0 -> 1;
+    # counts, pooled pair distribution Q and the MAP tables written out by hand
+    from fastdgm.models._treemix_em import PairCounter, pair_statistics
+
+    X = np.array([[0, 0], [0, 1], [1, 1], [1, 1], [0, 0]], dtype=np.uint8)
+    R = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0], [0.25, 0.75], [1.0, 0.0]])
+    stats = {**pair_statistics(PairCounter(X, 2), R, np.ones(5)), "total": 5.0}
+    a, s = 0.5, 2.0
+    m = fd.TreeMixture.from_statistics(stats, alpha=a, shrink=s)
+    # Q(x0, x1) = (2, 1, 0, 2) / 5 over (00, 01, 10, 11): Q(x0) = (3, 2) / 5,
+    # Q(x1 | x0 = 0) = (2, 1) / 3, Q(x1 | x0 = 1) = (0, 1)
+    q_root, q_cond = np.array([3, 2]) / 5, np.array([[2 / 3, 1 / 3], [0.0, 1.0]])
+    # component 0: rows weighted 1, .5, 0, .25, 1: n0 = 2.75; N0(x0, x1): (0,0) 2, (0,1) .5, (1,1) .25
+    root0 = np.array([2.5 + s * 3 / 5 + a, 0.25 + s * 2 / 5 + a]) / (2.75 + s + 2 * a)
+    cond0 = np.array([[2 + s * 2 / 3 + a, 0.5 + s * 1 / 3 + a],
+                      [0 + s * 0 + a, 0.25 + s * 1 + a]])
+    cond0 /= np.array([[2.5 + s + 2 * a], [0.25 + s + 2 * a]])
+    # component 1: rows weighted 0, .5, 1, .75, 0: n1 = 2.25; N1: (0,1) .5, (1,1) 1.75
+    root1 = np.array([0.5 + s * 3 / 5 + a, 1.75 + s * 2 / 5 + a]) / (2.25 + s + 2 * a)
+    cond1 = np.array([[0 + s * 2 / 3 + a, 0.5 + s * 1 / 3 + a],
+                      [0 + s * 0 + a, 1.75 + s * 1 + a]])
+    cond1 /= np.array([[0.5 + s + 2 * a], [1.75 + s + 2 * a]])
+    np.testing.assert_array_equal(m.parents, [[-1, 0], [-1, 0]])
+    np.testing.assert_allclose(m.weights, [2.75 / 5, 2.25 / 5], rtol=1e-14)
+    for k, (root, cond) in enumerate([(root0, cond0), (root1, cond1)]):
+        np.testing.assert_allclose(cond.sum(axis=1), 1.0, rtol=1e-14)
+        np.testing.assert_allclose(np.exp(m.log_cond[k, 0, 0]), root, rtol=1e-13)
+        np.testing.assert_allclose(np.exp(m.log_cond[k, 1]), cond, rtol=1e-13)
+    # the prior of the objective: alpha on every used cell, plus s * Q(v | u) log P(v | u)
+    prior = sum(a * (np.log(r).sum() + np.log(c).sum()) + s * (q_root * np.log(r)).sum()
+                + s * (q_cond[0] * np.log(c[0])).sum() + s * np.log(c[1, 1])
+                for r, c in [(root0, cond0), (root1, cond1)])
+    assert m._log_prior(a) == pytest.approx(prior, rel=1e-13)
+
+
+def test_large_shrink_gives_the_pooled_conditionals():
+    rng = np.random.default_rng(3)
+    X = random_tree_mixture(3, 6, 2, rng).sample(500, rng=4)
+    m = fd.TreeMixture.fit(X, n_components=3, alpha=0.0, rng=0, max_iter=5, shrink=1e9)
+    for k in range(3):
+        for j, p in enumerate(m.parents[k]):
+            if p < 0:
+                ref = np.bincount(X[:, j], minlength=2) / len(X)
+                np.testing.assert_allclose(np.exp(m.log_cond[k, j, 0]), ref, rtol=1e-6)
+            else:
+                joint = np.zeros((2, 2))
+                np.add.at(joint, (X[:, p], X[:, j]), 1.0)
+                np.testing.assert_allclose(np.exp(m.log_cond[k, j]), joint / joint.sum(axis=1, keepdims=True),
+                                           rtol=1e-6)
 
 
 def test_fit_recovers_and_stops():
@@ -225,7 +282,8 @@ def test_fit_argument_validation():
     for kw, exc in [(dict(n_components=0), ValueError), (dict(n_components=2, tol=-1), ValueError),
                     (dict(n_components=2, alpha=-1), ValueError), (dict(n_components=2, max_iter=0), ValueError),
                     (dict(n_components=2, n_init=0), ValueError), (dict(n_components=1.5), TypeError),
-                    (dict(n_components=2, sample_weight=np.ones(3)), ValueError)]:
+                    (dict(n_components=2, sample_weight=np.ones(3)), ValueError),
+                    (dict(n_components=2, shrink=-1.0), ValueError)]:
         with pytest.raises(exc):
             fd.TreeMixture.fit(X, **kw)
     with pytest.raises(ValueError):
@@ -263,7 +321,7 @@ def test_m_step_keeps_better_previous_tree():
         before = slow.objective(X, w, np.zeros(1), prev[None], lc_prev[None], alpha)
         R = np.ones((8, 1))
         stats = tm.pair_statistics(tm.PairCounter(X, C), R, w)
-        lw, parents, lc = tm.m_step(stats, w.sum(), alpha, prev[None])
+        lw, parents, lc, _ = tm.m_step(stats, w.sum(), alpha, prev[None])
         after = slow.objective(X, w, lw, parents, lc, alpha)
         assert after >= before - 1e-12
         mst = fd.models.max_spanning_tree(mutual_information_from_counts(N, w.sum(), True), root=0)

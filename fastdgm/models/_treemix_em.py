@@ -9,16 +9,34 @@ from ._pair_stats import PairCounter, binary_tables, chow_liu_from_counts, tree_
 
 _COUNT_CELLS = 1 << 23   # the M-step expands at most this many binary pair counts at a time
 
-__all__ = ["PairCounter", "pair_statistics", "m_step", "initial_statistics", "e_step_statistics",
-           "binary_tables"]
+__all__ = ["PairCounter", "pair_statistics", "pooled_pairs", "edge_cells", "shrink_cells", "m_step",
+           "initial_statistics", "e_step_statistics", "binary_tables"]
 
 
 
-def _tables_and_score(N: np.ndarray, parent: np.ndarray, alpha: float):
+def shrink_cells(Q: np.ndarray, parent: np.ndarray, shrink: float) -> np.ndarray:
+    """The pseudo-counts (d, C, C) of the shrinkage prior on the tables of tree ``parent``:
+    row u of child j is ``shrink`` * Q(x_j = . | x_parent(j) = u), the pooled conditional (a
+    row whose parent state has pooled probability 0 gets none); the root's row 0 is
+    ``shrink`` * Q(x_root = .)."""
+    cells = edge_cells(Q, parent)
+    root = int(np.flatnonzero(parent < 0)[0])
+    rows = cells.sum(axis=2, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = np.where(rows > 0, cells / rows, 0.0)
+    cond[root, 0] = cells[root, 0]
+    return shrink * cond
+
+
+def _tables_and_score(N: np.ndarray, parent: np.ndarray, alpha: float, pseudo: np.ndarray | None = None):
     """Smoothed log-tables (d, C, C) of the tree ``parent`` (any root) from the counts
     N (d, C, d, C) and its MAP score (:func:`tree_score`); the root's marginal is normalised by
-    the sum of its own counts."""
+    the sum of its own counts. ``pseudo`` (d, C, C) cells (:func:`shrink_cells`) are added to the
+    counts of the same cells."""
     rc, Nc = tree_counts(N, parent)
+    if pseudo is not None:
+        rc = rc + pseudo[int(np.flatnonzero(parent < 0)[0]), 0]
+        Nc = Nc + pseudo[np.flatnonzero(parent >= 0)]
     lc = tree_tables(parent, rc, Nc, rc.sum(), alpha)
     return lc, tree_score(parent, lc, rc, Nc, alpha)
 
@@ -38,14 +56,51 @@ def pair_statistics(counter: PairCounter, R: np.ndarray, w: np.ndarray) -> dict:
     return stats
 
 
-def m_step(stats: dict, total: float, alpha: float, prev_parents):
-    """Mixture weights and trees from summed :func:`pair_statistics`.
+def pooled_pairs(stats: dict) -> np.ndarray:
+    """The pair distribution of the whole (weighted) data, (d, d, C, C) summing to 1 over
+    (u, v) for each pair: the summed counts of every component (their responsibilities add up
+    to the row weights) over the total weight. The tables of the one Chow-Liu tree of the data
+    are its conditionals; :func:`m_step` shrinks the components toward them."""
+    pairs = stats["pairs"]
+    total = float(np.sum(stats["nk"]))
+    if pairs.ndim == 3:
+        N = binary_tables(pairs.sum(axis=0)[None], np.atleast_1d(np.sum(stats["pair_total"])), stats["flip"])[0]
+    else:
+        N = pairs.sum(axis=0)
+    return N / total if total > 0 else N
+
+
+def edge_cells(N: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """The cells of the counts N (d, d, C, C) that the tree ``parent`` uses, (d, C, C): row j
+    is N[parent[j], j] (parent state, child state); the root's row 0 holds its marginal
+    diag(N[root, root]) and its other rows are 0."""
+    d, _, C, _ = N.shape
+    root = int(np.flatnonzero(parent < 0)[0])
+    ch = np.flatnonzero(parent >= 0)
+    cnt = np.zeros((d, C, C))
+    cnt[root, 0] = np.diagonal(N[root, root])
+    cnt[ch] = N[parent[ch], ch]
+    return cnt
+
+
+def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float = 0.0):
+    """Mixture weights and trees from summed :func:`pair_statistics`; also the shrinkage
+    term of the log-prior (0.0 when ``shrink`` is 0).
 
     For each component: the Chow-Liu tree of its weighted counts, rooted at 0, unless the
     previous tree ``prev_parents[k]`` (with re-fitted tables) has a strictly higher MAP score
     (only possible with alpha > 0, where the smoothed score is not the mutual information):
     so every M-step increases the EM objective (generalised EM). Binary counts are expanded to
-    (d, d, 2, 2) tables for as many components at a time as fit in ``_COUNT_CELLS`` cells."""
+    (d, d, 2, 2) tables for as many components at a time as fit in ``_COUNT_CELLS`` cells.
+
+    ``shrink`` = s > 0: each row of each table has the Dirichlet prior alpha + s Q(. | u), Q the
+    pooled pair distribution of :func:`pooled_pairs` (the root's: alpha + s Q(x_root)), so the
+    tables are (N_k(u, v) + s Q(v | u) + alpha) / (N_k(u) + s + alpha C): every row, however
+    few rows of the component have parent state u, is shrunk by s pseudo-rows toward the
+    conditional of the whole data (the one Chow-Liu tree's tables when the edge is one of its
+    edges); as s grows every component tends to the pooled conditionals along its tree. The
+    tree is still the Chow-Liu tree of N_k (or the previous tree if its MAP score is higher).
+    The prior's extra term is sum of s Q(v | u) log P_k(v | u) over the cells each tree uses."""
     nk = np.asarray(stats["nk"], dtype=np.float64)
     pairs = stats["pairs"]
     K, d = pairs.shape[:2]
@@ -54,27 +109,43 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents):
         lw = np.log(nk / total)
     parents = np.empty((K, d), dtype=np.int64)
     lc = np.empty((K, d, C, C))
+    Q = pooled_pairs(stats) if shrink > 0 else None
+    prior = 0.0
     step = max(1, _COUNT_CELLS // (d * d * C * C))     # components expanded at a time
     for k0 in range(0, K, step):
         k1 = min(K, k0 + step)
         Nb = (binary_tables(pairs[k0:k1], stats["pair_total"][k0:k1], stats["flip"]) if pairs.ndim == 3
               else pairs[k0:k1])
         for k in range(k0, k1):
-            _tree_for(Nb[k - k0], k, nk, alpha, prev_parents, parents, lc)
-    return lw, parents, lc
+            prior += _tree_for(Nb[k - k0], float(nk[k]), alpha, None if prev_parents is None else prev_parents[k],
+                               parents, lc, k, Q, shrink)
+    return lw, parents, lc, prior
 
 
-def _tree_for(N, k, nk, alpha, prev_parents, parents, lc):
-    """Tree k of the M-step from its counts N (d, d, C, C) into parents[k], lc[k]."""
-    N = np.ascontiguousarray(N.transpose(0, 2, 1, 3))          # (d, C, d, C)
-    _, parent = chow_liu_from_counts(N, float(nk[k]), True)
-    tab, score = _tables_and_score(N, parent, alpha)
-    if prev_parents is not None and not np.array_equal(parent, prev_parents[k]):
-        tab_old, score_old = _tables_and_score(N, prev_parents[k], alpha)
+def _cell_score(weight: np.ndarray, lc: np.ndarray) -> float:
+    """sum of weight * lc over the cells of positive weight (0 * log 0 = 0)."""
+    with np.errstate(invalid="ignore"):
+        return float(np.where(weight > 0, weight * lc, 0.0).sum())
+
+
+def _tree_for(N, n, alpha, prev_parent, parents, lc, k, Q=None, shrink=0.0) -> float:
+    """Tree k of the M-step from its counts N (d, d, C, C) of total n into parents[k], lc[k];
+    returns the shrinkage term of its log-prior (0.0 without ``Q``)."""
+    Nt = np.ascontiguousarray(N.transpose(0, 2, 1, 3))          # (d, C, d, C)
+
+    def tables(parent):
+        pseudo = None if Q is None else shrink_cells(Q, parent, shrink)
+        return (*_tables_and_score(Nt, parent, alpha, pseudo), pseudo)
+
+    _, parent = chow_liu_from_counts(Nt, n, True)
+    tab, score, pseudo = tables(parent)
+    if prev_parent is not None and not np.array_equal(parent, prev_parent):
+        tab_old, score_old, pseudo_old = tables(prev_parent)
         if score_old > score:
-            parent, tab = prev_parents[k], tab_old
+            parent, tab, pseudo = prev_parent, tab_old, pseudo_old
     parents[k] = parent
     lc[k] = tab
+    return 0.0 if pseudo is None else _cell_score(pseudo, tab)
 
 
 def _prior(lc: np.ndarray, roots: np.ndarray, alpha: float) -> float:

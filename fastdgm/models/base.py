@@ -319,8 +319,9 @@ class Model:
     @classmethod
     def density_grid(cls, n: int, d: int) -> tuple[dict[str, list], dict[str, Any]] | None:
         """The selection grid of ``fastdgm bench --density`` on a training set of n rows and d
-        columns: (grid searched on the validation split, fixed hyper-parameters), or None to
-        leave the model out of the table.
+        columns: (grid searched on the validation split, a dict or a list of dicts as
+        :func:`fastdgm.select` takes, fixed hyper-parameters), or None to leave the model out
+        of the table.
 
         Parameters
         ----------
@@ -329,7 +330,7 @@ class Model:
 
         Returns
         -------
-        tuple of (dict, dict) or None
+        tuple of (dict or list of dict, dict) or None
         """
         return None
 

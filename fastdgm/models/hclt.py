@@ -34,11 +34,12 @@ from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
 from .base import classonlymethod, fit_data, register_model
 from ._hclt_passes import em_statistics, upward
+from ._hclt_regularise import GRID_WORK, SoftBlock, check_soften, hidden_grid, soft_emit_counts, softened
 from .em import EMModel
 from .mixture import Mixture
 from .tree import ChowLiuTree
 
-__all__ = ["HiddenChowLiuTree"]
+__all__ = ["HiddenChowLiuTree", "hidden_grid"]
 
 INIT_STAY = 0.9
 """Mixture initialisation: P(Z_j = Z_parent(j)) = INIT_STAY + (1 - INIT_STAY) / K."""
@@ -113,8 +114,7 @@ class HiddenChowLiuTree(EMModel):
 
     @classmethod
     def density_grid(cls, n: int, d: int):
-        return ({"n_hidden": [16, 32] if d <= 70 else [32] if d <= 120 else [16]},
-                {"alpha": 0.02, "rng": 0, "max_iter": 80})
+        return ({"n_hidden": hidden_grid(n, d, work=GRID_WORK)}, {"alpha": 0.02, "rng": 0, "max_iter": 80})
 
     def __init__(self, parent, root_probs, trans_probs, emit_probs):
         parent = check_parent(parent)
@@ -243,20 +243,28 @@ class HiddenChowLiuTree(EMModel):
             "estimate with a standard error")
 
     # --- EM ------------------------------------------------------------------------------
+    @classmethod
+    def _em_prepare(cls, X, n_states, *, soften=0.0):   # softening travels with the blocks (context)
+        return X if soften == 0 else SoftBlock(X, soften)
+
     def _em_statistics(self, X, w) -> dict:
-        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`)."""
-        return em_statistics(self, X, w)
+        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`), softened or not."""
+        soft = isinstance(X, SoftBlock)
+        return em_statistics(softened(self, X.soften), X.X, w) if soft else em_statistics(self, X, w)
 
     def _em_update(self, stats: dict, alpha: float) -> "HiddenChowLiuTree":
         """New exact tables from the summed E-step statistics, with pseudo-counts ``alpha``
-        (the tree is kept)."""
-        pair, emit = stats["pair"], stats["emit"]
-        rc = emit[self.root].sum(axis=0)                                    # (K,)
+        (the tree is kept); with data softening, of the true states' counts (soft_emit_counts)."""
+        pair, emit = stats["pair"], np.ascontiguousarray(stats["emit"].transpose(0, 2, 1))   # emit (d, K, C)
+        emit = soft_emit_counts(self.emit_probs, emit, getattr(self, "_soften", 0.0))
+        rc = emit[self.root].sum(axis=1)                                    # (K,)
         root_probs = normalise_rows(rc + alpha)
         trans = normalise_rows(pair + alpha)
         trans[self.root] = 1.0 / self.n_hidden
-        emit_probs = normalise_rows(np.ascontiguousarray(emit.transpose(0, 2, 1)) + alpha)
-        return type(self)._trusted(self.parent, root_probs, trans, emit_probs)
+        emit_probs = normalise_rows(emit + alpha)
+        out = type(self)._trusted(self.parent, root_probs, trans, emit_probs)
+        out._soften = getattr(self, "_soften", 0.0)
+        return out
 
     def _log_prior(self, alpha) -> float:
         if alpha == 0:
@@ -281,14 +289,14 @@ class HiddenChowLiuTree(EMModel):
             The new model and the mean (weighted) log-likelihood of X under ``self``.
         """
         alpha = check_alpha(alpha)
-        stats = self.em_statistics(X, sample_weight)
+        stats = self.em_statistics(X, sample_weight, context={"soften": getattr(self, "_soften", 0.0)})
         return self._em_update(stats, alpha), float(stats["loglik"]) / float(stats["total"])
 
     @classonlymethod
     def fit(cls, X, n_states: int | None = None, *, n_hidden: int = 16, alpha: float = 0.1, rng=None,
             max_iter: int = em.MAX_ITER, tol: float = em.TOL, progress: bool = False, sample_weight=None,
             init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True,
-            n_init: int = 1) -> "HiddenChowLiuTree":
+            n_init: int = 1, soften: float = 0.0) -> "HiddenChowLiuTree":
         """Fit by MAP-EM on the Chow-Liu tree of X.
 
         1. Structure: the Chow-Liu tree of X (:meth:`fastdgm.ChowLiuTree.fit`), rooted at 0
@@ -316,6 +324,8 @@ class HiddenChowLiuTree(EMModel):
            (Z_j, X_j) by an upward and a downward pass per row; the M-step adds ``alpha`` to
            every count (Dirichlet pseudo-counts) and normalises. ``objective_history_``
            records the MAP objective (see the class docstring), which EM never decreases.
+           ``soften`` = s > 0: data softening (Liu & Van den Broeck, NeurIPS 2021; see
+           :mod:`._hclt_regularise`); the histories are then the softened data's.
 
         The loop, the stop rule and the trace are those of the one EM engine
         (:mod:`fastdgm.models.em`): stops after ``max_iter`` E-steps, or after iteration
@@ -355,6 +365,8 @@ class HiddenChowLiuTree(EMModel):
             repeated rows). With ``init="mixture"`` the start itself is drawn per distinct row.
         n_init : int, default 1
             Restarts; the one with the highest final objective is returned (first on ties).
+        soften : float in [0, 0.5), default 0.0
+            Data softening (step 3): the paper's 1 - beta (its grid: about 1e-4 to 1e-2).
 
         Returns
         -------
@@ -366,19 +378,20 @@ class HiddenChowLiuTree(EMModel):
             X, w = distinct_rows(X, w)
         return em.fit(cls, em.InMemory(X, C, w if w.size else None), n_hidden=n_hidden, alpha=alpha,
                       rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress, init=init,
-                      init_noise=init_noise)
+                      init_noise=init_noise, soften=soften)
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
+    def _em_check(cls, *, n_hidden, init, init_noise, soften=0.0) -> dict:  # type: ignore[override]
         if init not in ("mixture", "random"):
             raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
         return {"n_hidden": check_positive_int(n_hidden, "n_hidden"), "init": init,
-                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0)}
+                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0), "soften": check_soften(soften)}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
+    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, soften=0.0) -> dict:  # type: ignore[override]
         setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent}
+        setup["context"] = {"soften": soften} if soften else {}
         if init == "random":          # the weighted marginals of the columns
             from .factorized import Factorized
 
@@ -392,10 +405,12 @@ class HiddenChowLiuTree(EMModel):
         return np.uint64(key) if restart == 0 else np.uint64(substream_ref(int(key), restart))
 
     @classmethod
-    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise):
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise, soften=0.0):
         root, trans, emit = _initial_tables(data, setup, n_hidden, alpha, cls._restart_key(key, restart),
                                             init, init_noise)
-        return cls._trusted(setup["parent"], normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
+        out = cls._trusted(setup["parent"], normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
+        out._soften = float(soften)
+        return out
 
     @property
     def objective_(self) -> list:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import (check_alpha, check_log_probs, check_log_table, check_model_X, check_parent,
-                           check_positive_int, param, smallest_uint)
+                           check_positive_int, check_scalar, param, smallest_uint)
 from ..kernels import ancestral as _s
 from ..kernels import treemix as _tk
 from . import em
@@ -25,6 +25,12 @@ from .tree import ChowLiuTree
 
 __all__ = ["TreeMixture", "PairCounter"]
 
+
+
+DENSITY_SHRINK = (0.0, 10.0, 50.0)
+"""The ``shrink`` values of the density benchmark's grid (pseudo-rows per table row): 10 was
+chosen on accidents and msweb, 50 helped most on wide data (c20ng; a sampled d = 800,
+n = 2,000 tree mixture)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -80,7 +86,8 @@ class TreeMixture(EMModel):
     objective_history_, log_likelihood_history_, n_iter_, converged_
         Set by :meth:`fit`, as for :class:`fastdgm.Mixture`: the objective is
         (sum_i s_i log P(x_i) + alpha * sum over every table cell of log P_k(cell)) / sum_i s_i
-        (the root's marginal counted once), the MAP-EM objective; it never decreases.
+        (the root's marginal counted once), plus the ``shrink`` prior's term (see :meth:`fit`),
+        the MAP-EM objective; it never decreases.
     """
 
     kind = "treemix"
@@ -92,7 +99,12 @@ class TreeMixture(EMModel):
 
     @classmethod
     def density_grid(cls, n: int, d: int):
-        return ({"n_components": [10, 20] if d <= 120 else [10]}, {"alpha": 0.1, "rng": 0, "max_iter": 50})
+        # K = 1 with ChowLiuTree's alphas is the Chow-Liu tree, so the selected mixture is never
+        # worse on valid than the tree; then smaller to larger K, without and with shrinkage
+        return ([{"n_components": [1], **ChowLiuTree.density_grid(n, d)[0]},
+                 {"n_components": [5, 10, 20] if d <= 120 else [5, 10], "alpha": [0.1],
+                  "shrink": list(DENSITY_SHRINK)}],
+                {"rng": 0, "max_iter": 50})
 
     def __init__(self, weights, parents, probs):
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
@@ -246,7 +258,7 @@ class TreeMixture(EMModel):
     # --- EM --------------------------------------------------------------------------------
     @classonlymethod
     def fit(cls, X, n_states=None, *, n_components=10, alpha=1.0, rng=None, max_iter=em.MAX_ITER, tol=em.TOL,
-            n_init=1, sample_weight=None, progress=False):
+            n_init=1, sample_weight=None, progress=False, shrink=0.0):
         """Fit by EM (Meila & Jordan 2000), MAP with a Dirichlet smoothing prior.
 
         Initialisation: random responsibilities (Dirichlet(1) rows drawn from the key of
@@ -254,7 +266,8 @@ class TreeMixture(EMModel):
         sum_i s_i; tree k is the Chow-Liu tree of the counts weighted by s_i r_ik (mutual
         information -> maximum spanning tree from variable 0) with conditionals
         (N_uv + alpha) / (N_u + alpha C) and root marginal (N_v + alpha) / (n_k + alpha C),
-        as :meth:`ChowLiuTree.fit` with ``sample_weight``. With ``alpha > 0`` the previous
+        as :meth:`ChowLiuTree.fit` with ``sample_weight``; ``shrink`` = s > 0 adds s Q(v | u)
+        to the counts of each row u (see ``shrink``). With ``alpha > 0`` the previous
         tree is kept when its smoothed score is higher, so the objective never decreases.
         The loop, the stop rule and the trace are those of the one EM engine
         (:mod:`fastdgm.models.em`); the E-step statistics (K weighted pair-count tables,
@@ -283,6 +296,18 @@ class TreeMixture(EMModel):
         sample_weight : array_like of float, shape (n,), optional
         progress : bool
             Show a progress bar of EM iterations on stderr.
+        shrink : float >= 0, default 0.0
+            Shrinkage toward the conditionals of the whole data: each row u of each table gets
+            the Dirichlet prior alpha + s Q(. | u), Q the pair distribution of the whole
+            (weighted) data, so the conditionals are
+            (N_k(u, v) + s Q(v | u) + alpha) / (N_k(u) + s + alpha C) and the root's marginal
+            (N_k(v) + s Q(v) + alpha) / (n_k + s + alpha C). A parent state that few rows of the
+            component have borrows the data's conditional (the one Chow-Liu tree's table when
+            the edge is one of its edges) instead of the uniform one that alpha alone gives,
+            which over-fits wide sparse data; the prior's term
+            sum s Q(v | u) log P_k(v | u) joins the objective, which still never decreases.
+            The trees are still those of the components' counts. ``n_components=1`` with
+            ``shrink=0`` *is* the Chow-Liu tree with the same ``alpha``.
 
         Returns
         -------
@@ -290,15 +315,16 @@ class TreeMixture(EMModel):
         """
         X, C = fit_data(X, n_states)
         return em.fit(cls, em.InMemory(X, C, sample_weight), n_components=n_components, alpha=alpha,
-                      rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress)
+                      rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress, shrink=shrink)
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_components) -> dict:  # type: ignore[override]
-        return {"n_components": check_positive_int(n_components, "n_components")}
+    def _em_check(cls, *, n_components, shrink=0.0) -> dict:  # type: ignore[override]
+        return {"n_components": check_positive_int(n_components, "n_components"),
+                "shrink": check_scalar(shrink, "shrink", minimum=0.0)}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_components) -> dict:  # type: ignore[override]
+    def _em_setup(cls, data, *, alpha, n_components, shrink=0.0) -> dict:  # type: ignore[override]
         if data.n_states != 2:
             return {}
         # binary counts are taken on the sparser side of each column: the flips are decided
@@ -313,7 +339,13 @@ class TreeMixture(EMModel):
         return X, PairCounter(X, n_states, flip)
 
     @classmethod
-    def _em_initial(cls, block, n_states, key, start, w, *, n_components) -> dict:  # type: ignore[override]
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_components, shrink=0.0):
+        task = ("initial", cls, {"n_states": data.n_states, "key": int(cls._restart_key(key, restart)),
+                                 "context": setup.get("context", {}), "hyper": {"n_components": n_components}})
+        return cls.from_statistics(data.reduce(task), alpha=alpha, shrink=shrink)
+
+    @classmethod
+    def _em_initial(cls, block, n_states, key, start, w, *, n_components, shrink=0.0) -> dict:  # type: ignore[override]
         X, counter = block
         return initial_statistics(counter, X, n_components, w if w.size else np.ones(X.shape[0]), key, start)
 
@@ -322,13 +354,21 @@ class TreeMixture(EMModel):
         return e_step_statistics(self, counter, X, w if w.size else np.ones(X.shape[0]))
 
     def _em_update(self, stats: dict, alpha: float) -> "TreeMixture":
-        return type(self)._from_log(*m_step(stats, float(stats["total"]), alpha, self.parents))
-
-    def _log_prior(self, alpha: float) -> float:
-        return _prior(self.log_cond, self.roots, alpha)
+        return type(self)._from_stats(stats, alpha, self.parents, getattr(self, "_shrink", 0.0))
 
     @classmethod
-    def from_statistics(cls, stats: dict, alpha=1.0) -> "TreeMixture":
+    def _from_stats(cls, stats: dict, alpha: float, prev_parents, shrink: float) -> "TreeMixture":
+        lw, parents, lc, prior = m_step(stats, float(stats["total"]), alpha, prev_parents, shrink)
+        self = cls._from_log(lw, parents, lc)
+        self._shrink, self._shrink_prior = shrink, prior
+        return self
+
+    def _log_prior(self, alpha: float) -> float:
+        # the shrinkage term is that of the statistics this model was fitted from (EM only)
+        return _prior(self.log_cond, self.roots, alpha) + getattr(self, "_shrink_prior", 0.0)
+
+    @classmethod
+    def from_statistics(cls, stats: dict, alpha=1.0, shrink=0.0) -> "TreeMixture":
         """The M-step from summed EM statistics (:meth:`em_statistics` or
         :meth:`initial_statistics` of the blocks): weights and one Chow-Liu tree per component.
 
@@ -338,13 +378,15 @@ class TreeMixture(EMModel):
             ``nk`` (K,), ``total``, ``pairs`` (K, d, d) with ``pair_total`` (K,) and ``flip`` (d,)
             for binary data, else ``pairs`` (K, d, d, C, C).
         alpha : float >= 0
+        shrink : float >= 0
+            Shrinkage toward the pooled tree (see :meth:`fit`).
 
         Returns
         -------
         TreeMixture
         """
         alpha = check_alpha(alpha)
-        return cls._from_log(*m_step(stats, float(stats["total"]), alpha, None))
+        return cls._from_stats(stats, alpha, None, check_scalar(shrink, "shrink", minimum=0.0))
 
     # --- persistence -------------------------------------------------------------------------
     def get_params(self) -> dict:

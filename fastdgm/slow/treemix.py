@@ -83,13 +83,36 @@ def _max_spanning_tree_kruskal(mi):
     return parent
 
 
-def _tables(N, nk, parent, alpha, C):
+def _prior_rows(Q, parent, j, shrink):
+    """The shrinkage pseudo-counts of table j: shrink * Q(x_j) for the root (C,), else
+    shrink * Q(x_j | x_parent = u) for each row u (C, C), 0 where Q(u) = 0."""
+    C = Q.shape[-1]
+    if shrink == 0:
+        return np.zeros(C) if parent[j] < 0 else np.zeros((C, C))
+    if parent[j] < 0:
+        return shrink * np.array([Q[j, j, v, v] for v in range(C)])
+    T = Q[parent[j], j]
+    out = np.zeros((C, C))
+    for u in range(C):
+        if T[u].sum() > 0:
+            out[u] = shrink * T[u] / T[u].sum()
+    return out
+
+
+def _tables(N, nk, parent, alpha, C, Q=None, shrink=0.0):
     d = parent.shape[0]
     lc = np.zeros((d, C, C))
     score = 0.0
     for j in range(d):
+        if Q is not None and shrink > 0:
+            N = N.copy()
+            if parent[j] < 0:
+                N[j, j] += np.diag(_prior_rows(Q, parent, j, shrink))
+            else:
+                N[parent[j], j] += _prior_rows(Q, parent, j, shrink)
         if parent[j] < 0:
             cnt = np.array([N[j, j, v, v] for v in range(C)])
+            nk = cnt.sum()
             with np.errstate(divide="ignore", invalid="ignore"):
                 lc[j] = np.log((cnt + alpha) / (nk + alpha * C))[None, :]
             for v in range(C):
@@ -107,15 +130,18 @@ def _tables(N, nk, parent, alpha, C):
     return lc, score
 
 
-def m_step(X, C, R, w, alpha, prev_parents=None):
+def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0):
     """Weights, trees and smoothed tables from responsibilities R (n, K) and weights w (n,).
 
     Tree k: maximum spanning tree of the weighted mutual informations (Kruskal), rooted at 0;
-    the previous tree is kept if its smoothed score sum (N + alpha) log p is strictly higher."""
+    the previous tree is kept if its smoothed score sum (N + alpha) log p is strictly higher.
+    ``shrink`` = s: row u of each table gets the pseudo-counts s * Q(x_j | x_parent = u), Q the
+    pair distribution of the (weighted) data; the tree is that of the raw counts."""
     X = np.asarray(X)
     n, d = X.shape
     K = R.shape[1]
     total = w.sum()
+    Q = _pair_counts(X, C, w) / total
     logw = np.log(np.array([(w * R[:, k]).sum() for k in range(K)]) / total)
     parents = np.zeros((K, d), dtype=np.int64)
     logcond = np.zeros((K, d, C, C))
@@ -133,9 +159,9 @@ def m_step(X, C, R, w, alpha, prev_parents=None):
                 mi[a, b] = sum(P[u, v] * np.log(P[u, v] / (pa[u] * pb[v]))
                                for u in range(C) for v in range(C) if P[u, v] > 0)
         parent = _max_spanning_tree_kruskal(mi)
-        lc, score = _tables(N, nk, parent, alpha, C)
+        lc, score = _tables(N, nk, parent, alpha, C, Q, shrink)
         if prev_parents is not None:
-            lc_old, score_old = _tables(N, nk, prev_parents[k], alpha, C)
+            lc_old, score_old = _tables(N, nk, prev_parents[k], alpha, C, Q, shrink)
             if score_old > score:
                 parent, lc = prev_parents[k].copy(), lc_old
         parents[k] = parent
@@ -143,17 +169,24 @@ def m_step(X, C, R, w, alpha, prev_parents=None):
     return logw, parents, logcond
 
 
-def objective(X, w, logw, parents, logcond, alpha):
-    """(sum_i w_i log P(x_i) + alpha * sum of every table's log-probabilities) / sum_i w_i."""
+def objective(X, w, logw, parents, logcond, alpha, shrink=0.0):
+    """(sum_i w_i log P(x_i) + alpha * sum of every table's log-probabilities
+    + shrink * sum of Q(v | u) log P_k(v | u) over each tree's cells, Q the data's pair
+    distribution) / sum_i w_i."""
     ll = float((w * mixture_log_prob(X, logw, parents, logcond)).sum())
-    prior = 0.0
+    Q = _pair_counts(np.asarray(X), logcond.shape[-1], w) / w.sum()
+    prior = extra = 0.0
     for k in range(parents.shape[0]):
         for j in range(parents.shape[1]):
-            prior += logcond[k, j, 0].sum() if parents[k, j] < 0 else logcond[k, j].sum()
-    return (ll + (alpha * prior if alpha > 0 else 0.0)) / w.sum()
+            p = parents[k, j]
+            q = _prior_rows(Q, parents[k], j, 1.0)                   # (C,) root, (C, C) edge
+            lp = logcond[k, j, 0] if p < 0 else logcond[k, j]
+            prior += lp.sum()
+            extra += float((q[q > 0] * lp[q > 0]).sum())
+    return (ll + (alpha * prior if alpha > 0 else 0.0) + (shrink * extra if shrink > 0 else 0.0)) / w.sum()
 
 
-def em(X, C, K, key, alpha, n_iter, w=None):
+def em(X, C, K, key, alpha, n_iter, w=None, shrink=0.0):
     """EM from Dirichlet(1) responsibilities u = uniform(key, i * K + k): returns the list of
     (logw, parents, logcond, objective) after the initial M-step and each further iteration."""
     from .likelihood import random_responsibilities
@@ -161,13 +194,13 @@ def em(X, C, K, key, alpha, n_iter, w=None):
     X = np.asarray(X)
     w = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
     R = random_responsibilities(key, X.shape[0], K)
-    logw, parents, logcond = m_step(X, C, R, w, alpha)
+    logw, parents, logcond = m_step(X, C, R, w, alpha, shrink=shrink)
     out = []
     for it in range(n_iter):
-        out.append((logw, parents, logcond, objective(X, w, logw, parents, logcond, alpha)))
+        out.append((logw, parents, logcond, objective(X, w, logw, parents, logcond, alpha, shrink)))
         L = tree_log_probs(X, parents, logcond) + logw[None, :]
         R = np.exp(L - _logsumexp_rows(L)[:, None])
-        logw, parents, logcond = m_step(X, C, R, w, alpha, parents)
+        logw, parents, logcond = m_step(X, C, R, w, alpha, parents, shrink)
     return out
 
 
