@@ -20,6 +20,18 @@ One trace
     ``log_likelihood_history_`` (mean weighted log-likelihood), ``n_iter_`` (E-steps of the
     returned restart) and ``converged_``. The returned model is the one evaluated last: its own
     objective is ``objective_history_[-1]`` (``max_iter`` E-steps are ``max_iter - 1`` M-steps).
+Mini-batch (stepwise) EM
+    With ``batch_size`` (in-memory data only), every iteration is an *epoch*: the rows in a
+    seeded random order (the restart's key, the epoch), cut in batches of ``batch_size`` rows;
+    after batch t (counted over the whole fit, t = 0, 1, ...) the running statistics become
+    ``s <- (1 - eta_t) s + eta_t (W / W_t) stats_t`` with ``stats_t`` the batch's E-step
+    statistics under the current model, W the total weight, W_t the batch's, and
+    ``eta_t = (t + 1) ** -kappa`` (Cappé & Moulines 2009, stepwise EM; ``kappa`` in (0.5, 1]
+    makes sum eta_t infinite and sum eta_t^2 finite; eta_0 = 1: the first batch sets s), then
+    the M-step of s. Scaling the batch to W keeps the prior's weight that of full-batch EM, so
+    the fixed points are the same. The epoch's recorded objective and log-likelihood are the
+    weighted means over its batches (each under the model that batch saw): an estimate, not the
+    exact value of one model, and not monotone; the stop rule applies to it.
 Restarts
     ``n_init`` restarts from the keys :meth:`EMModel._restart_key` derives from ``rng``; the
     restart with the highest final objective is returned (the first on ties). One progress
@@ -59,7 +71,7 @@ from .._validation import (check_alpha, check_positive_int, check_sample_weight,
                            check_states)
 from .base import Model
 
-__all__ = ["MAX_ITER", "TOL", "EMModel", "Data", "InMemory", "MappedBlocks", "fit", "run_task",
+__all__ = ["MAX_ITER", "TOL", "KAPPA", "EMModel", "Data", "InMemory", "MappedBlocks", "fit", "run_task",
            "add_statistics", "fit_keywords", "stopped"]
 
 MAX_ITER = 100
@@ -68,6 +80,9 @@ TOL = 1e-5
 """Default relative tolerance of the stop rule of every EM fit (:func:`stopped`): 1e-5 of a
 -30 nats objective is 3e-4 nats per sample, far below the standard error of a test
 log-likelihood."""
+
+KAPPA = 0.7
+"""Default step-size decay of mini-batch EM: eta_t = (t + 1) ** -KAPPA."""
 
 
 def stopped(objective: list, tol: float) -> bool:
@@ -183,6 +198,10 @@ class InMemory(Data):
             return [run_task(task, self.X, 0, self.weights)]
         cls = target if what == "initial" else type(target)
         return [run_task(task, self.X, 0, self.weights, prepared=self._prepared(cls, kw["context"]))]
+
+    def rows(self, idx: np.ndarray) -> "InMemory":
+        """The rows ``idx`` of these data (a mini-batch), with their weights."""
+        return InMemory(self.X[idx], self.n_states, self.w[idx] if self.w.size else None)
 
     def fit_statistics(self, cls, **hyper):
         # the model's own one-machine fit (e.g. ChowLiuTree's BLAS path for wide binary X);
@@ -358,7 +377,8 @@ class EMModel(Model):
 # the loop
 # ---------------------------------------------------------------------------------------
 def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, tol: float = TOL,
-        n_init: int = 1, progress: bool = False, **hyper):
+        n_init: int = 1, progress: bool = False, batch_size: int | None = None, kappa: float = KAPPA,
+        **hyper):
     """Fit ``cls`` (an :class:`EMModel`) on ``data`` by MAP-EM; see the module docstring.
 
     Parameters
@@ -378,6 +398,11 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
         Restarts; the one with the highest final objective is returned (first on ties).
     progress : bool
         One progress bar over every restart's iterations.
+    batch_size : int, optional
+        None: full-batch EM. An int: mini-batch (stepwise) EM with batches of that many rows,
+        every iteration an epoch (see the module docstring); :class:`InMemory` data only.
+    kappa : float in (0.5, 1]
+        Step-size decay of mini-batch EM, eta_t = (t + 1) ** -kappa.
     **hyper
         The model's own hyper-parameters (checked by ``cls._em_check``).
 
@@ -390,6 +415,11 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_scalar(tol, "tol", minimum=0.0)
     n_init = check_positive_int(n_init, "n_init")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+        kappa = check_scalar(kappa, "kappa", minimum=0.5, maximum=1.0, include_minimum=False)
+        if not isinstance(data, InMemory):
+            raise ValueError("batch_size: mini-batch EM needs the data in memory (fit, not blocks)")
     hyper = cls._em_check(**hyper)
     key = make_key(rng)
     setup = cls._em_setup(data, alpha=alpha, **hyper)
@@ -398,7 +428,11 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
     with Progress(n_init * max_iter, unit="iterations", enabled=progress, desc=f"fit {cls.__name__}") as bar:
         for r in range(n_init):
             model = cls._em_start(data, key, r, alpha, setup, **hyper)
-            trace = _iterate(model, data, alpha, max_iter, tol, context, bar)
+            if batch_size is None:
+                trace = _iterate(model, data, alpha, max_iter, tol, context, bar)
+            else:
+                trace = _iterate_stepwise(model, data, alpha, max_iter, tol, context, bar, batch_size, kappa,
+                                          int(cls._restart_key(key, r)))
             bar.n = (r + 1) * max_iter                  # a converged restart skips its rest
             if best is None or trace[1][-1] > best[1][-1]:
                 best = trace
@@ -429,4 +463,40 @@ def _iterate(model, data: Data, alpha: float, max_iter: int, tol: float, context
         if it == max_iter - 1:
             break
         model = model._em_update(stats, alpha)
+    return model, obj, ll, converged
+
+
+def _iterate_stepwise(model, data: InMemory, alpha: float, max_iter: int, tol: float, context: dict, bar,
+                      batch_size: int, kappa: float, key: int):
+    """Mini-batch (stepwise) EM epochs of one restart (module docstring): (last model,
+    epoch objectives, epoch log-likelihoods, converged)."""
+    n = data.X.shape[0]
+    W = float(data.w.sum()) if data.w.size else float(n)
+    obj: list[float] = []
+    ll: list[float] = []
+    converged = False
+    s = None
+    t = 0
+    for epoch in range(max_iter):
+        perm = np.random.default_rng([key, 0x5E9, epoch]).permutation(n)
+        loglik = total = 0.0
+        for b0 in range(0, n, batch_size):
+            stats = data.rows(perm[b0:b0 + batch_size]).reduce(("em", model, {"context": context}))
+            wt = float(stats["total"])
+            loglik += float(stats["loglik"])
+            total += wt
+            if wt <= 0.0:
+                continue
+            eta = (t + 1.0) ** -kappa
+            scale = W / wt
+            s = {k: v * scale for k, v in stats.items()} if s is None else \
+                {k: (1.0 - eta) * s[k] + (eta * scale) * v for k, v in stats.items()}
+            model = model._em_update(s, alpha)
+            t += 1
+        obj.append((loglik / total) + model._log_prior(alpha) / W)
+        ll.append(loglik / total)
+        bar.update(1)
+        if stopped(obj, tol):
+            converged = True
+            break
     return model, obj, ll, converged

@@ -28,6 +28,7 @@ from .._validation import (
     smallest_uint,
 )
 from ..kernels import hclt as _h
+from ..kernels import hclt_gemm as _hg
 from ._missing import check_missing, fill_result
 from . import em
 from ._tables import distinct_rows, levels, normalise_rows
@@ -142,6 +143,7 @@ class HiddenChowLiuTree(EMModel):
         self._Tt = np.ascontiguousarray(trans_probs.transpose(0, 2, 1))
         self._E = np.ascontiguousarray(emit_probs.transpose(0, 2, 1))   # (d, C, K)
         self._levels = None
+        self._f32 = None          # float32 tables of the float32 E-step (_hclt_passes.tables32)
 
     @classmethod
     def _trusted(cls, parent, root_probs, trans_probs, emit_probs):
@@ -243,9 +245,11 @@ class HiddenChowLiuTree(EMModel):
             "estimate with a standard error")
 
     # --- EM ------------------------------------------------------------------------------
-    def _em_statistics(self, X, w) -> dict:
-        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`)."""
-        return em_statistics(self, X, w)
+    def _em_statistics(self, block, w) -> dict:
+        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`); ``block`` is
+        ``(X, precision)`` from :meth:`_em_prepare`, or X (``precision="auto"``)."""
+        X, precision = block if isinstance(block, tuple) else (block, "auto")
+        return em_statistics(self, X, w, precision)
 
     def _em_update(self, stats: dict, alpha: float) -> "HiddenChowLiuTree":
         """New exact tables from the summed E-step statistics, with pseudo-counts ``alpha``
@@ -288,7 +292,8 @@ class HiddenChowLiuTree(EMModel):
     def fit(cls, X, n_states: int | None = None, *, n_hidden: int = 16, alpha: float = 0.1, rng=None,
             max_iter: int = em.MAX_ITER, tol: float = em.TOL, progress: bool = False, sample_weight=None,
             init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True,
-            n_init: int = 1) -> "HiddenChowLiuTree":
+            n_init: int = 1, precision: str = "auto", batch_size: int | None = None,
+            kappa: float = em.KAPPA) -> "HiddenChowLiuTree":
         """Fit by MAP-EM on the Chow-Liu tree of X.
 
         1. Structure: the Chow-Liu tree of X (:meth:`fastdgm.ChowLiuTree.fit`), rooted at 0
@@ -355,6 +360,28 @@ class HiddenChowLiuTree(EMModel):
             repeated rows). With ``init="mixture"`` the start itself is drawn per distinct row.
         n_init : int, default 1
             Restarts; the one with the highest final objective is returned (first on ties).
+        precision : {"auto", "float64", "float32"}
+            Arithmetic of the E-step's messages. ``"float64"``: exact to rounding (the per-row
+            kernel below K = 32, float64 GEMMs from 32 on). ``"float32"``: float32 messages and
+            SGEMMs (twice DGEMM's rate), each message still divided by its maximum per row and
+            node so that nothing underflows, with the row scales, the log-likelihood and the
+            expected counts summed in float64; the statistics then agree with the float64 ones
+            to about 1e-5 relative (tests/test_hclt_f32.py checks 1e-4), and
+            ``objective_history_`` is computed in the same arithmetic (it can fall by such
+            rounding near convergence, which the stop rule then takes as converged).
+            ``"auto"`` (default): float32 from K = 64 on
+            (:data:`fastdgm.kernels.hclt_gemm.F32_MIN_K`), float64 below. :meth:`log_prob`
+            of the fitted model is always float64.
+        batch_size : int, optional
+            None (default): full-batch EM. An int: mini-batch (stepwise) EM, see
+            :func:`fastdgm.models.em.fit`: every iteration is one epoch over the (distinct)
+            rows in a seeded random order, in batches of ``batch_size`` rows, with an M-step
+            after every batch from the running statistics
+            s <- (1 - eta_t) s + eta_t * (W / W_batch) * batch statistics,
+            eta_t = (t + 1) ** -kappa (t = 0, 1, ... counts the batches: eta_0 = 1, the first
+            batch sets s).
+        kappa : float in (0.5, 1], default 0.7
+            The step-size decay of mini-batch EM.
 
         Returns
         -------
@@ -366,19 +393,26 @@ class HiddenChowLiuTree(EMModel):
             X, w = distinct_rows(X, w)
         return em.fit(cls, em.InMemory(X, C, w if w.size else None), n_hidden=n_hidden, alpha=alpha,
                       rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress, init=init,
-                      init_noise=init_noise)
+                      init_noise=init_noise, precision=precision, batch_size=batch_size, kappa=kappa)
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
+    def _em_check(cls, *, n_hidden, init, init_noise, precision="auto") -> dict:  # type: ignore[override]
         if init not in ("mixture", "random"):
             raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
+        if precision not in _hg.PRECISIONS:
+            raise ValueError(f"precision must be one of {_hg.PRECISIONS}, got {precision!r}")
         return {"n_hidden": check_positive_int(n_hidden, "n_hidden"), "init": init,
-                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0)}
+                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0), "precision": precision}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise) -> dict:  # type: ignore[override]
-        setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent}
+    def _em_prepare(cls, X, n_states, precision="auto"):
+        """The block with the E-step's precision (the fit's context): ``(X, precision)``."""
+        return (X, precision)
+
+    @classmethod
+    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, precision) -> dict:  # type: ignore[override]
+        setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent, "context": {"precision": precision}}
         if init == "random":          # the weighted marginals of the columns
             from .factorized import Factorized
 
@@ -392,7 +426,7 @@ class HiddenChowLiuTree(EMModel):
         return np.uint64(key) if restart == 0 else np.uint64(substream_ref(int(key), restart))
 
     @classmethod
-    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise):
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise, precision):
         root, trans, emit = _initial_tables(data, setup, n_hidden, alpha, cls._restart_key(key, restart),
                                             init, init_noise)
         return cls._trusted(setup["parent"], normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
