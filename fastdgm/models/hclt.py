@@ -34,7 +34,7 @@ from . import em
 from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
 from .base import classonlymethod, fit_data, register_model
-from ._hclt_passes import em_statistics, upward
+from ._hclt_passes import em_statistics, estep_bytes, upward
 from .em import EMModel
 from .mixture import Mixture
 from .tree import ChowLiuTree
@@ -449,8 +449,12 @@ class HiddenChowLiuTree(EMModel):
     def _fit_bytes(cls, shape, n_states, params):
         K = int(params.get("n_hidden", 16))
         n, d = shape
-        # the E-step's per-row messages of a block, the expected pair counts and the tables
-        return 8.0 * (4 * d * K * K + 2 * d * K * n_states + 4 * min(n, 4096) * d * K), "n_hidden"
+        # the E-step's lanes of statistics, the messages of the running blocks, the tables
+        # (_hclt_passes.estep_bytes), and the M-step's copies of the (d, K, K) tables
+        from ..kernels.threads import get_num_threads
+
+        est = estep_bytes(n, d, K, n_states, params.get("precision", "auto"), get_num_threads())
+        return est + 8.0 * 4 * d * K * (K + n_states), "n_hidden"
 
     # --- persistence ---------------------------------------------------------------------
     def get_params(self) -> dict:
