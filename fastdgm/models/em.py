@@ -81,7 +81,7 @@ TOL = 1e-5
 -30 nats objective is 3e-4 nats per sample, far below the standard error of a test
 log-likelihood."""
 
-KAPPA = 0.7
+KAPPA = 0.6
 """Default step-size decay of mini-batch EM: eta_t = (t + 1) ** -KAPPA."""
 
 

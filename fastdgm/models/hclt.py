@@ -380,7 +380,7 @@ class HiddenChowLiuTree(EMModel):
             s <- (1 - eta_t) s + eta_t * (W / W_batch) * batch statistics,
             eta_t = (t + 1) ** -kappa (t = 0, 1, ... counts the batches: eta_0 = 1, the first
             batch sets s).
-        kappa : float in (0.5, 1], default 0.7
+        kappa : float in (0.5, 1], default 0.6
             The step-size decay of mini-batch EM.
 
         Returns
