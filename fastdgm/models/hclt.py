@@ -411,7 +411,7 @@ class HiddenChowLiuTree(EMModel):
         return (X, precision)
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, precision) -> dict:  # type: ignore[override]
+    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, precision="auto") -> dict:  # type: ignore[override]
         setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent, "context": {"precision": precision}}
         if init == "random":          # the weighted marginals of the columns
             from .factorized import Factorized
@@ -426,7 +426,7 @@ class HiddenChowLiuTree(EMModel):
         return np.uint64(key) if restart == 0 else np.uint64(substream_ref(int(key), restart))
 
     @classmethod
-    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise, precision):
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise, precision="auto"):
         root, trans, emit = _initial_tables(data, setup, n_hidden, alpha, cls._restart_key(key, restart),
                                             init, init_noise)
         return cls._trusted(setup["parent"], normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
