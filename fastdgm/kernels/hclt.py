@@ -159,8 +159,7 @@ def _scale(lam, j, b, logs, prod):
 
 @serial_kernel(inline="always", error_model="numpy")
 def _absorb(lam, msg, j, p, b, logs):
-    """lam[p, b] *= msg[j, b] (the message of child j), renormalised when it gets tiny
-    (below ``_RESCALE``, or ``_RESCALE32`` for float32 messages)."""
+    """lam[p, b] *= msg[j, b] (child j's message), renormalised below _RESCALE(32 in float32)."""
     K = lam.shape[2]
     tiny = _RESCALE if lam.itemsize == 8 else _RESCALE32
     mp = 0.0

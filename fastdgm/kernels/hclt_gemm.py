@@ -36,7 +36,8 @@ from .hclt import _emit, _scale, _absorb, _root_ll, _root_posteriors, _ratio, _p
 from .likelihood import SERIAL_WORK
 from .parallel import parallel_kernel, serial_kernel
 
-__all__ = ["GEMM_MIN_K", "F32_MIN_K", "PRECISIONS", "prefer_gemm", "estep_dtype", "gemm_block_rows", "gemm_lanes", "log_prob_gemm", "em_stats_gemm"]
+__all__ = ["GEMM_MIN_K", "F32_MIN_K", "PRECISIONS", "prefer_gemm", "check_precision", "estep_dtype",
+           "gemm_block_rows", "gemm_lanes", "log_prob_gemm", "em_stats_gemm"]
 
 # The cost model. Measured (AVX2, one thread, d = 64, n = 2000, loaded machine), per-row kernel
 # time / GEMM time: K = 8 1.4, 16 1.0, 24 1.0, 32 1.2, 48 1.6, and the GEMM path reaches 60-90%
@@ -56,6 +57,13 @@ PRECISIONS = ("auto", "float64", "float32")
 def prefer_gemm(K: int) -> bool:
     """True when the GEMM E-step is used: K >= ``GEMM_MIN_K`` (see the measurements above it)."""
     return K >= GEMM_MIN_K
+
+
+def check_precision(precision) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS`, else ValueError naming it."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return precision
 
 
 def estep_dtype(K: int, precision: str = "auto") -> type:

@@ -10,6 +10,7 @@ from .._validation import check_model_X
 from ..kernels import hclt as _h
 from ..kernels import hclt_gemm as _hg
 from ..kernels.blas import blas_threads
+from ..kernels.threads import get_num_threads
 from ._missing import check_missing
 
 __all__ = ["upward", "em_statistics", "tables32", "estep_bytes"]
@@ -36,16 +37,18 @@ def upward(self, X, missing) -> np.ndarray:
     return out
 
 
-def estep_bytes(n: int, d: int, K: int, C: int, precision: str = "auto", threads: int = 2) -> float:
+def estep_bytes(n: int, d: int, K: int, C: int, precision: str = "auto", threads: int | None = None) -> float:
     """Bytes one E-step of :func:`em_statistics` allocates on n rows (the partial statistics
     of every lane, the messages of the blocks that ``threads`` threads run at once, their sums
-    and the model's tables), as the GEMM path lays them out (the per-row kernel's are smaller)."""
+    and the model's tables and the M-step's copies), as the GEMM path lays them out (the per-row
+    kernel's are smaller)."""
+    threads = threads or get_num_threads()
     item = np.dtype(_hg.estep_dtype(K, precision)).itemsize
     B = _hg.gemm_block_rows(d, K)
     cells = d * K * K + d * C * K
     L = _hg.gemm_lanes(max(1, -(-n // B)), cells)
     scratch = (2 * d * B * K + 3 * B * K + K * K) * item       # lam, msg, R, WR, H, P of a block
-    return float(8 * (L + 2) * cells + min(L, threads) * scratch + 8 * 6 * cells + 4 * 3 * cells)
+    return float(8 * (L + 2) * cells + min(L, threads) * scratch + 8 * 10 * cells + 4 * 3 * cells)
 
 
 def tables32(self) -> tuple:

@@ -21,17 +21,8 @@ One trace
     returned restart) and ``converged_``. The returned model is the one evaluated last: its own
     objective is ``objective_history_[-1]`` (``max_iter`` E-steps are ``max_iter - 1`` M-steps).
 Mini-batch (stepwise) EM
-    With ``batch_size`` (in-memory data only), every iteration is an *epoch*: the rows in a
-    seeded random order (the restart's key, the epoch), cut in batches of ``batch_size`` rows;
-    after batch t (counted over the whole fit, t = 0, 1, ...) the running statistics become
-    ``s <- (1 - eta_t) s + eta_t (W / W_t) stats_t`` with ``stats_t`` the batch's E-step
-    statistics under the current model, W the total weight, W_t the batch's, and
-    ``eta_t = (t + 1) ** -kappa`` (Cappé & Moulines 2009, stepwise EM; ``kappa`` in (0.5, 1]
-    makes sum eta_t infinite and sum eta_t^2 finite; eta_0 = 1: the first batch sets s), then
-    the M-step of s. Scaling the batch to W keeps the prior's weight that of full-batch EM, so
-    the fixed points are the same. The epoch's recorded objective and log-likelihood are the
-    weighted means over its batches (each under the model that batch saw): an estimate, not the
-    exact value of one model, and not monotone; the stop rule applies to it.
+    With ``batch_size``: epochs of seeded random batches, an M-step after each
+    (:mod:`fastdgm.models._em_stepwise`).
 Restarts
     ``n_init`` restarts from the keys :meth:`EMModel._restart_key` derives from ``rng``; the
     restart with the highest final objective is returned (the first on ties). One progress
@@ -69,6 +60,7 @@ from .._progress import Progress
 from .._rng import make_key, substream_ref
 from .._validation import (check_alpha, check_positive_int, check_sample_weight, check_scalar, check_model_X,
                            check_states)
+from ._em_stepwise import KAPPA, check_stepwise, iterate_stepwise
 from .base import Model
 
 __all__ = ["MAX_ITER", "TOL", "KAPPA", "EMModel", "Data", "InMemory", "MappedBlocks", "fit", "run_task",
@@ -80,9 +72,6 @@ TOL = 1e-5
 """Default relative tolerance of the stop rule of every EM fit (:func:`stopped`): 1e-5 of a
 -30 nats objective is 3e-4 nats per sample, far below the standard error of a test
 log-likelihood."""
-
-KAPPA = 0.6
-"""Default step-size decay of mini-batch EM: eta_t = (t + 1) ** -KAPPA."""
 
 
 def stopped(objective: list, tol: float) -> bool:
@@ -398,11 +387,8 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
         Restarts; the one with the highest final objective is returned (first on ties).
     progress : bool
         One progress bar over every restart's iterations.
-    batch_size : int, optional
-        None: full-batch EM. An int: mini-batch (stepwise) EM with batches of that many rows,
-        every iteration an epoch (see the module docstring); :class:`InMemory` data only.
-    kappa : float in (0.5, 1]
-        Step-size decay of mini-batch EM, eta_t = (t + 1) ** -kappa.
+    batch_size, kappa : int or None, float in (0.5, 1]
+        Mini-batch EM (:mod:`fastdgm.models._em_stepwise`) when batch_size is an int.
     **hyper
         The model's own hyper-parameters (checked by ``cls._em_check``).
 
@@ -416,10 +402,7 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
     tol = check_scalar(tol, "tol", minimum=0.0)
     n_init = check_positive_int(n_init, "n_init")
     if batch_size is not None:
-        batch_size = check_positive_int(batch_size, "batch_size")
-        kappa = check_scalar(kappa, "kappa", minimum=0.5, maximum=1.0, include_minimum=False)
-        if not isinstance(data, InMemory):
-            raise ValueError("batch_size: mini-batch EM needs the data in memory (fit, not blocks)")
+        batch_size, kappa = check_stepwise(batch_size, kappa, data)
     hyper = cls._em_check(**hyper)
     key = make_key(rng)
     setup = cls._em_setup(data, alpha=alpha, **hyper)
@@ -431,8 +414,8 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
             if batch_size is None:
                 trace = _iterate(model, data, alpha, max_iter, tol, context, bar)
             else:
-                trace = _iterate_stepwise(model, data, alpha, max_iter, tol, context, bar, batch_size, kappa,
-                                          int(cls._restart_key(key, r)))
+                trace = iterate_stepwise(model, data, alpha, max_iter, tol, context, bar, batch_size, kappa,
+                                         int(cls._restart_key(key, r)))
             bar.n = (r + 1) * max_iter                  # a converged restart skips its rest
             if best is None or trace[1][-1] > best[1][-1]:
                 best = trace
@@ -465,38 +448,3 @@ def _iterate(model, data: Data, alpha: float, max_iter: int, tol: float, context
         model = model._em_update(stats, alpha)
     return model, obj, ll, converged
 
-
-def _iterate_stepwise(model, data: InMemory, alpha: float, max_iter: int, tol: float, context: dict, bar,
-                      batch_size: int, kappa: float, key: int):
-    """Mini-batch (stepwise) EM epochs of one restart (module docstring): (last model,
-    epoch objectives, epoch log-likelihoods, converged)."""
-    n = data.X.shape[0]
-    W = float(data.w.sum()) if data.w.size else float(n)
-    obj: list[float] = []
-    ll: list[float] = []
-    converged = False
-    s = None
-    t = 0
-    for epoch in range(max_iter):
-        perm = np.random.default_rng([key, 0x5E9, epoch]).permutation(n)
-        loglik = total = 0.0
-        for b0 in range(0, n, batch_size):
-            stats = data.rows(perm[b0:b0 + batch_size]).reduce(("em", model, {"context": context}))
-            wt = float(stats["total"])
-            loglik += float(stats["loglik"])
-            total += wt
-            if wt <= 0.0:
-                continue
-            eta = (t + 1.0) ** -kappa
-            scale = W / wt
-            s = {k: v * scale for k, v in stats.items()} if s is None else \
-                {k: (1.0 - eta) * s[k] + (eta * scale) * v for k, v in stats.items()}
-            model = model._em_update(s, alpha)
-            t += 1
-        obj.append((loglik / total) + model._log_prior(alpha) / W)
-        ll.append(loglik / total)
-        bar.update(1)
-        if stopped(obj, tol):
-            converged = True
-            break
-    return model, obj, ll, converged

@@ -143,7 +143,6 @@ class HiddenChowLiuTree(EMModel):
         self._Tt = np.ascontiguousarray(trans_probs.transpose(0, 2, 1))
         self._E = np.ascontiguousarray(emit_probs.transpose(0, 2, 1))   # (d, C, K)
         self._levels = None
-        self._f32 = None          # float32 tables of the float32 E-step (_hclt_passes.tables32)
 
     @classmethod
     def _trusted(cls, parent, root_probs, trans_probs, emit_probs):
@@ -246,8 +245,7 @@ class HiddenChowLiuTree(EMModel):
 
     # --- EM ------------------------------------------------------------------------------
     def _em_statistics(self, block, w) -> dict:
-        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`); ``block`` is
-        ``(X, precision)`` from :meth:`_em_prepare`, or X (``precision="auto"``)."""
+        """E-step statistics of ``block`` = (X, precision) (:meth:`_em_prepare`) or X ("auto")."""
         X, precision = block if isinstance(block, tuple) else (block, "auto")
         return em_statistics(self, X, w, precision)
 
@@ -291,9 +289,8 @@ class HiddenChowLiuTree(EMModel):
     @classonlymethod
     def fit(cls, X, n_states: int | None = None, *, n_hidden: int = 16, alpha: float = 0.1, rng=None,
             max_iter: int = em.MAX_ITER, tol: float = em.TOL, progress: bool = False, sample_weight=None,
-            init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True,
-            n_init: int = 1, precision: str = "auto", batch_size: int | None = None,
-            kappa: float = em.KAPPA) -> "HiddenChowLiuTree":
+            init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True, n_init: int = 1,
+            precision: str = "auto", batch_size: int | None = None, kappa: float = em.KAPPA) -> "HiddenChowLiuTree":
         """Fit by MAP-EM on the Chow-Liu tree of X.
 
         1. Structure: the Chow-Liu tree of X (:meth:`fastdgm.ChowLiuTree.fit`), rooted at 0
@@ -361,27 +358,12 @@ class HiddenChowLiuTree(EMModel):
         n_init : int, default 1
             Restarts; the one with the highest final objective is returned (first on ties).
         precision : {"auto", "float64", "float32"}
-            Arithmetic of the E-step's messages. ``"float64"``: exact to rounding (the per-row
-            kernel below K = 32, float64 GEMMs from 32 on). ``"float32"``: float32 messages and
-            SGEMMs (twice DGEMM's rate), each message still divided by its maximum per row and
-            node so that nothing underflows, with the row scales, the log-likelihood and the
-            expected counts summed in float64; the statistics then agree with the float64 ones
-            to about 1e-5 relative (tests/test_hclt_f32.py checks 1e-4), and
-            ``objective_history_`` is computed in the same arithmetic (it can fall by such
-            rounding near convergence, which the stop rule then takes as converged).
-            ``"auto"`` (default): float32 from K = 64 on
-            (:data:`fastdgm.kernels.hclt_gemm.F32_MIN_K`), float64 below. :meth:`log_prob`
-            of the fitted model is always float64.
-        batch_size : int, optional
-            None (default): full-batch EM. An int: mini-batch (stepwise) EM, see
-            :func:`fastdgm.models.em.fit`: every iteration is one epoch over the (distinct)
-            rows in a seeded random order, in batches of ``batch_size`` rows, with an M-step
-            after every batch from the running statistics
-            s <- (1 - eta_t) s + eta_t * (W / W_batch) * batch statistics,
-            eta_t = (t + 1) ** -kappa (t = 0, 1, ... counts the batches: eta_0 = 1, the first
-            batch sets s).
-        kappa : float in (0.5, 1], default 0.6
-            The step-size decay of mini-batch EM.
+            E-step arithmetic: "float32" runs SGEMMs on per-row-scaled float32 messages, float64
+            sums (within 1e-5 of "float64"; :mod:`fastdgm.kernels.hclt_gemm`); "auto": float32 from
+            K = 64 (``hclt_gemm.F32_MIN_K``) on. :meth:`log_prob` is always float64.
+        batch_size, kappa : int or None, float in (0.5, 1], default None, 0.6
+            An int: mini-batch (stepwise) EM, each iteration an epoch of seeded batches of ``batch_size``
+            (distinct) rows, step sizes (t + 1) ** -kappa (:mod:`fastdgm.models._em_stepwise`).
 
         Returns
         -------
@@ -400,8 +382,7 @@ class HiddenChowLiuTree(EMModel):
     def _em_check(cls, *, n_hidden, init, init_noise, precision="auto") -> dict:  # type: ignore[override]
         if init not in ("mixture", "random"):
             raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
-        if precision not in _hg.PRECISIONS:
-            raise ValueError(f"precision must be one of {_hg.PRECISIONS}, got {precision!r}")
+        _hg.check_precision(precision)
         return {"n_hidden": check_positive_int(n_hidden, "n_hidden"), "init": init,
                 "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0), "precision": precision}
 
@@ -449,12 +430,8 @@ class HiddenChowLiuTree(EMModel):
     def _fit_bytes(cls, shape, n_states, params):
         K = int(params.get("n_hidden", 16))
         n, d = shape
-        # the E-step's lanes of statistics, the messages of the running blocks, the tables
-        # (_hclt_passes.estep_bytes), and the M-step's copies of the (d, K, K) tables
-        from ..kernels.threads import get_num_threads
-
-        est = estep_bytes(n, d, K, n_states, params.get("precision", "auto"), get_num_threads())
-        return est + 8.0 * 4 * d * K * (K + n_states), "n_hidden"
+        # the E-step and the M-step's copies of the tables (_hclt_passes.estep_bytes)
+        return estep_bytes(n, d, K, n_states, params.get("precision", "auto")), "n_hidden"
 
     # --- persistence ---------------------------------------------------------------------
     def get_params(self) -> dict:
