@@ -9,7 +9,9 @@ call. ``python benchmarks/bench_em_blas.py`` prints the same figures as a table.
 Mixture shapes: the wide sets of the density benchmark (random binary data of their (n, d),
 K = 20: the timing does not depend on the values) and the six shared sets under
 ``../shared/data/density`` (skipped when absent). HCLT: the E-step (``_em_statistics``) at
-K = 16 (per-row kernel) and 64, 128, 256 (GEMM), 6 K^2 (d - 1) flops per row.
+K = 16 (per-row kernel) and 64, 128, 256 (GEMM), 6 K^2 (d - 1) flops per row, in float64
+(``precision="float64"``, against the DGEMM rate) and float32 (``"float32"``, the default from
+K = 64, against the SGEMM rate), each rate measured in the same run at the E-step's shape.
 """
 import os
 import pathlib
@@ -102,13 +104,14 @@ def gemm_rates(K, B=256, seconds=0.3):
     return tuple(out)
 
 
-def hclt_case(n, d, K, rounds=3):
-    """(E-step median s, GFLOP/s, DGEMM GFLOP/s, SGEMM GFLOP/s), one thread."""
+def hclt_case(n, d, K, rounds=3, precision="float64"):
+    """(E-step median s, GFLOP/s, DGEMM GFLOP/s, SGEMM GFLOP/s), one thread; the GEMM rates
+    measured right after the E-step, in the same run."""
     m = _hclt_model(d, K)
     X = m.sample(n, rng=1)
     w = np.empty(0)
     with fd.threads(1):
-        t = paired({"estep": lambda: m._em_statistics(X, w)}, rounds)["estep"]
+        t = paired({"estep": lambda: m._em_statistics((X, precision), w)}, rounds)["estep"]
     dg, sg = gemm_rates(K)
     return t, 6.0 * K * K * (d - 1) * n / t / 1e9, dg, sg
 
@@ -141,17 +144,19 @@ def test_mixture_em_shared(benchmark, full_size, name):
         timed(benchmark, lambda: m.em_statistics(X))
 
 
+@pytest.mark.parametrize("precision", ["float64", "float32"])
 @pytest.mark.parametrize("K", HCLT_K)
-def test_hclt_estep_gflops(benchmark, full_size, K):
+def test_hclt_estep_gflops(benchmark, full_size, K, precision):
     """HCLT E-step GFLOP/s (d = 64, binary) next to the DGEMM/SGEMM rate of (256 x K) @ (K x K)."""
     n, d = pick(full_size, 2000, 64), 64
-    t, gf, dg, sg = hclt_case(n, d, K, rounds=pick(full_size, 3, 1))
-    benchmark.extra_info.update(n=n, d=d, K=K, gflops=gf, dgemm_gflops=dg, sgemm_gflops=sg,
-                                fraction_of_dgemm=gf / dg, kernel="hclt-estep-gemm")
+    t, gf, dg, sg = hclt_case(n, d, K, rounds=pick(full_size, 3, 1), precision=precision)
+    benchmark.extra_info.update(n=n, d=d, K=K, precision=precision, gflops=gf, dgemm_gflops=dg,
+                                sgemm_gflops=sg, fraction_of_dgemm=gf / dg, fraction_of_sgemm=gf / sg,
+                                kernel="hclt-estep-gemm")
     m = _hclt_model(d, K)
     X = m.sample(n, rng=1)
     with fd.threads(1):
-        timed(benchmark, lambda: m._em_statistics(X, np.empty(0)))
+        timed(benchmark, lambda: m._em_statistics((X, precision), np.empty(0)))
 
 
 if __name__ == "__main__":
@@ -166,9 +171,11 @@ if __name__ == "__main__":
         t_fd, t_np = mixture_case(X)
         print(f"  {nm:12s} n={X.shape[0]:6d} d={X.shape[1]:5d}  fastdgm {t_fd * 1e3:8.1f} ms  "
               f"numpy {t_np * 1e3:8.1f} ms  numpy/fastdgm {t_np / t_fd:5.2f}", flush=True)
-    print("HCLT E-step, d = 64, binary, one thread")
+    print("HCLT E-step, d = 64, binary, one thread (float64 against DGEMM, float32 against SGEMM)")
     for K in HCLT_K:
         n = 2000 if K <= 128 else 1000
-        t, gf, dg, sg = hclt_case(n, 64, K)
-        print(f"  K={K:4d} n={n}  {t:7.3f} s  {gf:6.1f} GFLOP/s   DGEMM {dg:6.1f}  SGEMM {sg:6.1f}   "
-              f"{100 * gf / dg:5.1f}% of DGEMM  {100 * gf / sg:5.1f}% of SGEMM", flush=True)
+        for prec in ("float64", "float32"):
+            t, gf, dg, sg = hclt_case(n, 64, K, precision=prec)
+            ref, name = (dg, "DGEMM") if prec == "float64" else (sg, "SGEMM")
+            print(f"  K={K:4d} n={n} {prec}  {t:7.3f} s  {gf:6.1f} GFLOP/s   DGEMM {dg:6.1f}  SGEMM {sg:6.1f}   "
+                  f"{100 * gf / ref:5.1f}% of {name}", flush=True)

@@ -49,6 +49,7 @@ __all__ = ["block_rows", "n_lanes", "log_prob", "em_stats", "fill", "sample"]
 _TINY = 1e-100     # a row's scale factor below this is logged at once
 _FLUSH = 1e-200    # the running product of scale factors is logged when it falls below this
 _RESCALE = 1e-150  # a partially multiplied lam is renormalised when its maximum falls below this
+_RESCALE32 = 1e-15  # the same for float32 messages (fastdgm.kernels.hclt_gemm): far above 1e-38
 
 
 def block_rows(d: int, K: int) -> int:
@@ -157,13 +158,14 @@ def _scale(lam, j, b, logs, prod):
 
 @serial_kernel(inline="always", error_model="numpy")
 def _absorb(lam, msg, j, p, b, logs):
-    """lam[p, b] *= msg[j, b] (the message of child j), renormalised when it gets tiny."""
+    """lam[p, b] *= msg[j, b] (child j's message), renormalised below _RESCALE(32 in float32)."""
     K = lam.shape[2]
+    tiny = _RESCALE if lam.itemsize == 8 else _RESCALE32
     mp = 0.0
     for u in range(K):
         lam[p, b, u] *= msg[j, b, u]
         mp = max(mp, lam[p, b, u])
-    if 0.0 < mp < _RESCALE:
+    if 0.0 < mp < tiny:
         inv = 1.0 / mp
         for u in range(K):
             lam[p, b, u] *= inv

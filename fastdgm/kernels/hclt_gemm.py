@@ -8,10 +8,19 @@ What changes is the order of the work: for a block of B rows (B up to 256), node
 - downward:  H_c = R_c @ T[c], R_c(u) = q_p(u) / m_c(u)  (B x K) @ (K x K)
 - pairs:     G_c += (w R_c)^T @ lam_c                     (K x B) @ (B x K)
 
-three float64 GEMMs per node and block through numba's ``np.dot`` (scipy's BLAS), so K = 64..256
-runs at a large fraction of the machine's DGEMM rate where the per-row mat-vec kernel of
-:mod:`fastdgm.kernels.hclt` is bound by its loads. float64 throughout: the statistics equal the
-per-row kernel's to rounding (float32 would need its own error analysis; not done).
+three GEMMs per node and block through numba's ``np.dot`` (scipy's BLAS), so K = 64..256
+runs at a large fraction of the machine's GEMM rate where the per-row mat-vec kernel of
+:mod:`fastdgm.kernels.hclt` is bound by its loads.
+
+Precision: the kernels take the tables ``T``, ``Tt``, ``E`` in float64 (DGEMM; the statistics
+equal the per-row kernel's to rounding) or in float32 (SGEMM, twice the rate): then the
+messages lam, msg and the GEMM operands R, H are float32, still divided by their maximum per
+row and node (a partial product is renormalised below ``hclt._RESCALE32`` = 1e-15, far above
+float32's smallest normal 1.2e-38), while ``prior``, the row scales (``logs``, ``prod``), the
+log-likelihood and the statistics G, S are float64: each block's float32 products are added to
+float64 accumulators, so the error does not grow with n. The float32 error is that of one
+block: a few float32 roundings per node along the tree, measured at most 1.2e-6 relative on the
+statistics and 3e-8 on the log-likelihood (tests/test_hclt_f32.py checks 1e-5 and 1e-6).
 
 Determinism: the block size and the lanes are functions of the shape only (``gemm_block_rows``,
 ``n_lanes``); each GEMM runs on one BLAS thread (the caller holds
@@ -27,7 +36,8 @@ from .hclt import _emit, _scale, _absorb, _root_ll, _root_posteriors, _ratio, _p
 from .likelihood import SERIAL_WORK
 from .parallel import parallel_kernel, serial_kernel
 
-__all__ = ["GEMM_MIN_K", "prefer_gemm", "gemm_block_rows", "gemm_lanes", "log_prob_gemm", "em_stats_gemm"]
+__all__ = ["GEMM_MIN_K", "F32_MIN_K", "PRECISIONS", "prefer_gemm", "check_precision", "estep_dtype",
+           "gemm_block_rows", "gemm_lanes", "log_prob_gemm", "em_stats_gemm"]
 
 # The cost model. Measured (AVX2, one thread, d = 64, n = 2000, loaded machine), per-row kernel
 # time / GEMM time: K = 8 1.4, 16 1.0, 24 1.0, 32 1.2, 48 1.6, and the GEMM path reaches 60-90%
@@ -37,9 +47,34 @@ GEMM_MIN_K = 32
 _SCRATCH = 1 << 22       # doubles of each of lam and msg (d, B, K) per lane: 32 MiB
 
 
+# float32 (SGEMM) E-step under precision="auto" from K = 64 on: there the GEMMs dominate and
+# SGEMM's twice-the-rate shows (benchmarks/bench_em_blas.py, d = 64, one thread, AVX2, loaded
+# machine: float32/float64 E-step time 0.54 at K = 64, 0.51 at 128, 0.50 at 256; 54-68% of the
+# SGEMM rate measured in the same run); below, float64 keeps the statistics equal to the per-row
+# kernel's to rounding.
+F32_MIN_K = 64
+PRECISIONS = ("auto", "float64", "float32")
+
+
 def prefer_gemm(K: int) -> bool:
     """True when the GEMM E-step is used: K >= ``GEMM_MIN_K`` (see the measurements above it)."""
     return K >= GEMM_MIN_K
+
+
+def check_precision(precision) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS`, else ValueError naming it."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return precision
+
+
+def estep_dtype(K: int, precision: str = "auto") -> type:
+    """The E-step's message dtype: ``np.float32`` for ``precision="float32"`` and for ``"auto"``
+    from K = ``F32_MIN_K`` on (always on the GEMM path), else ``np.float64``. The float32 path
+    takes the GEMM kernels whatever K."""
+    if precision == "float32" or (precision == "auto" and K >= F32_MIN_K):
+        return np.float32
+    return np.float64
 
 
 def gemm_block_rows(d: int, K: int) -> int:
@@ -82,8 +117,8 @@ def log_prob_gemm(X, miss, order, parent, prior, Tt, E, B, out):
     nblk = (n + B - 1) // B
     L = min(nblk, 64)
     for lane in prange(L):
-        lam = np.empty((d, B, K))
-        msg = np.empty((d, B, K))
+        lam = np.empty((d, B, K), Tt.dtype)
+        msg = np.empty((d, B, K), Tt.dtype)
         ll = np.empty(B)
         logs = np.empty(B)
         prod = np.empty(B)
@@ -108,14 +143,14 @@ def em_stats_gemm(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
     root = order[0]
     for lane in prange(L):
         _zero_lane(G, S, lane)
-        lam = np.empty((d, B, K))
-        msg = np.empty((d, B, K))
+        lam = np.empty((d, B, K), Tt.dtype)
+        msg = np.empty((d, B, K), Tt.dtype)
         lb = np.empty(B)
         wb = np.empty(B)
-        R = np.empty((B, K))
-        WR = np.empty((B, K))
-        H = np.empty((B, K))
-        P = np.empty((K, K))
+        R = np.empty((B, K), Tt.dtype)
+        WR = np.empty((B, K), Tt.dtype)
+        H = np.empty((B, K), Tt.dtype)
+        P = np.empty((K, K), Tt.dtype)
         logs = np.empty(B)
         prod = np.empty(B)
         acc = 0.0

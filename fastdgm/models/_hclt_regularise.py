@@ -6,11 +6,11 @@ the softened data: the E-step runs on the emissions emit' = emit S (S the soften
 and the M-step re-attributes the expected counts to the true states."""
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-__all__ = ["GRID_WORK", "hidden_grid", "SoftBlock", "check_soften", "softening_matrix", "softened",
+from ._hclt_passes import estep_bytes
+
+__all__ = ["GRID_WORK", "hidden_grid", "check_soften", "softening_matrix", "softened",
            "soft_emit_counts"]
 
 GRID_WORK = 2e10
@@ -25,7 +25,7 @@ def hidden_grid(n: int, d: int, n_states: int = 2, *, work: float | None = None)
     {32, 64, 128} for n < 100,000 and {64, 128, 256} from 100,000 rows on (more rows
     support more hidden states; the literature trains HCLTs with K = 256 and more on its
     largest sets). Values whose fit would need more memory than this process may use
-    (:meth:`_fit_bytes`) are dropped; so are, with ``work``, values whose
+    (:func:`._hclt_passes.estep_bytes`) are dropped; so are, with ``work``, values whose
     E-step costs more than ``work`` multiply-adds (n d K^2). If none is left, the one
     largest power of two (at least 2) under both caps.
 
@@ -44,15 +44,12 @@ def hidden_grid(n: int, d: int, n_states: int = 2, *, work: float | None = None)
         Increasing values of K.
     """
     from .._memory import available_memory
-    from .hclt import HiddenChowLiuTree
-
-    _fit_bytes = HiddenChowLiuTree._fit_bytes
 
     top = 32 if n < 5_000 else 64 if n < 20_000 else 128 if n < 100_000 else 256
     avail = available_memory()
 
     def ok(K):
-        return (_fit_bytes((n, d), n_states, {"n_hidden": K})[0] <= avail
+        return (estep_bytes(n, d, K, n_states) <= avail
                 and (work is None or n * d * K * K <= work))
 
     grid = [K for K in (top // 4, top // 2, top) if ok(K)]
@@ -62,13 +59,6 @@ def hidden_grid(n: int, d: int, n_states: int = 2, *, work: float | None = None)
             K //= 2
         grid = [K]
     return grid
-
-
-class SoftBlock(NamedTuple):
-    """A block of rows of a fit with data softening: the E-step softens the emissions."""
-
-    X: np.ndarray
-    soften: float
 
 
 def softening_matrix(C: int, soften: float) -> np.ndarray:

@@ -20,6 +20,9 @@ One trace
     ``log_likelihood_history_`` (mean weighted log-likelihood), ``n_iter_`` (E-steps of the
     returned restart) and ``converged_``. The returned model is the one evaluated last: its own
     objective is ``objective_history_[-1]`` (``max_iter`` E-steps are ``max_iter - 1`` M-steps).
+Mini-batch (stepwise) EM
+    With ``batch_size``: epochs of seeded random batches, an M-step after each
+    (:mod:`fastdgm.models._em_stepwise`).
 Restarts
     ``n_init`` restarts from the keys :meth:`EMModel._restart_key` derives from ``rng``; the
     restart with the highest final objective is returned (the first on ties). One progress
@@ -57,9 +60,10 @@ from .._progress import Progress
 from .._rng import make_key, substream_ref
 from .._validation import (check_alpha, check_positive_int, check_sample_weight, check_scalar, check_model_X,
                            check_states)
+from ._em_stepwise import KAPPA, check_stepwise, iterate_stepwise
 from .base import Model
 
-__all__ = ["MAX_ITER", "TOL", "EMModel", "Data", "InMemory", "MappedBlocks", "fit", "run_task",
+__all__ = ["MAX_ITER", "TOL", "KAPPA", "EMModel", "Data", "InMemory", "MappedBlocks", "fit", "run_task",
            "add_statistics", "fit_keywords", "stopped"]
 
 MAX_ITER = 100
@@ -183,6 +187,10 @@ class InMemory(Data):
             return [run_task(task, self.X, 0, self.weights)]
         cls = target if what == "initial" else type(target)
         return [run_task(task, self.X, 0, self.weights, prepared=self._prepared(cls, kw["context"]))]
+
+    def rows(self, idx: np.ndarray) -> "InMemory":
+        """The rows ``idx`` of these data (a mini-batch), with their weights."""
+        return InMemory(self.X[idx], self.n_states, self.w[idx] if self.w.size else None)
 
     def fit_statistics(self, cls, **hyper):
         # the model's own one-machine fit (e.g. ChowLiuTree's BLAS path for wide binary X);
@@ -358,7 +366,8 @@ class EMModel(Model):
 # the loop
 # ---------------------------------------------------------------------------------------
 def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, tol: float = TOL,
-        n_init: int = 1, progress: bool = False, **hyper):
+        n_init: int = 1, progress: bool = False, batch_size: int | None = None, kappa: float = KAPPA,
+        **hyper):
     """Fit ``cls`` (an :class:`EMModel`) on ``data`` by MAP-EM; see the module docstring.
 
     Parameters
@@ -378,6 +387,8 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
         Restarts; the one with the highest final objective is returned (first on ties).
     progress : bool
         One progress bar over every restart's iterations.
+    batch_size, kappa : int or None, float in (0.5, 1]
+        Mini-batch EM (:mod:`fastdgm.models._em_stepwise`) when batch_size is an int.
     **hyper
         The model's own hyper-parameters (checked by ``cls._em_check``).
 
@@ -390,6 +401,8 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_scalar(tol, "tol", minimum=0.0)
     n_init = check_positive_int(n_init, "n_init")
+    if batch_size is not None:
+        batch_size, kappa = check_stepwise(batch_size, kappa, data)
     hyper = cls._em_check(**hyper)
     key = make_key(rng)
     setup = cls._em_setup(data, alpha=alpha, **hyper)
@@ -398,7 +411,11 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
     with Progress(n_init * max_iter, unit="iterations", enabled=progress, desc=f"fit {cls.__name__}") as bar:
         for r in range(n_init):
             model = cls._em_start(data, key, r, alpha, setup, **hyper)
-            trace = _iterate(model, data, alpha, max_iter, tol, context, bar)
+            if batch_size is None:
+                trace = _iterate(model, data, alpha, max_iter, tol, context, bar)
+            else:
+                trace = iterate_stepwise(model, data, alpha, max_iter, tol, context, bar, batch_size, kappa,
+                                         int(cls._restart_key(key, r)))
             bar.n = (r + 1) * max_iter                  # a converged restart skips its rest
             if best is None or trace[1][-1] > best[1][-1]:
                 best = trace
@@ -430,3 +447,4 @@ def _iterate(model, data: Data, alpha: float, max_iter: int, tol: float, context
             break
         model = model._em_update(stats, alpha)
     return model, obj, ll, converged
+

@@ -28,38 +28,22 @@ from .._validation import (
     smallest_uint,
 )
 from ..kernels import hclt as _h
+from ..kernels import hclt_gemm as _hg
 from ._missing import check_missing, fill_result
 from . import em
 from ._tables import distinct_rows, levels, normalise_rows
 from ._trees import tree_order
 from .base import classonlymethod, fit_data, register_model
-from ._hclt_passes import em_statistics, upward
-from ._hclt_regularise import GRID_WORK, SoftBlock, check_soften, hidden_grid, soft_emit_counts, softened
+from ._hclt_passes import em_statistics, estep_bytes, upward
+from ._hclt_init import initial_tables
+from ._hclt_regularise import GRID_WORK, check_soften, hidden_grid, soft_emit_counts, softened
 from .em import EMModel
-from .mixture import Mixture
 from .tree import ChowLiuTree
 
 __all__ = ["HiddenChowLiuTree", "hidden_grid"]
 
 INIT_STAY = 0.9
 """Mixture initialisation: P(Z_j = Z_parent(j)) = INIT_STAY + (1 - INIT_STAY) / K."""
-
-
-def _initial_tables(data, setup, K, alpha, key, init, init_noise):
-    """(root_probs, trans_probs, emit_probs) to start EM from; see :meth:`HiddenChowLiuTree.fit`."""
-    d = setup["parent"].shape[0]
-    if init == "mixture":
-        mix = data.fit(Mixture, n_components=K, rng=int(key), alpha=alpha)
-        stay = np.full((K, K), (1.0 - INIT_STAY) / K) + INIT_STAY * np.eye(K)
-        return (np.exp(mix.log_weights), np.broadcast_to(stay, (d, K, K)),
-                np.exp(mix.log_components).transpose(1, 0, 2))
-    gen = np.random.default_rng(int(key))
-    marg, total = setup["counts"], setup["total"]
-    C = marg.shape[1]
-    marg = (marg + max(alpha, 1e-3)) / (total + max(alpha, 1e-3) * C)
-    emit = marg[:, None, :] * np.exp(init_noise * gen.standard_normal((d, K, C)))
-    return np.full(K, 1.0 / K), gen.dirichlet(np.ones(K), size=(d, K)), emit
-
 
 
 @register_model
@@ -243,14 +227,11 @@ class HiddenChowLiuTree(EMModel):
             "estimate with a standard error")
 
     # --- EM ------------------------------------------------------------------------------
-    @classmethod
-    def _em_prepare(cls, X, n_states, *, soften=0.0):   # softening travels with the blocks (context)
-        return X if soften == 0 else SoftBlock(X, soften)
-
-    def _em_statistics(self, X, w) -> dict:
-        """E-step statistics of a block (:func:`._hclt_passes.em_statistics`), softened or not."""
-        soft = isinstance(X, SoftBlock)
-        return em_statistics(softened(self, X.soften), X.X, w) if soft else em_statistics(self, X, w)
+    def _em_statistics(self, block, w) -> dict:
+        """E-step statistics of ``block`` = (X, precision, soften) (:meth:`_em_prepare`) or X
+        (:func:`._hclt_passes.em_statistics`), on the softened emissions when soften > 0."""
+        X, precision, soften = block if isinstance(block, tuple) else (block, "auto", 0.0)
+        return em_statistics(softened(self, soften) if soften else self, X, w, precision)
 
     def _em_update(self, stats: dict, alpha: float) -> "HiddenChowLiuTree":
         """New exact tables from the summed E-step statistics, with pseudo-counts ``alpha``
@@ -295,8 +276,9 @@ class HiddenChowLiuTree(EMModel):
     @classonlymethod
     def fit(cls, X, n_states: int | None = None, *, n_hidden: int = 16, alpha: float = 0.1, rng=None,
             max_iter: int = em.MAX_ITER, tol: float = em.TOL, progress: bool = False, sample_weight=None,
-            init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True,
-            n_init: int = 1, soften: float = 0.0) -> "HiddenChowLiuTree":
+            init: str = "mixture", init_noise: float = 3.0, dedupe: bool = True, n_init: int = 1,
+            soften: float = 0.0, precision: str = "auto", batch_size: int | None = None,
+            kappa: float = em.KAPPA) -> "HiddenChowLiuTree":
         """Fit by MAP-EM on the Chow-Liu tree of X.
 
         1. Structure: the Chow-Liu tree of X (:meth:`fastdgm.ChowLiuTree.fit`), rooted at 0
@@ -367,6 +349,13 @@ class HiddenChowLiuTree(EMModel):
             Restarts; the one with the highest final objective is returned (first on ties).
         soften : float in [0, 0.5), default 0.0
             Data softening (step 3): the paper's 1 - beta (its grid: about 1e-4 to 1e-2).
+        precision : {"auto", "float64", "float32"}
+            E-step arithmetic: "float32" runs SGEMMs on per-row-scaled float32 messages, float64
+            sums (within 1e-5 of "float64"; :mod:`fastdgm.kernels.hclt_gemm`); "auto": float32 from
+            K = 64 (``hclt_gemm.F32_MIN_K``) on. :meth:`log_prob` is always float64.
+        batch_size, kappa : int or None, float in (0.5, 1], default None, 0.6
+            An int: mini-batch (stepwise) EM, each iteration an epoch of seeded batches of ``batch_size``
+            (distinct) rows, step sizes (t + 1) ** -kappa (:mod:`fastdgm.models._em_stepwise`).
 
         Returns
         -------
@@ -378,20 +367,29 @@ class HiddenChowLiuTree(EMModel):
             X, w = distinct_rows(X, w)
         return em.fit(cls, em.InMemory(X, C, w if w.size else None), n_hidden=n_hidden, alpha=alpha,
                       rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress, init=init,
-                      init_noise=init_noise, soften=soften)
+                      init_noise=init_noise, soften=soften, precision=precision, batch_size=batch_size,
+                      kappa=kappa)
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_hidden, init, init_noise, soften=0.0) -> dict:  # type: ignore[override]
+    def _em_check(cls, *, n_hidden, init, init_noise, soften=0.0, precision="auto") -> dict:  # type: ignore[override]
         if init not in ("mixture", "random"):
             raise ValueError(f"init must be 'mixture' or 'random', got {init!r}")
+        _hg.check_precision(precision)
         return {"n_hidden": check_positive_int(n_hidden, "n_hidden"), "init": init,
-                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0), "soften": check_soften(soften)}
+                "init_noise": check_scalar(init_noise, "init_noise", minimum=0.0), "soften": check_soften(soften),
+                "precision": precision}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, soften=0.0) -> dict:  # type: ignore[override]
-        setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent}
-        setup["context"] = {"soften": soften} if soften else {}
+    def _em_prepare(cls, X, n_states, *, precision="auto", soften=0.0):
+        """The block with the fit's context (softening travels with the blocks):
+        ``(X, precision, soften)``."""
+        return (X, precision, soften)
+
+    @classmethod
+    def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, soften=0.0, precision="auto") -> dict:  # type: ignore[override]
+        setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent,
+                 "context": {"precision": precision, **({"soften": soften} if soften else {})}}
         if init == "random":          # the weighted marginals of the columns
             from .factorized import Factorized
 
@@ -405,9 +403,10 @@ class HiddenChowLiuTree(EMModel):
         return np.uint64(key) if restart == 0 else np.uint64(substream_ref(int(key), restart))
 
     @classmethod
-    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise, soften=0.0):
-        root, trans, emit = _initial_tables(data, setup, n_hidden, alpha, cls._restart_key(key, restart),
-                                            init, init_noise)
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_hidden, init, init_noise, soften=0.0,
+                  precision="auto"):
+        root, trans, emit = initial_tables(data, setup, n_hidden, alpha, cls._restart_key(key, restart),
+                                           init, init_noise, INIT_STAY)
         out = cls._trusted(setup["parent"], normalise_rows(root), normalise_rows(trans), normalise_rows(emit))
         out._soften = float(soften)
         return out
@@ -430,8 +429,8 @@ class HiddenChowLiuTree(EMModel):
     def _fit_bytes(cls, shape, n_states, params):
         K = int(params.get("n_hidden", 16))
         n, d = shape
-        # the E-step's per-row messages of a block, the expected pair counts and the tables
-        return 8.0 * (4 * d * K * K + 2 * d * K * n_states + 4 * min(n, 4096) * d * K), "n_hidden"
+        # the E-step and the M-step's copies of the tables (_hclt_passes.estep_bytes)
+        return estep_bytes(n, d, K, n_states, params.get("precision", "auto")), "n_hidden"
 
     # --- persistence ---------------------------------------------------------------------
     def get_params(self) -> dict:
