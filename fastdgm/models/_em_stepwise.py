@@ -24,23 +24,21 @@ KAPPA = 0.6
 """Default step-size decay of mini-batch EM: eta_t = (t + 1) ** -KAPPA."""
 
 
-def check_stepwise(batch_size, kappa, data) -> tuple[int, float]:
-    """Validated ``(batch_size, kappa)``; the data must be :class:`~fastdgm.models.em.InMemory`."""
-    from .em import InMemory
-
+def check_stepwise(batch_size, kappa, in_memory: bool) -> tuple[int, float]:
+    """Validated ``(batch_size, kappa)``; the data must be in memory
+    (:class:`~fastdgm.models.em.InMemory`)."""
     batch_size = check_positive_int(batch_size, "batch_size")
     kappa = check_scalar(kappa, "kappa", minimum=0.5, maximum=1.0, include_minimum=False)
-    if not isinstance(data, InMemory):
+    if not in_memory:
         raise ValueError("batch_size: mini-batch EM needs the data in memory (fit, not blocks)")
     return batch_size, kappa
 
 
 def iterate_stepwise(model, data, alpha: float, max_iter: int, tol: float, context: dict, bar,
-                     batch_size: int, kappa: float, key: int):
+                     batch_size: int, kappa: float, key: int, stopped):
     """Mini-batch (stepwise) EM epochs of one restart (module docstring): (last model,
-    epoch objectives, epoch log-likelihoods, converged)."""
-    from .em import stopped
-
+    epoch objectives, epoch log-likelihoods, converged); ``stopped(objectives, tol)`` is the
+    engine's stop rule."""
     n = data.X.shape[0]
     W = float(data.w.sum()) if data.w.size else float(n)
     obj: list[float] = []

@@ -402,7 +402,7 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
     tol = check_scalar(tol, "tol", minimum=0.0)
     n_init = check_positive_int(n_init, "n_init")
     if batch_size is not None:
-        batch_size, kappa = check_stepwise(batch_size, kappa, data)
+        batch_size, kappa = check_stepwise(batch_size, kappa, isinstance(data, InMemory))
     hyper = cls._em_check(**hyper)
     key = make_key(rng)
     setup = cls._em_setup(data, alpha=alpha, **hyper)
@@ -415,7 +415,7 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
                 trace = _iterate(model, data, alpha, max_iter, tol, context, bar)
             else:
                 trace = iterate_stepwise(model, data, alpha, max_iter, tol, context, bar, batch_size, kappa,
-                                         int(cls._restart_key(key, r)))
+                                         int(cls._restart_key(key, r)), stopped)
             bar.n = (r + 1) * max_iter                  # a converged restart skips its rest
             if best is None or trace[1][-1] > best[1][-1]:
                 best = trace
