@@ -78,7 +78,7 @@ def pgmpy_score(scorer, names, parents) -> float:
 def kl_to_truth(truth, X, parents, test) -> float:
     """Mean log P_true - log P_learned over held-out samples ``test`` of the truth."""
     stats = fd.BayesianNetwork.sufficient_statistics(X, truth.n_states, parents=parents)
-    learned = fd.BayesianNetwork.from_statistics(stats, 1.0)
+    learned = fd.BayesianNetwork.from_statistics(stats, 1.0, parents=parents)
     return float(np.mean(truth.log_prob(test) - learned.log_prob(test)))
 
 
