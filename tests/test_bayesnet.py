@@ -522,3 +522,92 @@ def test_cli_block_fit_bn_with_parents(tmp_path):
     np.save(tmp_path / "bad.npy", np.array([[0, 9]]))
     assert main(["fit", "bn", "--data", str(tmp_path / "X.npy"), "--out", str(tmp_path / "c.npz"),
                  "--parents", str(tmp_path / "bad.npy"), "--quiet"]) != 0
+
+
+def _wide_data(n=4000, d=30, seed=0):
+    """A munin-like case: one 8-state column driven by six binary columns (plus noise) among
+    many binary ones, so that the best DAG wants a family of 8^7 cells (C = 8 for every table)."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 2, size=(n, d))
+    X[:, 10] = (X[:, :6] * np.array([1, 2, 3, 1, 2, 3])).sum(axis=1) % 8
+    X[:, 10] = np.where(rng.random(n) < 0.1, rng.integers(0, 8, n), X[:, 10])
+    for j in range(11, d, 2):                  # a few dependent binary pairs
+        X[:, j] = X[:, j - 1] ^ (rng.random(n) < 0.15)
+    return X.astype(np.uint8)
+
+
+def test_search_keeps_the_tables_within_max_table_cells():
+    """The search makes no move past max_table_cells (sum_j C^(k_j + 1)): where the unlimited
+    search would build a larger table, the capped fit stays within the cap, has a lower score, and
+    ends at a local optimum of the moves that fit; a cap below the empty graph is refused."""
+    X = _wide_data()
+    free = fd.BayesianNetwork.fit(X, 8, restarts=2, rng=0)
+    assert free.log_cpt.size > 40_000                  # the cap below binds
+    capped = fd.BayesianNetwork.fit(X, 8, restarts=2, rng=0, max_table_cells=40_000)
+    assert capped.log_cpt.size <= 40_000 < free.log_cpt.size
+    assert capped.score_ < free.score_
+    # local optimum among the moves within the cap: no addition that fits improves the score
+    data = ss.SearchData(X, np.empty(0), "bic", 10.0)
+    pa = [p.tolist() for p in capped.parents]
+    cells = sum(8 ** (len(p) + 1) for p in pa)
+    closure = np.zeros((30, 30), np.bool_)
+    from fastdgm.kernels import bayesnet as _b
+    adj = np.zeros((30, 30), np.bool_)
+    for y, p in enumerate(pa):
+        adj[p, y] = True
+    _b.closure(adj, closure)
+    for y in range(30):
+        base = data.family(y, pa[y])
+        for x in range(30):
+            if x == y or x in pa[y] or closure[y, x] or cells + 7 * 8 ** (len(pa[y]) + 1) > 40_000:
+                continue
+            assert data.family(y, pa[y] + [x]) - base < 1e-4, (x, y)
+    with pytest.raises(ValueError, match="max_table_cells"):
+        fd.BayesianNetwork.fit(X, 8, max_table_cells=100)
+    with pytest.raises(ValueError, match="max_table_cells"):
+        fd.BayesianNetwork.fit(X, 8, max_table_cells=fd.models.bayesnet.MAX_TABLE_CELLS + 1)
+
+
+def test_best_move_respects_the_cell_room():
+    """The move kernel against a slow twin on random states: the best legal move, where a move
+    is legal only if the cells it adds fit in the room."""
+    from fastdgm.kernels import bayesnet as _b
+
+    rng = np.random.default_rng(5)
+    for trial in range(30):
+        d = 6
+        perm = rng.permutation(d)
+        adj = np.zeros((d, d), np.bool_)
+        for a in range(d):
+            for b in range(a + 1, d):
+                if rng.random() < 0.3:
+                    adj[perm[a], perm[b]] = True
+        reach = np.zeros_like(adj)
+        _b.closure(adj, reach)
+        indeg = adj.sum(0).astype(np.int64)
+        d_add, d_del = rng.normal(size=(d, d)), rng.normal(size=(d, d))
+        tabu = (rng.random((3, d, d)) < 0.1).astype(np.int64)
+        C = 3.0
+        size = C ** (indeg + 1.0)
+        grow, shrink = size * (C - 1), size - size / C
+        room = float(rng.choice([0.0, 20.0, 60.0, 1e9]))
+        got = _b.best_move(d_add, d_del, adj, reach, indeg, 4, tabu, grow, shrink, room)
+        best = (-1, -1, -1, -np.inf)
+        for x in range(d):
+            for y in range(d):
+                if x == y:
+                    continue
+                moves = []
+                if adj[x, y]:
+                    moves.append((1, d_del[x, y], tabu[1, x, y] == 0))
+                    other = any(adj[x, c] and reach[c, y] for c in range(d) if c != y)
+                    moves.append((2, d_add[y, x] + d_del[x, y], tabu[2, x, y] == 0 and tabu[2, y, x] == 0
+                                  and indeg[x] < 4 and not other and grow[x] - shrink[y] <= room))
+                elif not adj[y, x] and not reach[y, x]:
+                    moves.append((0, d_add[x, y], tabu[0, x, y] == 0 and indeg[y] < 4 and grow[y] <= room))
+                for kind, delta, legal in moves:
+                    if legal and delta > best[3]:
+                        best = (kind, x, y, delta)
+        assert got[:3] == best[:3], (trial, got, best)
+        if best[0] >= 0:
+            assert got[3] == best[3]

@@ -146,7 +146,7 @@ class BayesianNetwork(Model):
     def fit(cls, X: ArrayLike, n_states: int | None = None, *, score: str = "bic",
             max_parents: int | None = None, max_iter: int = 1_000_000, tabu: int = 100,
             epsilon: float = 1e-4, patience: int = 10, restarts: int = 50, perturb: int = 10, alpha: float = 1.0,
-            equivalent_sample_size: float = 10.0, parents: Sequence[Sequence[int]] | None = None, rng: Seed = None,
+            equivalent_sample_size: float = 10.0, max_table_cells: int | None = None, parents: Sequence[Sequence[int]] | None = None, rng: Seed = None,
             sample_weight: ArrayLike | None = None, progress: bool = False) -> BayesianNetwork:
         """Learn the DAG by greedy hill climbing on a decomposable score, then smoothed tables.
 
@@ -181,6 +181,12 @@ class BayesianNetwork(Model):
         score : {"bic", "bdeu"}
         max_parents : int, optional
             Largest in-degree (no limit when None).
+        max_table_cells : int, optional
+            Largest total size of the tables, sum_j C^(k_j + 1) entries (C: the states of the
+            widest column, which every table is stored with): the search makes no move past it
+            (it is a legal move no more), so wide networks with many-state columns, e.g. munin
+            (1,041 nodes, up to 21 states), are learned within it instead of failing at the
+            end. Default and upper limit :data:`MAX_TABLE_CELLS` (2^28: 2 GiB of float64).
         max_iter : int
             Most moves per climb.
         tabu : int >= 0
@@ -238,9 +244,13 @@ class BayesianNetwork(Model):
             model.n_moves_ = 0
             return model
         gen = np.random.default_rng(rng)
+        cells = MAX_TABLE_CELLS if max_table_cells is None else check_positive_int(max_table_cells, "max_table_cells")
+        if not d * C <= cells <= MAX_TABLE_CELLS:
+            raise ValueError(f"max_table_cells must be in [d C, MAX_TABLE_CELLS] = [{d * C}, {MAX_TABLE_CELLS}] "
+                             f"(the empty graph's tables hold d C entries), got {max_table_cells}")
         parents, best, moves = hill_climb(data, max_parents=mp, max_iter=max_iter, tabu=tabu,
                                           epsilon=epsilon, patience=patience, restarts=restarts, perturb=perturb,
-                                          rng=gen, progress=bool(progress))
+                                          rng=gen, progress=bool(progress), n_states=C, max_cells=cells)
         stats = cls.sufficient_statistics(X, C, w if w.size else None, parents=parents)
         model = cls.from_statistics(stats, alpha, parents=parents)
         model.score_ = best
