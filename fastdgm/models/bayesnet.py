@@ -162,16 +162,13 @@ class BayesianNetwork(Model):
         reversed (deleted when a reversal would close a cycle) and a new greedy climb (without the
         exploration), keeping the best; last a plain climb (no tabu list) from the best DAG, so
         the result is a local optimum. The default (50 restarts of 10 reversals) is seeded: the same data give the same
-        DAG. The tables are
-        P(x_j = v | pa = u) = (N_uv + alpha) / (N_u + alpha C) (uniform for an unseen u with
-        ``alpha=0``).
+        DAG. The tables are smoothed counts over the states each column shows in the data
+        (:meth:`from_statistics`).
 
-        With ``parents`` given there is no search: the fit is the smoothed tables of that DAG,
-        counted in one pass. Those counts add up over blocks of rows, so this is the fit that
-        :func:`fastdgm.blockfit.fit_in_blocks`, :func:`fastdgm.dask.fit` and ``fastdgm fit bn
-        --block-rows N --parents FILE`` make, equal to this one bit for bit; the search itself
-        needs every row in memory (learn the DAG on the rows that fit, e.g.
-        ``BayesianNetwork.fit(X[:100_000]).parents``, then count its tables over all of them).
+        With ``parents`` given there is no search, only counting (additive over blocks of rows):
+        the fit :func:`fastdgm.blockfit.fit_in_blocks`, :func:`fastdgm.dask.fit` and ``fastdgm fit
+        bn --block-rows N --parents FILE`` make, bit for bit. The search needs every row in memory
+        (learn the DAG on the rows that fit, e.g. ``fit(X[:100_000]).parents``).
 
         Parameters
         ----------
@@ -198,7 +195,7 @@ class BayesianNetwork(Model):
         restarts, perturb : int >= 0
             Random restarts, and random edge reversals per restart.
         alpha : float >= 0
-            Dirichlet smoothing of the tables.
+            Dirichlet smoothing of the tables (pseudo-count of each state a column shows).
         equivalent_sample_size : float > 0
             BDeu's prior strength.
         parents : sequence of d sequences of int, optional
@@ -236,24 +233,20 @@ class BayesianNetwork(Model):
         alpha = check_alpha(alpha)
         w = check_sample_weight(sample_weight, n)
         data = SearchData(X, w, score, ess)
-        if parents is not None:
-            parents = _parent_lists(parents)
-            stats = cls.sufficient_statistics(X, C, w if w.size else None, parents=parents)
-            model = cls.from_statistics(stats, alpha, parents=parents)
-            model.score_ = network_score(data, model.parents)
-            model.n_moves_ = 0
-            return model
-        gen = np.random.default_rng(rng)
         cells = MAX_TABLE_CELLS if max_table_cells is None else check_positive_int(max_table_cells, "max_table_cells")
         if not d * C <= cells <= MAX_TABLE_CELLS:
             raise ValueError(f"max_table_cells must be in [d C, MAX_TABLE_CELLS] = [{d * C}, {MAX_TABLE_CELLS}] "
                              f"(the empty graph's tables hold d C entries), got {max_table_cells}")
-        parents, best, moves = hill_climb(data, max_parents=mp, max_iter=max_iter, tabu=tabu,
-                                          epsilon=epsilon, patience=patience, restarts=restarts, perturb=perturb,
-                                          rng=gen, progress=bool(progress), n_states=C, max_cells=cells)
-        stats = cls.sufficient_statistics(X, C, w if w.size else None, parents=parents)
-        model = cls.from_statistics(stats, alpha, parents=parents)
-        model.score_ = best
+        moves = 0
+        if parents is None:
+            parents, best, moves = hill_climb(data, max_parents=mp, max_iter=max_iter, tabu=tabu, epsilon=epsilon,
+                                              patience=patience, restarts=restarts, perturb=perturb,
+                                              rng=np.random.default_rng(rng), progress=bool(progress), n_states=C,
+                                              max_cells=cells)
+        parents = _parent_lists(parents)
+        model = cls.from_statistics(cls.sufficient_statistics(X, C, w if w.size else None, parents=parents), alpha,
+                                    parents=parents)
+        model.score_ = best if moves else network_score(data, parents)
         model.n_moves_ = moves
         return model
 
@@ -261,11 +254,10 @@ class BayesianNetwork(Model):
     def _statistics_options(cls, **hyper) -> tuple[dict, dict]:
         parents = hyper.get("parents")
         if parents is None:
-            raise ValueError(
-                "BayesianNetwork block and dask fits need parents=: they count the tables of a given DAG "
-                "(additive over blocks); the structure search needs every row in memory. Learn the DAG on "
-                "the rows that fit (parents = BayesianNetwork.fit(X[:m]).parents, or a saved network's "
-                "parents; on the command line --parents FILE), then fit its tables over all rows")
+            raise ValueError("BayesianNetwork block and dask fits need parents=: they count the tables of a "
+                             "given DAG; the structure search needs every row in memory. Learn the DAG on the "
+                             "rows that fit (BayesianNetwork.fit(X[:m]).parents, a saved network's parents; "
+                             "--parents FILE on the command line), then fit its tables over all rows")
         parents = _parent_lists(parents)
         return {"parents": parents}, {"alpha": hyper.get("alpha", 1.0), "parents": parents}
 
@@ -304,8 +296,16 @@ class BayesianNetwork(Model):
 
     @classmethod
     def from_statistics(cls, stats: dict, alpha=1.0, *, parents) -> BayesianNetwork:
-        """The network of summed :meth:`sufficient_statistics` with smoothed tables
-        (N_uv + alpha) / (N_u + alpha C), uniform for an unseen u when alpha = 0.
+        """The network of summed :meth:`sufficient_statistics` with smoothed tables.
+
+        P(x_j = v | pa = u) = (N_uv + a_jv) / (N_u + sum_v a_jv): the pseudo-count a_jv is
+        ``alpha`` for each state v that column j shows in the data (N_jv = sum_u N_uv > 0), and
+        ``alpha * alpha / (N_j + alpha C)`` (alpha times the rule-of-succession estimate of an
+        unseen state's probability) for a state it never shows. Every table is stored with the
+        C states of the widest column: spreading ``alpha`` over all C would put most of a sparse
+        row's mass on states its column does not have (munin's columns have 2 to 21 states). Where a
+        column shows every state this is (N_uv + alpha) / (N_u + alpha C); ``alpha = 0`` is
+        maximum likelihood (uniform for an unseen u).
 
         Parameters
         ----------
@@ -326,9 +326,15 @@ class BayesianNetwork(Model):
         if N.shape[0] != sum(_table_rows(pptr, C, "parents")):
             raise ValueError(f"stats['counts'] has {N.shape[0]} rows, not the sum_j C^k_j = "
                              f"{sum(_table_rows(pptr, C, 'parents'))} of these parents")
-        s = N.sum(axis=1, keepdims=True) + alpha * C
+        rows = np.asarray(_table_rows(pptr, C, "parents"))
+        marg = np.add.reduceat(N, np.concatenate([[0], np.cumsum(rows)[:-1]]), axis=0)    # (d, C): N_jv
+        den = marg.sum(axis=1, keepdims=True) + alpha * C
+        unseen = alpha * alpha / np.where(den > 0, den, 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            lc = np.where(s > 0, np.log((N + alpha) / s), -np.log(C))
+            prior = np.where(marg > 0, alpha, unseen)
+            A = N + np.repeat(prior, rows, axis=0)
+            s = A.sum(axis=1, keepdims=True)
+            lc = np.where(s > 0, np.log(A / s), -np.log(C))
         return cls._from_arrays(pptr, pidx, lc)
 
     def _log_prob_missing(self, X, missing) -> FloatArray:
