@@ -10,7 +10,8 @@ reversals each) and a final greedy climb. Reported per network: time of the stru
 scores (pgmpy's scorer),
 and KL(truth || learned) in nats per sample, estimated as the mean of
 log P_true(x) - log P_learned(x) over 100,000 held-out samples of the truth, both DAGs given the
-same tables (counts + 1, ``BayesianNetwork.from_statistics(alpha=1)``); the last three columns
+same tables (``BayesianNetwork.from_statistics(alpha=1)``: counts + 1 on the states a column
+shows); the last three columns
 are fastdgm with a longer search (``restarts=200``).
 
 A spec ``NAME:N:nopgmpy`` leaves pgmpy out (andes: pgmpy's search makes a few moves in five
