@@ -10,7 +10,8 @@ reversals each) and a final greedy climb. Reported per network: time of the stru
 scores (pgmpy's scorer),
 and KL(truth || learned) in nats per sample, estimated as the mean of
 log P_true(x) - log P_learned(x) over 100,000 held-out samples of the truth, both DAGs given the
-same tables (counts + 1, ``BayesianNetwork.from_statistics(alpha=1)``); the last three columns
+same tables (``BayesianNetwork.from_statistics(alpha=1)``: counts + 1 on the states a column
+shows); the last three columns
 are fastdgm with a longer search (``restarts=200``).
 
 A spec ``NAME:N:nopgmpy`` leaves pgmpy out (andes: pgmpy's search makes a few moves in five
@@ -78,7 +79,7 @@ def pgmpy_score(scorer, names, parents) -> float:
 def kl_to_truth(truth, X, parents, test) -> float:
     """Mean log P_true - log P_learned over held-out samples ``test`` of the truth."""
     stats = fd.BayesianNetwork.sufficient_statistics(X, truth.n_states, parents=parents)
-    learned = fd.BayesianNetwork.from_statistics(stats, 1.0)
+    learned = fd.BayesianNetwork.from_statistics(stats, 1.0, parents=parents)
     return float(np.mean(truth.log_prob(test) - learned.log_prob(test)))
 
 

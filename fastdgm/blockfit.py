@@ -6,8 +6,9 @@ declares the ``"statistics"`` capability fits this way, dispatched by its protoc
 its name: a one-pass model (``Factorized``, ``ChowLiuTree``) by ``sufficient_statistics`` ->
 ``from_statistics``; an EM model (``"em"``: ``Mixture``, ``TreeMixture``,
 ``HiddenChowLiuTree``) through the one EM engine (:mod:`fastdgm.models.em`), one pass per
-iteration (plus its start's passes). Unweighted counts are exact integers, so ``Factorized``
-and ``ChowLiuTree`` equal the in-memory fit bit for bit; the EM models' float sums are added
+iteration (plus its start's passes); ``BayesianNetwork`` counts the tables of the DAG given as
+``parents=`` (its structure search needs all rows in memory). Unweighted counts are exact integers, so ``Factorized``,
+``ChowLiuTree`` and ``BayesianNetwork`` equal the in-memory fit bit for bit; the EM models' float sums are added
 in another order than in memory (unless there is one block), so their parameters agree to
 rounding (about 1e-12 relative), after the same iterations.
 """
@@ -97,7 +98,8 @@ def fit_in_blocks(model_cls, X, *, block_rows: int = 1 << 16, n_states: int | No
     ----------
     model_cls : type
         A model with the ``"statistics"`` capability: ``fd.Factorized``, ``fd.ChowLiuTree``,
-        ``fd.Mixture``, ``fd.TreeMixture``, ``fd.HiddenChowLiuTree`` (:func:`block_fittable`).
+        ``fd.Mixture``, ``fd.TreeMixture``, ``fd.HiddenChowLiuTree``, ``fd.BayesianNetwork``
+        (given ``parents=``) (:func:`block_fittable`).
     X : array_like of int, shape (n, d)
         Read ``block_rows`` rows at a time (``np.load(path, mmap_mode="r")`` keeps it on disk).
     block_rows : int
@@ -113,7 +115,7 @@ def fit_in_blocks(model_cls, X, *, block_rows: int = 1 << 16, n_states: int | No
     Returns
     -------
     Model
-        Factorized and ChowLiuTree: equal to ``model_cls.fit(X)`` bit for bit; the EM models
+        Factorized, ChowLiuTree, BayesianNetwork: equal to ``model_cls.fit(X)`` bit for bit; the EM models
         equal ``model_cls.fit(X)`` (HiddenChowLiuTree: ``fit(X, dedupe=False)``) bit for bit
         with one block, to rounding with several (their float statistics are summed block by
         block), after the same iterations.

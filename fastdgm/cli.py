@@ -170,7 +170,7 @@ def cmd_gibbs(args) -> int:
 
 
 _FLAG_PARAMS = {"alpha": "--alpha", "n_components": "--components", "n_hidden": "--hidden", "l2": "--l2",
-                "pairwise": "--pairwise", "edges": "--grid/--edges", "periodic": "--open"}
+                "pairwise": "--pairwise", "edges": "--grid/--edges", "periodic": "--open", "parents": "--parents"}
 """Hyper-parameter -> the flag of ``fastdgm fit`` that sets it (the rest go through --param)."""
 
 
@@ -200,6 +200,8 @@ def _fit_options(args, X) -> dict:
         if edges.ndim != 2 or edges.shape[1] != 2 or edges.dtype.kind not in "iu":
             raise CLIError(f"--edges file must hold an (m, 2) integer array, got {edges.dtype} {edges.shape}")
         opts["edges"] = edges
+    if args.parents is not None:
+        opts["parents"] = _load_parents(args.parents, X.shape[1])
     for item in args.param or []:
         name, sep, value = item.partition("=")
         name = name.strip().replace("-", "_")
@@ -213,6 +215,37 @@ def _fit_options(args, X) -> dict:
         raise CLIError(f"fit {args.kind} needs --grid HxW (a lattice over the d columns) or --edges FILE "
                        "((m, 2) site pairs)")
     return opts
+
+
+def _load_parents(path: str, d: int) -> list:
+    """The DAG of ``--parents FILE``: a saved model's ``parents`` (a BayesianNetwork file), or an
+    (e, 2) integer array of (parent, child) edges; d parent lists."""
+    import numpy as np
+
+    from ._io import CLIError
+
+    is_model = False
+    if path.endswith(".npz") and ".npz:" not in path and os.path.exists(path):
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                is_model = "__model__" in f.files
+        except (ValueError, OSError, EOFError) as exc:
+            raise CLIError(f"--parents file {path} is not a readable numpy file ({exc})") from None
+    if is_model:
+        model = load_model(path)
+        if not hasattr(model, "parents"):
+            raise CLIError(f"--parents file {path} holds a {type(model).__name__}, not a network with parents")
+        parents = [np.asarray(p).tolist() for p in model.parents]
+        if len(parents) != d:
+            raise CLIError(f"--parents file {path} is a network of {len(parents)} nodes but the data has "
+                           f"d = {d} columns")
+        return parents
+    edges = load_array(path, "--parents file")
+    if edges.ndim != 2 or edges.shape[1] != 2 or edges.dtype.kind not in "iu" or (
+            edges.size and (edges.min() < 0 or edges.max() >= d)):
+        raise CLIError(f"--parents file must be a network model file or an (e, 2) integer array of "
+                       f"(parent, child) columns in [0, {d}), got {edges.dtype} {edges.shape}")
+    return [edges[edges[:, 1] == j, 0].tolist() for j in range(d)]
 
 
 def _param_value(text: str):
@@ -455,6 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "alpha=0.01,0.1,1 or n_components=10,20; '--grid NAME=...' works too")
     s.add_argument("--block-rows", type=_positive_int, default=None, help="fit block by block from a "
                    "memory-mapped .npy (out of core; kinds whose fit sums block statistics)")
+    s.add_argument("--parents", default=None, metavar="FILE", help="bn: the DAG to fit the tables of "
+                   "(no structure search; needed with --block-rows): a saved network's .npz, or an "
+                   "(e, 2) integer file of (parent, child) edges")
     s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("score", parents=[common], help="mean log-likelihood of data under a model",

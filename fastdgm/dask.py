@@ -12,9 +12,10 @@ Same seed, same result as on one machine:
   drawn on its own from (key, a). Models provide this through their public hook
   ``model.sample_rows(key, start, n_rows)``.
 - :func:`fit` fits every model with the ``"statistics"`` capability (Factorized, ChowLiuTree,
-  and through the EM engine Mixture, TreeMixture, HiddenChowLiuTree) by statistics reduced
+  BayesianNetwork given ``parents=``, and through the EM engine Mixture, TreeMixture,
+  HiddenChowLiuTree) by statistics reduced
   over the blocks of X (one pass, or one pass per EM iteration): equal to the one-machine fit,
-  bit for bit for the first two (integer counts), to rounding for the EM models.
+  bit for bit for the first three (integer counts), to rounding for the EM models.
 - :func:`gibbs` spreads chains over workers: chain c always uses the sub-stream
   ``substream(key, c)``, so its result does not depend on which worker ran it
   (``fastdgm.gibbs(..., key=key, chain_start=c0)`` runs a block of chains).
@@ -334,7 +335,8 @@ def fit(model_cls, X, *, n_states=None, sample_weight=None, **hyper):
     ----------
     model_cls : type
         A model with the ``"statistics"`` capability (:func:`fastdgm.blockfit.block_fittable`):
-        ``Factorized``, ``ChowLiuTree``, ``Mixture``, ``TreeMixture``, ``HiddenChowLiuTree``.
+        ``Factorized``, ``ChowLiuTree``, ``Mixture``, ``TreeMixture``, ``HiddenChowLiuTree``,
+        ``BayesianNetwork`` (the tables of a DAG given as ``parents=``).
     X : dask.array.Array or array_like of int, shape (n, d)
         Chunked along rows (column chunks are merged); each block's statistics are computed
         where the block lives, and summed in block order on the client.
@@ -350,7 +352,7 @@ def fit(model_cls, X, *, n_states=None, sample_weight=None, **hyper):
     Returns
     -------
     Model
-        Factorized / ChowLiuTree: equal to ``model_cls.fit(X.compute())`` bit for bit; the EM
+        Factorized / ChowLiuTree / BayesianNetwork: equal to ``model_cls.fit(X.compute())`` bit for bit; the EM
         models (one pass per iteration through :mod:`fastdgm.models.em`): to rounding (block
         sums are added in another order), same iterations; HiddenChowLiuTree as
         ``fit(X, dedupe=False)``.

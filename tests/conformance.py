@@ -338,18 +338,43 @@ def check_block_fit_equal(cls):
         return
     from fastdgm.blockfit import fit_in_blocks
 
-    m, X = cls.example()
-    if "dedupe" in inspect.signature(cls.fit).parameters:    # blocks cannot merge repeated rows across
-        m = cls.fit(X, n_states=m.n_states, dedupe=False, **cls.example_params)
-    blocks = fit_in_blocks(cls, X, block_rows=64, n_states=m.n_states, **cls.example_params)
-    whole = fit_in_blocks(cls, X, block_rows=10 ** 6, n_states=m.n_states, **cls.example_params)
+    m, X, params = _block_example(cls)
+    blocks = fit_in_blocks(cls, X, block_rows=64, n_states=m.n_states, **params)
+    whole = fit_in_blocks(cls, X, block_rows=10 ** 6, n_states=m.n_states, **params)
     Y = X[:100]
     np.testing.assert_array_equal(whole.log_prob(Y), m.log_prob(Y))          # one block: the same bits
     np.testing.assert_allclose(blocks.log_prob(Y), m.log_prob(Y), rtol=1e-12, atol=1e-12)
+    if cls.block_fit_requires:         # without what blocks cannot learn: a clear error naming it
+        with pytest.raises(ValueError, match=cls.block_fit_requires[0]):
+            fit_in_blocks(cls, X, block_rows=64, n_states=m.n_states, **cls.example_params)
+
+
+def _block_example(cls):
+    """(the one-machine fit a block fit must equal, X, the block fit's keywords): the example's
+    params plus what the class declares a block fit requires, taken from the fitted example."""
+    m, X = cls.example()
+    params = {**cls.example_params, **{k: getattr(m, k) for k in cls.block_fit_requires}}
+    if "dedupe" in inspect.signature(cls.fit).parameters:    # blocks cannot merge repeated rows across
+        m = cls.fit(X, n_states=m.n_states, dedupe=False, **params)
+    elif cls.block_fit_requires:
+        m = cls.fit(X, n_states=m.n_states, **params)
+    return m, X, params
+
+
+def check_dask_fit_equal(cls):
+    """A dask fit (threaded scheduler, chunks of 64 rows) equals the one-machine fit (1e-12)."""
+    if not has(cls, "statistics"):
+        return
+    fdd = pytest.importorskip("fastdgm.dask")
+    da = pytest.importorskip("dask.array")
+    m, X, params = _block_example(cls)
+    dist = fdd.fit(cls, da.from_array(X, chunks=(64, -1)), n_states=m.n_states, **params)
+    Y = X[:100]
+    np.testing.assert_allclose(dist.log_prob(Y), m.log_prob(Y), rtol=1e-12, atol=1e-12)
 
 
 CHECKS = [check_fit_signature, check_fit_validates_X, check_oversized_refused, check_legacy_positional,
           check_parameters_read_only, check_save_load_bit_for_bit, check_crafted_files_rejected,
           check_log_prob_normalised, check_sampler_exact, check_sample_rows_agree, check_threads_same_result,
-          check_missing_marginal, check_fill_exact_conditional, check_block_fit_equal]
+          check_missing_marginal, check_fill_exact_conditional, check_block_fit_equal, check_dask_fit_equal]
 """Every check, in the order the suite runs them."""

@@ -185,8 +185,8 @@ def test_statistics_of_blocks_add_up():
     whole = fd.BayesianNetwork.sufficient_statistics(X, 3, parents=pa)
     np.testing.assert_array_equal(s1["counts"] + s2["counts"], whole["counts"])
     summed = dict(whole, counts=s1["counts"] + s2["counts"], total=s1["total"] + s2["total"])
-    a = fd.BayesianNetwork.from_statistics(summed, 1.0)
-    np.testing.assert_array_equal(a.log_cpt, fd.BayesianNetwork.from_statistics(whole, 1.0).log_cpt)
+    a = fd.BayesianNetwork.from_statistics(summed, 1.0, parents=pa)
+    np.testing.assert_array_equal(a.log_cpt, fd.BayesianNetwork.from_statistics(whole, 1.0, parents=pa).log_cpt)
 
 
 def test_restarts_never_lower_the_score():
@@ -464,3 +464,195 @@ def test_memo_of_parent_sets_changes_nothing(monkeypatch):
     b = fd.BayesianNetwork.fit(X, 3, restarts=15, rng=2)
     np.testing.assert_array_equal(a.edges, b.edges)
     assert (a.score_, a.n_moves_) == (b.score_, b.n_moves_)
+
+
+def test_block_and_dask_fits_count_the_tables_of_a_given_dag(tmp_path):
+    """With parents= the fit is counting: in blocks (weights too) and on dask it equals the
+    one-machine fit bit for bit; without parents= a block fit says what it needs."""
+    from fastdgm.blockfit import fit_in_blocks
+
+    truth = random_network(7, 3, 3, 31)
+    X = truth.sample(3000, rng=2)
+    pa = [p.tolist() for p in fd.BayesianNetwork.fit(X[:1000], 3, rng=0, restarts=2).parents]
+    w = np.random.default_rng(3).random(3000)
+    one = fd.BayesianNetwork.fit(X, 3, parents=pa, alpha=0.3)
+    assert one.n_moves_ == 0 and one.score_ == pytest.approx(ss.network_score(
+        ss.SearchData(X, np.empty(0), "bic", 10.0), pa), rel=1e-12)
+    for k, v in one.get_params().items():
+        np.testing.assert_array_equal(fit_in_blocks(fd.BayesianNetwork, X, block_rows=777, parents=pa,
+                                                    alpha=0.3).get_params()[k], v)
+    onew = fd.BayesianNetwork.fit(X, 3, parents=pa, sample_weight=w)
+    blk = fit_in_blocks(fd.BayesianNetwork, X, block_rows=500, parents=pa, sample_weight=w)
+    np.testing.assert_allclose(blk.log_cpt, onew.log_cpt, rtol=1e-12, atol=1e-12)
+    # the given parent order is the table order (first parent most significant)
+    rev = [list(reversed(p)) for p in pa]
+    r = fit_in_blocks(fd.BayesianNetwork, X, block_rows=999, parents=rev)
+    np.testing.assert_allclose(r.log_prob(X[:200]), fd.BayesianNetwork.fit(X, parents=pa).log_prob(X[:200]),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="parents="):
+        fit_in_blocks(fd.BayesianNetwork, X, block_rows=500)
+    with pytest.raises(ValueError, match="cycle|parent"):
+        fit_in_blocks(fd.BayesianNetwork, X, block_rows=500, parents=[[1], [0]] + [[]] * 5)
+    with pytest.raises(ValueError, match="parents"):
+        fd.BayesianNetwork.fit(X, parents=[[]] * 6)
+    fdd = pytest.importorskip("fastdgm.dask")
+    da = pytest.importorskip("dask.array")
+    dist = fdd.fit(fd.BayesianNetwork, da.from_array(X, chunks=(640, -1)), n_states=3, parents=pa, alpha=0.3)
+    for k, v in one.get_params().items():
+        np.testing.assert_array_equal(dist.get_params()[k], v)
+
+
+def test_cli_block_fit_bn_with_parents(tmp_path):
+    """``fastdgm fit bn --block-rows N --parents FILE`` (a saved network, or (parent, child)
+    edges) equals the in-memory fit of that DAG; without --parents, a clear error."""
+    from fastdgm.cli import main
+
+    truth = random_network(6, 3, 2, 41)
+    X = truth.sample(1500, rng=4).astype(np.uint8)
+    np.save(tmp_path / "X.npy", X)
+    truth.save(tmp_path / "truth.npz")
+    np.save(tmp_path / "edges.npy", truth.edges)
+    want = fd.BayesianNetwork.fit(X, 3, parents=truth.parents)
+    for src in ("truth.npz", "edges.npy"):
+        assert main(["fit", "bn", "--data", str(tmp_path / "X.npy"), "--out", str(tmp_path / "b.npz"),
+                     "--block-rows", "256", "--parents", str(tmp_path / src), "--quiet"]) == 0
+        np.testing.assert_array_equal(fd.load(tmp_path / "b.npz").log_cpt, want.log_cpt)
+    assert main(["fit", "bn", "--data", str(tmp_path / "X.npy"), "--out", str(tmp_path / "c.npz"),
+                 "--block-rows", "256", "--quiet"]) != 0
+    np.save(tmp_path / "bad.npy", np.array([[0, 9]]))
+    assert main(["fit", "bn", "--data", str(tmp_path / "X.npy"), "--out", str(tmp_path / "c.npz"),
+                 "--parents", str(tmp_path / "bad.npy"), "--quiet"]) != 0
+
+
+def _wide_data(n=4000, d=30, seed=0):
+    """A munin-like case: one 8-state column driven by six binary columns (plus noise) among
+    many binary ones, so that the best DAG wants a family of 8^7 cells (C = 8 for every table)."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 2, size=(n, d))
+    X[:, 10] = (X[:, :6] * np.array([1, 2, 3, 1, 2, 3])).sum(axis=1) % 8
+    X[:, 10] = np.where(rng.random(n) < 0.1, rng.integers(0, 8, n), X[:, 10])
+    for j in range(11, d, 2):                  # a few dependent binary pairs
+        X[:, j] = X[:, j - 1] ^ (rng.random(n) < 0.15)
+    return X.astype(np.uint8)
+
+
+def test_search_keeps_the_tables_within_max_table_cells():
+    """The search makes no move past max_table_cells (sum_j C^(k_j + 1)): where the unlimited
+    search would build a larger table, the capped fit stays within the cap, has a lower score, and
+    ends at a local optimum of the moves that fit; a cap below the empty graph is refused."""
+    X = _wide_data()
+    free = fd.BayesianNetwork.fit(X, 8, restarts=2, rng=0)
+    assert free.log_cpt.size > 40_000                  # the cap below binds
+    capped = fd.BayesianNetwork.fit(X, 8, restarts=2, rng=0, max_table_cells=40_000)
+    assert capped.log_cpt.size <= 40_000 < free.log_cpt.size
+    assert capped.score_ < free.score_
+    # local optimum among the moves within the cap: no addition that fits improves the score
+    data = ss.SearchData(X, np.empty(0), "bic", 10.0)
+    pa = [p.tolist() for p in capped.parents]
+    cells = sum(8 ** (len(p) + 1) for p in pa)
+    closure = np.zeros((30, 30), np.bool_)
+    from fastdgm.kernels import bayesnet as _b
+    adj = np.zeros((30, 30), np.bool_)
+    for y, p in enumerate(pa):
+        adj[p, y] = True
+    _b.closure(adj, closure)
+    for y in range(30):
+        base = data.family(y, pa[y])
+        for x in range(30):
+            if x == y or x in pa[y] or closure[y, x] or cells + 7 * 8 ** (len(pa[y]) + 1) > 40_000:
+                continue
+            assert data.family(y, pa[y] + [x]) - base < 1e-4, (x, y)
+    with pytest.raises(ValueError, match="max_table_cells"):
+        fd.BayesianNetwork.fit(X, 8, max_table_cells=100)
+    with pytest.raises(ValueError, match="max_table_cells"):
+        fd.BayesianNetwork.fit(X, 8, max_table_cells=fd.models.bayesnet.MAX_TABLE_CELLS + 1)
+
+
+def test_best_move_respects_the_cell_room():
+    """The move kernel against a slow twin on random states: the best legal move, where a move
+    is legal only if the cells it adds fit in the room."""
+    from fastdgm.kernels import bayesnet as _b
+
+    rng = np.random.default_rng(5)
+    for trial in range(30):
+        d = 6
+        perm = rng.permutation(d)
+        adj = np.zeros((d, d), np.bool_)
+        for a in range(d):
+            for b in range(a + 1, d):
+                if rng.random() < 0.3:
+                    adj[perm[a], perm[b]] = True
+        reach = np.zeros_like(adj)
+        _b.closure(adj, reach)
+        indeg = adj.sum(0).astype(np.int64)
+        d_add, d_del = rng.normal(size=(d, d)), rng.normal(size=(d, d))
+        tabu = (rng.random((3, d, d)) < 0.1).astype(np.int64)
+        C = 3.0
+        size = C ** (indeg + 1.0)
+        grow, shrink = size * (C - 1), size - size / C
+        room = float(rng.choice([0.0, 20.0, 60.0, 1e9]))
+        got = _b.best_move(d_add, d_del, adj, reach, indeg, 4, tabu, grow, shrink, room)
+        best = (-1, -1, -1, -np.inf)
+        for x in range(d):
+            for y in range(d):
+                if x == y:
+                    continue
+                moves = []
+                if adj[x, y]:
+                    moves.append((1, d_del[x, y], tabu[1, x, y] == 0))
+                    other = any(adj[x, c] and reach[c, y] for c in range(d) if c != y)
+                    moves.append((2, d_add[y, x] + d_del[x, y], tabu[2, x, y] == 0 and tabu[2, y, x] == 0
+                                  and indeg[x] < 4 and not other and grow[x] - shrink[y] <= room))
+                elif not adj[y, x] and not reach[y, x]:
+                    moves.append((0, d_add[x, y], tabu[0, x, y] == 0 and indeg[y] < 4 and grow[y] <= room))
+                for kind, delta, legal in moves:
+                    if legal and delta > best[3]:
+                        best = (kind, x, y, delta)
+        assert got[:3] == best[:3], (trial, got, best)
+        if best[0] >= 0:
+            assert got[3] == best[3]
+
+
+def test_tables_smooth_over_the_states_a_column_shows():
+    """Every table is stored with the widest column's C states. A column that shows fewer states
+    gets alpha on each of its own states and alpha^2 / (N + alpha C) on the others (the smoothed
+    tables' formula, checked entry by entry), so sparse rows keep their mass on states the column
+    has: on a network of binary columns beside one 6-state column, fitted from few rows, the
+    exact KL to the truth (enumerated) is well below that of alpha spread over all C states."""
+    rng = np.random.default_rng(4)
+    C = 6
+    parents = [[], [0], [0, 1], [1, 2], [2, 3]]
+    tables = []
+    for j, pa in enumerate(parents):
+        t = np.zeros((C ** len(pa), C))
+        k = C if j == 4 else 2                # node 4: six states; the others binary
+        t[:, :k] = rng.dirichlet(np.full(k, 0.5), size=C ** len(pa))
+        tables.append(t + (t.sum(1, keepdims=True) == 0))   # rows of impossible parents: any
+    truth = fd.BayesianNetwork(parents, tables)
+    X = truth.sample(150, rng=1)
+    assert len(np.unique(X[:, 0])) == 2 and len(np.unique(X[:, 4])) == C
+    m = fd.BayesianNetwork.fit(X, C, parents=parents, alpha=1.0)
+    for j, pa in enumerate(parents):
+        row = np.zeros(len(X), np.int64)
+        for p in pa:
+            row = row * C + X[:, p]
+        N = np.zeros((C ** len(pa), C))
+        np.add.at(N, (row, X[:, j]), 1)
+        seen = np.bincount(X[:, j], minlength=C) > 0
+        a = np.where(seen, 1.0, 1.0 / (len(X) + C))
+        np.testing.assert_allclose(m.tables[j], (N + a) / (N + a).sum(1, keepdims=True), rtol=1e-12)
+    E, P = joint_slow(truth)
+    keep = P > 0
+
+    def kl(model):
+        return float(np.sum(P[keep] * (np.log(P[keep]) - model.log_prob(E[keep]))))
+
+    st = fd.BayesianNetwork.sufficient_statistics(X, C, parents=parents)
+    N = st["counts"]
+    spread = fd.BayesianNetwork._from_arrays(m.parent_ptr, m.parent_idx, np.log((N + 1) / (N.sum(1, keepdims=True) + C)))
+    assert kl(m) < 0.8 * kl(spread), (kl(m), kl(spread))
+    # where every column shows every state, the rule is plain (N + alpha) / (N_u + alpha C)
+    Y = random_network(4, 3, 2, 5).sample(2000, rng=0)
+    full = fd.BayesianNetwork.fit(Y, 3, parents=[[], [0], [1], [1, 2]], alpha=0.5)
+    Nf = fd.BayesianNetwork.sufficient_statistics(Y, 3, parents=[[], [0], [1], [1, 2]])["counts"]
+    np.testing.assert_allclose(full.log_cpt, np.log((Nf + 0.5) / (Nf.sum(1, keepdims=True) + 1.5)), rtol=1e-12)

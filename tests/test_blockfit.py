@@ -59,7 +59,8 @@ def max_rel(a, b) -> float:
 def test_block_fittable_is_derived_from_the_registry():
     from fastdgm.blockfit import BLOCK_FITTABLE
 
-    assert set(BLOCK_FITTABLE) == {"Factorized", "ChowLiuTree", "Mixture", "TreeMixture", "HiddenChowLiuTree"}
+    assert set(BLOCK_FITTABLE) == {"Factorized", "ChowLiuTree", "Mixture", "TreeMixture", "HiddenChowLiuTree",
+                                   "BayesianNetwork"}
     assert set(BLOCK_FITTABLE) == set(fd.models.base.registered_models("statistics"))
 
 
@@ -176,7 +177,7 @@ def test_cli_block_fit_of_em_models(tmp_path, kind, cls, options, hyper):
     from fastdgm._fit import block_kinds
     from fastdgm.cli import main
 
-    assert set(block_kinds()) == {"factorized", "chowliu", "mixture", "treemix", "hclt"}
+    assert set(block_kinds()) == {"factorized", "chowliu", "mixture", "treemix", "hclt", "bn"}
     X = fd.Mixture(np.ones(2), np.random.default_rng(1).dirichlet(np.ones(3), size=(2, 6))).sample(900, rng=3)
     np.save(tmp_path / "x.npy", X)
     out = tmp_path / "m.npz"

@@ -355,11 +355,13 @@ def drop_reach(adj, reach, x):
 
 
 @serial_kernel
-def best_move(d_add, d_del, adj, reach, indeg, max_parents, tabu):
+def best_move(d_add, d_del, adj, reach, indeg, max_parents, tabu, grow, shrink, room):
     """(kind, x, y, delta) of the best legal move: kind 0 adds x -> y, 1 deletes x -> y,
     2 reverses x -> y; kind -1 when no move is legal. ``d_add[x, y]`` is the score change of
     adding x to y's parents, ``d_del[x, y]`` of removing it; tabu (3, d, d) int counts forbid
-    a move while > 0 (a reversal of x -> y also while tabu[2, y, x] > 0). Ties: first found."""
+    a move while > 0 (a reversal of x -> y also while tabu[2, y, x] > 0). Table cells: a
+    parent more of node j adds ``grow[j]`` cells, one less removes ``shrink[j]`` (float64 (d,));
+    a move may add at most ``room`` cells in all. Ties: first found."""
     d = adj.shape[0]
     best = -np.inf
     bk, bx, by = -1, -1, -1
@@ -370,7 +372,8 @@ def best_move(d_add, d_del, adj, reach, indeg, max_parents, tabu):
             if adj[x, y]:
                 if tabu[1, x, y] == 0 and d_del[x, y] > best:
                     best, bk, bx, by = d_del[x, y], 1, x, y
-                if tabu[2, x, y] == 0 and tabu[2, y, x] == 0 and indeg[x] < max_parents:
+                if (tabu[2, x, y] == 0 and tabu[2, y, x] == 0 and indeg[x] < max_parents
+                        and grow[x] - shrink[y] <= room):
                     delta = d_add[y, x] + d_del[x, y]
                     if delta > best:
                         ok = True       # no other path x -> ... -> y
@@ -381,7 +384,7 @@ def best_move(d_add, d_del, adj, reach, indeg, max_parents, tabu):
                         if ok:
                             best, bk, bx, by = delta, 2, x, y
             elif (not adj[y, x] and not reach[y, x] and indeg[y] < max_parents
-                  and tabu[0, x, y] == 0 and d_add[x, y] > best):
+                  and tabu[0, x, y] == 0 and d_add[x, y] > best and grow[y] <= room):
                 best, bk, bx, by = d_add[x, y], 0, x, y
     return bk, bx, by, best
 

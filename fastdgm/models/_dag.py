@@ -6,10 +6,11 @@ The parents of node j are ``pidx[pptr[j]:pptr[j + 1]]``; these helpers validate 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["MAX_TABLE_CELLS", "int_array", "check_graph", "topological_order", "table_rows"]
+__all__ = ["MAX_TABLE_CELLS", "int_array", "check_graph", "topological_order", "table_rows", "parent_lists", "csr"]
 
 MAX_TABLE_CELLS = 1 << 28
 """Largest total number of entries (rows x C) of the conditional tables of one network."""
@@ -78,3 +79,29 @@ def table_rows(pptr: np.ndarray, C: int, name: str) -> list[int]:
                          f"(fastdgm.models.bayesnet.MAX_TABLE_CELLS)")
     return rows
 
+
+def parent_lists(parents) -> list[list[int]]:
+    """``parents`` (d sequences of int: lists, arrays) as d lists of int (small to send to
+    workers); TypeError for anything else."""
+    if isinstance(parents, (str, bytes)) or not isinstance(parents, (Sequence, np.ndarray)):
+        raise TypeError(f"parents must be a sequence of d sequences of int, got {type(parents).__name__}")
+    out = []
+    for j, pa in enumerate(parents):
+        a = np.asarray(pa if len(pa) else np.empty(0, np.int64))
+        if a.ndim != 1 or a.dtype.kind not in "iu":
+            raise TypeError(f"parents[{j}] must be a sequence of int, got {pa!r}")
+        out.append([int(p) for p in a])
+    return out
+
+
+def csr(parents, d: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(parent_ptr, parent_idx) of d parent lists (d: their number when None), checked to form a
+    DAG on d nodes."""
+    lists = parent_lists(parents)
+    d = len(lists) if d is None else d
+    if len(lists) != d or d < 1:
+        raise ValueError(f"parents must hold one parent list per column ({d}), got {len(lists)}")
+    pptr = np.concatenate([[0], np.cumsum([len(p) for p in lists])]).astype(np.int64)
+    pidx = np.array([p for pa in lists for p in pa], dtype=np.int64)
+    check_graph(pptr, pidx, d, "parents")
+    return pptr, pidx

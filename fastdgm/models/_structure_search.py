@@ -114,9 +114,13 @@ class _Climber:
     addition is illegal and no reversal needs it; it is computed when it becomes legal.
     """
 
-    def __init__(self, data: SearchData, max_parents: int) -> None:
+    def __init__(self, data: SearchData, max_parents: int, n_states: int = 0,
+                 max_cells: float = np.inf) -> None:
         d = data.XT.shape[0]
         self.data, self.d, self.max_parents = data, d, max_parents
+        # the model stores node j's table as C^(k_j + 1) cells: moves past max_cells are not made
+        self.C = float(n_states or (int(data.card.max()) if d else 1))
+        self.max_cells = float(max_cells)
         self.adj = np.zeros((d, d), np.bool_)
         self.reach = np.zeros((d, d), np.bool_)
         self.indeg = np.zeros(d, np.int64)
@@ -201,6 +205,12 @@ class _Climber:
             stale = np.isnan(self.d_add) & (~self.reach.T | self.adj.T)
             self._fill(np.flatnonzero(stale.any(axis=0)))
 
+    def cells(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """(cells a parent more adds to each node's table, cells a parent less removes, the
+        cells a move may still add)."""
+        size = self.C ** (self.indeg.astype(np.float64) + 1.0)
+        return size * (self.C - 1.0), size - size / self.C, self.max_cells - float(size.sum())
+
     @property
     def score(self) -> float:
         return float(self.local.sum())
@@ -224,7 +234,7 @@ class _Climber:
         best, best_state = self.score, None
         while moves < max_iter:
             kind, x, y, delta = _b.best_move(self.d_add, self.d_del, self.adj, self.reach,
-                                             self.indeg, self.max_parents, tabu)
+                                             self.indeg, self.max_parents, tabu, *self.cells())
             if kind < 0 or (not delta >= epsilon and stall >= patience):
                 break
             if best_state is None and not delta >= epsilon:
@@ -262,7 +272,8 @@ class _Climber:
             self.apply(2 if self._reversible(x, y) else 1, x, y)
 
     def _reversible(self, x: int, y: int) -> bool:
-        if self.indeg[x] >= self.max_parents:
+        grow, shrink, room = self.cells()
+        if self.indeg[x] >= self.max_parents or grow[x] - shrink[y] > room:
             return False
         kids = np.flatnonzero(self.adj[x])
         return not any(self.reach[c, y] for c in kids if c != y)
@@ -270,9 +281,10 @@ class _Climber:
 
 def hill_climb(data: SearchData, *, max_parents: int, max_iter: int, tabu: int,
                epsilon: float, patience: int, restarts: int, perturb: int, rng: np.random.Generator | None,
-               progress: bool) -> tuple[list[list[int]], float, int]:
+               progress: bool, n_states: int = 0, max_cells: float = np.inf) -> tuple[list[list[int]], float, int]:
     """Hill climbing from the empty DAG (with ``patience`` moves of tabu exploration), then
     ``restarts`` perturbed greedy climbs (no exploration) from the best DAG, then a plain greedy climb (no tabu list) so that the result is a local optimum.
+    No move makes the tables, sum_j n_states^(k_j + 1) cells, exceed ``max_cells``.
 
     Returns
     -------
@@ -282,7 +294,7 @@ def hill_climb(data: SearchData, *, max_parents: int, max_iter: int, tabu: int,
     moves : int
         Moves made in all.
     """
-    climber = _Climber(data, max_parents)
+    climber = _Climber(data, max_parents, n_states, max_cells)
     with Progress(max_iter, unit="moves", enabled=progress, desc="bn search") as bar:
         moves = climber.climb(max_iter, tabu, epsilon, patience, bar)
         best, best_score = climber.snapshot(), climber.score

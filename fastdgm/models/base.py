@@ -76,6 +76,8 @@ class Model:
     how :mod:`fastdgm.table` gives zero probability to the states a column does not have."""
     example_params: ClassVar[dict[str, Any]] = {}
     """Hyper-parameters of :meth:`example`'s small fit (fast: a few EM iterations)."""
+    block_fit_requires: ClassVar[tuple[str, ...]] = ()
+    """Keywords of ``fit`` a block fit needs, each a fitted model's attribute (BN: ``parents``)."""
 
     def __setattr__(self, name: str, value) -> None:
         # parameters are frozen like a scipy distribution's: a read-only view, so writing into

@@ -19,8 +19,8 @@ from .._validation import (
     smallest_uint,
 )
 from ..kernels import bayesnet as _b
-from ._dag import MAX_TABLE_CELLS, check_graph as _check_graph, int_array as _int_array
-from ._dag import table_rows as _table_rows, topological_order as _topological_order
+from ._dag import MAX_TABLE_CELLS, check_graph as _check_graph, csr as _csr, int_array as _int_array
+from ._dag import parent_lists as _parent_lists, table_rows as _table_rows, topological_order as _topological_order
 from ._tables import levels
 from .base import Model, classonlymethod, fit_data, register_model
 from .._typing import ArrayLike, FloatArray, IntArray, Seed
@@ -67,25 +67,19 @@ class BayesianNetwork(Model):
 
     kind = "bn"
     example_params = {"rng": 0}
-    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing"})
+    capabilities = frozenset({"exact_log_prob", "exact_sampler", "missing", "statistics"})
+    block_fit_requires = ("parents",)
 
     @classmethod
     def density_grid(cls, n: int, d: int):
-        # the structure search scores O(d^2) candidate families per move: wide sets are left out
-        return ({"score": ["bic", "bdeu"]}, {"max_parents": 4, "rng": 0}) if d <= 300 else None
+        # the search scores O(d^2) candidate families per move: c20ng (d = 910) takes ~100 s a fit
+        return ({"score": ["bic", "bdeu"]}, {"max_parents": 4, "rng": 0}) if d <= 1000 else None
 
     def __init__(self, parents: Sequence[Sequence[int]], tables: Sequence[ArrayLike]) -> None:
-        if isinstance(parents, (str, bytes)) or not isinstance(parents, Sequence):
-            raise TypeError("parents must be a sequence of d sequences of int")
-        d = len(parents)
+        lists = [np.array(pa, dtype=np.int64) for pa in _parent_lists(parents)]
+        d = len(lists)
         if d == 0:
             raise ValueError("parents must name the parents of at least one node")
-        lists = []
-        for j, pa in enumerate(parents):
-            a = np.asarray(pa if len(pa) else np.empty(0, np.int64))
-            if a.ndim != 1 or a.dtype.kind not in "iu":
-                raise TypeError(f"parents[{j}] must be a sequence of int, got {pa!r}")
-            lists.append(a.astype(np.int64))
         pptr = np.concatenate([[0], np.cumsum([len(a) for a in lists])]).astype(np.int64)
         pidx = np.concatenate(lists).astype(np.int64) if pptr[-1] else np.empty(0, np.int64)
         _check_graph(pptr, pidx, d, "parents")
@@ -152,7 +146,7 @@ class BayesianNetwork(Model):
     def fit(cls, X: ArrayLike, n_states: int | None = None, *, score: str = "bic",
             max_parents: int | None = None, max_iter: int = 1_000_000, tabu: int = 100,
             epsilon: float = 1e-4, patience: int = 10, restarts: int = 50, perturb: int = 10, alpha: float = 1.0,
-            equivalent_sample_size: float = 10.0, rng: Seed = None,
+            equivalent_sample_size: float = 10.0, max_table_cells: int | None = None, parents: Sequence[Sequence[int]] | None = None, rng: Seed = None,
             sample_weight: ArrayLike | None = None, progress: bool = False) -> BayesianNetwork:
         """Learn the DAG by greedy hill climbing on a decomposable score, then smoothed tables.
 
@@ -168,9 +162,13 @@ class BayesianNetwork(Model):
         reversed (deleted when a reversal would close a cycle) and a new greedy climb (without the
         exploration), keeping the best; last a plain climb (no tabu list) from the best DAG, so
         the result is a local optimum. The default (50 restarts of 10 reversals) is seeded: the same data give the same
-        DAG. The tables are
-        P(x_j = v | pa = u) = (N_uv + alpha) / (N_u + alpha C) (uniform for an unseen u with
-        ``alpha=0``).
+        DAG. The tables are smoothed counts over the states each column shows in the data
+        (:meth:`from_statistics`).
+
+        With ``parents`` given there is no search, only counting (additive over blocks of rows):
+        the fit :func:`fastdgm.blockfit.fit_in_blocks`, :func:`fastdgm.dask.fit` and ``fastdgm fit
+        bn --block-rows N --parents FILE`` make, bit for bit. The search needs every row in memory
+        (learn the DAG on the rows that fit, e.g. ``fit(X[:100_000]).parents``).
 
         Parameters
         ----------
@@ -180,6 +178,12 @@ class BayesianNetwork(Model):
         score : {"bic", "bdeu"}
         max_parents : int, optional
             Largest in-degree (no limit when None).
+        max_table_cells : int, optional
+            Largest total size of the tables, sum_j C^(k_j + 1) entries (C: the states of the
+            widest column, which every table is stored with): the search makes no move past it
+            (it is a legal move no more), so wide networks with many-state columns, e.g. munin
+            (1,041 nodes, up to 21 states), are learned within it instead of failing at the
+            end. Default and upper limit :data:`MAX_TABLE_CELLS` (2^28: 2 GiB of float64).
         max_iter : int
             Most moves per climb.
         tabu : int >= 0
@@ -191,9 +195,12 @@ class BayesianNetwork(Model):
         restarts, perturb : int >= 0
             Random restarts, and random edge reversals per restart.
         alpha : float >= 0
-            Dirichlet smoothing of the tables.
+            Dirichlet smoothing of the tables (pseudo-count of each state a column shows).
         equivalent_sample_size : float > 0
             BDeu's prior strength.
+        parents : sequence of d sequences of int, optional
+            A DAG (as the constructor takes it, e.g. another network's ``parents``): fit its
+            tables only (the search's keywords are then unused; ``n_moves_`` is 0).
         rng : SPEC 7 seed
             For the restarts' random reversals (SPEC 7: None draws fresh entropy, an int gives the
             same DAG every time).
@@ -207,7 +214,7 @@ class BayesianNetwork(Model):
         BayesianNetwork
             with ``score_`` (the learned DAG's score) and ``n_moves_``.
         """
-        from ._structure_search import SearchData, hill_climb
+        from ._structure_search import SearchData, hill_climb, network_score
 
         X, C = fit_data(X, n_states)
         if score not in ("bic", "bdeu"):
@@ -225,16 +232,34 @@ class BayesianNetwork(Model):
             raise ValueError(f"equivalent_sample_size must be > 0, got {equivalent_sample_size}")
         alpha = check_alpha(alpha)
         w = check_sample_weight(sample_weight, n)
-        gen = np.random.default_rng(rng)
         data = SearchData(X, w, score, ess)
-        parents, best, moves = hill_climb(data, max_parents=mp, max_iter=max_iter, tabu=tabu,
-                                          epsilon=epsilon, patience=patience, restarts=restarts, perturb=perturb,
-                                          rng=gen, progress=bool(progress))
-        stats = cls.sufficient_statistics(X, C, w if w.size else None, parents=parents)
-        model = cls.from_statistics(stats, alpha)
-        model.score_ = best
+        cells = MAX_TABLE_CELLS if max_table_cells is None else check_positive_int(max_table_cells, "max_table_cells")
+        if not d * C <= cells <= MAX_TABLE_CELLS:
+            raise ValueError(f"max_table_cells must be in [d C, MAX_TABLE_CELLS] = [{d * C}, {MAX_TABLE_CELLS}] "
+                             f"(the empty graph's tables hold d C entries), got {max_table_cells}")
+        moves = 0
+        if parents is None:
+            parents, best, moves = hill_climb(data, max_parents=mp, max_iter=max_iter, tabu=tabu, epsilon=epsilon,
+                                              patience=patience, restarts=restarts, perturb=perturb,
+                                              rng=np.random.default_rng(rng), progress=bool(progress), n_states=C,
+                                              max_cells=cells)
+        parents = _parent_lists(parents)
+        model = cls.from_statistics(cls.sufficient_statistics(X, C, w if w.size else None, parents=parents), alpha,
+                                    parents=parents)
+        model.score_ = best if moves else network_score(data, parents)
         model.n_moves_ = moves
         return model
+
+    @classmethod
+    def _statistics_options(cls, **hyper) -> tuple[dict, dict]:
+        parents = hyper.get("parents")
+        if parents is None:
+            raise ValueError("BayesianNetwork block and dask fits need parents=: they count the tables of a "
+                             "given DAG; the structure search needs every row in memory. Learn the DAG on the "
+                             "rows that fit (BayesianNetwork.fit(X[:m]).parents, a saved network's parents; "
+                             "--parents FILE on the command line), then fit its tables over all rows")
+        parents = _parent_lists(parents)
+        return {"parents": parents}, {"alpha": hyper.get("alpha", 1.0), "parents": parents}
 
     @staticmethod
     def sufficient_statistics(X, n_states=None, sample_weight=None, *, parents) -> dict:
@@ -253,17 +278,13 @@ class BayesianNetwork(Model):
         -------
         dict
             ``counts`` float64 (R, C) the (weighted) counts of every family, stacked as
-            ``log_cpt``; ``total`` float64 (); ``parent_ptr`` and ``parent_idx`` (the DAG, the
-            same in every block: not to be added). ``counts`` and ``total`` add up over blocks.
+            ``log_cpt``; ``total`` float64 (). Both add up over blocks; the DAG is given again
+            to :meth:`from_statistics`.
         """
         X, C = check_states(X, "X", n_states=n_states)
         n, d = X.shape
         w = check_sample_weight(sample_weight, n)
-        if len(parents) != d:
-            raise ValueError(f"parents must hold one parent list per column of X ({d})")
-        pptr = np.concatenate([[0], np.cumsum([len(p) for p in parents])]).astype(np.int64)
-        pidx = np.array([int(p) for pa in parents for p in pa], dtype=np.int64)
-        _check_graph(pptr, pidx, d, "parents")
+        pptr, pidx = _csr(parents, d)
         rows = _table_rows(pptr, C, "parents")
         offsets = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)
         counts = np.zeros((int(offsets[-1]), C))
@@ -271,33 +292,49 @@ class BayesianNetwork(Model):
             block = np.zeros(rows[j] * C)
             _b.family_counts(X, pidx, pptr[j], pptr[j + 1], j, C, w, block)
             counts[offsets[j]:offsets[j + 1]] = block.reshape(rows[j], C)
-        return {"counts": counts, "total": np.float64(w.sum() if w.size else n),
-                "parent_ptr": pptr, "parent_idx": pidx}
+        return {"counts": counts, "total": np.float64(w.sum() if w.size else n)}
 
     @classmethod
-    def from_statistics(cls, stats: dict, alpha=1.0) -> BayesianNetwork:
-        """The network of summed :meth:`sufficient_statistics` with smoothed tables
-        (N_uv + alpha) / (N_u + alpha C), uniform for an unseen u when alpha = 0.
+    def from_statistics(cls, stats: dict, alpha=1.0, *, parents) -> BayesianNetwork:
+        """The network of summed :meth:`sufficient_statistics` with smoothed tables.
+
+        P(x_j = v | pa = u) = (N_uv + a_jv) / (N_u + sum_v a_jv): the pseudo-count a_jv is
+        ``alpha`` for each state v that column j shows in the data (N_jv = sum_u N_uv > 0), and
+        ``alpha * alpha / (N_j + alpha C)`` (alpha times the rule-of-succession estimate of an
+        unseen state's probability) for a state it never shows. Every table is stored with the
+        C states of the widest column: spreading ``alpha`` over all C would put most of a sparse
+        row's mass on states its column does not have (munin's columns have 2 to 21 states). Where a
+        column shows every state this is (N_uv + alpha) / (N_u + alpha C); ``alpha = 0`` is
+        maximum likelihood (uniform for an unseen u).
 
         Parameters
         ----------
         stats : dict
-            ``counts`` (R, C), ``parent_ptr``, ``parent_idx`` (``total`` is not used).
+            ``counts`` (R, C) (``total`` is not used).
         alpha : float >= 0
+        parents : sequence of d sequences of int
+            The DAG the counts were made for.
 
         Returns
         -------
         BayesianNetwork
         """
         alpha = check_alpha(alpha)
-        pptr = np.asarray(stats["parent_ptr"], dtype=np.int64)
-        pidx = np.asarray(stats["parent_idx"], dtype=np.int64)
-        N = np.asarray(stats["counts"], dtype=np.float64)
-        _check_graph(pptr, pidx, pptr.shape[0] - 1, "parent_ptr")
+        N = as_float_array(stats["counts"], "stats['counts']", ndim=2)
+        pptr, pidx = _csr(parents)
         C = N.shape[1]
-        s = N.sum(axis=1, keepdims=True) + alpha * C
+        if N.shape[0] != sum(_table_rows(pptr, C, "parents")):
+            raise ValueError(f"stats['counts'] has {N.shape[0]} rows, not the sum_j C^k_j = "
+                             f"{sum(_table_rows(pptr, C, 'parents'))} of these parents")
+        rows = np.asarray(_table_rows(pptr, C, "parents"))
+        marg = np.add.reduceat(N, np.concatenate([[0], np.cumsum(rows)[:-1]]), axis=0)    # (d, C): N_jv
+        den = marg.sum(axis=1, keepdims=True) + alpha * C
+        unseen = alpha * alpha / np.where(den > 0, den, 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            lc = np.where(s > 0, np.log((N + alpha) / s), -np.log(C))
+            prior = np.where(marg > 0, alpha, unseen)
+            A = N + np.repeat(prior, rows, axis=0)
+            s = A.sum(axis=1, keepdims=True)
+            lc = np.where(s > 0, np.log(A / s), -np.log(C))
         return cls._from_arrays(pptr, pidx, lc)
 
     def _log_prob_missing(self, X, missing) -> FloatArray:
@@ -410,3 +447,4 @@ class BayesianNetwork(Model):
             raise ValueError(f"log_cpt must have R = sum_j C^k_j = {sum(rows)} rows for C = "
                              f"{lc.shape[1]} and these parents, got shape {lc.shape}")
         return cls._from_arrays(pptr, pidx, lc)
+

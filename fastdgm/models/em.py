@@ -103,7 +103,8 @@ def fit_keywords(cls) -> dict[str, Any]:
 def run_task(task: tuple, X, start: int = 0, sample_weight=None, prepared=None) -> dict:
     """Statistics of one block of rows for ``task = (what, target, kwargs)``.
 
-    - ``("suff", cls, {})``: ``cls.sufficient_statistics(X, n_states, sample_weight)``;
+    - ``("suff", cls, {"n_states", "options"})``: ``cls.sufficient_statistics(X, n_states,
+      sample_weight, **options)``;
     - ``("initial", cls, {"n_states", "key", "context", "hyper"})``: the statistics of the
       random start of rows ``start..`` (:meth:`EMModel.initial_statistics`);
     - ``("em", model, {"context"})``: the E-step statistics under ``model``.
@@ -111,8 +112,9 @@ def run_task(task: tuple, X, start: int = 0, sample_weight=None, prepared=None) 
     ``prepared``, if given, is ``cls._em_prepare(X, ...)`` already computed (the in-memory fit).
     """
     what, target, kw = task
-    if what == "suff":       # {"weighted": False}: the unweighted statistics
-        return target.sufficient_statistics(X, kw["n_states"], sample_weight if kw.get("weighted", True) else None)
+    if what == "suff":       # {"weighted": False}: the unweighted statistics; "options": the model's
+        return target.sufficient_statistics(X, kw["n_states"], sample_weight if kw.get("weighted", True) else None,
+                                            **kw.get("options", {}))
     if what == "initial":
         if prepared is None:
             return target.initial_statistics(X, kw["n_states"], kw["key"], start, sample_weight,
@@ -141,8 +143,13 @@ class Data:
 
     def fit_statistics(self, cls, **hyper):
         """One-pass fit of a ``"statistics"`` model: ``from_statistics`` of the summed
-        ``sufficient_statistics``."""
-        return cls.from_statistics(self.reduce(("suff", cls, {"n_states": self.n_states})), **hyper)
+        ``sufficient_statistics``. A model whose blocks need keywords (BayesianNetwork's
+        ``parents``) splits them by ``cls._statistics_options(**hyper) -> (for
+        sufficient_statistics, for from_statistics)``."""
+        split = getattr(cls, "_statistics_options", None)
+        options, rest = split(**hyper) if split is not None else ({}, hyper)
+        return cls.from_statistics(self.reduce(("suff", cls, {"n_states": self.n_states, "options": options})),
+                                   **rest)
 
     def fit(self, cls, **hyper):
         """Fit ``cls`` on these data (EM or one pass), with the defaults of ``cls.fit``."""
