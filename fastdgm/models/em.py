@@ -61,10 +61,11 @@ from .._rng import make_key, substream_ref
 from .._validation import (check_alpha, check_positive_int, check_sample_weight, check_scalar, check_model_X,
                            check_states)
 from ._em_stepwise import KAPPA, check_stepwise, iterate_stepwise
+from ._em_tasks import freeze_task, run_task, thaw_task
 from .base import Model
 
 __all__ = ["MAX_ITER", "TOL", "KAPPA", "EMModel", "Data", "InMemory", "MappedBlocks", "fit", "run_task",
-           "add_statistics", "fit_keywords", "stopped"]
+           "freeze_task", "thaw_task", "add_statistics", "fit_keywords", "stopped"]
 
 MAX_ITER = 100
 """Default maximum number of E-steps per restart of every EM fit."""
@@ -100,34 +101,6 @@ def fit_keywords(cls) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 # where the statistics come from
 # ---------------------------------------------------------------------------------------
-def run_task(task: tuple, X, start: int = 0, sample_weight=None, prepared=None) -> dict:
-    """Statistics of one block of rows for ``task = (what, target, kwargs)``.
-
-    - ``("suff", cls, {"n_states", "options"})``: ``cls.sufficient_statistics(X, n_states,
-      sample_weight, **options)``;
-    - ``("initial", cls, {"n_states", "key", "context", "hyper"})``: the statistics of the
-      random start of rows ``start..`` (:meth:`EMModel.initial_statistics`);
-    - ``("em", model, {"context"})``: the E-step statistics under ``model``.
-
-    ``prepared``, if given, is ``cls._em_prepare(X, ...)`` already computed (the in-memory fit).
-    """
-    what, target, kw = task
-    if what == "suff":       # {"weighted": False}: the unweighted statistics; "options": the model's
-        return target.sufficient_statistics(X, kw["n_states"], sample_weight if kw.get("weighted", True) else None,
-                                            **kw.get("options", {}))
-    if what == "initial":
-        if prepared is None:
-            return target.initial_statistics(X, kw["n_states"], kw["key"], start, sample_weight,
-                                             context=kw["context"], **kw["hyper"])
-        return target._em_initial(prepared, kw["n_states"], np.uint64(kw["key"]), start,
-                                  check_sample_weight(sample_weight, X.shape[0]), **kw["hyper"])
-    if what == "em":
-        if prepared is None:
-            return target.em_statistics(X, sample_weight, context=kw["context"])
-        return target._em_statistics(prepared, check_sample_weight(sample_weight, X.shape[0]))
-    raise ValueError(f"unknown block task {what!r}")  # pragma: no cover - internal
-
-
 class Data:
     """The data of a fit, as blocks of rows whose statistics are summed in block order."""
 
@@ -216,27 +189,6 @@ class MappedBlocks(Data):
 
     def map(self, task: tuple) -> list:
         return self._map(freeze_task(task))
-
-
-def freeze_task(task: tuple) -> tuple:
-    """A task that pickles small: the class by name, the model by its parameters."""
-    what, target, kw = task
-    if isinstance(target, type):
-        return (what, target.__name__, kw)
-    return (what, (type(target).__name__, {k: np.asarray(v) for k, v in target.get_params().items()}), kw)
-
-
-def thaw_task(task: tuple) -> tuple:
-    """The inverse of :func:`freeze_task` (on a worker)."""
-    from .base import registered_models
-
-    what, target, kw = task
-    if isinstance(target, str):
-        return (what, registered_models()[target], kw)
-    if isinstance(target, tuple):
-        name, params = target
-        return (what, registered_models()[name].from_params(params), kw)
-    return task
 
 
 # ---------------------------------------------------------------------------------------
