@@ -314,58 +314,6 @@ def _zero_lane(G, S, lane):
                 S[lane, j, x, v] = 0.0
 
 
-@serial_kernel(error_model="numpy")
-def _em_lane(X, w, order, parent, prior, T, Tt, E, B, G, S, lane, L):
-    """Lane ``lane`` of :func:`em_stats` (blocks lane, lane+L, ...): its statistics into G[lane],
-    S[lane]; returns its sum_i w_i log P(x_i). A function of its own, not inlined: the parallel
-    kernel's loop body is one call, so numba's parallel passes see a few statements, not the
-    whole E-step (they cost most of the compile)."""
-    n, d = X.shape
-    K = prior.shape[0]
-    nblk = (n + B - 1) // B
-    nomiss = np.zeros((0, 0), dtype=np.uint8)
-    root = order[0]
-    _zero_lane(G, S, lane)
-    lam = np.empty((d, B, K))
-    msg = np.empty((d, B, K))
-    lb = np.empty(B)
-    wb = np.empty(B)
-    R = np.empty((4, K))
-    WR = np.empty((4, K))
-    A = np.empty((4, K))
-    H = np.empty((4, K))
-    logs = np.empty(B)
-    prod = np.empty(B)
-    acc = 0.0
-    for t in range(lane, nblk, L):
-        i0 = t * B
-        nb = min(n, i0 + B) - i0
-        _upward(X, nomiss, i0, nb, order, parent, prior, Tt, E, lam, msg, lb, A, H, logs, prod)
-        acc = _root_posteriors(X, w, i0, nb, root, prior, lam, lb, wb, S, lane, acc)
-        for tt in range(1, d):
-            c = order[tt]
-            p = parent[c]
-            for b0 in range(0, nb, 4):
-                nq = min(4, nb - b0)
-                for q in range(4):
-                    b = b0 + q
-                    if q >= nq or wb[b] == 0.0:
-                        for k in range(K):
-                            R[q, k] = 0.0
-                            WR[q, k] = 0.0
-                            A[q, k] = 0.0
-                        continue
-                    _ratio(lam, msg, p, c, b, wb[b], R, WR, q)
-                    for u in range(K):
-                        A[q, u] = lam[c, b, u]
-                _down4(T, c, R, WR, A, H, G, lane)
-                for q in range(nq):
-                    b = b0 + q
-                    if wb[b] != 0.0:
-                        _posterior(X, i0, lam, H, q, c, b, wb[b], S, lane)
-    return acc
-
-
 @parallel_kernel(serial_below=SERIAL_WORK, error_model="numpy")
 def em_stats(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
     """E-step statistics, per lane l (blocks l, l+L, l+2L, ... of B rows, in order):
@@ -377,9 +325,52 @@ def em_stats(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
 
     ``w`` (n,) float64 or empty for all ones. Rows of weight 0 add nothing.
     """
+    n, d = X.shape
+    K = prior.shape[0]
     L = G.shape[0]
+    nblk = (n + B - 1) // B
+    nomiss = np.zeros((0, 0), dtype=np.uint8)
+    root = order[0]
     for lane in prange(L):
-        ll[lane] = _em_lane(X, w, order, parent, prior, T, Tt, E, B, G, S, np.int64(lane), L)
+        _zero_lane(G, S, lane)
+        lam = np.empty((d, B, K))
+        msg = np.empty((d, B, K))
+        lb = np.empty(B)
+        wb = np.empty(B)
+        R = np.empty((4, K))
+        WR = np.empty((4, K))
+        A = np.empty((4, K))
+        H = np.empty((4, K))
+        logs = np.empty(B)
+        prod = np.empty(B)
+        acc = 0.0
+        for t in range(lane, nblk, L):
+            i0 = t * B
+            nb = min(n, i0 + B) - i0
+            _upward(X, nomiss, i0, nb, order, parent, prior, Tt, E, lam, msg, lb, A, H, logs, prod)
+            acc = _root_posteriors(X, w, i0, nb, root, prior, lam, lb, wb, S, lane, acc)
+            for tt in range(1, d):
+                c = order[tt]
+                p = parent[c]
+                for b0 in range(0, nb, 4):
+                    nq = min(4, nb - b0)
+                    for q in range(4):
+                        b = b0 + q
+                        if q >= nq or wb[b] == 0.0:
+                            for k in range(K):
+                                R[q, k] = 0.0
+                                WR[q, k] = 0.0
+                                A[q, k] = 0.0
+                            continue
+                        _ratio(lam, msg, p, c, b, wb[b], R, WR, q)
+                        for u in range(K):
+                            A[q, u] = lam[c, b, u]
+                    _down4(T, c, R, WR, A, H, G, lane)
+                    for q in range(nq):
+                        b = b0 + q
+                        if wb[b] != 0.0:
+                            _posterior(X, i0, lam, H, q, c, b, wb[b], S, lane)
+        ll[lane] = acc
     return G
 
 
