@@ -96,7 +96,7 @@ def _potts_nofield_pick(acc, lst, nd, n_states, u, scratch):
 def _potts_update(x, i, u, n_states, ptr, nbr, beta, acc, mark, lst, w):
     """Potts without field (MODE_POTTS): redraw x[i] in O(degree); return the energy change."""
     old = np.int64(x[i])
-    nd = 0
+    nd = np.int64(0)   # not 0: a Literal[int](0) counter makes numba compile _potts_nofield_pick twice
     for a in range(ptr[i], ptr[i + 1]):
         s = np.int64(x[nbr[a]])
         if mark[s] == 0:

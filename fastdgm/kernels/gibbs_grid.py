@@ -165,7 +165,8 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
             acc += _ising4(x, rw, up, dn, j, j - 1, 0, k0, k1, ising_int)
         return beta * acc
     if j == 0:
-        acc += _grid_edge_site(x, r, 0, H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt)
+        # np.int64(0), not the literal 0: numba would compile a second specialisation of the site update
+        acc += _grid_edge_site(x, r, np.int64(0), H, W, ph, pw, k0, k1, n_states, ising, expb, lst, cnt)
         j = 2
     if full and n_states == 2:
         while j < W - 1:

@@ -31,7 +31,9 @@ __all__ = ["missing_scores", "missing_gibbs"]
 @serial_kernel(inline="always")
 def _missing_sites(M, r, sites):
     """The missing sites of row r in ``sites[:m]``; returns m."""
-    m = 0
+    # np.int64(0), not 0: numba types the counter Literal[int](0) in an early pass and would compile
+    # _completion_score once more for that literal
+    m = np.int64(0)
     for j in range(M.shape[1]):
         if M[r, j]:
             sites[m] = j
