@@ -52,6 +52,9 @@ _NS_PAIR = 0.9         # per row and column pair of the per-pair kernel (n * d (
 # ---------------------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------------------
+MI_ZERO = 1e-12
+"""Mutual informations (nats) of weighted counts below this are 0 (rounding noise)."""
+
 def _is_sparse(X) -> bool:
     try:
         import scipy.sparse as sp
@@ -390,6 +393,9 @@ def _mutual_information(X, C: int, w: np.ndarray, *, method: str = "auto",
 def mutual_information_from_counts(N: np.ndarray, total: float, weighted: bool) -> np.ndarray:
     """Mutual information (d, d) of the pair counts N (d, C, d, C) of ``total`` rows (weight).
 
+    Weighted counts: values below :data:`MI_ZERO` nats are 0 (ties break the same way whatever
+    order the counts were summed in).
+
     Unweighted counts (exact integers) take their logs from a table: the same bits as
     :func:`mutual_information` computes from the data.
     """
@@ -399,6 +405,13 @@ def mutual_information_from_counts(N: np.ndarray, total: float, weighted: bool) 
         return mi
     lt = np.empty(0) if weighted or total >= _LOG_TABLE_MAX else _pk.log_int_table(int(total) + 1)
     _mi_block(np.ascontiguousarray(N), float(total), 0, 0, mi, lt)
+    if weighted:
+        # A pair that is independent in the data (a constant column, above all) has MI 0, which
+        # its float weighted counts give only up to rounding (+-1e-16), and rounding depends on
+        # the order the counts were summed in: blocks of rows or one pass. The spanning tree
+        # breaks ties by index, so such noise would pick other trees in a block fit than in
+        # one pass. Values that small are zero.
+        mi[np.abs(mi) < MI_ZERO] = 0.0
     iu = np.triu_indices(d, k=1)
     mi[(iu[1], iu[0])] = mi[iu]
     return mi
