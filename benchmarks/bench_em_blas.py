@@ -8,7 +8,7 @@ call. ``python benchmarks/bench_em_blas.py`` prints the same figures as a table.
 
 Mixture shapes: the wide sets of the density benchmark (random binary data of their (n, d),
 K = 20: the timing does not depend on the values) and the six shared sets under
-``../shared/data/density`` (skipped when absent). HCLT: the E-step (``_em_statistics``) at
+``../shared/data/density`` (skipped when absent). HCLT: the E-step (``em_statistics``) at
 K = 16 (per-row kernel) and 64, 128, 256 (GEMM), 6 K^2 (d - 1) flops per row, in float64
 (``precision="float64"``, against the DGEMM rate) and float32 (``"float32"``, the default from
 K = 64, against the SGEMM rate), each rate measured in the same run at the E-step's shape.
@@ -109,9 +109,9 @@ def hclt_case(n, d, K, rounds=3, precision="float64"):
     measured right after the E-step, in the same run."""
     m = _hclt_model(d, K)
     X = m.sample(n, rng=1)
-    w = np.empty(0)
+    ctx = {"precision": precision}
     with fd.threads(1):
-        t = paired({"estep": lambda: m._em_statistics((X, precision), w)}, rounds)["estep"]
+        t = paired({"estep": lambda: m.em_statistics(X, context=ctx)}, rounds)["estep"]
     dg, sg = gemm_rates(K)
     return t, 6.0 * K * K * (d - 1) * n / t / 1e9, dg, sg
 
@@ -156,7 +156,7 @@ def test_hclt_estep_gflops(benchmark, full_size, K, precision):
     m = _hclt_model(d, K)
     X = m.sample(n, rng=1)
     with fd.threads(1):
-        timed(benchmark, lambda: m._em_statistics((X, precision), np.empty(0)))
+        timed(benchmark, lambda: m.em_statistics(X, context={"precision": precision}))
 
 
 if __name__ == "__main__":

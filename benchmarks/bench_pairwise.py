@@ -2,7 +2,7 @@
 
 One thread everywhere (numba and the BLAS, through threadpoolctl). Side by side, in one run:
 
-- ``ChowLiuTree.fit`` (counts by :mod:`fastdgm.models._cooccurrence`, MI, Prim, tables): the timed one;
+- ``ChowLiuTree.fit`` (counts by :func:`fastdgm.bench.internals.pairwise_count_matrix`, MI, Prim, tables): the timed one;
 - ``old``: the per-pair numba kernel of the mutual information it ran before;
 - ``floor``: one float32 ``X.T @ X`` of the same data (a SYRK: the BLAS floor of the counts);
 - ``deeprob``: deeprob-kit's ``BinaryCLT.fit`` (when installed).
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm.models import _cooccurrence as pw
+from fastdgm.bench import internals as pw
 from conftest import blas_threads_1
 
 DATA = pathlib.Path(os.environ.get("FASTDGM_DATA") or os.environ.get("FASTDGM_DENSITY_DIR") or

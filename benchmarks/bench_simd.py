@@ -2,7 +2,7 @@
 
 ``fastdgm`` is the path in use (the CPU's best, capped by ``FASTDGM_SIMD``; recorded in
 ``extra_info["simd"]``); ``fastdgm_portable`` (and ``fastdgm_avx2`` on an AVX-512 CPU) are
-the same call with the path capped for that entry only (``_threshold._select_simd``), so the
+the same call with the path capped for that entry only (:func:`fastdgm.bench.internals.use_simd`), so the
 ratios show what each path gains. Peers: the numpy idiom ``(P.cumsum(1) > u[:, None]).argmax(1)``
 (``u`` from ``rng.random``; logits: a numpy softmax first) and the floor ``P.sum()``.
 Targets on AVX2 (issue 18): at least 5x the numpy idiom; at most 2x ``P.sum()`` at C = 4,
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm.kernels import _threshold as _k
+from fastdgm.bench.internals import SIMD_PATHS, simd_cpu_path, simd_path, use_simd
 from fastdgm.slow import baselines as base
 import floors
 
@@ -25,22 +25,19 @@ IMPLS = ["fastdgm", "fastdgm_avx2", "fastdgm_portable", "numpy", "floor_read"]
 @contextlib.contextmanager
 def _path(impl):
     """The SIMD path of entry ``impl`` for the duration of its timing."""
-    in_use = _k.simd_path()
+    in_use = simd_path()
     want = impl.removeprefix("fastdgm_") if impl.startswith("fastdgm_") else in_use
     if impl != "fastdgm" and impl.startswith("fastdgm_") and \
-            _k.SIMD_PATHS.index(want) >= _k.SIMD_PATHS.index(in_use):
+            SIMD_PATHS.index(want) >= SIMD_PATHS.index(in_use):
         pytest.skip(f"{impl}: the path in use is {in_use} (the entry would time the same kernels)")
-    _k._select_simd(want)
-    try:
-        yield want
-    finally:
-        _k._select_simd(in_use)
+    with use_simd(want) as path:
+        yield path
 
 
 def _run(measure, group, impl, draw, numpy_fn, A, **info):
     fns = {impl: draw} if impl.startswith("fastdgm") else {"numpy": numpy_fn, "floor_read": floors.read(A)}
     with _path(impl) as path, fd.threads(1):
-        measure(group, impl, fns, simd=path, simd_cpu=_k.simd_cpu_path(), **info)
+        measure(group, impl, fns, simd=path, simd_cpu=simd_cpu_path(), **info)
 
 
 @pytest.mark.parametrize("impl", IMPLS)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import fastdgm as fd
-from fastdgm.models import _treemix_em as tm
+from fastdgm.bench.internals import PairCounter
+from fastdgm.models import pairwise_counts
 from fastdgm.slow import treemix as slow
 from conftest import blas_threads_1, pick
 
@@ -45,7 +46,7 @@ def test_pair_counts_sparse_binary(measure, full_size, impl):
     rng = np.random.default_rng(2)
     X = (rng.random((n, d)) < 0.18).astype(np.uint8)
     W = rng.dirichlet(np.ones(K), size=n)
-    counter = tm.PairCounter(X, 2)
+    counter = PairCounter(X, 2)
     with fd.threads(1), blas_threads_1():
         measure("treemix-pair-counts", impl, {"fastdgm": lambda: counter(W),
                                       "numpy": lambda: slow.weighted_gram_counts_numpy(X, W)},
@@ -67,14 +68,10 @@ def _categorical_case(case, full):
 def _per_pair_all(X, C, W):
     """The C > 2 M-step counts before the pipeline (the former ``PairCounter.__call__``): the
     one-weighting per-pair kernel on all d^2 ordered pairs, once per weighting."""
-    from fastdgm.models._pair_stats import pair_counts_blocked
-
     d, K = X.shape[1], W.shape[1]
-    Xt = np.ascontiguousarray(X.T)
-    a, b = (m.ravel().copy() for m in np.meshgrid(np.arange(d), np.arange(d), indexing="ij"))
     out = np.empty((K, d, d, C, C))
     for k in range(K):
-        out[k] = pair_counts_blocked(X, C, np.ascontiguousarray(W[:, k]), a, b, Xt=Xt).reshape(d, d, C, C)
+        out[k] = pairwise_counts(X, C, np.ascontiguousarray(W[:, k]))
     return out
 
 
@@ -86,7 +83,7 @@ def test_pair_counts_categorical(measure, full_size, case, impl):
     the per-pair kernel on all ordered pairs (before) and the numpy idiom
     (O * W[:, k])^T O."""
     X, C, W = _categorical_case(case, full_size)
-    counters = {m: tm.PairCounter(X, C, method=m) for m in ("auto", "dense", "pairs")}
+    counters = {m: PairCounter(X, C, method=m) for m in ("auto", "dense", "pairs")}
     with fd.threads(1), blas_threads_1():
         measure(f"treemix-pair-counts-{case}", impl,
                 {"fastdgm": lambda: counters["auto"](W), "fastdgm_dense": lambda: counters["dense"](W),

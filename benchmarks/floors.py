@@ -2,7 +2,7 @@
 import numba
 import numpy as np
 
-from fastdgm.kernels._threshold import fill_uniforms
+from fastdgm.bench.internals import fill_uniforms
 
 
 def uniforms(n):

@@ -49,6 +49,50 @@ def test_benchmarks_cross_the_boundary_by_public_names_only():
     assert "timing_plan" in (_BENCHMARKS / "conftest.py").read_text(encoding="utf-8")
 
 
+def _private_imports(tree):
+    """(line, what) of every import of a fastdgm module path with a component starting with
+    ``_`` and of every ``from fastdgm... import _name``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            mods = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            mods = [node.module or ""]
+            if mods[0].split(".")[0] == "fastdgm":
+                mods += [f"{mods[0]}.{a.name}" for a in node.names if a.name != "*"]
+        else:
+            continue
+        private = [m for m in mods if m.split(".")[0] == "fastdgm"
+                   and any(p.startswith("_") for p in m.split(".")[1:])]
+        if private:
+            found.append((node.lineno, private[0]))
+    return found
+
+
+def test_benchmarks_import_no_private_fastdgm_module_or_name():
+    """benchmarks/*.py reach the package by public modules and names only (internals they
+    genuinely time or instrument are in :mod:`fastdgm.bench.internals`)."""
+    bad = {}
+    for path in _benchmark_files():
+        found = _private_imports(ast.parse(path.read_text(encoding="utf-8")))
+        if found:
+            bad[path.name] = found
+    assert not bad, f"private fastdgm imports in benchmarks/: {bad}"
+
+
+def test_the_private_import_check_finds_them():
+    src = """
+import fastdgm.kernels._threshold
+from fastdgm.models import _treemix_em as tm
+from fastdgm.models._cooccurrence import choose_method
+from fastdgm.models.hclt import _helper
+import numpy._core
+from fastdgm.models import pairwise_counts
+from fastdgm.bench.internals import PairCounter
+"""
+    assert [line for line, _ in _private_imports(ast.parse(src))] == [2, 3, 4, 5]
+
+
 def test_calls_per_round_fills_min_time():
     calls = []
     clock = iter(range(10**6))

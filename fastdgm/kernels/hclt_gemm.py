@@ -30,11 +30,10 @@ threads.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from .hclt import _emit, _scale, _absorb, _root_ll, _root_posteriors, _ratio, _posterior, _zero_lane
 from .likelihood import SERIAL_WORK
-from .parallel import parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, serial_kernel
 
 __all__ = ["GEMM_MIN_K", "F32_MIN_K", "PRECISIONS", "prefer_gemm", "check_precision", "estep_dtype",
            "gemm_block_rows", "gemm_lanes", "log_prob_gemm", "em_stats_gemm"]
@@ -108,15 +107,16 @@ def _upward_gemm(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, ll, log
     _root_ll(prior, lam, order[0], nb, logs, prod, ll)
 
 
-@parallel_kernel(serial_below=SERIAL_WORK, error_model="numpy")
-def log_prob_gemm(X, miss, order, parent, prior, Tt, E, B, out):
-    """out[i] = log P(x_i) (marginal over the entries flagged in ``miss``), blocks of B rows."""
+@chunked_kernel(items="min((X.shape[0] + B - 1) // B, 64)", serial_below=SERIAL_WORK, error_model="numpy")
+def log_prob_gemm(c, start, stop, X, miss, order, parent, prior, Tt, E, B, out):
+    """out[i] = log P(x_i) (marginal over the entries flagged in ``miss``), blocks of B rows;
+    lanes ``[start, stop)`` of min(blocks, 64), lane l taking the blocks l, l + L, ..."""
     n = X.shape[0]
     d = order.shape[0]
     K = prior.shape[0]
     nblk = (n + B - 1) // B
     L = min(nblk, 64)
-    for lane in prange(L):
+    for lane in range(start, stop):
         lam = np.empty((d, B, K), Tt.dtype)
         msg = np.empty((d, B, K), Tt.dtype)
         ll = np.empty(B)
@@ -128,20 +128,20 @@ def log_prob_gemm(X, miss, order, parent, prior, Tt, E, B, out):
             _upward_gemm(X, miss, i0, nb, order, parent, prior, Tt, E, lam, msg, ll, logs, prod)
             for b in range(nb):
                 out[i0 + b] = ll[b]
-    return out
 
 
-@parallel_kernel(serial_below=SERIAL_WORK, error_model="numpy")
-def em_stats_gemm(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
+@chunked_kernel(items="G.shape[0]", serial_below=SERIAL_WORK, error_model="numpy")
+def em_stats_gemm(c, start, stop, X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
     """The statistics of :func:`fastdgm.kernels.hclt.em_stats` (same arrays, same meaning:
-    G times T are the expected pair counts), by three GEMMs per node and block of B rows."""
+    G times T are the expected pair counts), by three GEMMs per node and block of B rows;
+    lanes ``[start, stop)`` of G.shape[0], each writing only its own G, S, ll entries."""
     n, d = X.shape
     K = prior.shape[0]
     L = G.shape[0]
     nblk = (n + B - 1) // B
     nomiss = np.zeros((0, 0), dtype=np.uint8)
     root = order[0]
-    for lane in prange(L):
+    for lane in range(start, stop):
         _zero_lane(G, S, lane)
         lam = np.empty((d, B, K), Tt.dtype)
         msg = np.empty((d, B, K), Tt.dtype)
@@ -160,22 +160,21 @@ def em_stats_gemm(X, w, order, parent, prior, T, Tt, E, B, G, S, ll):
             _upward_gemm(X, nomiss, i0, nb, order, parent, prior, Tt, E, lam, msg, lb, logs, prod)
             acc = _root_posteriors(X, w, i0, nb, root, prior, lam, lb, wb, S, lane, acc)
             for tt in range(1, d):
-                c = order[tt]
-                p = parent[c]
+                ch = order[tt]
+                p = parent[ch]
                 for b in range(nb):
                     if wb[b] == 0.0:
                         for k in range(K):
                             R[b, k] = 0.0
                             WR[b, k] = 0.0
                     else:
-                        _ratio(lam, msg, p, c, b, wb[b], R, WR, b)
-                np.dot(R[:nb], T[c], H[:nb])
-                np.dot(WR[:nb].T, lam[c, :nb], P)
+                        _ratio(lam, msg, p, ch, b, wb[b], R, WR, b)
+                np.dot(R[:nb], T[ch], H[:nb])
+                np.dot(WR[:nb].T, lam[ch, :nb], P)
                 for u in range(K):
                     for v in range(K):
-                        G[lane, c, u, v] += P[u, v]
+                        G[lane, ch, u, v] += P[u, v]
                 for b in range(nb):
                     if wb[b] != 0.0:
-                        _posterior(X, i0, lam, H, b, c, b, wb[b], S, lane)
+                        _posterior(X, i0, lam, H, b, ch, b, wb[b], S, lane)
         ll[lane] = acc
-    return G

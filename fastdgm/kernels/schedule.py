@@ -22,19 +22,16 @@ The rule: kernels do not write this loop. A kernel is the body of one chunk,
 ``def body(c, start, stop, *arrays)`` (items ``[start, stop)`` of chunk ``c``; ``c`` indexes
 per-chunk partial outputs), decorated with
 :func:`~fastdgm.kernels.parallel.chunked_kernel`, which generates the loop above around it
-(the body inlined into the parallel loop). ``prange`` stays only where the parallel loop is
-not a set of independent chunks, or where converting it would clash with work on other
-branches at the time of the change:
+(the body inlined into the parallel loop); the lanes of ``hclt_gemm`` and the
+per-component / per-column loops of ``treemix`` are chunks like any other. ``prange`` stays
+only where the parallel loop is not a set of independent chunks:
 
 - the Gibbs site layouts (``*_sweeps_sites``): a ``prange`` inside the sequential sweep and
   colour loops, one barrier per colour;
 - ``mrf_exact.enum_log_partition``: per-block partials reduced inside the kernel, which
   returns (log Z, mean);
 - ``bayesnet.family_scores``: every block of candidates reads one O(n) array computed before
-  the loop (a body would recompute it per chunk);
-- the lanes of ``hclt_gemm`` and ``treemix.sparse_pair_counts`` / ``binary_pair_tables`` /
-  ``counts_mutual_info``: loops over lanes, components or columns, convertible by their
-  header line once the branches that edit those functions are merged.
+  the loop (a body would recompute it per chunk).
 """
 from __future__ import annotations
 

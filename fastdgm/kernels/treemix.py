@@ -14,9 +14,8 @@ Slow numpy references are in :mod:`fastdgm.slow.treemix`.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .parallel import chunked_kernel, parallel_kernel, serial_kernel
+from .parallel import chunked_kernel, serial_kernel
 from .likelihood import CHUNK, SERIAL_WORK
 from .rng import uniform
 from .levels import logsumexp
@@ -80,15 +79,15 @@ def dirichlet_responsibilities(c, start, stop, key, row0, out):
             out[i, k] /= s
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def sparse_pair_counts(indptr, indices, W, G):
+@chunked_kernel(items="W.shape[0]", serial_below=SERIAL_WORK)
+def sparse_pair_counts(c, start, stop, indptr, indices, W, G):
     """G[k, a, b] += sum_i W[k, i] over rows i whose active set (indices[indptr[i]:indptr[i+1]],
     ascending) holds both a <= b: the weighted co-occurrence counts of the 1s of binary data,
     upper triangle and diagonal only. Parallel over components, rows summed in order inside
-    each: bit-identical for any number of threads. O(sum_i nnz_i^2 / 2) per component."""
-    K = W.shape[0]
+    each (components ``[start, stop)`` here): bit-identical for any number of threads.
+    O(sum_i nnz_i^2 / 2) per component."""
     n = indptr.shape[0] - 1
-    for k in prange(K):
+    for k in range(start, stop):
         Gk = G[k]
         Wk = W[k]
         for i in range(n):
@@ -101,17 +100,17 @@ def sparse_pair_counts(indptr, indices, W, G):
                 row = Gk[indices[p]]
                 for q in range(p, e):
                     row[indices[q]] += wi
-    return G
 
 
-@parallel_kernel(serial_below=SERIAL_WORK)
-def binary_pair_tables(G, total, flip, N):
+@chunked_kernel(items="G.shape[1]", serial_below=SERIAL_WORK)
+def binary_pair_tables(c, start, stop, G, total, flip, N):
     """Joint counts N[k, a, b] (2, 2) of binary data from the co-occurrences of its 1s,
     G[k, min(a, b), max(a, b)] (upper triangle and diagonal, as ``sparse_pair_counts``
     leaves them), of the total weights total[k]; the states of a column with flip[a] set are
-    swapped back. Differences that round below 0 are clipped to 0."""
+    swapped back (rows a in ``[start, stop)`` here). Differences that round below 0 are
+    clipped to 0."""
     K, d, _ = G.shape
-    for a in prange(d):
+    for a in range(start, stop):
         for k in range(K):
             Gk = G[k]
             sa = Gk[a, a]
@@ -125,6 +124,5 @@ def binary_pair_tables(G, total, flip, N):
                 o[1 ^ fa, fb] = max(sa - g, 0.0)
                 o[fa, 1 ^ fb] = max(sb - g, 0.0)
                 o[fa, fb] = max((total[k] - sa - sb) + g, 0.0)
-    return N
 
 
