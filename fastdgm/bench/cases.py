@@ -158,7 +158,7 @@ def _gibbs_potts(L, C, chains=4, sweeps=10, threads=1, beta=0.6) -> Timed:
 
 def _grid(**axes) -> tuple[dict, ...]:
     """Every combination of the given sizes."""
-    out = [{}]
+    out: list[dict] = [{}]
     for k, vs in axes.items():
         out = [{**p, k: v} for p in out for v in vs]
     return tuple(out)

@@ -50,7 +50,7 @@ def embedded_timings(quick: bool = True, kernels=None, progress: bool = False) -
     from .._progress import Progress
 
     wanted = None if kernels is None else set(kernels)
-    records = []
+    records: list[dict] = []
     repeat, min_time = timing_plan(quick)
     suite = [c for c in CASES.values() if wanted is None or c.kernel in wanted]
     with Progress(sum(len(c.points(quick)) for c in suite), unit="timings", enabled=progress, desc="bench") as bar:

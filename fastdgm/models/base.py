@@ -442,7 +442,7 @@ def load(path: PathLike) -> Model:
     if any(k.startswith("table__") for k in params):     # a model fitted on a table, with its encoder
         from ._contract import table_model
 
-        return table_model().from_params({"__model__": np.asarray(name), **params})  # type: ignore[return-value]
+        return table_model().from_params({"__model__": np.asarray(name), **params})
     if name not in _MODELS:
         raise ValueError(f"{os.fspath(path)}: unknown model type {name!r} (known: "
                          f"{', '.join(sorted(_MODELS))})")
