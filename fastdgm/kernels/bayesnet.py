@@ -295,16 +295,22 @@ def closure(adj, reach):
                     tail += 1
     if tail < d:
         return False
-    reach[:, :] = False
     for t in range(d - 1, -1, -1):
-        v = order[t]
-        for c in range(d):
-            if adj[v, c]:
-                reach[v, c] = True
-                for b in range(d):
-                    if reach[c, b]:
-                        reach[v, b] = True
+        _rebuild_row(adj, reach, order[t])
     return True
+
+
+@serial_kernel(inline="always")
+def _rebuild_row(adj, reach, v):
+    """reach[v] from the rows of v's children (already right): each child and what it reaches."""
+    d = adj.shape[0]
+    reach[v, :] = False
+    for c in range(d):
+        if adj[v, c]:
+            reach[v, c] = True
+            for b in range(d):
+                if reach[c, b]:
+                    reach[v, b] = True
 
 
 @serial_kernel
@@ -338,13 +344,7 @@ def drop_reach(adj, reach, x):
     while head < tail:
         a = ready[head]
         head += 1
-        reach[a, :] = False
-        for c in range(d):
-            if adj[a, c]:
-                reach[a, c] = True
-                for b in range(d):
-                    if reach[c, b]:
-                        reach[a, b] = True
+        _rebuild_row(adj, reach, a)
         for p in range(d):
             if adj[p, a] and inset[p]:
                 left[p] -= 1

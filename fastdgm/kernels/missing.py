@@ -45,6 +45,20 @@ def _masked_scores(X, M, i, T, logw, acc):
                 acc[k] += t[k]
 
 
+@serial_kernel(inline="always")
+def _copy_row_and_draw_component(X, i, acc, K, wk, zkey, out, lp):
+    """The start of a fill of row i from its components' scores acc (K,) (log weight plus
+    log-likelihood of the observed entries): lp[i] = log P(observed), out[i] = X[i], and the
+    component drawn from P(z | observed) by thresholding (-1 if the row has probability 0)."""
+    lp[i] = logsumexp(acc, K)
+    for j in range(X.shape[1]):
+        out[i, j] = X[i, j]
+    if lp[i] == -np.inf:
+        return -1
+    s = softmax_weights(acc, K, wk)
+    return threshold_weights(wk, K, s, uniform(zkey, i))
+
+
 @chunked_kernel(items="X.shape[0]", chunk=CHUNK, serial_below=SERIAL_WORK)
 def mixture_missing_log_prob(c, start, stop, X, M, T, logw, out):
     """out[i] = log sum_k w_k prod_{j observed} P_k(x_ij): the missing entries summed out."""
@@ -67,13 +81,9 @@ def mixture_fill(c, start, stop, X, M, T, logw, levels, key, out, lp):
     wk = np.empty(K)
     for i in range(start, stop):
         _masked_scores(X, M, i, T, logw, acc)
-        lp[i] = logsumexp(acc, K)
-        for j in range(d):
-            out[i, j] = X[i, j]
-        if lp[i] == -np.inf:
+        z = _copy_row_and_draw_component(X, i, acc, K, wk, zkey, out, lp)
+        if z < 0:
             continue
-        s = softmax_weights(acc, K, wk)
-        z = threshold_weights(wk, K, s, uniform(zkey, i))
         for j in range(d):
             if M[i, j]:
                 out[i, j] = threshold_levels(levels[z, j], uniform(key, i * d + j))
@@ -160,13 +170,9 @@ def tree_fill(c, start, stop, X, M, cond, kparent, order, logw, key, out, lp):
     wc = np.empty(C)
     for i in range(start, stop):
         _tree_scores(X, M, i, cond, kparent, order, logw, beta, tmp, acc)
-        lp[i] = logsumexp(acc, K)
-        for j in range(d):
-            out[i, j] = X[i, j]
-        if lp[i] == -np.inf:
+        z = _copy_row_and_draw_component(X, i, acc, K, wk, zkey, out, lp)
+        if z < 0:
             continue
-        s = softmax_weights(acc, K, wk)
-        z = threshold_weights(wk, K, s, uniform(zkey, i))
         if z != K - 1:   # beta holds the last tree's messages: redo the pass of tree z
             _tree_upward(X, M, i, cond[z], kparent[z], order[z], beta, tmp)
         cz = cond[z]
