@@ -11,8 +11,10 @@ from fastdgm._rng import make_key
 from fastdgm.models._tables import levels as _levels
 from fastdgm.slow import likelihood as slow
 
-# (n, d, C): single row, single column, ragged 4-row tail, more than one chunk, C > 256
-SHAPES = [(1, 1, 2), (7, 3, 2), (37, 5, 3), (4099, 4, 5), (9000, 3, 300)]
+# (n, d, C): single row, single column, ragged 4-row tail, more than one chunk, C > 256, a table
+# above K.FACTORIZED_L1_TABLE (factorized_log_prob's column-blocked walk: ragged row block and
+# column tail)
+SHAPES = [(1, 1, 2), (7, 3, 2), (37, 5, 3), (4099, 4, 5), (9000, 3, 300), (1100, 19, 256)]
 DTYPES = [np.uint8, np.uint16]
 
 
@@ -58,9 +60,10 @@ def test_factorized_log_prob(n, d, C, dt, twin):
 
 
 @pytest.mark.parametrize("twin", TWINS)
-def test_factorized_log_prob_minus_inf_never_nan(twin):
-    rng, X = _data(500, 6, 3, np.uint8)
-    logp = _log_table(rng, (6, 3), zeros=True)
+@pytest.mark.parametrize("d,C", [(6, 3), (17, 300)])     # row-wise and column-blocked walks
+def test_factorized_log_prob_minus_inf_never_nan(twin, d, C):
+    rng, X = _data(500, d, C, np.uint16)
+    logp = _log_table(rng, (d, C), zeros=True)
     out = np.empty(500)
     getattr(K.factorized_log_prob, twin)(X, logp, out)
     ref = slow.factorized_log_prob(X, logp)
