@@ -255,6 +255,10 @@ FDGM_AVX2 static inline __attribute__((always_inline)) __m256d fdgm_sums_of_4_bl
     return _mm256_add_pd(t[0], t[1]);
 }
 
+#ifndef FDGM_PREFETCH_GROUPS
+#define FDGM_PREFETCH_GROUPS 1
+#endif
+
 /* fdgm_draw_rows_blocks on the AVX2 path: 4 rows at a time */
 FDGM_AVX2 static int64_t fdgm_draw_rows_blocks_avx2(const double* P, int64_t rows, int64_t C, uint64_t key,
                                                     uint64_t c0, int64_t* out, double* bs)
@@ -265,10 +269,15 @@ FDGM_AVX2 static int64_t fdgm_draw_rows_blocks_avx2(const double* P, int64_t row
     double u[4];
     for (i = 0; i + 4 <= rows; i += 4, z = _mm256_add_epi64(z, step)) {
         const double* p = P + i * C;
+        /* the rows FDGM_PREFETCH_GROUPS groups ahead (else these rows again: no read past the end) */
+        const double* pf = p + (i + 4 * (FDGM_PREFETCH_GROUPS + 1) <= rows ? 4 * C * FDGM_PREFETCH_GROUPS : 0);
         __m256i signs = _mm256_setzero_si256();
         _mm256_storeu_pd(u, fdgm_mix_uniform_x4(z));
-        for (j = 0; j < 4 * nbr; j += 4)
+        for (j = 0; j < 4 * nbr; j += 4) {
+            for (int l = 0; l < 4 * FDGM_BLOCK; l += 8)
+                __builtin_prefetch(pf + FDGM_BLOCK * j + l);
             _mm256_storeu_pd(bs + j, fdgm_sums_of_4_blocks(p + FDGM_BLOCK * j, &signs));
+        }
         if (_mm256_movemask_pd(_mm256_castsi256_pd(signs))) {
             nbad += fdgm_draw_rows_portable(p, 4, C, key, c0 + (uint64_t)i, out + i, bs);
             continue;
