@@ -255,9 +255,18 @@ FDGM_AVX2 static inline __attribute__((always_inline)) __m256d fdgm_sums_of_4_bl
     return _mm256_add_pd(t[0], t[1]);
 }
 
-#ifndef FDGM_PREFETCH_GROUPS
-#define FDGM_PREFETCH_GROUPS 1
-#endif
+/* software prefetch of the AVX2 kernels, in groups of 4 rows ahead (measured on Zen 3 under
+ * load: the block kernel at C = 256 1.36-1.41x -> 1.21-1.22x P.sum(), the lanes kernel at
+ * C = 32 1.22-1.43x -> 1.14-1.19x) */
+#define FDGM_BLOCKS_PREFETCH_GROUPS 1
+#define FDGM_LANES_PREFETCH_GROUPS 2
+
+/* the rows of C weights `groups` groups of 4 after p (row i of `rows`); p itself where that
+ * would pass the last row, so a prefetch never reads past the end */
+static inline const double* fdgm_rows_ahead(const double* p, int64_t i, int64_t rows, int64_t C, int groups)
+{
+    return p + (i + 4 * (groups + 1) <= rows ? 4 * C * groups : 0);
+}
 
 /* fdgm_draw_rows_blocks on the AVX2 path: 4 rows at a time */
 FDGM_AVX2 static int64_t fdgm_draw_rows_blocks_avx2(const double* P, int64_t rows, int64_t C, uint64_t key,
@@ -269,8 +278,7 @@ FDGM_AVX2 static int64_t fdgm_draw_rows_blocks_avx2(const double* P, int64_t row
     double u[4];
     for (i = 0; i + 4 <= rows; i += 4, z = _mm256_add_epi64(z, step)) {
         const double* p = P + i * C;
-        /* the rows FDGM_PREFETCH_GROUPS groups ahead (else these rows again: no read past the end) */
-        const double* pf = p + (i + 4 * (FDGM_PREFETCH_GROUPS + 1) <= rows ? 4 * C * FDGM_PREFETCH_GROUPS : 0);
+        const double* pf = fdgm_rows_ahead(p, i, rows, C, FDGM_BLOCKS_PREFETCH_GROUPS);
         __m256i signs = _mm256_setzero_si256();
         _mm256_storeu_pd(u, fdgm_mix_uniform_x4(z));
         for (j = 0; j < 4 * nbr; j += 4) {
@@ -324,6 +332,9 @@ FDGM_AVX2 static inline __attribute__((always_inline)) int64_t fdgm_lanes_avx2(
     int64_t i, nbad = 0;
     for (i = 0; i + 4 <= rows; i += 4, z = _mm256_add_epi64(z, step)) {
         const double* p = P + i * C;
+        const double* pf = fdgm_rows_ahead(p, i, rows, C, FDGM_LANES_PREFETCH_GROUPS);
+        for (int l = 0; l < 4 * C; l += 8)
+            __builtin_prefetch(pf + l);
         __m256d col[4 * ((FDGM_LANES_MAX_C + 3) / 4)], pre[FDGM_LANES_MAX_C / FDGM_BLOCK], sel[FDGM_BLOCK];
         __m256d acc, target, wres, last_block, ok;
         __m256i res;
