@@ -11,6 +11,8 @@ import numpy as np
 
 from ._progress import Progress
 from ._validation import check_positive_int, check_states
+from .models._tables import distinct_rows
+from .models.em import fit_keywords
 
 __all__ = ["select", "Selection"]
 
@@ -69,7 +71,7 @@ def _settings(grid) -> list[dict]:
 
 
 def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | None = None, progress: bool = False,
-           early_stopping: int | None = None, **fit_kwargs) -> Selection:
+           early_stopping: int | None = None, dedupe: bool = False, **fit_kwargs) -> Selection:
     """Fit ``model_cls.fit(train, **setting, **fit_kwargs)`` for every setting of ``grid`` and keep
     the one with the highest mean log-likelihood on ``valid``.
 
@@ -94,6 +96,12 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
         ``valid``, stops once P iterations have passed without a gain on valid (a relative
         gain over 1e-4; or by its own stop rule, or at ``max_iter``) and returns its best
         iterate on valid (:func:`fastdgm.models.em.validation_stop`). Other models ignore it.
+    dedupe : bool
+        Fit on the distinct rows of ``train`` with their multiplicities as ``sample_weight``
+        (the same weighted likelihood, so the same fits up to rounding and to seeded starts
+        drawn per row; much faster on data with repeated rows), for models whose ``fit`` takes
+        ``sample_weight`` (not also given in ``fit_kwargs``); ``train`` in the table is then
+        the weighted mean over the distinct rows.
     **fit_kwargs
         Passed to every fit (e.g. ``rng=0``); a key may not also be in ``grid``.
 
@@ -122,6 +130,12 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
         train = check_states(train, "train", n_states=C)[0]
     if C != c_valid:
         valid = check_states(valid, "valid", n_states=C)[0]
+    weights = None
+    if dedupe and "sample_weight" not in fit_kwargs and "sample_weight" in fit_keywords(model_cls):
+        rows, counts = distinct_rows(train, np.empty(0))
+        if counts.size:                     # else (over 90% distinct) the rows as they are
+            train, weights = rows, counts
+            fit_kwargs = {**fit_kwargs, "sample_weight": weights}
     stop = None
     if early_stopping is not None and "em" in getattr(model_cls, "capabilities", ()):
         from .models.em import validation_stop
@@ -136,7 +150,9 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
                 model = model_cls.fit(train, n_states=C, **setting, **fit_kwargs)
             dt = time.perf_counter() - t0
             score = model.score(valid)
-            table.append({"params": setting, "train": model.score(train), "valid": score, "fit_seconds": dt})
+            fit_ll = (model.score(train) if weights is None else
+                      float(np.average(model.log_prob(train), weights=weights)))
+            table.append({"params": setting, "train": fit_ll, "valid": score, "fit_seconds": dt})
             if stop is not None:
                 table[-1]["n_iter"] = model.n_iter_
             if best is None or score > best_score:
