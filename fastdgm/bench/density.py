@@ -171,7 +171,8 @@ def format_density_table(rows: list[dict]) -> str:
     reference, then the fit-time ratios.
 
     First table, one cell per model: test / valid log-likelihood (nats per sample, the best
-    test value of the row in bold), the chosen setting and the seconds of the whole selection.
+    test value of the row in bold), the chosen setting (with the EM iterations of its
+    early-stopped fit, ``it``) and the seconds of the whole selection.
     Second table, per data set: fastdgm's best test log-likelihood (and its model), the
     HiddenChowLiuTree's, the published HCLT reference (:mod:`fastdgm.bench.reference`), the
     difference, the fit time of the chosen setting of the best model, and one Mixture EM
@@ -201,8 +202,9 @@ def format_density_table(rows: list[dict]) -> str:
                 cells.append("-")
                 continue
             test = f"{m['test']:.2f}"
+            its = f", {m['n_iter']} it" if m.get("n_iter") else ""
             cells.append(f"{'**' + test + '**' if m['test'] == best else test} / {m['valid']:.2f} "
-                         f"({_setting(m['params'])}; {m['select_s']:.1f} s)")
+                         f"({_setting(m['params'])}{its}; {m['select_s']:.1f} s)")
         lines.append("| " + " | ".join(cells) + " |")
     total = sum(m["select_s"] for r in rows for m in r["models"].values())
     lines.append("")
