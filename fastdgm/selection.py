@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import numpy as np
 from ._progress import Progress
 from ._validation import check_positive_int, check_states
 from .models._tables import distinct_rows
-from .models.em import fit_keywords
+from .models.em import fit_keywords, validation_stop
 
 __all__ = ["select", "Selection"]
 
@@ -138,10 +139,8 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
             fit_kwargs = {**fit_kwargs, "sample_weight": weights}
     stop = None
     if early_stopping is not None and "em" in getattr(model_cls, "capabilities", ()):
-        from .models.em import validation_stop
-
         patience = check_positive_int(early_stopping, "early_stopping")
-        stop = lambda: validation_stop(valid, patience)             # noqa: E731
+        stop = functools.partial(validation_stop, valid, patience)
     table, best, best_params, best_score = [], None, None, -np.inf
     with Progress(len(settings), unit="fits", enabled=progress, desc=f"select {model_cls.__name__}") as bar:
         for setting in settings:
