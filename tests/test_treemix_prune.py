@@ -106,3 +106,24 @@ def test_select_picks_from_the_prune_grid():
     # prune = inf scores as the Mixture with the same start
     mix = fd.Mixture.fit(X[:400], n_components=3, rng=0, max_iter=10, alpha=0.1)
     assert sel.table[2]["valid"] == pytest.approx(mix.score(X[400:]), rel=1e-11)
+
+
+@pytest.mark.parametrize("C,alpha,prune", [(2, 0.1, np.inf), (3, 0.5, 1.0), (2, 0.0, 0.0)])
+def test_mixture_start(C, alpha, prune):
+    # init="mixture": the Mixture of the same rng, as edgeless forests: the first objective is
+    # the Mixture's last, and EM only climbs from there
+    rng = np.random.default_rng(10 + C)
+    X = random_tree_mixture(3, 7, C, rng).sample(400, rng=5)
+    mix = fd.Mixture.fit(X, n_components=3, n_states=C, alpha=alpha, rng=9)
+    tm = fd.TreeMixture.fit(X, n_components=3, n_states=C, alpha=alpha, rng=9, max_iter=6, tol=0.0, prune=prune,
+                            init="mixture")
+    assert tm.objective_history_[0] == pytest.approx(mix.objective_history_[-1], rel=1e-12)
+    obj = np.asarray(tm.objective_history_)
+    assert np.all(np.diff(obj) >= -1e-12 * np.abs(obj[:-1]))
+    if prune == np.inf:   # every iterate stays a mixture of product components
+        flat = np.all(np.abs(tm.log_cond - tm.log_cond[:, :, :1, :]) <= 1e-12, axis=(2, 3))
+        assert flat.all()
+    else:
+        assert obj[-1] > obj[0]
+    with pytest.raises(ValueError, match="init"):
+        fd.TreeMixture.fit(X, n_components=2, init="kmeans")

@@ -102,3 +102,30 @@ def prune_tree(Nt: np.ndarray, parent: np.ndarray, lc: np.ndarray, alpha: float,
     delta = float((marg_score[drop] - edge_score[drop]).sum()) - paid
     extra = -alpha * float(out[gone, 1:].sum()) - paid
     return out, pseudo, delta, extra
+
+
+def mixture_start(cls, data, key, restart: int, alpha: float, setup: dict, n_components: int, shrink: float,
+                  prune: float):
+    """The start of a ``TreeMixture`` restart from :class:`fastdgm.Mixture`'s EM: the Mixture
+    fitted on ``data`` from the same restart key (so from the same random responsibilities as
+    ``Mixture.fit`` with the same ``rng``), with its default ``max_iter`` and ``tol``, as a
+    tree mixture whose every edge is pruned (each tree a star from variable 0 whose tables hold
+    the component's marginals in every row): the same likelihood and objective. Its first
+    TreeMixture M-step then grows the edges that pay their penalty."""
+    from .._progress import Progress
+    from . import em
+    from .mixture import Mixture
+
+    msetup = Mixture._em_setup(data, alpha=alpha, n_components=n_components)
+    mix = Mixture._em_start(data, key, restart, alpha, msetup, n_components=n_components)
+    with Progress(1, enabled=False) as bar:
+        mix = em._iterate(mix, data, alpha, em.MAX_ITER, em.TOL, msetup.get("context", {}), bar)[0]
+    K, d, C = mix.log_components.shape
+    parents = np.zeros((K, d), dtype=np.int64)
+    parents[:, 0] = -1
+    lc = np.repeat(mix.log_components[:, :, None, :], C, axis=2)
+    self = cls._from_log(mix.log_weights, parents, lc)
+    # the prior counts each child's marginal once, as a root's (no edge kept: no penalty)
+    extra = -alpha * float(lc[:, 1:, 1:].sum()) if alpha > 0 else 0.0
+    self._shrink, self._prune, self._extra_prior = shrink, prune, extra
+    return self

@@ -18,6 +18,7 @@ from ..kernels import treemix as _tk
 from . import em
 from ._tables import levels
 from ._treemix_em import PairCounter, _prior, e_step_statistics, initial_statistics, m_step
+from ._treemix_prune import mixture_start
 from ._trees import tree_order
 from .base import classonlymethod, fit_data, register_model
 from .em import EMModel
@@ -265,7 +266,7 @@ class TreeMixture(EMModel):
     # --- EM --------------------------------------------------------------------------------
     @classonlymethod
     def fit(cls, X, n_states=None, *, n_components=10, alpha=1.0, rng=None, max_iter=em.MAX_ITER, tol=em.TOL,
-            n_init=1, sample_weight=None, progress=False, shrink=0.0, prune=0.0):
+            n_init=1, sample_weight=None, progress=False, shrink=0.0, prune=0.0, init="random"):
         """Fit by EM (Meila & Jordan 2000), MAP with a Dirichlet smoothing prior.
 
         Initialisation: random responsibilities (Dirichlet(1) rows drawn from the key of
@@ -324,6 +325,12 @@ class TreeMixture(EMModel):
             once in the prior like a root's, and the objective subtracts the penalty of each
             kept edge. ``inf`` drops every edge: the fit is :class:`fastdgm.Mixture`'s with the
             same ``alpha`` and ``rng``. 0 keeps every tree whole.
+        init : {"random", "mixture"}, default "random"
+            The start of each restart: "random" as above; "mixture" fits a
+            :class:`fastdgm.Mixture` first (same ``alpha``, the same restart key as
+            ``Mixture.fit`` with this ``rng``, its default ``max_iter`` and ``tol``) and starts
+            from it as a mixture of edgeless forests (same likelihood), so the fit's objective
+            is at least the Mixture's; ``max_iter`` then counts the tree mixture's iterations.
 
         Returns
         -------
@@ -332,16 +339,18 @@ class TreeMixture(EMModel):
         X, C = fit_data(X, n_states)
         return em.fit(cls, em.InMemory(X, C, sample_weight), n_components=n_components, alpha=alpha,
                       rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress, shrink=shrink,
-                      prune=prune)
+                      prune=prune, init=init)
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_components, shrink=0.0, prune=0.0) -> dict:  # type: ignore[override]
+    def _em_check(cls, *, n_components, shrink=0.0, prune=0.0, init="random") -> dict:  # type: ignore[override]
+        if not isinstance(init, str) or init not in ("random", "mixture"):
+            raise ValueError(f"init must be 'random' or 'mixture', got {init!r}")
         return {"n_components": check_positive_int(n_components, "n_components"),
-                "shrink": check_scalar(shrink, "shrink", minimum=0.0), "prune": _check_prune(prune)}
+                "shrink": check_scalar(shrink, "shrink", minimum=0.0), "prune": _check_prune(prune), "init": init}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_components, shrink=0.0, prune=0.0) -> dict:  # type: ignore[override]
+    def _em_setup(cls, data, *, alpha, n_components, shrink=0.0, prune=0.0, init="random") -> dict:  # type: ignore[override]
         if data.n_states != 2:
             return {}
         # binary counts are taken on the sparser side of each column: the flips are decided
@@ -356,14 +365,16 @@ class TreeMixture(EMModel):
         return X, PairCounter(X, n_states, flip)
 
     @classmethod
-    def _em_start(cls, data, key, restart, alpha, setup, *, n_components, shrink=0.0, prune=0.0):
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_components, shrink=0.0, prune=0.0, init="random"):
+        if init == "mixture":
+            return mixture_start(cls, data, key, restart, alpha, setup, n_components, shrink, prune)
         task = ("initial", cls, {"n_states": data.n_states, "key": int(cls._restart_key(key, restart)),
                                  "context": setup.get("context", {}), "hyper": {"n_components": n_components}})
         return cls.from_statistics(data.reduce(task), alpha=alpha, shrink=shrink, prune=prune)
 
     @classmethod
     def _em_initial(cls, block, n_states, key, start, w, *, n_components, shrink=0.0,
-                    prune=0.0) -> dict:  # type: ignore[override]
+                    prune=0.0, init="random") -> dict:  # type: ignore[override]
         X, counter = block
         return initial_statistics(counter, X, n_components, w if w.size else np.ones(X.shape[0]), key, start)
 
