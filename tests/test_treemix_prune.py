@@ -108,16 +108,20 @@ def test_select_picks_from_the_prune_grid():
     assert sel.table[2]["valid"] == pytest.approx(mix.score(X[400:]), rel=1e-11)
 
 
-@pytest.mark.parametrize("C,alpha,prune", [(2, 0.1, np.inf), (3, 0.5, 1.0), (2, 0.0, 0.0)])
-def test_mixture_start(C, alpha, prune):
+@pytest.mark.parametrize("C,alpha,prune,shrink", [(2, 0.1, np.inf, 0.0), (3, 0.5, 1.0, 0.0), (2, 0.0, 0.0, 0.0),
+                                                  (2, 0.1, 1.0, 20.0), (3, 0.0, 0.5, 5.0)])
+def test_mixture_start(C, alpha, prune, shrink):
     # init="mixture": the Mixture of the same rng, as edgeless forests: the first objective is
     # the Mixture's last, and EM only climbs from there
     rng = np.random.default_rng(10 + C)
     X = random_tree_mixture(3, 7, C, rng).sample(400, rng=5)
     mix = fd.Mixture.fit(X, n_components=3, n_states=C, alpha=alpha, rng=9)
     tm = fd.TreeMixture.fit(X, n_components=3, n_states=C, alpha=alpha, rng=9, max_iter=6, tol=0.0, prune=prune,
-                            init="mixture")
-    assert tm.objective_history_[0] == pytest.approx(mix.objective_history_[-1], rel=1e-12)
+                            init="mixture", shrink=shrink)
+    # the start's objective: the Mixture's plus the shrinkage term s Q(x_j = v) log P_k(x_j = v)
+    q = np.stack([np.bincount(X[:, j], minlength=C) for j in range(7)]) / X.shape[0]
+    term = shrink * float((q[None] * mix.log_components).sum()) / X.shape[0]
+    assert tm.objective_history_[0] == pytest.approx(mix.objective_history_[-1] + term, rel=1e-12)
     obj = np.asarray(tm.objective_history_)
     assert np.all(np.diff(obj) >= -1e-12 * np.abs(obj[:-1]))
     if prune == np.inf:   # every iterate stays a mixture of product components

@@ -144,17 +144,18 @@ def _tree_for(N, n, alpha, prev_parent, parents, lc, k, Q=None, shrink=0.0, pena
     def tables(parent):
         pseudo = None if Q is None else shrink_cells(Q, parent, shrink)
         tab, score = _tables_and_score(Nt, parent, alpha, pseudo)
-        extra = 0.0
+        extra, forest = 0.0, parent
         if penalty is not None:
-            tab, pseudo, delta, extra = prune_tree(Nt, parent, tab, alpha, penalty, pseudo, Q, shrink)
+            tab, pseudo, delta, extra, forest = prune_tree(Nt, parent, tab, alpha, penalty, pseudo, Q, shrink)
             score += delta
-        return tab, score, pseudo, extra
+        return tab, score, pseudo, extra, forest
 
     _, parent = chow_liu_from_counts(Nt, n, True)
-    tab, score, pseudo, extra = tables(parent)
+    tab, score, pseudo, extra, forest = tables(parent)
     if prev_parent is not None and not np.array_equal(parent, prev_parent):
-        tab_old, score_old, pseudo_old, extra_old = tables(prev_parent)
-        if score_old > score:
+        tab_old, score_old, pseudo_old, extra_old, forest_old = tables(prev_parent)
+        # the same forest is the same model: the new tree, whatever the rounding of the scores
+        if score_old > score and not np.array_equal(forest_old, forest):
             parent, tab, pseudo, extra = prev_parent, tab_old, pseudo_old, extra_old
     parents[k] = parent
     lc[k] = tab

@@ -70,11 +70,14 @@ def prune_tree(Nt: np.ndarray, parent: np.ndarray, lc: np.ndarray, alpha: float,
         The correction of the prior term alpha * (every cell of every table, a root's row 0
         once): minus alpha times the rows 1.. of each pruned table (counted once, as a root),
         minus ``penalty`` times the number of kept edges.
+    forest : ndarray, int64, shape (d,)
+        ``parent`` with -1 for every pruned child: two trees with the same forest give the same
+        model (and the same score up to rounding).
     """
     d, C, _ = lc.shape
     ch = np.flatnonzero(parent >= 0)
     if ch.size == 0:
-        return lc, pseudo, 0.0, 0.0
+        return lc, pseudo, 0.0, 0.0, parent
     edge = Nt[parent[ch], :, ch, :]                                   # (m, C, C)
     marg = np.diagonal(Nt[ch, :, ch, :], axis1=1, axis2=2).copy()     # (m, C)
     mpseudo = None
@@ -91,7 +94,7 @@ def prune_tree(Nt: np.ndarray, parent: np.ndarray, lc: np.ndarray, alpha: float,
     kept = int(ch.size - drop.sum())
     paid = penalty * kept if kept else 0.0
     if not drop.any():
-        return lc, pseudo, -paid, -paid
+        return lc, pseudo, -paid, -paid, parent
     out = lc.copy()
     gone = ch[drop]
     out[gone] = lm[drop][:, None, :]
@@ -101,7 +104,9 @@ def prune_tree(Nt: np.ndarray, parent: np.ndarray, lc: np.ndarray, alpha: float,
         pseudo[gone, 0] = mpseudo[drop]
     delta = float((marg_score[drop] - edge_score[drop]).sum()) - paid
     extra = -alpha * float(out[gone, 1:].sum()) - paid
-    return out, pseudo, delta, extra
+    forest = parent.copy()
+    forest[gone] = -1
+    return out, pseudo, delta, extra, forest
 
 
 def mixture_start(cls, data, key, restart: int, alpha: float, setup: dict, n_components: int, shrink: float,
@@ -111,7 +116,9 @@ def mixture_start(cls, data, key, restart: int, alpha: float, setup: dict, n_com
     ``Mixture.fit`` with the same ``rng``), with its default ``max_iter`` and ``tol``, as a
     tree mixture whose every edge is pruned (each tree a star from variable 0 whose tables hold
     the component's marginals in every row): the same likelihood and objective. Its first
-    TreeMixture M-step then grows the edges that pay their penalty."""
+    TreeMixture M-step then grows the edges that pay their penalty. The objective's extra terms
+    (``_extra_prior``) are those of such a forest: each table's prior once, the shrinkage
+    term s Q(x_j) log P_k(x_j) of each table."""
     from .._progress import Progress
     from . import em
     from .mixture import Mixture
@@ -125,7 +132,15 @@ def mixture_start(cls, data, key, restart: int, alpha: float, setup: dict, n_com
     parents[:, 0] = -1
     lc = np.repeat(mix.log_components[:, :, None, :], C, axis=2)
     self = cls._from_log(mix.log_weights, parents, lc)
-    # the prior counts each child's marginal once, as a root's (no edge kept: no penalty)
+    # the prior counts each child's marginal once, as a root's (no edge kept: no penalty); the
+    # shrinkage term of each table is s Q(x_j = v) log P_k(x_j = v), Q the data's marginals
     extra = -alpha * float(lc[:, 1:, 1:].sum()) if alpha > 0 else 0.0
+    if shrink > 0:
+        from .factorized import Factorized
+
+        stats = data.reduce(("suff", Factorized, {"n_states": C, "weighted": True}))
+        q = stats["counts"] / float(stats["total"])                                   # (d, C)
+        with np.errstate(invalid="ignore"):
+            extra += shrink * float(np.where(q[None] > 0, q[None] * mix.log_components, 0.0).sum())
     self._shrink, self._prune, self._extra_prior = shrink, prune, extra
     return self

@@ -206,7 +206,8 @@ def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0, prune=0.0):
         lc, score, cut = forest(parent)
         if prev_parents is not None and not np.array_equal(parent, prev_parents[k]):
             lc_old, score_old, cut_old = forest(prev_parents[k])
-            if score_old > score:
+            same = np.array_equal(np.where(cut_old, -1, prev_parents[k]), np.where(cut, -1, parent))
+            if score_old > score and not same:
                 parent, lc, cut = prev_parents[k].copy(), lc_old, cut_old
         parents[k] = parent
         logcond[k] = lc
