@@ -118,7 +118,7 @@ class TreeMixture(EMModel):
                  {"n_components": [5, 10, 20] if d <= 120 else [5, 10], "alpha": [0.1],
                   "shrink": list(DENSITY_SHRINK), "max_iter": [50]},
                  {"n_components": [50], "alpha": [0.1], "init": ["mixture"], "prune": [DENSITY_PRUNE],
-                  "shrink": [10.0], "max_iter": [5]}],
+                  "shrink": [10.0], "max_iter": [3]}],
                 {"rng": 0})
 
     def __init__(self, weights, parents, probs):
