@@ -81,7 +81,7 @@ def prune_tree(Nt: np.ndarray, parent: np.ndarray, lc: np.ndarray, alpha: float,
     edge = Nt[parent[ch], :, ch, :]                                   # (m, C, C)
     marg = np.diagonal(Nt[ch, :, ch, :], axis1=1, axis2=2).copy()     # (m, C)
     mpseudo = None
-    if pseudo is not None:
+    if pseudo is not None and Q is not None:
         mpseudo = shrink * np.diagonal(Q[ch, ch], axis1=1, axis2=2)     # s Q(x_j), (m, C)
         edge = edge + pseudo[ch]
         marg = marg + mpseudo

@@ -380,8 +380,8 @@ class TreeMixture(EMModel):
         return cls.from_statistics(data.reduce(task), alpha=alpha, shrink=shrink, prune=prune)
 
     @classmethod
-    def _em_initial(cls, block, n_states, key, start, w, *, n_components, shrink=0.0,
-                    prune=0.0, init="random") -> dict:  # type: ignore[override]
+    def _em_initial(cls, block, n_states, key, start, w, *, n_components, shrink=0.0,  # type: ignore[override]
+                    prune=0.0, init="random") -> dict:
         X, counter = block
         return initial_statistics(counter, X, n_components, w if w.size else np.ones(X.shape[0]), key, start)
 
