@@ -1,6 +1,8 @@
 """Model selection on a validation split: fit every setting of a grid, keep the best on valid."""
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -9,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from ._progress import Progress
-from ._validation import check_states
+from ._validation import check_positive_int, check_states
+from .models._tables import distinct_rows
+from .models.em import fit_keywords, validation_stop
 
 __all__ = ["select", "Selection"]
 
@@ -26,7 +30,8 @@ class Selection:
         Its setting of the grid.
     table : list of dict
         One row per setting, in grid order: the setting's parameters and ``train`` / ``valid``
-        mean log-likelihoods (nats per sample) and ``fit_seconds``.
+        mean log-likelihoods (nats per sample) and ``fit_seconds``; with ``early_stopping``,
+        ``n_iter`` too (EM iterations of the returned iterate, for models fitted by EM).
     """
 
     best: Any
@@ -67,7 +72,7 @@ def _settings(grid) -> list[dict]:
 
 
 def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | None = None, progress: bool = False,
-           **fit_kwargs) -> Selection:
+           early_stopping: int | None = None, dedupe: bool = False, **fit_kwargs) -> Selection:
     """Fit ``model_cls.fit(train, **setting, **fit_kwargs)`` for every setting of ``grid`` and keep
     the one with the highest mean log-likelihood on ``valid``.
 
@@ -86,6 +91,18 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
         C, shared by both splits (default: the larger ``max + 1`` of the two).
     progress : bool
         A progress bar over the settings on stderr.
+    early_stopping : int, optional
+        Patience P: every fit of a model fitted by the EM engine (``"em"`` in its
+        ``capabilities``: Mixture, TreeMixture, HiddenChowLiuTree) scores each EM iterate on
+        ``valid``, stops once P iterations have passed without a gain on valid (a relative
+        gain over 1e-4; or by its own stop rule, or at ``max_iter``) and returns its best
+        iterate on valid (:func:`fastdgm.models.em.validation_stop`). Other models ignore it.
+    dedupe : bool
+        Fit on the distinct rows of ``train`` with their multiplicities as ``sample_weight``
+        (the same weighted likelihood, so the same fits up to rounding and to seeded starts
+        drawn per row; much faster on data with repeated rows), for models whose ``fit`` takes
+        ``sample_weight`` (not also given in ``fit_kwargs``); ``train`` in the table is then
+        the weighted mean over the distinct rows.
     **fit_kwargs
         Passed to every fit (e.g. ``rng=0``); a key may not also be in ``grid``.
 
@@ -114,14 +131,29 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
         train = check_states(train, "train", n_states=C)[0]
     if C != c_valid:
         valid = check_states(valid, "valid", n_states=C)[0]
+    weights = None
+    if dedupe and "sample_weight" not in fit_kwargs and "sample_weight" in fit_keywords(model_cls):
+        rows, counts = distinct_rows(train, np.empty(0))
+        if counts.size:                     # else (over 90% distinct) the rows as they are
+            train, weights = rows, counts
+            fit_kwargs = {**fit_kwargs, "sample_weight": weights}
+    stop = None
+    if early_stopping is not None and "em" in getattr(model_cls, "capabilities", ()):
+        patience = check_positive_int(early_stopping, "early_stopping")
+        stop = functools.partial(validation_stop, valid, patience)
     table, best, best_params, best_score = [], None, None, -np.inf
     with Progress(len(settings), unit="fits", enabled=progress, desc=f"select {model_cls.__name__}") as bar:
         for setting in settings:
             t0 = time.perf_counter()
-            model = model_cls.fit(train, n_states=C, **setting, **fit_kwargs)
+            with stop() if stop is not None else contextlib.nullcontext():
+                model = model_cls.fit(train, n_states=C, **setting, **fit_kwargs)
             dt = time.perf_counter() - t0
             score = model.score(valid)
-            table.append({"params": setting, "train": model.score(train), "valid": score, "fit_seconds": dt})
+            fit_ll = (model.score(train) if weights is None else
+                      float(np.average(model.log_prob(train), weights=weights)))
+            table.append({"params": setting, "train": fit_ll, "valid": score, "fit_seconds": dt})
+            if stop is not None:
+                table[-1]["n_iter"] = model.n_iter_
             if best is None or score > best_score:
                 best, best_params, best_score = model, setting, score
             bar.update(1)

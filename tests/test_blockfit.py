@@ -38,6 +38,8 @@ EM_FITS = [(fd.Mixture, {"n_components": 3, "rng": 7, "max_iter": 30, "alpha": 0
            (fd.HiddenChowLiuTree, {"n_hidden": 3, "rng": 7, "max_iter": 8, "alpha": 0.5}),
            (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 3, "max_iter": 5, "alpha": 0.0, "init": "random"}),
            (fd.TreeMixture, {"n_components": 2, "rng": 5, "max_iter": 6, "alpha": 0.1, "shrink": 20.0}),
+           (fd.TreeMixture, {"n_components": 2, "rng": 5, "max_iter": 4, "alpha": 0.1, "shrink": 5.0, "prune": 0.5,
+                             "init": "mixture"}),
            (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 3, "max_iter": 5, "alpha": 0.1, "soften": 0.01})]
 
 

@@ -132,6 +132,8 @@ def test_fit_over_workers_equals_one_machine(client, data):
             np.testing.assert_array_equal(dist.get_params()[k], v)
     em_fits = [(fd.Mixture, {"n_components": 3, "rng": 4, "max_iter": 25}),
                (fd.TreeMixture, {"n_components": 2, "rng": 4, "max_iter": 6, "alpha": 0.5}),
+               (fd.TreeMixture, {"n_components": 2, "rng": 4, "max_iter": 4, "alpha": 0.5, "shrink": 5.0,
+                                 "prune": 0.5, "init": "mixture"}),
                (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 4, "max_iter": 6})]
     for cls, kw in em_fits:
         extra = {"dedupe": False} if cls is fd.HiddenChowLiuTree else {}

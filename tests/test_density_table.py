@@ -72,3 +72,23 @@ def test_reference_table_of_a_set_without_reference():
     line = [ln for ln in fmt([row]).splitlines() if ln.startswith("| mine | ")][1]
     assert [c.strip() for c in line.strip("|").split("|")] == ["mine", "-2.000 (Factorized)", "-", "-", "-",
                                                                "0.01", "-"]
+
+
+def test_em_selections_stop_early_on_valid_and_fit_the_distinct_rows(tmp_path, monkeypatch):
+    import fastdgm as fd
+    from fastdgm.bench import density
+    from fastdgm.density_data import load_density_benchmark
+    from fastdgm.models import em
+    from fastdgm.models._tables import distinct_rows
+
+    _write(tmp_path, "nltcs", np.random.default_rng(1))
+    monkeypatch.setattr(fd.Mixture, "density_grid",
+                        classmethod(lambda cls, n, d: ({"n_components": [2]}, {"alpha": 0.1, "rng": 0, "max_iter": 40})))
+    (row,) = density_table(tmp_path, names=["nltcs"], models=["Mixture"])
+    m = row["models"]["Mixture"]
+    train, valid, test = load_density_benchmark("nltcs", data_home=tmp_path)
+    rows, counts = distinct_rows(train, np.empty(0))
+    with em.validation_stop(valid, density.PATIENCE):
+        ref = fd.Mixture.fit(rows, n_states=2, n_components=2, alpha=0.1, rng=0, max_iter=40, sample_weight=counts)
+    assert m["n_iter"] == ref.n_iter_ and m["valid"] == ref.score(valid) and m["test"] == ref.score(test)
+    assert f"(K=2, {ref.n_iter_} it;" in format_density_table([row])

@@ -89,3 +89,34 @@ def test_treemix_density_grid_contains_the_chow_liu_grid():
         clt = fd.ChowLiuTree.density_grid(n, d)[0]
         assert {"n_components": [1], **clt} in grids
         assert "alpha" not in fixed
+
+
+def test_select_dedupe_fits_the_distinct_rows_with_their_counts():
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 2, (40, 6))
+    train = base[rng.integers(0, 40, 500)]                  # many repeats
+    valid = base[rng.integers(0, 40, 100)]
+    grid = {"alpha": [0.1, 1.0]}
+    plain = fd.select(fd.ChowLiuTree, train, valid, grid)
+    dd = fd.select(fd.ChowLiuTree, train, valid, grid, dedupe=True)
+    for a, b in zip(plain.table, dd.table):
+        assert a["params"] == b["params"]
+        np.testing.assert_allclose([b["train"], b["valid"]], [a["train"], a["valid"]], rtol=1e-12)
+    assert dd.best_params == plain.best_params
+    # the fit is that of the distinct rows weighted by their counts
+    from fastdgm.models._tables import distinct_rows
+
+    rows, counts = distinct_rows(train, np.empty(0))
+    assert rows.shape[0] < 40 + 1 and counts.sum() == 500
+    sel = fd.select(fd.Mixture, train, valid, {"n_components": [3]}, rng=0, max_iter=20, dedupe=True)
+    ref = fd.Mixture.fit(rows, n_states=2, n_components=3, rng=0, max_iter=20, sample_weight=counts)
+    np.testing.assert_array_equal(sel.best.log_components, ref.log_components)
+    assert sel.table[0]["train"] == pytest.approx(ref.score(train), rel=1e-12)
+    # rows already distinct: fitted as they are; a fixed sample_weight is kept
+    distinct = rng.integers(0, 2, (200, 12))
+    a = fd.select(fd.Factorized, distinct, valid[:, :1].repeat(12, 1), grid, dedupe=True)
+    b = fd.select(fd.Factorized, distinct, valid[:, :1].repeat(12, 1), grid)
+    assert [r["train"] for r in a.table] == [r["train"] for r in b.table]
+    w = rng.random(500)
+    c = fd.select(fd.Factorized, train, valid, grid, dedupe=True, sample_weight=w)
+    assert c.table[0]["train"] == fd.Factorized.fit(train, alpha=0.1, sample_weight=w).score(train)

@@ -35,10 +35,11 @@ def check_stepwise(batch_size, kappa, in_memory: bool) -> tuple[int, float]:
 
 
 def iterate_stepwise(model, data, alpha: float, max_iter: int, tol: float, context: dict, bar,
-                     batch_size: int, kappa: float, key: int, stopped):
+                     batch_size: int, kappa: float, key: int, stopped, monitor=None):
     """Mini-batch (stepwise) EM epochs of one restart (module docstring): (last model,
-    epoch objectives, epoch log-likelihoods, converged); ``stopped(objectives, tol)`` is the
-    engine's stop rule."""
+    epoch objectives, epoch log-likelihoods, converged, [], last epoch objective);
+    ``stopped(objectives, tol)`` is the engine's stop rule; a validation ``monitor``
+    (:mod:`._em_valid`) sees the model at the end of every epoch and may stop the loop."""
     n = data.X.shape[0]
     W = float(data.w.sum()) if data.w.size else float(n)
     obj: list[float] = []
@@ -65,7 +66,8 @@ def iterate_stepwise(model, data, alpha: float, max_iter: int, tol: float, conte
         obj.append((loglik / total) + model._log_prior(alpha) / W)
         ll.append(loglik / total)
         bar.update(1)
-        if stopped(obj, tol):
+        done = monitor is not None and monitor.seen(model)
+        if stopped(obj, tol) or done:
             converged = True
             break
-    return model, obj, ll, converged
+    return model, obj, ll, converged, [], obj[-1]

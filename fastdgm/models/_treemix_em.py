@@ -6,6 +6,7 @@ import numpy as np
 
 from ..kernels import treemix as _tk
 from ._pair_stats import PairCounter, binary_tables, chow_liu_from_counts, tree_counts, tree_score, tree_tables
+from ._treemix_prune import edge_penalty, prune_tree
 
 _COUNT_CELLS = 1 << 23   # the M-step expands at most this many binary pair counts at a time
 
@@ -83,9 +84,10 @@ def edge_cells(N: np.ndarray, parent: np.ndarray) -> np.ndarray:
     return cnt
 
 
-def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float = 0.0):
-    """Mixture weights and trees from summed :func:`pair_statistics`; also the shrinkage
-    term of the log-prior (0.0 when ``shrink`` is 0).
+def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float = 0.0, prune: float = 0.0):
+    """Mixture weights and trees from summed :func:`pair_statistics`; also the extra term
+    of the log-prior: the shrinkage term (0.0 when ``shrink`` is 0) plus the pruning
+    correction (0.0 when ``prune`` is 0).
 
     For each component: the Chow-Liu tree of its weighted counts, rooted at 0, unless the
     previous tree ``prev_parents[k]`` (with re-fitted tables) has a strictly higher MAP score
@@ -100,7 +102,11 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float 
     conditional of the whole data (the one Chow-Liu tree's tables when the edge is one of its
     edges); as s grows every component tends to the pooled conditionals along its tree. The
     tree is still the Chow-Liu tree of N_k (or the previous tree if its MAP score is higher).
-    The prior's extra term is sum of s Q(v | u) log P_k(v | u) over the cells each tree uses."""
+    The prior's extra term is sum of s Q(v | u) log P_k(v | u) over the cells each tree uses.
+
+    ``prune`` > 0: each tree (the new and the previous one alike) then drops the edges whose
+    MAP gain is at most :func:`~fastdgm.models._treemix_prune.edge_penalty` (a forest, see
+    :mod:`fastdgm.models._treemix_prune`), and the trees' scores compared are the forests'."""
     nk = np.asarray(stats["nk"], dtype=np.float64)
     pairs = stats["pairs"]
     K, d = pairs.shape[:2]
@@ -111,6 +117,7 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float 
     lc = np.empty((K, d, C, C))
     Q = pooled_pairs(stats) if shrink > 0 else None
     prior = 0.0
+    penalty = edge_penalty(prune, C, total) if prune > 0 else None
     step = max(1, _COUNT_CELLS // (d * d * C * C))     # components expanded at a time
     for k0 in range(0, K, step):
         k1 = min(K, k0 + step)
@@ -118,7 +125,7 @@ def m_step(stats: dict, total: float, alpha: float, prev_parents, shrink: float 
               else pairs[k0:k1])
         for k in range(k0, k1):
             prior += _tree_for(Nb[k - k0], float(nk[k]), alpha, None if prev_parents is None else prev_parents[k],
-                               parents, lc, k, Q, shrink)
+                               parents, lc, k, Q, shrink, penalty)
     return lw, parents, lc, prior
 
 
@@ -128,24 +135,31 @@ def _cell_score(weight: np.ndarray, lc: np.ndarray) -> float:
         return float(np.where(weight > 0, weight * lc, 0.0).sum())
 
 
-def _tree_for(N, n, alpha, prev_parent, parents, lc, k, Q=None, shrink=0.0) -> float:
+def _tree_for(N, n, alpha, prev_parent, parents, lc, k, Q=None, shrink=0.0, penalty=None) -> float:
     """Tree k of the M-step from its counts N (d, d, C, C) of total n into parents[k], lc[k];
-    returns the shrinkage term of its log-prior (0.0 without ``Q``)."""
+    returns the extra term of its log-prior: the shrinkage term (0.0 without ``Q``) plus,
+    with a ``penalty`` per edge, the pruning correction of :func:`prune_tree`."""
     Nt = np.ascontiguousarray(N.transpose(0, 2, 1, 3))          # (d, C, d, C)
 
     def tables(parent):
         pseudo = None if Q is None else shrink_cells(Q, parent, shrink)
-        return (*_tables_and_score(Nt, parent, alpha, pseudo), pseudo)
+        tab, score = _tables_and_score(Nt, parent, alpha, pseudo)
+        extra, forest = 0.0, parent
+        if penalty is not None:
+            tab, pseudo, delta, extra, forest = prune_tree(Nt, parent, tab, alpha, penalty, pseudo, Q, shrink)
+            score += delta
+        return tab, score, pseudo, extra, forest
 
     _, parent = chow_liu_from_counts(Nt, n, True)
-    tab, score, pseudo = tables(parent)
+    tab, score, pseudo, extra, forest = tables(parent)
     if prev_parent is not None and not np.array_equal(parent, prev_parent):
-        tab_old, score_old, pseudo_old = tables(prev_parent)
-        if score_old > score:
-            parent, tab, pseudo = prev_parent, tab_old, pseudo_old
+        tab_old, score_old, pseudo_old, extra_old, forest_old = tables(prev_parent)
+        # the same forest is the same model: the new tree, whatever the rounding of the scores
+        if score_old > score and not np.array_equal(forest_old, forest):
+            parent, tab, pseudo, extra = prev_parent, tab_old, pseudo_old, extra_old
     parents[k] = parent
     lc[k] = tab
-    return 0.0 if pseudo is None else _cell_score(pseudo, tab)
+    return extra + (0.0 if pseudo is None else _cell_score(pseudo, tab))
 
 
 def _prior(lc: np.ndarray, roots: np.ndarray, alpha: float) -> float:

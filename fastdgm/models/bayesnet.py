@@ -72,8 +72,8 @@ class BayesianNetwork(Model):
 
     @classmethod
     def density_grid(cls, n: int, d: int):
-        # the search scores O(d^2) candidate families per move: c20ng (d = 910) takes ~100 s a fit
-        return ({"score": ["bic", "bdeu"]}, {"max_parents": 4, "rng": 0}) if d <= 1000 else None
+        # O(d^2) candidate families per move: c20ng (d = 910) takes ~100 s a fit idle, 8 min loaded
+        return ({"score": ["bic", "bdeu"]}, {"max_parents": 4, "rng": 0}) if d <= 300 else None
 
     def __init__(self, parents: Sequence[Sequence[int]], tables: Sequence[ArrayLike]) -> None:
         lists = [np.array(pa, dtype=np.int64) for pa in _parent_lists(parents)]

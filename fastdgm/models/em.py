@@ -23,6 +23,12 @@ One trace
 Mini-batch (stepwise) EM
     With ``batch_size``: epochs of seeded random batches, an M-step after each
     (:mod:`fastdgm.models._em_stepwise`).
+Early stopping on held-out rows
+    Within :func:`validation_stop` (``fd.select(..., early_stopping=P)``), every iterate's mean
+    log-likelihood of the validation rows is recorded (``valid_history_``); the restart stops
+    when the best of it is ``P`` iterations old (or by the stop rule, or at ``max_iter``) and
+    returns its best-on-valid iterate, histories cut there; restarts compare on valid.
+    (:mod:`fastdgm.models._em_valid`.)
 Restarts
     ``n_init`` restarts from the keys :meth:`EMModel._restart_key` derives from ``rng``; the
     restart with the highest final objective is returned (the first on ties). One progress
@@ -62,10 +68,11 @@ from .._validation import (check_alpha, check_positive_int, check_sample_weight,
                            check_states)
 from ._em_stepwise import KAPPA, check_stepwise, iterate_stepwise
 from ._em_tasks import freeze_task, run_task, thaw_task
+from ._em_valid import active_monitor, validation_stop
 from .base import Model
 
 __all__ = ["MAX_ITER", "TOL", "KAPPA", "EMModel", "Data", "InMemory", "MappedBlocks", "fit", "run_task",
-           "freeze_task", "thaw_task", "add_statistics", "fit_keywords", "stopped"]
+           "freeze_task", "thaw_task", "add_statistics", "fit_keywords", "stopped", "validation_stop"]
 
 MAX_ITER = 100
 """Default maximum number of E-steps per restart of every EM fit."""
@@ -364,31 +371,39 @@ def fit(cls, data: Data, *, alpha: float, rng=None, max_iter: int = MAX_ITER, to
         batch_size, kappa = check_stepwise(batch_size, kappa, isinstance(data, InMemory))
     hyper = cls._em_check(**hyper)
     key = make_key(rng)
-    setup = cls._em_setup(data, alpha=alpha, **hyper)
-    context = setup.get("context", {})
-    best = None
-    with Progress(n_init * max_iter, unit="iterations", enabled=progress, desc=f"fit {cls.__name__}") as bar:
-        for r in range(n_init):
-            model = cls._em_start(data, key, r, alpha, setup, **hyper)
-            if batch_size is None:
-                trace = _iterate(model, data, alpha, max_iter, tol, context, bar)
-            else:
-                trace = iterate_stepwise(model, data, alpha, max_iter, tol, context, bar, batch_size, kappa,
-                                         int(cls._restart_key(key, r)), stopped)
-            bar.n = (r + 1) * max_iter                  # a converged restart skips its rest
-            if best is None or trace[1][-1] > best[1][-1]:
-                best = trace
+    with active_monitor() as monitor:      # fits nested in this one (a start) do not see it
+        setup = cls._em_setup(data, alpha=alpha, **hyper)
+        context = setup.get("context", {})
+        best = None
+        with Progress(n_init * max_iter, unit="iterations", enabled=progress, desc=f"fit {cls.__name__}") as bar:
+            for r in range(n_init):
+                model = cls._em_start(data, key, r, alpha, setup, **hyper)
+                if monitor is not None:
+                    monitor.restart()
+                if batch_size is None:
+                    trace = _iterate(model, data, alpha, max_iter, tol, context, bar, monitor)
+                else:
+                    trace = iterate_stepwise(model, data, alpha, max_iter, tol, context, bar, batch_size, kappa,
+                                             int(cls._restart_key(key, r)), stopped, monitor)
+                if monitor is not None:
+                    trace = monitor.best_of(trace)
+                bar.n = (r + 1) * max_iter                  # a converged restart skips its rest
+                if best is None or trace[-1] > best[-1]:
+                    best = trace
     assert best is not None
-    model, obj, ll, converged = best
+    model, obj, ll, converged, valid, _ = best
     model.objective_history_ = obj
     model.log_likelihood_history_ = ll
     model.n_iter_ = len(obj)
     model.converged_ = converged
+    if monitor is not None:
+        model.valid_history_ = valid
     return model
 
 
-def _iterate(model, data: Data, alpha: float, max_iter: int, tol: float, context: dict, bar):
-    """EM iterations of one restart: (last model, objectives, log-likelihoods, converged)."""
+def _iterate(model, data: Data, alpha: float, max_iter: int, tol: float, context: dict, bar, monitor=None):
+    """EM iterations of one restart: (last model, objectives, log-likelihoods, converged, [], final
+    objective); with a validation ``monitor``, it may stop the loop and records every iterate."""
     obj: list[float] = []
     ll: list[float] = []
     converged = False
@@ -399,11 +414,11 @@ def _iterate(model, data: Data, alpha: float, max_iter: int, tol: float, context
         obj.append((loglik + model._log_prior(alpha)) / total)
         ll.append(loglik / total)
         bar.update(1)
-        if stopped(obj, tol):
+        done = monitor is not None and monitor.seen(model)       # records every iterate
+        if stopped(obj, tol) or done:
             converged = True
             break
         if it == max_iter - 1:
             break
         model = model._em_update(stats, alpha)
-    return model, obj, ll, converged
-
+    return model, obj, ll, converged, [], obj[-1]

@@ -18,6 +18,7 @@ from ..kernels import treemix as _tk
 from . import em
 from ._tables import levels
 from ._treemix_em import PairCounter, _prior, e_step_statistics, initial_statistics, m_step
+from ._treemix_prune import mixture_start
 from ._trees import tree_order
 from .base import classonlymethod, fit_data, register_model
 from .em import EMModel
@@ -31,6 +32,10 @@ DENSITY_SHRINK = (0.0, 10.0, 50.0)
 """The ``shrink`` values of the density benchmark's grid (pseudo-rows per table row): 10 was
 chosen on accidents and msweb, 50 helped most on wide data (c20ng; a sampled d = 800,
 n = 2,000 tree mixture)."""
+
+
+DENSITY_PRUNE = 1.0
+"""The grid's ``prune`` (BIC) with ``init="mixture"``, K = 50, ``shrink`` = 10 (c20ng: test -151.7)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -53,6 +58,13 @@ def _check_parents(parents) -> np.ndarray:
         except ValueError as exc:
             raise ValueError(f"parents[{k}]: {exc}") from None
     return out
+
+
+def _check_prune(prune) -> float:
+    """``prune``: a float >= 0, inf allowed (every edge dropped)."""
+    if isinstance(prune, (float, np.floating)) and prune == np.inf:
+        return float("inf")
+    return check_scalar(prune, "prune", minimum=0.0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -99,12 +111,15 @@ class TreeMixture(EMModel):
 
     @classmethod
     def density_grid(cls, n: int, d: int):
-        # K = 1 with ChowLiuTree's alphas is the Chow-Liu tree, so the selected mixture is never
-        # worse on valid than the tree; then smaller to larger K, without and with shrinkage
+        # K = 1 with ChowLiuTree's alphas: the Chow-Liu tree (EM stops at its 2nd iteration);
+        # K up, without and with shrinkage; the Mixture's largest K as forests grown from its
+        # fit (few iterations: on c20ng the valid score is flat after two)
         return ([{"n_components": [1], **ChowLiuTree.density_grid(n, d)[0]},
                  {"n_components": [5, 10, 20] if d <= 120 else [5, 10], "alpha": [0.1],
-                  "shrink": list(DENSITY_SHRINK)}],
-                {"rng": 0, "max_iter": 50})
+                  "shrink": list(DENSITY_SHRINK), "max_iter": [50]},
+                 {"n_components": [50], "alpha": [0.1], "init": ["mixture"], "prune": [DENSITY_PRUNE],
+                  "shrink": [10.0], "max_iter": [3]}],
+                {"rng": 0})
 
     def __init__(self, weights, parents, probs):
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
@@ -258,7 +273,7 @@ class TreeMixture(EMModel):
     # --- EM --------------------------------------------------------------------------------
     @classonlymethod
     def fit(cls, X, n_states=None, *, n_components=10, alpha=1.0, rng=None, max_iter=em.MAX_ITER, tol=em.TOL,
-            n_init=1, sample_weight=None, progress=False, shrink=0.0):
+            n_init=1, sample_weight=None, progress=False, shrink=0.0, prune=0.0, init="random"):
         """Fit by EM (Meila & Jordan 2000), MAP with a Dirichlet smoothing prior.
 
         Initialisation: random responsibilities (Dirichlet(1) rows drawn from the key of
@@ -308,6 +323,21 @@ class TreeMixture(EMModel):
             sum s Q(v | u) log P_k(v | u) joins the objective, which still never decreases.
             The trees are still those of the components' counts. ``n_components=1`` with
             ``shrink=0`` *is* the Chow-Liu tree with the same ``alpha``.
+        prune : float >= 0 or inf, default 0.0
+            Edge pruning (mixtures of forests): with ``prune`` = lam > 0 each component drops
+            the edges whose MAP gain (with alpha = 0 and no shrinkage: n_k times the edge's
+            mutual information in the component) is at most lam (C - 1)^2 log(n) / 2, n the
+            total weight (lam = 1: the BIC rule); a dropped child's table holds its marginal in
+            the component in every row (the forest's likelihood, stored as a tree), counted
+            once in the prior like a root's, and the objective subtracts the penalty of each
+            kept edge. ``inf`` drops every edge: the fit is :class:`fastdgm.Mixture`'s with the
+            same ``alpha`` and ``rng``. 0 keeps every tree whole.
+        init : {"random", "mixture"}, default "random"
+            The start of each restart: "random" as above; "mixture" fits a
+            :class:`fastdgm.Mixture` first (same ``alpha``, the same restart key as
+            ``Mixture.fit`` with this ``rng``, its default ``max_iter`` and ``tol``) and starts
+            from it as a mixture of edgeless forests (same likelihood), so the fit's objective
+            is at least the Mixture's; ``max_iter`` then counts the tree mixture's iterations.
 
         Returns
         -------
@@ -315,16 +345,19 @@ class TreeMixture(EMModel):
         """
         X, C = fit_data(X, n_states)
         return em.fit(cls, em.InMemory(X, C, sample_weight), n_components=n_components, alpha=alpha,
-                      rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress, shrink=shrink)
+                      rng=rng, max_iter=max_iter, tol=tol, n_init=n_init, progress=progress, shrink=shrink,
+                      prune=prune, init=init)
 
     # --- the EM statistics protocol (fastdgm.models.em) ------------------------------------
     @classmethod
-    def _em_check(cls, *, n_components, shrink=0.0) -> dict:  # type: ignore[override]
+    def _em_check(cls, *, n_components, shrink=0.0, prune=0.0, init="random") -> dict:  # type: ignore[override]
+        if not isinstance(init, str) or init not in ("random", "mixture"):
+            raise ValueError(f"init must be 'random' or 'mixture', got {init!r}")
         return {"n_components": check_positive_int(n_components, "n_components"),
-                "shrink": check_scalar(shrink, "shrink", minimum=0.0)}
+                "shrink": check_scalar(shrink, "shrink", minimum=0.0), "prune": _check_prune(prune), "init": init}
 
     @classmethod
-    def _em_setup(cls, data, *, alpha, n_components, shrink=0.0) -> dict:  # type: ignore[override]
+    def _em_setup(cls, data, *, alpha, n_components, shrink=0.0, prune=0.0, init="random") -> dict:  # type: ignore[override]
         if data.n_states != 2:
             return {}
         # binary counts are taken on the sparser side of each column: the flips are decided
@@ -339,13 +372,16 @@ class TreeMixture(EMModel):
         return X, PairCounter(X, n_states, flip)
 
     @classmethod
-    def _em_start(cls, data, key, restart, alpha, setup, *, n_components, shrink=0.0):
+    def _em_start(cls, data, key, restart, alpha, setup, *, n_components, shrink=0.0, prune=0.0, init="random"):
+        if init == "mixture":
+            return mixture_start(cls, data, key, restart, alpha, setup, n_components, shrink, prune)
         task = ("initial", cls, {"n_states": data.n_states, "key": int(cls._restart_key(key, restart)),
                                  "context": setup.get("context", {}), "hyper": {"n_components": n_components}})
-        return cls.from_statistics(data.reduce(task), alpha=alpha, shrink=shrink)
+        return cls.from_statistics(data.reduce(task), alpha=alpha, shrink=shrink, prune=prune)
 
     @classmethod
-    def _em_initial(cls, block, n_states, key, start, w, *, n_components, shrink=0.0) -> dict:  # type: ignore[override]
+    def _em_initial(cls, block, n_states, key, start, w, *, n_components, shrink=0.0,  # type: ignore[override]
+                    prune=0.0, init="random") -> dict:
         X, counter = block
         return initial_statistics(counter, X, n_components, w if w.size else np.ones(X.shape[0]), key, start)
 
@@ -354,21 +390,23 @@ class TreeMixture(EMModel):
         return e_step_statistics(self, counter, X, w if w.size else np.ones(X.shape[0]))
 
     def _em_update(self, stats: dict, alpha: float) -> "TreeMixture":
-        return type(self)._from_stats(stats, alpha, self.parents, getattr(self, "_shrink", 0.0))
+        return type(self)._from_stats(stats, alpha, self.parents, getattr(self, "_shrink", 0.0),
+                                      getattr(self, "_prune", 0.0))
 
     @classmethod
-    def _from_stats(cls, stats: dict, alpha: float, prev_parents, shrink: float) -> "TreeMixture":
-        lw, parents, lc, prior = m_step(stats, float(stats["total"]), alpha, prev_parents, shrink)
+    def _from_stats(cls, stats: dict, alpha: float, prev_parents, shrink: float, prune: float = 0.0) -> "TreeMixture":
+        lw, parents, lc, extra = m_step(stats, float(stats["total"]), alpha, prev_parents, shrink, prune)
         self = cls._from_log(lw, parents, lc)
-        self._shrink, self._shrink_prior = shrink, prior
+        self._shrink, self._prune, self._extra_prior = shrink, prune, extra
         return self
 
     def _log_prior(self, alpha: float) -> float:
-        # the shrinkage term is that of the statistics this model was fitted from (EM only)
-        return _prior(self.log_cond, self.roots, alpha) + getattr(self, "_shrink_prior", 0.0)
+        # the shrinkage and pruning terms are those of the statistics this model was fitted
+        # from (EM only)
+        return _prior(self.log_cond, self.roots, alpha) + getattr(self, "_extra_prior", 0.0)
 
     @classmethod
-    def from_statistics(cls, stats: dict, alpha=1.0, shrink=0.0) -> "TreeMixture":
+    def from_statistics(cls, stats: dict, alpha=1.0, shrink=0.0, prune=0.0) -> "TreeMixture":
         """The M-step from summed EM statistics (:meth:`em_statistics` or
         :meth:`initial_statistics` of the blocks): weights and one Chow-Liu tree per component.
 
@@ -380,13 +418,15 @@ class TreeMixture(EMModel):
         alpha : float >= 0
         shrink : float >= 0
             Shrinkage toward the pooled tree (see :meth:`fit`).
+        prune : float >= 0 or inf
+            Edge pruning (see :meth:`fit`).
 
         Returns
         -------
         TreeMixture
         """
         alpha = check_alpha(alpha)
-        return cls._from_stats(stats, alpha, None, check_scalar(shrink, "shrink", minimum=0.0))
+        return cls._from_stats(stats, alpha, None, check_scalar(shrink, "shrink", minimum=0.0), _check_prune(prune))
 
     # --- persistence -------------------------------------------------------------------------
     def get_params(self) -> dict:

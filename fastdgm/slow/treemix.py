@@ -130,13 +130,46 @@ def _tables(N, nk, parent, alpha, C, Q=None, shrink=0.0):
     return lc, score
 
 
-def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0):
+def _prune(N, nk, parent, lc, alpha, C, Q, shrink, penalty):
+    """Forest of the tree ``parent`` (tables lc from :func:`_tables`): child j drops its edge
+    unless sum (T + s Q(.|.) + alpha) log P(v | u) - penalty > sum (N_j + s Q_j + alpha) log m_j,
+    m_j its smoothed marginal, put in every row. Returns (lc, pruned (d,) bool, score change)."""
+    lc = lc.copy()
+    d = parent.shape[0]
+    pruned = np.zeros(d, dtype=bool)
+    delta = 0.0
+    for j in range(d):
+        if parent[j] < 0:
+            continue
+        T = N[parent[j], j] + (_prior_rows(Q, parent, j, shrink) if shrink > 0 else 0.0)
+        edge = sum((T[u, v] + alpha) * lc[j, u, v] for u in range(C) for v in range(C) if T[u, v] + alpha > 0)
+        cnt = np.array([N[j, j, v, v] + (shrink * Q[j, j, v, v] if shrink > 0 else 0.0) for v in range(C)])
+        den = cnt.sum() + alpha * C
+        with np.errstate(divide="ignore"):
+            m = np.log((cnt + alpha) / den) if den > 0 else np.full(C, -np.log(C))
+        marg = sum((cnt[v] + alpha) * m[v] for v in range(C) if cnt[v] + alpha > 0)
+        if edge - penalty > marg:
+            delta -= penalty
+        else:
+            pruned[j] = True
+            lc[j] = m[None, :]
+            delta += marg - edge
+    return lc, pruned, delta
+
+
+def _penalty(prune, C, total):
+    return np.inf if prune == np.inf else prune * (C - 1) ** 2 * np.log(max(total, 2.0)) / 2
+
+
+def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0, prune=0.0):
     """Weights, trees and smoothed tables from responsibilities R (n, K) and weights w (n,).
 
     Tree k: maximum spanning tree of the weighted mutual informations (Kruskal), rooted at 0;
     the previous tree is kept if its smoothed score sum (N + alpha) log p is strictly higher.
     ``shrink`` = s: row u of each table gets the pseudo-counts s * Q(x_j | x_parent = u), Q the
-    pair distribution of the (weighted) data; the tree is that of the raw counts."""
+    pair distribution of the (weighted) data; the tree is that of the raw counts.
+    ``prune`` > 0: each tree (new and previous) is cut to its best forest (:func:`_prune`)
+    before the scores are compared. Returns (logw, parents, logcond, pruned (K, d) bool)."""
     X = np.asarray(X)
     n, d = X.shape
     K = R.shape[1]
@@ -145,6 +178,8 @@ def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0):
     logw = np.log(np.array([(w * R[:, k]).sum() for k in range(K)]) / total)
     parents = np.zeros((K, d), dtype=np.int64)
     logcond = np.zeros((K, d, C, C))
+    pruned = np.zeros((K, d), dtype=bool)
+    penalty = _penalty(prune, C, total)
     for k in range(K):
         wk = w * R[:, k]
         nk = wk.sum()
@@ -159,34 +194,49 @@ def m_step(X, C, R, w, alpha, prev_parents=None, shrink=0.0):
                 mi[a, b] = sum(P[u, v] * np.log(P[u, v] / (pa[u] * pb[v]))
                                for u in range(C) for v in range(C) if P[u, v] > 0)
         parent = _max_spanning_tree_kruskal(mi)
-        lc, score = _tables(N, nk, parent, alpha, C, Q, shrink)
-        if prev_parents is not None:
-            lc_old, score_old = _tables(N, nk, prev_parents[k], alpha, C, Q, shrink)
-            if score_old > score:
-                parent, lc = prev_parents[k].copy(), lc_old
+
+        def forest(parent):
+            lc, score = _tables(N, nk, parent, alpha, C, Q, shrink)
+            cut = np.zeros(d, dtype=bool)
+            if prune > 0:
+                lc, cut, delta = _prune(N, nk, parent, lc, alpha, C, Q, shrink, penalty)
+                score += delta
+            return lc, score, cut
+
+        lc, score, cut = forest(parent)
+        if prev_parents is not None and not np.array_equal(parent, prev_parents[k]):
+            lc_old, score_old, cut_old = forest(prev_parents[k])
+            same = np.array_equal(np.where(cut_old, -1, prev_parents[k]), np.where(cut, -1, parent))
+            if score_old > score and not same:
+                parent, lc, cut = prev_parents[k].copy(), lc_old, cut_old
         parents[k] = parent
         logcond[k] = lc
-    return logw, parents, logcond
+        pruned[k] = cut
+    return logw, parents, logcond, pruned
 
 
-def objective(X, w, logw, parents, logcond, alpha, shrink=0.0):
+def objective(X, w, logw, parents, logcond, alpha, shrink=0.0, pruned=None, prune=0.0):
     """(sum_i w_i log P(x_i) + alpha * sum of every table's log-probabilities
     + shrink * sum of Q(v | u) log P_k(v | u) over each tree's cells, Q the data's pair
-    distribution) / sum_i w_i."""
+    distribution, - penalty * number of kept edges) / sum_i w_i; a ``pruned`` child's table
+    counts as a root's (its marginal, row 0, once)."""
     ll = float((w * mixture_log_prob(X, logw, parents, logcond)).sum())
     Q = _pair_counts(np.asarray(X), logcond.shape[-1], w) / w.sum()
-    prior = extra = 0.0
+    prior = extra = extra_pen = 0.0
     for k in range(parents.shape[0]):
         for j in range(parents.shape[1]):
-            p = parents[k, j]
-            q = _prior_rows(Q, parents[k], j, 1.0)                   # (C,) root, (C, C) edge
+            p = -1 if pruned is not None and pruned[k, j] else parents[k, j]
+            q = _prior_rows(Q, np.where(np.arange(parents.shape[1]) == j, p, parents[k]), j, 1.0)                   # (C,) root, (C, C) edge
             lp = logcond[k, j, 0] if p < 0 else logcond[k, j]
             prior += lp.sum()
             extra += float((q[q > 0] * lp[q > 0]).sum())
-    return (ll + (alpha * prior if alpha > 0 else 0.0) + (shrink * extra if shrink > 0 else 0.0)) / w.sum()
+            if prune > 0 and p >= 0:
+                extra_pen += _penalty(prune, logcond.shape[-1], float(w.sum()))
+    return (ll + (alpha * prior if alpha > 0 else 0.0) + (shrink * extra if shrink > 0 else 0.0)
+            - extra_pen) / w.sum()
 
 
-def em(X, C, K, key, alpha, n_iter, w=None, shrink=0.0):
+def em(X, C, K, key, alpha, n_iter, w=None, shrink=0.0, prune=0.0):
     """EM from Dirichlet(1) responsibilities u = uniform(key, i * K + k): returns the list of
     (logw, parents, logcond, objective) after the initial M-step and each further iteration."""
     from .likelihood import random_responsibilities
@@ -194,13 +244,13 @@ def em(X, C, K, key, alpha, n_iter, w=None, shrink=0.0):
     X = np.asarray(X)
     w = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
     R = random_responsibilities(key, X.shape[0], K)
-    logw, parents, logcond = m_step(X, C, R, w, alpha, shrink=shrink)
+    logw, parents, logcond, pruned = m_step(X, C, R, w, alpha, shrink=shrink, prune=prune)
     out = []
     for it in range(n_iter):
-        out.append((logw, parents, logcond, objective(X, w, logw, parents, logcond, alpha, shrink)))
+        out.append((logw, parents, logcond, objective(X, w, logw, parents, logcond, alpha, shrink, pruned, prune)))
         L = tree_log_probs(X, parents, logcond) + logw[None, :]
         R = np.exp(L - _logsumexp_rows(L)[:, None])
-        logw, parents, logcond = m_step(X, C, R, w, alpha, parents, shrink)
+        logw, parents, logcond, pruned = m_step(X, C, R, w, alpha, parents, shrink, prune)
     return out
 
 
