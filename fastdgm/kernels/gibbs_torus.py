@@ -33,7 +33,7 @@ def torus_split_ok(H, W, ph, pw):
     return ph and pw and H >= 4 and W >= 4 and H % 2 == 0 and W % 2 == 0
 
 
-@serial_kernel
+@serial_kernel(inline="always")   # a few loads: no function of its own to compile
 def split_size(H, W):
     """Entries of one chain's split layout (with halos)."""
     return 2 * H * (W // 2 + 2)
@@ -211,7 +211,7 @@ def torus_sweep_potts(F, c0, e, beta, H, W, k0, k1, n_states, ising_int, expb):
                       potts_row)
 
 
-@serial_kernel
+@serial_kernel(inline="always")   # a few loads: no function of its own to compile
 def thresholds(ising_int):
     """``ising_int`` (uint64, 5) as five uint32 scalars."""
     return (np.uint32(ising_int[0]), np.uint32(ising_int[1]), np.uint32(ising_int[2]), np.uint32(ising_int[3]),
