@@ -74,11 +74,11 @@ def _paths():
 
     def mrf():
         # both layouts explicitly: the automatic choice depends on the thread count; each grid
-        # kernel variant once: Ising torus, Potts torus, other grids (odd side)
+        # kernel variant once: Ising torus, Potts torus, other grids (open sides)
         layouts = ("chains", "sites")
         grids = [PairwiseMRF.grid((64, 64), n_states=2, coupling=0.5),
                  PairwiseMRF.grid((8, 8), n_states=3, coupling=0.5),
-                 PairwiseMRF.grid((8, 7), n_states=2, coupling=0.5)]
+                 PairwiseMRF.grid((8, 7), n_states=2, coupling=0.5, periodic=False)]
         for layout in layouts:
             for g in grids:
                 gibbs(g, 2, 1, rng=0, _layout=layout)
