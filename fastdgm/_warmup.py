@@ -73,18 +73,21 @@ def _paths():
             m.log_prob(X), m.sample(len(X), rng=0)
 
     def mrf():
-        # both layouts explicitly: the automatic choice depends on the thread count
+        # both layouts explicitly: the automatic choice depends on the thread count; each grid
+        # kernel variant once: Ising torus, Potts torus, other grids (open sides)
         layouts = ("chains", "sites")
+        grids = [PairwiseMRF.grid((64, 64), n_states=2, coupling=0.5),
+                 PairwiseMRF.grid((8, 8), n_states=3, coupling=0.5),
+                 PairwiseMRF.grid((8, 7), n_states=2, coupling=0.5, periodic=False)]
         for layout in layouts:
-            g = PairwiseMRF.grid((64, 64), n_states=2, coupling=0.5)
-            gibbs(g, 2, 1, rng=0, _layout=layout)
-            gibbs(PairwiseMRF.grid((8, 8), n_states=3, coupling=0.5), 2, 1, rng=0, _layout=layout)
+            for g in grids:
+                gibbs(g, 2, 1, rng=0, _layout=layout)
         d = 4096
         e = np.stack([np.arange(d), (np.arange(d) + 1) % d], 1)   # a ring
         m = PairwiseMRF(np.zeros((d, 3)), e, np.zeros((d, 3, 3)))
+        gibbs(m, 2, 1, rng=0, _layout="sites")       # the sequential and random scans have one layout
         for schedule in ("chromatic", "sequential", "random"):
-            for layout in layouts:
-                gibbs(m, 2, 1, rng=0, schedule=schedule, _layout=layout)
+            gibbs(m, 2, 1, rng=0, schedule=schedule, _layout="chains")
         m = PairwiseMRF(np.zeros((4, 3)), e[:0].tolist() + [[0, 1], [1, 2], [2, 3], [0, 3]],
                            np.zeros((4, 3, 3)))
         m.log_partition(), m.log_prob(small), m.pseudo_log_likelihood(small)

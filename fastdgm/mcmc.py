@@ -22,7 +22,7 @@ from ._rng import make_key
 from ._typing import ArrayLike, FloatArray, IntArray, PathLike, Seed
 from ._validation import check_positive_int, check_scalar, check_states, smallest_uint
 from .kernels import gibbs_graph, gibbs_grid
-from .kernels.gibbs_common import BLOCK, chain_keys, chain_setup
+from .kernels.gibbs_common import BLOCK, SETUP_ENERGY, SETUP_FILL, SETUP_KEYS, SETUP_NONE, chain_keys, chain_setup
 from .models.base import atomic_savez
 
 if TYPE_CHECKING:
@@ -266,6 +266,7 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
         if e_now.shape != (n_chains,) or not np.all(np.isfinite(e_now)):
             raise ValueError(f"resume.final_energy must hold {n_chains} finite values, got shape {e_now.shape}")
         sweep_abs = resume.sweep
+        setup = SETUP_KEYS
         if not 0 <= resume.sweeps_done <= sweep_abs:
             raise ValueError(f"resume.sweeps_done must be in [0, resume.sweep={sweep_abs}], got "
                              f"{resume.sweeps_done}")
@@ -282,7 +283,6 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
     else:
         key = make_key(rng) if key is None else np.uint64(key)
         sweep_abs = 0
-        keys = chain_keys(key, chain_start, n_chains)
         fill = init is None or (isinstance(init, str) and init == "random")
         if fill:
             X = np.empty((n_chains, d), dtype=dtype)
@@ -293,13 +293,10 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
             if X.shape[0] != n_chains:
                 raise ValueError(f"init must have shape (n_chains, d) = ({n_chains}, {d}), got {X.shape}")
             X = np.array(X, dtype=dtype, order="C")
-        # random states and initial energies in one parallel region (X is valid: drawn or checked)
         e_now = np.empty(n_chains)
-        chain_setup(keys, X, fill, C, model._unary, model._edges, model._etab, model._tables, e_now)
+        setup = SETUP_FILL if fill else SETUP_ENERGY
     if schedule == "auto":
         schedule = "chromatic"
-    if resume is not None:
-        keys = chain_keys(key, chain_start, n_chains)
 
     samples = np.empty((kept, n_chains, d), dtype=dtype)   # every slot is written by the run
     energy = np.zeros((n_sweeps, n_chains))
@@ -321,7 +318,15 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
     empty_s = np.zeros((0, n_chains, d), dtype=dtype)
     empty_e = np.zeros((0, n_chains))
 
-    run, pos, site_of = _chunk_runner(model, schedule, n_chains, _layout)
+    run, pos, site_of, in_kernel = _chunk_runner(model, schedule, n_chains, _layout, key, chain_start)
+    if in_kernel:       # keys, random states, energies: in the first call's parallel region
+        keys = np.empty(n_chains, dtype=np.uint64)
+    else:               # in site order, before the kernel's relabelling; one parallel region
+        keys = chain_keys(key, chain_start, n_chains)
+        if setup >= SETUP_ENERGY:       # (X is valid: drawn or checked)
+            chain_setup(keys, X, setup == SETUP_FILL, C, model._unary, model._edges, model._etab, model._tables,
+                        e_now)
+        setup = SETUP_NONE
     Xk = X if site_of is None else np.ascontiguousarray(X[:, site_of])  # the kernel's layout
 
     def result(done_now):
@@ -339,11 +344,12 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
             t0 = time.perf_counter()
             if done < burn_in:
                 n = min(burn_in - done, chunk) if adaptive else burn_in - done
-                run(Xk, keys, base_sweep + done, n, 1, False, empty_s, empty_e, e_now)
+                run(Xk, keys, base_sweep + done, n, 1, False, empty_s, empty_e, e_now, setup)
             else:
                 t = done - burn_in
                 n = min(n_sweeps - t, thin * max(1, chunk // thin)) if adaptive else n_sweeps - t
-                run(Xk, keys, base_sweep + done, n, thin, True, samples[t // thin:], energy[t:t + n], e_now)
+                run(Xk, keys, base_sweep + done, n, thin, True, samples[t // thin:], energy[t:t + n], e_now, setup)
+            setup = SETUP_NONE
             done += n
             bar.update(n)
             if adaptive:
@@ -356,16 +362,21 @@ def gibbs(model: PairwiseMRF, n_chains: int, n_sweeps: int, *, burn_in: int = 0,
             if held.pending is not None:            # Ctrl-C / SIGTERM: saved above, now stop
                 bar.close(finished=False)
                 held.reraise()
+    if setup != SETUP_NONE:         # no sweep: the set-up alone
+        run(Xk, keys, base_sweep, 0, 1, False, empty_s, empty_e, e_now, setup)
     if checkpoint is not None and total == 0:
         result(done).save(checkpoint)
     return result(done)
 
 
-def _chunk_runner(model, schedule, n_chains, layout):
-    """The kernel call ``run(X, keys, sweep0, n, thin, record, samples, energies, e_now)``.
+def _chunk_runner(model, schedule, n_chains, layout, key, chain_start):
+    """The kernel call ``run(X, keys, sweep0, n, thin, record, samples, energies, e_now, setup)``.
 
-    Returns ``(run, pos, site_of)``: graph kernels keep each chain relabelled (site
+    Returns ``(run, pos, site_of, in_kernel)``: graph kernels keep each chain relabelled (site
     ``site_of[t]`` at position t; ``pos`` the inverse), grid kernels in site order (None).
+    ``in_kernel``: the kernel does the run's set-up itself (``setup``, see
+    :func:`fastdgm.kernels.gibbs_common.setup_chain`; the grid kernels); otherwise ``setup``
+    must be SETUP_NONE.
     """
     plan = model.gibbs_plan
     C, d = model.n_states, model.n_dims
@@ -373,19 +384,20 @@ def _chunk_runner(model, schedule, n_chains, layout):
         layout = "sites" if (n_chains < get_num_threads() and d >= 16 * BLOCK) else "chains"
     if schedule == "chromatic" and plan.grid is not None:
         grid = plan.grid
-        kern = gibbs_grid.grid_sweeps_sites if layout == "sites" else gibbs_grid.grid_sweeps_chains
+        kern = gibbs_grid.grid_kernel(grid.geom, C, layout)
+        tail = (key, chain_start, model._unary, model._edges, model._etab, model._tables, grid.geom, grid.beta,
+                grid.ising, grid.ising_int, grid.expb, C)
 
-        def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
-            kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, grid.geom, grid.beta, grid.ising,
-                 grid.ising_int, grid.expb, C)
-        return run, None, None
+        def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, setup):
+            kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, setup, *tail)
+        return run, None, None, True
     graph = plan.graph_args()
     site_of, pos = plan.order, plan.pos
     if schedule == "random":
-        def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
+        def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, setup):
             gibbs_graph.graph_sweeps_random(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, pos,
                                             site_of, *graph)
-        return run, pos, site_of
+        return run, pos, site_of, False
     if schedule == "sequential":
         visit = pos  # sites 0..d-1 in order
         cptr = np.array([0, d], np.int64)
@@ -395,6 +407,6 @@ def _chunk_runner(model, schedule, n_chains, layout):
         cptr = plan.cptr
         kern = gibbs_graph.graph_sweeps_sites if layout == "sites" else gibbs_graph.graph_sweeps_chains
 
-    def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now):
+    def run(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, setup):
         kern(X, keys, sweep0, n_sw, thin, record, samples, energies, e_now, visit, site_of, cptr, *graph)
-    return run, pos, site_of
+    return run, pos, site_of, False

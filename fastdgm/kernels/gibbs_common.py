@@ -35,15 +35,41 @@ def random_state(key, x, n_states):
         x[i] = s
 
 
+@serial_kernel(inline="always")
+def _state_and_energy(c, keys, X, fill, n_states, unary, edges, etab, tables, energy):
+    """Chain ``c``: a random initial state (:func:`random_state`) when ``fill``, then its energy
+    (:func:`row_energy`, the bits of ``PairwiseMRF.energy``) into ``energy[c]``."""
+    if fill:
+        random_state(keys[c], X[c], n_states)
+    energy[c] = row_energy(X[c], unary, edges, etab, tables)
+
+
 @chunked_kernel(items="X.shape[0]")
 def chain_setup(c, start, stop, keys, X, fill, n_states, unary, edges, etab, tables, energy):
     """The set-up of a Gibbs run in one parallel region, chain by chain: a random initial state
     (:func:`random_state`) when ``fill``, then the chain's energy (:func:`row_energy`, the bits
     of ``PairwiseMRF.energy``) into ``energy`` (chains,). One chain per chunk."""
     for c in range(start, stop):
-        if fill:
-            random_state(keys[c], X[c], n_states)
-        energy[c] = row_energy(X[c], unary, edges, etab, tables)
+        _state_and_energy(c, keys, X, fill, n_states, unary, edges, etab, tables, energy)
+
+
+# set-up done by a sweep kernel itself at the start of a run (``setup_chain``)
+SETUP_NONE = 0      # later chunks of a run
+SETUP_KEYS = 1      # the chains' keys (a resumed run: states and energies carried over)
+SETUP_ENERGY = 2    # keys, then the energies of the given initial states
+SETUP_FILL = 3      # keys, random initial states, their energies
+
+
+@serial_kernel(inline="always")
+def setup_chain(c, setup, run_key, first, keys, X, n_states, unary, edges, etab, tables, energy):
+    """The set-up of chain ``c`` inside a sweep kernel's parallel region (one region per call, and
+    no set-up kernel to compile): with ``setup`` >= SETUP_KEYS its key ``keys[c] =
+    substream(run_key, first + c)`` (the bits of :func:`chain_keys`), then with SETUP_ENERGY /
+    SETUP_FILL what :func:`chain_setup` does (``fill`` = SETUP_FILL)."""
+    if setup >= SETUP_KEYS:
+        keys[c] = substream(run_key, np.int64(first) + np.int64(c))
+        if setup >= SETUP_ENERGY:
+            _state_and_energy(c, keys, X, setup >= SETUP_FILL, n_states, unary, edges, etab, tables, energy)
 
 
 @serial_kernel(inline="always")

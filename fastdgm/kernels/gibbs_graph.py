@@ -42,6 +42,10 @@ from .rng import substream, uniform
 MODE_TABLE = 0
 MODE_POTTS_FIELD = 1
 MODE_POTTS = 2
+# by_step of _graph_block, as booleans that are not literals (the literals True and False, and a
+# literal 0 for p, made numba compile _graph_block once per kernel instead of once)
+BY_SITE = np.bool_(False)
+BY_STEP = np.bool_(True)
 
 
 # --- one site update on a general graph ------------------------------------------------
@@ -256,7 +260,7 @@ def graph_sweeps_chains(c, start, stop, X, keys, sweep0, n_sweeps, thin, record,
             end = cptr[col + 1]
             while p < end:
                 q = min(p + BLOCK, end)
-                e += _graph_block(x, k0, k1, visit, site_of, False, p, q, mode, n_states, unary, ptr, nbr,
+                e += _graph_block(x, k0, k1, visit, site_of, BY_SITE, p, q, mode, n_states, unary, ptr, nbr,
                                   tab, otab, beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
                 p = q
         if record:
@@ -288,7 +292,7 @@ def graph_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energie
                 q = min(p + BLOCK, cptr[col + 1])
                 logit, w, acc, mark, lst = _block_workspace(n_states)
                 partial[c, bptr[col] + b] = _graph_block(
-                    X[c], k0, k1, visit, site_of, False, p, q, mode, n_states, unary, ptr, nbr, tab, otab,
+                    X[c], k0, k1, visit, site_of, BY_SITE, p, q, mode, n_states, unary, ptr, nbr, tab, otab,
                     beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
         for c in range(n_chains):
             e = e_now[c]
@@ -322,7 +326,7 @@ def graph_sweeps_random(c, start, stop, X, keys, sweep0, n_sweeps, thin, record,
             i = np.int64(uniform(site_key, base + t) * d)
             steps[t] = pos[min(i, d - 1)]
         k0, k1 = sweep_key(key, sweep0 + s)
-        e += _graph_block(x, k0, k1, steps, site_of, True, 0, d, mode, n_states, unary, ptr, nbr, tab, otab,
+        e += _graph_block(x, k0, k1, steps, site_of, BY_STEP, np.int64(0), d, mode, n_states, unary, ptr, nbr, tab, otab,
                           beta, eunary, eotab, ebeta, logit, w, acc, mark, lst)
         if record:
             energies[s, c] = e

@@ -8,10 +8,10 @@ precomputed table. Same random-number contract, layouts and energy bookkeeping a
 import numpy as np
 from numba import prange
 
-from .gibbs_common import copy_state
+from .gibbs_common import copy_state, setup_chain
 from .gibbs_rng import site_bits, site_uniform, sweep_key
 from .gibbs_torus import (from_split, ising_row, potts4_draw, potts_row, split_size, thresholds, to_split,
-                          torus_split_ok, torus_sweep)
+                          torus_split_ok, torus_sweep_ising, torus_sweep_potts)
 from .parallel import chunked_kernel, parallel_kernel, serial_kernel
 
 
@@ -187,90 +187,179 @@ def _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, l
     return beta * acc
 
 
-@chunked_kernel(items="X.shape[0]")
-def grid_sweeps_chains(c, start, stop, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
-                       geom, beta, ising, ising_int, expb, n_states):
-    """Checkerboard sweeps of a Potts grid without field, chain layout; one chain per chunk: chain ``c``."""
+# --- the sweep kernels: one per layout and variant --------------------------------------
+# Variants: Ising and Potts on a torus with even sides >= 4 (split colours,
+# :mod:`fastdgm.kernels.gibbs_torus`; ``torus_split_ok``), and every other grid (``grid_*``).
+# A call compiles only the variant it runs: the variant is a function argument of an inlined
+# helper, not a run-time branch (compiling every variant into one kernel cost seconds of JIT).
+@serial_kernel(inline="always")
+def _torus_chain(c, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now, setup, run_key, first,
+                 unary, edges, etab, tables, geom, beta, ising_int, expb, n_states, sweep):
+    """Chain ``c``'s set-up (``setup_chain``) and sweeps in its split layout; ``sweep`` is
+    ``torus_sweep_ising`` or ``torus_sweep_potts``."""
+    setup_chain(c, setup, run_key, first, keys, X, n_states, unary, edges, etab, tables, e_now)
     H = geom[0]
     W = geom[1]
-    ph = geom[2] != 0
-    pw = geom[3] != 0
-    split = torus_split_ok(H, W, ph, pw)
     x = X[c]
-    lst = np.zeros(4, dtype=np.int64)
-    cnt = np.zeros(4, dtype=np.int64)
-    F = np.empty(split_size(H, W) if split else 0, dtype=X.dtype)
-    if split:
-        to_split(x, F, 0, H, W)
+    F = np.empty(split_size(H, W), dtype=X.dtype)
+    c0 = np.int64(0)    # not the literal 0: the site layout's signature of to_split / from_split
+    to_split(x, F, c0, H, W)
     key = keys[c]
     e = e_now[c]
     for s in range(n_sweeps):
         k0, k1 = sweep_key(key, sweep0 + s)
-        if split:
-            e = torus_sweep(F, 0, e, beta, H, W, k0, k1, n_states, ising_int, expb)
-        else:
-            for col in range(2):
-                for r in range(H):
-                    e += _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst,
-                                   cnt, k0, k1)
+        e = sweep(F, c0, e, beta, H, W, k0, k1, n_states, ising_int, expb)
         if record:
             energies[s, c] = e
             if (s + 1) % thin == 0:
-                if split:
-                    from_split(F, 0, samples[(s + 1) // thin - 1, c], H, W)
-                else:
-                    copy_state(samples[(s + 1) // thin - 1, c], x)
-    if split:
-        from_split(F, 0, x, H, W)
+                from_split(F, c0, samples[(s + 1) // thin - 1, c], H, W)
+    from_split(F, c0, x, H, W)
     e_now[c] = e
 
 
-@parallel_kernel
-def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
-                      geom, beta, ising, ising_int, expb, n_states):
-    """Checkerboard sweeps of a Potts grid without field, site layout (rows in parallel)."""
-    n_chains, d = X.shape
+@chunked_kernel(items="X.shape[0]")
+def ising_torus_chains(c, start, stop, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                       setup, run_key, first, unary, edges, etab, tables, geom, beta, ising, ising_int, expb,
+                       n_states):
+    """Checkerboard Ising sweeps (C = 2) of a torus with even sides >= 4, chain layout; one chain per
+    chunk: chain ``c``."""
+    _torus_chain(c, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now, setup, run_key, first,
+                 unary, edges, etab, tables, geom, beta, ising_int, expb, n_states, torus_sweep_ising)
+
+
+@chunked_kernel(items="X.shape[0]")
+def potts_torus_chains(c, start, stop, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                       setup, run_key, first, unary, edges, etab, tables, geom, beta, ising, ising_int, expb,
+                       n_states):
+    """Checkerboard Potts sweeps (C > 2) of a torus with even sides >= 4, chain layout; one chain per
+    chunk: chain ``c``."""
+    _torus_chain(c, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now, setup, run_key, first,
+                 unary, edges, etab, tables, geom, beta, ising_int, expb, n_states, torus_sweep_potts)
+
+
+@chunked_kernel(items="X.shape[0]")
+def grid_sweeps_chains(c, start, stop, X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                       setup, run_key, first, unary, edges, etab, tables, geom, beta, ising, ising_int, expb,
+                       n_states):
+    """Checkerboard sweeps of a Potts grid without field other than an even torus, chain layout;
+    one chain per chunk: chain ``c`` (its set-up first, ``setup_chain``)."""
+    setup_chain(c, setup, run_key, first, keys, X, n_states, unary, edges, etab, tables, e_now)
     H = geom[0]
     W = geom[1]
     ph = geom[2] != 0
     pw = geom[3] != 0
+    x = X[c]
+    lst = np.zeros(4, dtype=np.int64)
+    cnt = np.zeros(4, dtype=np.int64)
+    key = keys[c]
+    e = e_now[c]
+    for s in range(n_sweeps):
+        k0, k1 = sweep_key(key, sweep0 + s)
+        for col in range(2):
+            for r in range(H):
+                e += _grid_row(x, r, col, H, W, ph, pw, beta, ising, ising_int, n_states, expb, lst, cnt, k0, k1)
+        if record:
+            energies[s, c] = e
+            if (s + 1) % thin == 0:
+                copy_state(samples[(s + 1) // thin - 1, c], x)
+    e_now[c] = e
+
+
+@serial_kernel(inline="always")
+def _add_partials(partial, c, s, thin, record, energies, e_now):
+    """Add chain ``c``'s partial sums of sweep ``s`` to its energy in order and record it; return
+    True when the sweep's sample is kept."""
+    e = e_now[c]
+    for b in range(partial.shape[1]):
+        e += partial[c, b]
+    e_now[c] = e
+    if record:
+        energies[s, c] = e
+        return (s + 1) % thin == 0
+    return False
+
+
+@serial_kernel(inline="always")
+def _torus_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now, setup, run_key, first,
+                 unary, edges, etab, tables, geom, beta, n_states, p0, p1, p2, p3, p4, row):
+    """Site layout (rows in parallel) of a torus with even sides >= 4; ``row`` is ``ising_row`` (``p*``
+    the thresholds) or ``potts_row`` (``p*`` = ``expb``)."""
+    n_chains = X.shape[0]
+    H = geom[0]
+    W = geom[1]
     partial = np.zeros((n_chains, 2 * H))
-    split = torus_split_ok(H, W, ph, pw)
     size = split_size(H, W)
-    F = np.empty(n_chains * size if split else 0, dtype=X.dtype)
-    t0, t1, t2, t3, t4 = thresholds(ising_int)
-    if split:
-        for c in prange(n_chains):
-            to_split(X[c], F, c * size, H, W)
+    F = np.empty(n_chains * size, dtype=X.dtype)
+    for c in prange(n_chains):
+        setup_chain(c, setup, run_key, first, keys, X, n_states, unary, edges, etab, tables, e_now)
+        to_split(X[c], F, c * size, H, W)
     for s in range(n_sweeps):
         for col in range(2):
             for item in prange(n_chains * H):
                 c = item // H
                 r = item - c * H
                 k0, k1 = sweep_key(keys[c], sweep0 + s)
-                if split and n_states == 2:
-                    partial[c, col * H + r] = beta * ising_row(F, c * size, r, col, H, W, k0, k1, t0, t1, t2,
-                                                               t3, t4)
-                elif split:
-                    partial[c, col * H + r] = beta * potts_row(F, c * size, r, col, H, W, k0, k1, n_states,
-                                                               expb[0], expb[1], expb[2], expb[3], expb[4])
-                else:
-                    lst = np.zeros(4, dtype=np.int64)
-                    cnt = np.zeros(4, dtype=np.int64)
-                    partial[c, col * H + r] = _grid_row(X[c], r, col, H, W, ph, pw, beta, ising, ising_int,
-                                                        n_states, expb, lst, cnt, k0, k1)
+                partial[c, col * H + r] = beta * row(F, c * size, r, col, H, W, k0, k1, n_states, p0, p1, p2, p3,
+                                                     p4)
         for c in range(n_chains):
-            e = e_now[c]
-            for b in range(2 * H):
-                e += partial[c, b]
-            e_now[c] = e
-            if record:
-                energies[s, c] = e
-                if (s + 1) % thin == 0:
-                    if split:
-                        from_split(F, c * size, samples[(s + 1) // thin - 1, c], H, W)
-                    else:
-                        copy_state(samples[(s + 1) // thin - 1, c], X[c])
-    if split:
-        for c in prange(n_chains):
-            from_split(F, c * size, X[c], H, W)
+            if _add_partials(partial, c, s, thin, record, energies, e_now):
+                from_split(F, c * size, samples[(s + 1) // thin - 1, c], H, W)
+    for c in prange(n_chains):
+        from_split(F, c * size, X[c], H, W)
+
+
+@parallel_kernel
+def ising_torus_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                      setup, run_key, first, unary, edges, etab, tables, geom, beta, ising, ising_int, expb, n_states):
+    """Checkerboard Ising sweeps (C = 2) of a torus with even sides >= 4, site layout (rows in parallel)."""
+    t0, t1, t2, t3, t4 = thresholds(ising_int)
+    _torus_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now, setup, run_key, first,
+                 unary, edges, etab, tables, geom, beta, n_states, t0, t1, t2, t3, t4, ising_row)
+
+
+@parallel_kernel
+def potts_torus_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                      setup, run_key, first, unary, edges, etab, tables, geom, beta, ising, ising_int, expb, n_states):
+    """Checkerboard Potts sweeps (C > 2) of a torus with even sides >= 4, site layout (rows in parallel)."""
+    _torus_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now, setup, run_key, first,
+                 unary, edges, etab, tables, geom, beta, n_states, expb[0], expb[1], expb[2], expb[3], expb[4],
+                 potts_row)
+
+
+@parallel_kernel
+def grid_sweeps_sites(X, keys, sweep0, n_sweeps, thin, record, samples, energies, e_now,
+                      setup, run_key, first, unary, edges, etab, tables, geom, beta, ising, ising_int, expb, n_states):
+    """Checkerboard sweeps of a Potts grid without field other than an even torus, site layout
+    (rows in parallel)."""
+    n_chains = X.shape[0]
+    H = geom[0]
+    W = geom[1]
+    ph = geom[2] != 0
+    pw = geom[3] != 0
+    partial = np.zeros((n_chains, 2 * H))
+    for c in prange(n_chains):
+        setup_chain(c, setup, run_key, first, keys, X, n_states, unary, edges, etab, tables, e_now)
+    for s in range(n_sweeps):
+        for col in range(2):
+            for item in prange(n_chains * H):
+                c = item // H
+                r = item - c * H
+                k0, k1 = sweep_key(keys[c], sweep0 + s)
+                lst = np.zeros(4, dtype=np.int64)
+                cnt = np.zeros(4, dtype=np.int64)
+                partial[c, col * H + r] = _grid_row(X[c], r, col, H, W, ph, pw, beta, ising, ising_int,
+                                                    n_states, expb, lst, cnt, k0, k1)
+        for c in range(n_chains):
+            if _add_partials(partial, c, s, thin, record, energies, e_now):
+                copy_state(samples[(s + 1) // thin - 1, c], X[c])
+
+
+def grid_kernel(geom, n_states, layout):
+    """The sweep kernel of a grid (``geom`` as in ``GridTables``) with ``n_states`` states in
+    ``layout`` ("chains" or "sites"); plain Python, so choosing compiles nothing."""
+    H, W, ph, pw = (int(v) for v in geom)
+    if torus_split_ok.py_func(H, W, ph != 0, pw != 0):
+        if n_states == 2:
+            return ising_torus_sites if layout == "sites" else ising_torus_chains
+        return potts_torus_sites if layout == "sites" else potts_torus_chains
+    return grid_sweeps_sites if layout == "sites" else grid_sweeps_chains

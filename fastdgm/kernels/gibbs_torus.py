@@ -33,7 +33,7 @@ def torus_split_ok(H, W, ph, pw):
     return ph and pw and H >= 4 and W >= 4 and H % 2 == 0 and W % 2 == 0
 
 
-@serial_kernel
+@serial_kernel(inline="always")   # a few loads: no function of its own to compile
 def split_size(H, W):
     """Entries of one chain's split layout (with halos)."""
     return 2 * H * (W // 2 + 2)
@@ -82,10 +82,11 @@ def from_split(F, c0, x, H, W):
 
 
 @serial_kernel(inline="always")
-def ising_row(F, c0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4):
+def ising_row(F, c0, r, col, H, W, k0, k1, n_states, t0, t1, t2, t3, t4):
     """Update the colour-``col`` sites of row r; return the row's sum of agree_old - agree_new.
 
-    ``t0 .. t4`` are the thresholds as uint32 (see the module docstring).
+    ``t0 .. t4`` are the thresholds as uint32 (see the module docstring); ``n_states`` (2) is
+    unused: the signature of :func:`potts_row`, so either is the ``row`` of :func:`sweep_rows`.
     """
     W2 = W // 2
     Wp = W2 + 2
@@ -184,23 +185,33 @@ def potts_row(F, c0, r, col, H, W, k0, k1, n_states, e0, e1, e2, e3, e4):
     return acc
 
 
-@serial_kernel
-def torus_sweep(F, c0, e, beta, H, W, k0, k1, n_states, ising_int, expb):
-    """One sweep of the chain at ``F[c0:]`` (Ising rows for C = 2, else Potts rows): return ``e``
-    plus ``beta`` times each row's sum, row by row (the order the site layout adds its per-row
-    partial sums in)."""
-    t0, t1, t2, t3, t4 = thresholds(ising_int)
-    e0, e1, e2, e3, e4 = expb[0], expb[1], expb[2], expb[3], expb[4]
+@serial_kernel(inline="always")
+def sweep_rows(F, c0, e, beta, H, W, k0, k1, n_states, p0, p1, p2, p3, p4, row):
+    """One sweep of the chain at ``F[c0:]``: return ``e`` plus ``beta`` times each row's sum, row by
+    row (the order the site layout adds its per-row partial sums in). ``row`` is
+    :func:`ising_row` (``p*`` the thresholds) or :func:`potts_row` (``p*`` = ``expb``): a
+    function argument of an inlined helper, so each caller compiles only its own row update."""
     for col in range(2):
         for r in range(H):
-            if n_states == 2:
-                e += beta * ising_row(F, c0, r, col, H, W, k0, k1, t0, t1, t2, t3, t4)
-            else:
-                e += beta * potts_row(F, c0, r, col, H, W, k0, k1, n_states, e0, e1, e2, e3, e4)
+            e += beta * row(F, c0, r, col, H, W, k0, k1, n_states, p0, p1, p2, p3, p4)
     return e
 
 
 @serial_kernel
+def torus_sweep_ising(F, c0, e, beta, H, W, k0, k1, n_states, ising_int, expb):
+    """One Ising sweep (C = 2) of the chain at ``F[c0:]`` (:func:`sweep_rows` of :func:`ising_row`)."""
+    t0, t1, t2, t3, t4 = thresholds(ising_int)
+    return sweep_rows(F, c0, e, beta, H, W, k0, k1, n_states, t0, t1, t2, t3, t4, ising_row)
+
+
+@serial_kernel
+def torus_sweep_potts(F, c0, e, beta, H, W, k0, k1, n_states, ising_int, expb):
+    """One Potts sweep (C > 2) of the chain at ``F[c0:]`` (:func:`sweep_rows` of :func:`potts_row`)."""
+    return sweep_rows(F, c0, e, beta, H, W, k0, k1, n_states, expb[0], expb[1], expb[2], expb[3], expb[4],
+                      potts_row)
+
+
+@serial_kernel(inline="always")   # a few loads: no function of its own to compile
 def thresholds(ising_int):
     """``ising_int`` (uint64, 5) as five uint32 scalars."""
     return (np.uint32(ising_int[0]), np.uint32(ising_int[1]), np.uint32(ising_int[2]), np.uint32(ising_int[3]),

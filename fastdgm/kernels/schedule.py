@@ -26,7 +26,7 @@ per-chunk partial outputs), decorated with
 per-component / per-column loops of ``treemix`` are chunks like any other. ``prange`` stays
 only where the parallel loop is not a set of independent chunks:
 
-- the Gibbs site layouts (``*_sweeps_sites``): a ``prange`` inside the sequential sweep and
+- the Gibbs site layouts (``*_sites``): a ``prange`` inside the sequential sweep and
   colour loops, one barrier per colour;
 - ``mrf_exact.enum_log_partition``: per-block partials reduced inside the kernel, which
   returns (log Z, mean);
