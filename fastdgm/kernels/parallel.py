@@ -98,12 +98,16 @@ def parallel_kernel(fn=None, *, serial_below: int | None = None, **options):
     return k
 
 
+# The work counter is set up by np.empty and a store, not np.zeros: under parallel=True numba
+# turns np.zeros into a parfor of its own, i.e. a second gufunc compiled per kernel (0.4-0.7 s
+# of CPU on an empty cache) and a second parallel launch per call.
 _DRIVER = """\
 def {name}({args}):
     n_items_ = {items}
     per_chunk_ = {chunk}
     n_chunks_ = (n_items_ + per_chunk_ - 1) // per_chunk_ if n_items_ > 0 else 0
-    todo_ = np.zeros(1, np.int64)
+    todo_ = np.empty(1, np.int64)
+    todo_[0] = 0
     for worker_ in prange(WORKERS):
         c_ = next_item(todo_)
         while c_ < n_chunks_:
