@@ -158,6 +158,10 @@ def test_signal_saves_the_checkpoint_then_stops(tmp_path, signame):
     def on_term(signum, frame):
         raise Terminated
 
+    # Python's own SIGINT handler, as in a terminal: a process started in the background by a
+    # non-interactive shell (a CI runner, `nohup cmd &`) inherits SIGINT ignored, and an ignored
+    # signal stays ignored (DeferredSignals leaves it alone: test_ignored_sigint_stays_ignored)
+    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     before = signal.getsignal(signal.SIGINT)
     old_term = signal.signal(signal.SIGTERM, on_term)     # stands for the process' own handling
     mp = pytest.MonkeyPatch()
@@ -171,6 +175,7 @@ def test_signal_saves_the_checkpoint_then_stops(tmp_path, signame):
     finally:
         mp.undo()
         signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)
     part = GibbsResult.load(ck)
     assert 4 < part.sweeps_done < 4 + SWEEPS and not part.complete
     fin = gibbs(model, 3, SWEEPS, **RUN, resume=ck, checkpoint=ck)
@@ -180,6 +185,24 @@ def test_signal_saves_the_checkpoint_then_stops(tmp_path, signame):
     assert done.complete
     with np.load(ck) as f:
         assert bool(f["complete"])
+
+
+def test_ignored_sigint_stays_ignored(tmp_path):
+    """A run started with SIGINT ignored (background job of a non-interactive shell) keeps it
+    ignored: a SIGINT during the run neither stops it nor leaves a handler behind."""
+    model = _model()
+    full = gibbs(model, 3, SWEEPS, **RUN, rng=7)
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(G, "Progress", _stopper(lambda: signal.raise_signal(signal.SIGINT)))
+    try:
+        res = gibbs(model, 3, SWEEPS, **RUN, rng=7, checkpoint=tmp_path / "ign.npz", checkpoint_every=1e9)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        mp.undo()
+        signal.signal(signal.SIGINT, old_int)
+    assert res.complete
+    np.testing.assert_array_equal(res.samples, full.samples)
 
 
 def test_unwritable_checkpoint_is_refused_before_the_run(tmp_path):
