@@ -138,9 +138,10 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
             train, weights = rows, counts
             fit_kwargs = {**fit_kwargs, "sample_weight": weights}
     stop = None
-    if early_stopping is not None and "em" in getattr(model_cls, "capabilities", ()):
+    if early_stopping is not None:      # checked whatever the model: a bad value is an error, not ignored
         patience = check_positive_int(early_stopping, "early_stopping")
-        stop = functools.partial(validation_stop, valid, patience)
+        if "em" in getattr(model_cls, "capabilities", ()):
+            stop = functools.partial(validation_stop, valid, patience)
     table, best, best_params, best_score = [], None, None, -np.inf
     with Progress(len(settings), unit="fits", enabled=progress, desc=f"select {model_cls.__name__}") as bar:
         for setting in settings:

@@ -122,3 +122,6 @@ def test_select_with_early_stopping_is_seeded_and_thread_invariant(data):
     assert "n_iter" not in sel.table[0]
     with pytest.raises(ValueError, match="early_stopping"):
         fd.select(fd.Mixture, X, V, {"n_components": [2]}, early_stopping=0)
+    # ... but a bad value is an error for them too, before any fit
+    with pytest.raises(ValueError, match="early_stopping"):
+        fd.select(fd.ChowLiuTree, X, V, {"alpha": [0.1]}, early_stopping=0)
