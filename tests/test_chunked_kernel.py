@@ -103,7 +103,9 @@ def test_drivers_load_from_the_cache_in_a_new_process(tmp_path):
                NUMBA_CACHE_DIR=str(tmp_path / "cache"), NUMBA_DEBUG_CACHE="1")
 
     def run():
-        p = subprocess.run([sys.executable, "-c", _RUN], env=env, capture_output=True, text=True, timeout=600)
+        # cwd: the toy module's directory, not a checkout whose unbuilt fastdgm would shadow the installed one
+        p = subprocess.run([sys.executable, "-c", _RUN], env=env, capture_output=True, text=True, timeout=600,
+                           cwd=tmp_path)
         assert p.returncode == 0, p.stderr
         return p.stdout + p.stderr
 
