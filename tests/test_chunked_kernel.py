@@ -15,8 +15,8 @@ import pytest
 import fastdgm as fd
 from fastdgm.kernels import parallel
 from fastdgm.kernels.parallel import chunked_kernel
+from isolated import ROOT
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _unregistered(k):
@@ -99,11 +99,11 @@ assert np.array_equal(out, X.sum(axis=1))
 
 def test_drivers_load_from_the_cache_in_a_new_process(tmp_path):
     (tmp_path / "toy_kernels.py").write_text(textwrap.dedent(_MODULE))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), _ROOT]),
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), ROOT]),
                NUMBA_CACHE_DIR=str(tmp_path / "cache"), NUMBA_DEBUG_CACHE="1")
 
     def run():
-        # cwd: the toy module's directory, not a checkout whose unbuilt fastdgm would shadow the installed one
+        # ROOT (the fastdgm in use) and cwd away from a checkout: its unbuilt source must not shadow it
         p = subprocess.run([sys.executable, "-c", _RUN], env=env, capture_output=True, text=True, timeout=600,
                            cwd=tmp_path)
         assert p.returncode == 0, p.stderr
