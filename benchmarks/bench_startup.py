@@ -29,7 +29,11 @@ import tempfile
 
 import pytest
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import fastdgm  # noqa: E402
+
+# the folder holding the fastdgm in use (a built checkout, or site-packages for an installed
+# package): children import that one, never an unbuilt checkout beside this file
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastdgm.__file__)))
 
 _DATA = ("rng = np.random.default_rng(0)\n"
          "X = rng.integers(0, 3, size=(20_000, 32)).astype(np.uint8)\n"
@@ -73,7 +77,7 @@ def first_call(entry: str, cache_dir: str, root: str = _ROOT) -> dict:
     setup, call = ENTRIES[entry]
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir,
                PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-c", _CHILD.format(setup=setup, call=call)], env=env,
+    out = subprocess.run([sys.executable, "-c", _CHILD.format(setup=setup, call=call)], env=env, cwd=root,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

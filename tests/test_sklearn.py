@@ -24,6 +24,7 @@ from fastdgm.sklearn import (  # noqa: E402
     MixtureDensity,
     TreeMixtureDensity,
 )
+from isolated import ROOT, isolated_env  # noqa: E402
 
 ESTIMATORS = [FactorizedDensity, ChowLiuTreeDensity, MixtureDensity, TreeMixtureDensity, HiddenChowLiuTreeDensity]
 
@@ -181,10 +182,12 @@ def test_clone_and_pickle_round_trip(cls):
 
 def test_importing_fastdgm_does_not_import_sklearn():
     code = "import sys, fastdgm, fastdgm.models; print('sklearn' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=isolated_env(), cwd=ROOT)
     assert out.stdout.strip() == "False"
     code = "import sys, fastdgm.sklearn; print('sklearn' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=isolated_env(), cwd=ROOT)
     assert out.stdout.strip() == "True"       # the probe can fail
 
 

@@ -13,6 +13,7 @@ pd = pytest.importorskip("pandas")
 from fastdgm.table import TableEncoder, TableModel, marginal_tv  # noqa: E402
 
 from gof import g_test  # noqa: E402
+from isolated import ROOT, isolated_env  # noqa: E402
 
 MODELS = [(fd.Factorized, {}), (fd.ChowLiuTree, {}), (fd.Mixture, dict(n_components=2, rng=0, max_iter=20)),
           (fd.TreeMixture, dict(n_components=2, rng=0, max_iter=10)),
@@ -340,10 +341,12 @@ def test_readme_example_synthetic_table():
 
 def test_importing_fastdgm_does_not_import_pandas():
     code = "import sys, fastdgm, fastdgm.models; print('pandas' in sys.modules, 'pyarrow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=isolated_env(), cwd=ROOT)
     assert out.stdout.strip() == "False False"
     code = "import sys, fastdgm.table; print('pandas' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=isolated_env(), cwd=ROOT)
     assert out.stdout.strip() == "True"       # the probe can fail
 
 
