@@ -159,6 +159,47 @@ def test_hclt_estep_gflops(benchmark, full_size, K, precision):
         timed(benchmark, lambda: m.em_statistics(X, context={"precision": precision}))
 
 
+def hclt_paths(X, K, rounds=3, threads=1):
+    """Median seconds of the HCLT E-step on X by each path, interleaved in one run:
+    ``{"per-row": ..., "gemm-float64": ..., "gemm-float32": ...}`` (the cost model of
+    :mod:`fastdgm.kernels.hclt_gemm` chooses among them: ``GEMM_MIN_K``, ``F32_MIN_K``)."""
+    from fastdgm.kernels import hclt_gemm as HG
+
+    m = fd.HiddenChowLiuTree.fit(X[:300], n_hidden=K, n_states=2, rng=0, max_iter=1)
+    saved = HG.GEMM_MIN_K
+
+    def path(min_k, precision):
+        def run():
+            HG.GEMM_MIN_K = min_k
+            try:
+                m.em_statistics(X, context={"precision": precision})
+            finally:
+                HG.GEMM_MIN_K = saved
+        return run
+
+    with fd.threads(threads):
+        return paired({"per-row": path(10 ** 9, "float64"), "gemm-float64": path(1, "float64"),
+                       "gemm-float32": path(1, "float32")}, rounds)
+
+
+@pytest.mark.parametrize("K", [2, 4, 8, 16, 32])
+@pytest.mark.parametrize("name", ["nltcs", "plants", "accidents", "c20ng"])
+def test_hclt_path_crossover(benchmark, full_size, name, K):
+    """HCLT E-step on a shared set by the per-row kernel and by the GEMM path (float64, float32),
+    one thread: where ``GEMM_MIN_K`` and ``F32_MIN_K`` come from (ratios in ``extra_info``)."""
+    X = _shared_data(name)
+    if not full_size:
+        X = X[:300]
+    t = hclt_paths(X, K, rounds=pick(full_size, 3, 1))
+    benchmark.extra_info.update(n=X.shape[0], d=X.shape[1], K=K, kernel="hclt-estep-paths",
+                                **{f"{k}_s": v for k, v in t.items()},
+                                row_over_gemm64=t["per-row"] / t["gemm-float64"],
+                                gemm64_over_gemm32=t["gemm-float64"] / t["gemm-float32"])
+    m = fd.HiddenChowLiuTree.fit(X[:300], n_hidden=K, n_states=2, rng=0, max_iter=1)
+    with fd.threads(1):
+        timed(benchmark, lambda: m.em_statistics(X))
+
+
 if __name__ == "__main__":
     print("Mixture EM iteration, K = 20, one thread: fastdgm vs numpy two-GEMM (medians, interleaved)")
     rows = [(nm, _wide_data(nm)) for nm in WIDE]
@@ -179,3 +220,14 @@ if __name__ == "__main__":
             ref, name = (dg, "DGEMM") if prec == "float64" else (sg, "SGEMM")
             print(f"  K={K:4d} n={n} {prec}  {t:7.3f} s  {gf:6.1f} GFLOP/s   DGEMM {dg:6.1f}  SGEMM {sg:6.1f}   "
                   f"{100 * gf / ref:5.1f}% of {name}", flush=True)
+    print("HCLT E-step paths on the shared sets, one thread (medians, interleaved)")
+    for nm in ("nltcs", "plants", "accidents", "c20ng"):
+        try:
+            X = _shared_data(nm)
+        except BaseException:              # pytest.skip outside pytest
+            continue
+        for K in (2, 4, 8, 16, 32):
+            t = hclt_paths(X, K)
+            print(f"  {nm:10s} K={K:3d}  " + "  ".join(f"{k} {v:7.3f} s" for k, v in t.items())
+                  + f"   per-row/gemm64 {t['per-row'] / t['gemm-float64']:4.2f}"
+                  + f"   gemm64/gemm32 {t['gemm-float64'] / t['gemm-float32']:4.2f}", flush=True)

@@ -87,8 +87,8 @@ def test_threads_bit_identical_and_deep_chain():
     X = m.sample(600, rng=2)
     res = []
     for nt in (1, 2):
-        with fd.threads(nt):
-            res.append((tuple(m._em_statistics(X, np.empty(0)).values()), m.log_prob(X)))
+        with fd.threads(nt):          # the float64 GEMM E-step ("auto" is float32 from K = 32)
+            res.append((tuple(m._em_statistics((X, "float64", 0.0), np.empty(0)).values()), m.log_prob(X)))
     (s1, lp1), (s2, lp2) = res
     for a, b in zip(s1, s2):
         np.testing.assert_array_equal(a, b)
@@ -102,6 +102,7 @@ def test_threads_bit_identical_and_deep_chain():
 
 
 def test_cost_model_and_sizes():
-    assert not HG.prefer_gemm(16) and HG.prefer_gemm(HG.GEMM_MIN_K) and HG.prefer_gemm(256)
+    assert not HG.prefer_gemm(HG.GEMM_MIN_K - 1) and HG.prefer_gemm(HG.GEMM_MIN_K) and HG.prefer_gemm(16)
+    assert HG.prefer_gemm(256)
     assert HG.gemm_block_rows(10, 16) == 256 and HG.gemm_block_rows(10**6, 256) == 8
     assert HG.gemm_lanes(1, 10) == 1 and HG.gemm_lanes(5, 10**9) == 2 and HG.gemm_lanes(100, 10) == 32

@@ -38,20 +38,24 @@ from .parallel import chunked_kernel, serial_kernel
 __all__ = ["GEMM_MIN_K", "F32_MIN_K", "PRECISIONS", "prefer_gemm", "check_precision", "estep_dtype",
            "gemm_block_rows", "gemm_lanes", "log_prob_gemm", "em_stats_gemm"]
 
-# The cost model. Measured (AVX2, one thread, d = 64, n = 2000, loaded machine), per-row kernel
-# time / GEMM time: K = 8 1.4, 16 1.0, 24 1.0, 32 1.2, 48 1.6, and the GEMM path reaches 60-90%
-# of DGEMM from K = 64 on. GEMM from K = 32 on: below, the two tie within the noise and the
-# per-row kernel keeps the seeded results of the default K = 16.
-GEMM_MIN_K = 32
+# The cost model. Measured on the shared density sets (AVX2, the whole training split, float64
+# statistics, medians of 3; benchmarks/bench_em_blas.py::test_hclt_path_crossover times the same),
+# per-row kernel time / GEMM time of the E-step at K = 2, 4, 8, 16: nltcs (d 16) 1.3, 1.5, 1.7,
+# 1.3; plants (d 69) 1.4, 1.6, 1.3, 1.6 (one thread); accidents (d 111) 1.5, -, 1.7, 1.3 and
+# c20ng (d 910) 0.95, -, 1.9, 1.3 (two threads); the upward pass alone 1.0-1.9. (An earlier
+# measurement on random data, d = 64, n = 2000, had them tie at K = 16-24.) GEMM from K = 4 on;
+# below, the per-row kernel (ties at K = 2 on the widest set).
+GEMM_MIN_K = 4
 _SCRATCH = 1 << 22       # doubles of each of lam and msg (d, B, K) per lane: 32 MiB
 
 
-# float32 (SGEMM) E-step under precision="auto" from K = 64 on: there the GEMMs dominate and
+# float32 (SGEMM) E-step under precision="auto" from K = 32 on: there the GEMMs dominate and
 # SGEMM's twice-the-rate shows (benchmarks/bench_em_blas.py, d = 64, one thread, AVX2, loaded
 # machine: float32/float64 E-step time 0.54 at K = 64, 0.51 at 128, 0.50 at 256; 54-68% of the
-# SGEMM rate measured in the same run); below, float64 keeps the statistics equal to the per-row
-# kernel's to rounding.
-F32_MIN_K = 64
+# SGEMM rate measured in the same run; on the whole training split at K = 32: accidents 0.67,
+# c20ng 0.63; at K = 16 0.86-1.1, no gain); below, float64 keeps the statistics equal to the
+# per-row kernel's to rounding.
+F32_MIN_K = 32
 PRECISIONS = ("auto", "float64", "float32")
 
 
