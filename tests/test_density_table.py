@@ -51,8 +51,8 @@ def test_report_columns_reference_fit_time_and_em_ratio(tmp_path):
     em = row["em_iteration"]
     assert em["fastdgm_s"] > 0 and em["numpy_s"] > 0 and em["ratio"] == em["numpy_s"] / em["fastdgm_s"]
     text = format_density_table(rows)
-    for head in ("fastdgm best test (model)", "published HCLT", "best - published",
-                 "fit s (best, chosen setting)", "EM iteration vs numpy (1 thread)"):
+    for head in ("fastdgm test (model best on valid)", "published HCLT", "fastdgm - published",
+                 "fit s (that model, chosen setting)", "EM iteration vs numpy (1 thread)"):
         assert head in text
     clt = row["models"]["ChowLiuTree"]
     line = next(ln for ln in text.splitlines() if ln.startswith("| nltcs | ") and "(ChowLiuTree)" in ln)
@@ -72,6 +72,18 @@ def test_reference_table_of_a_set_without_reference():
     line = [ln for ln in fmt([row]).splitlines() if ln.startswith("| mine | ")][1]
     assert [c.strip() for c in line.strip("|").split("|")] == ["mine", "-2.000 (Factorized)", "-", "-", "-",
                                                                "0.01", "-"]
+
+
+def test_reference_table_keeps_the_model_best_on_valid_not_on_test():
+    from fastdgm.bench.density import format_density_table as fmt
+
+    cell = {"params": {"alpha": 1.0}, "fit_s": 0.5, "select_s": 1.0}
+    row = {"name": "nltcs", "d": 16, "n": 10, "ratios": {}, "reference": -6.0,
+           "models": {"Factorized": {"test": -6.3, "valid": -6.0, **cell},       # best on valid
+                      "ChowLiuTree": {"test": -6.1, "valid": -6.2, **cell}}}     # best on test
+    line = [ln for ln in fmt([row]).splitlines() if ln.startswith("| nltcs | ")][1]
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[1] == "-6.300 (Factorized)" and cells[4] == "-0.300"
 
 
 def test_em_selections_stop_early_on_valid_and_fit_the_distinct_rows(tmp_path, monkeypatch):
