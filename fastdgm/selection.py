@@ -72,7 +72,8 @@ def _settings(grid) -> list[dict]:
 
 
 def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | None = None, progress: bool = False,
-           early_stopping: int | None = None, dedupe: bool = False, **fit_kwargs) -> Selection:
+           early_stopping: int | None = None, dedupe: bool = False, stop_on_decline: bool = False,
+           **fit_kwargs) -> Selection:
     """Fit ``model_cls.fit(train, **setting, **fit_kwargs)`` for every setting of ``grid`` and keep
     the one with the highest mean log-likelihood on ``valid``.
 
@@ -103,6 +104,11 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
         drawn per row; much faster on data with repeated rows), for models whose ``fit`` takes
         ``sample_weight`` (not also given in ``fit_kwargs``); ``train`` in the table is then
         the weighted mean over the distinct rows.
+    stop_on_decline : bool
+        Stop the search at the first setting whose valid score is below the previous
+        setting's: for a grid ordered by model size (e.g. ``{"n_hidden": [16, 32, 64]}``),
+        where the valid score rises to a peak and then falls, the larger settings past the
+        peak are not fitted. ``table`` then lists the settings fitted.
     **fit_kwargs
         Passed to every fit (e.g. ``rng=0``); a key may not also be in ``grid``.
 
@@ -137,6 +143,8 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
         if counts.size:                     # else (over 90% distinct) the rows as they are
             train, weights = rows, counts
             fit_kwargs = {**fit_kwargs, "sample_weight": weights}
+    if not isinstance(stop_on_decline, (bool, np.bool_)):
+        raise TypeError(f"stop_on_decline must be a bool, got {type(stop_on_decline).__name__}")
     stop = None
     if early_stopping is not None:      # checked whatever the model: a bad value is an error, not ignored
         patience = check_positive_int(early_stopping, "early_stopping")
@@ -158,5 +166,7 @@ def select(model_cls, train, valid, grid: dict | list[dict], *, n_states: int | 
             if best is None or score > best_score:
                 best, best_params, best_score = model, setting, score
             bar.update(1)
+            if stop_on_decline and len(table) > 1 and score < table[-2]["valid"]:
+                break
     assert best_params is not None
     return Selection(best=best, best_params=best_params, table=table)

@@ -42,6 +42,24 @@ def test_select_errors():
         fd.select(fd.Factorized, X, np.zeros((4, 3), int), {"alpha": [1.0]})
 
 
+def test_select_stop_on_decline_skips_the_settings_past_the_peak():
+    rng = np.random.default_rng(3)
+    X = (rng.random((400, 6)) < np.linspace(0.05, 0.5, 6)).astype(np.int8)
+    train, valid = X[:300], X[300:]
+    scores = {a: fd.Factorized.fit(train, n_states=2, alpha=a).score(valid) for a in (1000.0, 100.0, 1.0, 500.0)}
+    assert scores[1000.0] < scores[100.0] < scores[1.0] and scores[500.0] < scores[1.0]
+    grid = {"alpha": [1000.0, 100.0, 1.0, 500.0, 0.5]}       # rises, falls at 500: 0.5 is never fitted
+    sel = fd.select(fd.Factorized, train, valid, grid, n_states=2, stop_on_decline=True)
+    assert [r["params"]["alpha"] for r in sel.table] == [1000.0, 100.0, 1.0, 500.0]
+    assert sel.best_params == {"alpha": 1.0} and sel.best.score(valid) == scores[1.0]
+    full = fd.select(fd.Factorized, train, valid, grid, n_states=2)
+    assert len(full.table) == 5 and [r["valid"] for r in full.table[:4]] == [r["valid"] for r in sel.table]
+    rising = fd.select(fd.Factorized, train, valid, {"alpha": [1000.0, 100.0, 1.0]}, stop_on_decline=True)
+    assert len(rising.table) == 3                                # never declines: every setting fitted
+    with pytest.raises(TypeError, match="stop_on_decline"):
+        fd.select(fd.Factorized, train, valid, grid, stop_on_decline="yes")
+
+
 def test_select_takes_a_list_of_grids():
     rng = np.random.default_rng(1)
     X = rng.integers(0, 2, (300, 6))
@@ -80,6 +98,7 @@ def test_hidden_grid_rule(monkeypatch):
     # the density benchmark's grid is the rule under its work cap
     grid, fixed = fd.HiddenChowLiuTree.density_grid(17_412, 69)
     assert grid == {"n_hidden": hclt.hidden_grid(17_412, 69, work=hclt.GRID_WORK)}
+    assert fixed["stop_on_decline"] is True             # K grows along it: no fit past the valid peak
 
 
 def test_treemix_density_grid_contains_the_chow_liu_grid():

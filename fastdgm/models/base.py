@@ -322,8 +322,9 @@ class Model:
     def density_grid(cls, n: int, d: int) -> tuple[dict[str, list], dict[str, Any]] | None:
         """The selection grid of ``fastdgm bench --density`` on a training set of n rows and d
         columns: (grid searched on the validation split, a dict or a list of dicts as
-        :func:`fastdgm.select` takes, fixed hyper-parameters), or None to leave the model out
-        of the table.
+        :func:`fastdgm.select` takes, fixed keyword arguments of :func:`fastdgm.select`: the
+        fit's hyper-parameters, and select's own options such as ``stop_on_decline`` for a grid
+        ordered by model size), or None to leave the model out of the table.
 
         Parameters
         ----------
