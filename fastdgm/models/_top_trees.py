@@ -107,7 +107,7 @@ def top_spanning_trees(weights, k: int, root: int = 0) -> tuple[list[np.ndarray]
         raise ValueError(f"weights must be a finite (d, d) matrix, got shape {W.shape}")
     first = max_spanning_tree(W, root=root)
     e0 = tree_edges(first)
-    heap = [(-tree_weight(W, e0), 0, first, e0, frozenset(), frozenset())]
+    heap: list[tuple] = [(-tree_weight(W, e0), 0, first, e0, frozenset(), frozenset())]
     count = 1
     parents: list[np.ndarray] = []
     out_w: list[float] = []
