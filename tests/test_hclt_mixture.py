@@ -352,3 +352,20 @@ def test_bad_parameters_name_the_array(tmp_path):
         fd.load(tmp_path / "bad.npz")
     with pytest.raises(NotImplementedError, match="entropy_estimate"):
         HCLTMixture.from_params(good).entropy()
+
+
+def test_trace_is_the_exact_map_objective_and_mini_batch_runs():
+    X = random_model(2, 5, 2, 3, seed=12).sample(600, rng=3)
+    w = np.random.default_rng(1).random(600) + 0.5
+    alpha = 0.4
+    m = HCLTMixture.fit(X, n_trees=2, n_hidden=2, alpha=alpha, rng=2, max_iter=6, tol=0, sample_weight=w)
+    prior = alpha * np.log(m.weights).sum()
+    for c in range(2):
+        children = m.parents[c] >= 0
+        prior += alpha * (np.log(m.root_probs[c]).sum() + np.log(m.trans_probs[c, children]).sum()
+                          + np.log(m.emit_probs[c]).sum())
+    ll = float(w @ np.log(np.exp(m.log_prob(all_states(5, 3)))[np.ravel_multi_index(X.T.astype(np.int64), (3,) * 5)]))
+    assert m.objective_history_[-1] == pytest.approx((ll + prior) / w.sum(), rel=1e-10)
+    mb = HCLTMixture.fit(X, n_trees=2, n_hidden=2, alpha=alpha, rng=2, max_iter=4, batch_size=150)
+    assert mb.n_iter_ == 4 and np.isfinite(mb.objective_history_).all()
+    assert mb.score(X) > fd.Factorized.fit(X).score(X)
