@@ -369,3 +369,11 @@ def test_trace_is_the_exact_map_objective_and_mini_batch_runs():
     mb = HCLTMixture.fit(X, n_trees=2, n_hidden=2, alpha=alpha, rng=2, max_iter=4, batch_size=150)
     assert mb.n_iter_ == 4 and np.isfinite(mb.objective_history_).all()
     assert mb.score(X) > fd.Factorized.fit(X).score(X)
+
+
+def test_oversized_fits_are_refused_naming_the_culprit():
+    X = np.random.default_rng(0).integers(0, 2, size=(200, 6))
+    with pytest.raises(ValueError, match="n_trees"):
+        HCLTMixture.fit(X, n_trees=10 ** 9, n_hidden=2)
+    with pytest.raises(ValueError, match="n_hidden"):
+        HCLTMixture.fit(X, n_trees=2, n_hidden=10 ** 9)

@@ -420,7 +420,9 @@ class HCLTMixture(EMModel):
         nbytes, name = HiddenChowLiuTree._fit_bytes(shape, n_states, params)
         M = params.get("n_trees", 4)
         M = M if isinstance(M, (int, np.integer)) and M > 0 else 1    # checked by the fit
-        return float(M) * nbytes + 8.0 * (M + 2) * shape[0], name
+        from .._memory import available_memory      # one HCLT too large: K's fault, else M's
+
+        return float(M) * nbytes + 8.0 * (M + 2) * shape[0], name if nbytes > available_memory() else "n_trees"
 
     # --- persistence ---------------------------------------------------------------------
     def get_params(self) -> dict:
