@@ -14,7 +14,7 @@ of T - e_i. That is its best tree: T is a maximum spanning tree of the graph wit
 weights that give the edges of I (and then of e_1..e_{i-1}, which T contains) a weight above
 every other, and deleting a tree edge e from a graph turns its maximum spanning tree into
 T - e + (the heaviest edge across the cut) (the cut property). Ties are broken towards the
-first found (lowest flat index of the weight matrix for f; the earlier subproblem in the queue).
+first found (the lowest (a, b), a on the child's side, for f; the earlier subproblem in the queue).
 """
 from __future__ import annotations
 
@@ -113,6 +113,7 @@ def top_spanning_trees(weights, k: int, root: int = 0) -> tuple[list[np.ndarray]
     out_w: list[float] = []
     while heap and len(parents) < k:
         negw, _, parent, edges, inc, exc = heapq.heappop(heap)
+        parent = parent_from_edges(edges, d, root) if parent is None else parent
         parents.append(parent)
         out_w.append(-negw)
         if len(parents) == k:
@@ -124,15 +125,18 @@ def top_spanning_trees(weights, k: int, root: int = 0) -> tuple[list[np.ndarray]
                 continue
             c = e[0] if parent[e[0]] == e[1] else e[1]      # the child end: its subtree is one side
             side = (pos >= pos[c]) & (pos < pos[c] + size[c])
-            cross = np.where(side[:, None] & ~side[None, :], W, -np.inf)
-            for a, b in exc | {e}:        # excluded edges never reconnect
-                cross[a, b] = cross[b, a] = -np.inf
-            f = int(np.argmax(cross))
-            a, b = divmod(f, d)
-            if cross[a, b] != -np.inf:
+            rows, cols = np.flatnonzero(side), np.flatnonzero(~side)
+            cross = W[np.ix_(rows, cols)]          # the edges across the cut, rows and columns ascending
+            at = np.cumsum(side) - 1, np.cumsum(~side) - 1
+            for a, b in exc | {e}:                 # excluded edges never reconnect
+                if side[a] != side[b]:
+                    a, b = (a, b) if side[a] else (b, a)
+                    cross[at[0][a], at[1][b]] = -np.inf
+            r, c = divmod(int(np.argmax(cross)), cols.shape[0])     # the lowest (a, b) among ties
+            a, b = int(rows[r]), int(cols[c])
+            if cross[r, c] != -np.inf:
                 new = sorted([x for x in edges if x != e] + [(min(a, b), max(a, b))])
-                heapq.heappush(heap, (-tree_weight(W, new), count, parent_from_edges(new, d, root), new,
-                                      frozenset(forced), exc | {e}))
+                heapq.heappush(heap, (-tree_weight(W, new), count, None, new, frozenset(forced), exc | {e}))
                 count += 1
             forced.add(e)
     return parents, out_w
