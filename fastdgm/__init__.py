@@ -54,8 +54,8 @@ if TYPE_CHECKING:   # what type checkers see of the lazily served names
     from .estimators import (Estimate, cross_entropy, empirical_entropy, entropy_estimate,
                              kl_divergence, kl_estimate)
     from .mcmc import GibbsResult, gibbs
-    from .models import (BayesianNetwork, ChowLiuTree, Factorized, HiddenChowLiuTree, Mixture, Model, PairwiseMRF, TreeMixture,
-                         load)
+    from .models import (BayesianNetwork, ChowLiuTree, Factorized, HCLTMixture, HiddenChowLiuTree, Mixture, Model,
+                         PairwiseMRF, TreeMixture, load)
     from .selection import select
 
 __all__ = [

@@ -459,7 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Fit a model to (n, d) integer data and save it (.npz).")
     s.add_argument("kind", help="model family: the kind of a registered model (fastdgm info lists them; "
                    "e.g. factorized, chowliu, mixture, treemix (mixture of Chow-Liu trees), hclt (hidden "
-                   "Chow-Liu tree), mrf)")
+                   "Chow-Liu tree), hcltmix (mixture of HCLTs on the top Chow-Liu trees, --param "
+                   "n_trees=M), mrf)")
     s.add_argument("--data", required=True, help="(n, d) integer data (.npy/.npz/.csv)")
     s.add_argument("--out", required=True, help=".npz model file to write")
     s.add_argument("--states", type=_positive_int, default=None, help="C (default: max + 1)")

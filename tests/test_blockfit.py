@@ -40,7 +40,10 @@ EM_FITS = [(fd.Mixture, {"n_components": 3, "rng": 7, "max_iter": 30, "alpha": 0
            (fd.TreeMixture, {"n_components": 2, "rng": 5, "max_iter": 6, "alpha": 0.1, "shrink": 20.0}),
            (fd.TreeMixture, {"n_components": 2, "rng": 5, "max_iter": 4, "alpha": 0.1, "shrink": 5.0, "prune": 0.5,
                              "init": "mixture"}),
-           (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 3, "max_iter": 5, "alpha": 0.1, "soften": 0.01})]
+           (fd.HiddenChowLiuTree, {"n_hidden": 2, "rng": 3, "max_iter": 5, "alpha": 0.1, "soften": 0.01}),
+           (fd.HCLTMixture, {"n_trees": 3, "n_hidden": 2, "rng": 7, "max_iter": 6, "alpha": 0.5}),
+           (fd.HCLTMixture, {"n_trees": 2, "n_hidden": 2, "rng": 3, "max_iter": 5, "alpha": 0.1, "soften": 0.01,
+                             "init": "random"})]
 
 
 def one_machine(cls, X, **kw):
@@ -62,7 +65,7 @@ def test_block_fittable_is_derived_from_the_registry():
     from fastdgm.blockfit import BLOCK_FITTABLE
 
     assert set(BLOCK_FITTABLE) == {"Factorized", "ChowLiuTree", "Mixture", "TreeMixture", "HiddenChowLiuTree",
-                                   "BayesianNetwork"}
+                                   "BayesianNetwork", "HCLTMixture"}
     assert set(BLOCK_FITTABLE) == set(fd.models.base.registered_models("statistics"))
 
 
@@ -172,6 +175,7 @@ def test_cli_fit_reads_a_memmap_block_by_block(tmp_path):
 @pytest.mark.parametrize("kind, cls, options, hyper", [
     ("treemix", fd.TreeMixture, ["--components", "2"], {"n_components": 2}),
     ("hclt", fd.HiddenChowLiuTree, ["--hidden", "2"], {"n_hidden": 2}),
+    ("hcltmix", fd.HCLTMixture, ["--hidden", "2"], {"n_hidden": 2}),
     ("mixture", fd.Mixture, ["--components", "2"], {"n_components": 2})])
 def test_cli_block_fit_of_em_models(tmp_path, kind, cls, options, hyper):
     """``fastdgm fit KIND --block-rows N`` for every EM kind: the block fit with the CLI's
@@ -179,7 +183,7 @@ def test_cli_block_fit_of_em_models(tmp_path, kind, cls, options, hyper):
     from fastdgm._fit import block_kinds
     from fastdgm.cli import main
 
-    assert set(block_kinds()) == {"factorized", "chowliu", "mixture", "treemix", "hclt", "bn"}
+    assert set(block_kinds()) == {"factorized", "chowliu", "mixture", "treemix", "hclt", "bn", "hcltmix"}
     X = fd.Mixture(np.ones(2), np.random.default_rng(1).dirichlet(np.ones(3), size=(2, 6))).sample(900, rng=3)
     np.save(tmp_path / "x.npy", X)
     out = tmp_path / "m.npz"

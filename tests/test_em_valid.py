@@ -12,7 +12,7 @@ from fastdgm.models._em_valid import ValidationMonitor
 from test_hclt import random_model
 
 EM_FITS = [(fd.Mixture, {"n_components": 6}), (fd.TreeMixture, {"n_components": 3}),
-           (fd.HiddenChowLiuTree, {"n_hidden": 6})]
+           (fd.HiddenChowLiuTree, {"n_hidden": 6}), (fd.HCLTMixture, {"n_trees": 2, "n_hidden": 4})]
 
 
 @pytest.fixture(scope="module")

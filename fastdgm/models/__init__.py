@@ -8,6 +8,7 @@
 ``mrf.py``                :class:`PairwiseMRF`: pairwise Markov random field (Gibbs)
 ``treemix.py``            :class:`TreeMixture`: mixture of Chow-Liu trees (Meila & Jordan)
 ``hclt.py``               :class:`HiddenChowLiuTree`: latent tree over the Chow-Liu tree (Liu & Van den Broeck)
+``hclt_mixture.py``       :class:`HCLTMixture`: mixture of HCLTs over the top Chow-Liu trees
 ``bayesnet.py``           :class:`BayesianNetwork`: DAG of conditional tables (hill-climbing structure search)
 ========================  ==========================================================
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:   # what type checkers see of the lazily served names
     from .categorical import Categorical
     from .factorized import Factorized
     from .hclt import HiddenChowLiuTree
+    from .hclt_mixture import HCLTMixture
     from .mixture import Mixture
     from .mrf import PairwiseMRF
     from .tree import ChowLiuTree

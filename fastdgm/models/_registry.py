@@ -9,7 +9,8 @@ __all__ = ["MODEL_CLASSES", "MODEL_MODULES", "CAPABILITIES", "register_model", "
 
 MODEL_CLASSES = {"Categorical": "categorical", "Factorized": "factorized", "Mixture": "mixture",
                  "ChowLiuTree": "tree", "PairwiseMRF": "mrf", "TreeMixture": "treemix",
-                 "HiddenChowLiuTree": "hclt", "BayesianNetwork": "bayesnet"}
+                 "HiddenChowLiuTree": "hclt", "BayesianNetwork": "bayesnet",
+                 "HCLTMixture": "hclt_mixture"}
 """The package's model classes and the module (in ``fastdgm/models/``) of each: the one list a new
 model joins. ``fastdgm.NAME`` and ``fastdgm.models.NAME`` are served lazily from it."""
 MODEL_MODULES = tuple(dict.fromkeys(MODEL_CLASSES.values()))

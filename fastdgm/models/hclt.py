@@ -390,7 +390,7 @@ class HiddenChowLiuTree(EMModel):
 
     @classmethod
     def _em_setup(cls, data, *, alpha, n_hidden, init, init_noise, soften=0.0, precision="auto") -> dict:  # type: ignore[override]
-        setup = {"parent": data.fit(ChowLiuTree, alpha=1.0).parent,
+        setup = {"parent": (clt := data.fit(ChowLiuTree, alpha=1.0)).parent, "mutual_info": clt.mutual_info_,
                  "context": {"precision": precision, **({"soften": soften} if soften else {})}}
         if init == "random":          # the weighted marginals of the columns
             from .factorized import Factorized
