@@ -98,8 +98,7 @@ class HiddenChowLiuTree(EMModel):
 
     @classmethod
     def density_grid(cls, n: int, d: int):
-        # K grows along the grid: past the peak of the valid score the larger K are not fitted
-        return ({"n_hidden": hidden_grid(n, d, work=GRID_WORK)},
+        return ({"n_hidden": hidden_grid(n, d, work=GRID_WORK)},    # K grows: no fit past the valid peak
                 {"alpha": 0.02, "rng": 0, "max_iter": 80, "stop_on_decline": True})
 
     def __init__(self, parent, root_probs, trans_probs, emit_probs):
