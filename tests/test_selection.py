@@ -101,6 +101,16 @@ def test_hidden_grid_rule(monkeypatch):
     assert fixed["stop_on_decline"] is True             # K grows along it: no fit past the valid peak
 
 
+def test_hclt_mixture_density_grid_is_two_trees_of_half_the_largest_k():
+    from fastdgm.models import hclt
+
+    for n, d in ((1_000, 50), (17_412, 69), (11_293, 910)):
+        grid, fixed = fd.HCLTMixture.density_grid(n, d)
+        top = hclt.hidden_grid(n, d, work=hclt.GRID_WORK)[-1]
+        assert grid == {"n_trees": [2], "n_hidden": [top // 2]} and fixed["alpha"] == 0.02
+    assert fd.HCLTMixture.density_grid(10, 3)[0]["n_hidden"][0] >= 2
+
+
 def test_treemix_density_grid_contains_the_chow_liu_grid():
     # K = 1 with ChowLiuTree's alphas: the selected TreeMixture is never worse on valid
     for n, d in [(16_181, 16), (11_293, 910), (2_000, 800)]:

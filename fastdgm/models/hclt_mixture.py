@@ -22,7 +22,7 @@ from .._validation import (as_float_array, check_alpha, check_model_X, check_par
 from ..kernels.bayesnet import draw_weighted
 from . import em
 from ._hclt_passes import em_statistics, upward
-from ._hclt_regularise import softened
+from ._hclt_regularise import GRID_WORK, hidden_grid, softened
 from ._missing import check_missing, fill_result
 from ._tables import distinct_rows, normalise_rows
 from ._top_trees import top_spanning_trees
@@ -37,11 +37,9 @@ _PARAMS = ("weights", "parents", "root_probs", "trans_probs", "emit_probs")
 
 
 def _logsumexp(L: np.ndarray) -> np.ndarray:
-    """log sum_m exp(L[:, m]) of each row, -inf for a row of -inf (max-shifted)."""
-    mx = L.max(axis=1)
-    safe = np.where(np.isfinite(mx), mx, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.where(np.isfinite(mx), safe + np.log(np.exp(L - safe[:, None]).sum(axis=1)), mx)
+    """log sum_m exp(L[:, m]) of each row, -inf for a row of -inf (scipy's; imported on first use)."""
+    from scipy.special import logsumexp
+    return logsumexp(L, axis=1)
 
 
 def _check_parents(parents, M: int) -> np.ndarray:
@@ -424,7 +422,6 @@ class HCLTMixture(EMModel):
 
         return float(M) * nbytes + 8.0 * (M + 2) * shape[0], name if nbytes > available_memory() else "n_trees"
 
-    # --- persistence ---------------------------------------------------------------------
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in _PARAMS}
 
@@ -444,6 +441,10 @@ class HCLTMixture(EMModel):
         """
         return cls(*(param(params, k, cls.__name__) for k in _PARAMS))
 
+    @classmethod
+    def density_grid(cls, n: int, d: int):
+        top = hidden_grid(n, d, work=GRID_WORK)[-1]       # two trees of half the HCLT's largest K
+        return {"n_trees": [2], "n_hidden": [max(2, top // 2)]}, {"alpha": 0.02, "rng": 0, "max_iter": 80}
+
     def __repr__(self) -> str:
-        return (f"HCLTMixture(n_trees={self.n_trees}, n_dims={self.n_dims}, n_states={self.n_states}, "
-                f"n_hidden={self.n_hidden})")
+        return f"HCLTMixture(n_trees={self.n_trees}, n_dims={self.n_dims}, n_states={self.n_states}, n_hidden={self.n_hidden})"
