@@ -13,6 +13,7 @@ with ``clone``, ``GridSearchCV``, ``cross_val_score``, ``Pipeline`` and pickle.
 :class:`MixtureDensity`            :class:`fastdgm.Mixture`
 :class:`TreeMixtureDensity`        :class:`fastdgm.TreeMixture`
 :class:`HiddenChowLiuTreeDensity`  :class:`fastdgm.HiddenChowLiuTree`
+:class:`HCLTMixtureDensity`        :class:`fastdgm.HCLTMixture`
 =================================  ==================================
 
 Input: X holds *states*, non-negative integers (category codes) in any integer or float
@@ -62,7 +63,7 @@ except ImportError:  # pragma: no cover - scikit-learn 1.4 / 1.5
 from ._validation import check_positive_int, check_states, first_bad, smallest_uint
 
 __all__ = ["FactorizedDensity", "ChowLiuTreeDensity", "MixtureDensity", "TreeMixtureDensity",
-           "HiddenChowLiuTreeDensity"]
+           "HiddenChowLiuTreeDensity", "HCLTMixtureDensity"]
 
 
 def _as_rng(random_state):
@@ -118,6 +119,7 @@ _PARAM_DOCS = {
                 "at fit.",
     "n_components": "n_components : int, default={0}\n    Number of mixture components K.",
     "n_hidden": "n_hidden : int, default={0}\n    Number of states K of every latent variable.",
+    "n_trees": "n_trees : int, default={0}\n    Number of hidden Chow-Liu trees M (on the M best Chow-Liu trees).",
     "alpha": "alpha : float, default={0}\n    Dirichlet pseudo-count added to every count (smoothing).",
     "max_iter": "max_iter : int, default={0}\n    Most EM iterations.",
     "tol": "tol : float, default={0}\n    Relative tolerance of EM's stopping rule.",
@@ -321,6 +323,25 @@ class HiddenChowLiuTreeDensity(_DensityEstimator):
         self.soften = soften
 
 
+class HCLTMixtureDensity(_DensityEstimator):
+    _model = "HCLTMixture"
+
+    def __init__(self, n_trees=4, n_hidden=16, n_states=None, alpha=0.1, max_iter=100, tol=1e-5, init="mixture",
+                 init_noise=3.0, dedupe=True, n_init=1, random_state=None, soften=0.0):
+        self.n_trees = n_trees
+        self.n_hidden = n_hidden
+        self.n_states = n_states
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.init = init
+        self.init_noise = init_noise
+        self.dedupe = dedupe
+        self.n_init = n_init
+        self.random_state = random_state
+        self.soften = soften
+
+
 def _set_docs() -> None:
     import inspect
 
@@ -335,6 +356,8 @@ def _set_docs() -> None:
                             "scikit-learn density estimator.",
         HiddenChowLiuTreeDensity: "Hidden Chow-Liu tree fitted by EM (:class:`fastdgm.HiddenChowLiuTree`) "
                                   "as a scikit-learn density estimator.",
+        HCLTMixtureDensity: "Mixture of hidden Chow-Liu trees on the best Chow-Liu trees, fitted by EM "
+                            "(:class:`fastdgm.HCLTMixture`) as a scikit-learn density estimator.",
     }
     for cls, summary in summaries.items():
         sig = inspect.signature(cls).parameters

@@ -21,12 +21,14 @@ from fastdgm.sklearn import (  # noqa: E402
     ChowLiuTreeDensity,
     FactorizedDensity,
     HiddenChowLiuTreeDensity,
+    HCLTMixtureDensity,
     MixtureDensity,
     TreeMixtureDensity,
 )
 from isolated import ROOT, isolated_env  # noqa: E402
 
-ESTIMATORS = [FactorizedDensity, ChowLiuTreeDensity, MixtureDensity, TreeMixtureDensity, HiddenChowLiuTreeDensity]
+ESTIMATORS = [FactorizedDensity, ChowLiuTreeDensity, MixtureDensity, TreeMixtureDensity, HiddenChowLiuTreeDensity,
+              HCLTMixtureDensity]
 
 # The one check skipped, and why: it fits on continuous data (rng.rand) without passing it
 # through the tags (every other check rounds X for estimators tagged input_tags.categorical),
@@ -39,7 +41,8 @@ SKIPPED = {"check_sample_weight_equivalence_on_dense_data":
 def _small(cls):
     """Each estimator at small, fast settings (the defaults are checked below as well)."""
     kw = {MixtureDensity: dict(n_components=2, max_iter=10), TreeMixtureDensity: dict(n_components=2, max_iter=10),
-          HiddenChowLiuTreeDensity: dict(n_hidden=2, max_iter=10)}.get(cls, {})
+          HiddenChowLiuTreeDensity: dict(n_hidden=2, max_iter=10),
+          HCLTMixtureDensity: dict(n_trees=2, n_hidden=2, max_iter=10)}.get(cls, {})
     return cls(**kw)
 
 
