@@ -17,7 +17,7 @@ import numpy as np
 
 from .._dispatch import draw_table, levels_1d, method_code, search_tables
 from .._rng import make_key, substream_ref
-from .._validation import (as_float_array, check_alpha, check_model_X, check_parent, check_positive_int, check_prob_table,
+from .._validation import (as_float_array, check_alpha, check_model_X, check_positive_int, check_prob_table,
                            check_sample_weight, param)
 from ..kernels.bayesnet import draw_weighted
 from . import em
@@ -26,7 +26,7 @@ from ._hclt_regularise import GRID_WORK, hidden_grid, softened
 from ._missing import check_missing, fill_result
 from ._tables import distinct_rows, normalise_rows
 from ._top_trees import top_spanning_trees
-from ._trees import tree_order
+from ._trees import check_parents
 from .base import classonlymethod, fit_data, register_model
 from .em import EMModel
 from .hclt import HiddenChowLiuTree
@@ -40,26 +40,6 @@ def _logsumexp(L: np.ndarray) -> np.ndarray:
     """log sum_m exp(L[:, m]) of each row, -inf for a row of -inf (scipy's; imported on first use)."""
     from scipy.special import logsumexp
     return logsumexp(L, axis=1)
-
-
-def _check_parents(parents, M: int) -> np.ndarray:
-    """``parents`` as (M, d) int64, each row a tree; errors name ``parents[m]``."""
-    try:
-        p = np.asarray(parents)
-    except Exception as exc:
-        raise TypeError(f"parents must be an integer array: {exc}") from None
-    if p.dtype.kind not in "iu":
-        raise TypeError(f"parents must have an integer dtype, got {p.dtype}")
-    if p.ndim != 2 or p.shape[0] != M or p.shape[1] == 0:
-        raise ValueError(f"parents must have shape (M, d) = ({M}, d) (M = len(weights), d >= 1), got {p.shape}")
-    out = np.empty(p.shape, dtype=np.int64)
-    for m in range(M):
-        try:
-            out[m] = check_parent(p[m])
-            tree_order(out[m])
-        except ValueError as exc:
-            raise ValueError(f"parents[{m}]: {exc}") from None
-    return out
 
 
 @register_model
@@ -107,7 +87,7 @@ class HCLTMixture(EMModel):
         w = as_float_array(weights, "weights", ndim=1)
         w = check_prob_table(w, "weights", w.shape, "(M,)")
         M = w.shape[0]
-        par = _check_parents(parents, M)
+        par = check_parents(parents, M)
         d = par.shape[1]
         K = as_float_array(root_probs, "root_probs", ndim=2).shape[1]
         C = as_float_array(emit_probs, "emit_probs", ndim=4).shape[3]

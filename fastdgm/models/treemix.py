@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import (check_alpha, check_log_probs, check_log_table, check_model_X, check_parent,
-                           check_positive_int, check_scalar, param, smallest_uint)
+from .._validation import (check_alpha, check_log_probs, check_log_table, check_model_X, check_positive_int, check_scalar, param, smallest_uint)
 from ..kernels import ancestral as _s
 from ..kernels import treemix as _tk
 from . import em
 from ._tables import levels
 from ._treemix_em import PairCounter, _prior, e_step_statistics, initial_statistics, m_step
 from ._treemix_prune import mixture_start
-from ._trees import tree_order
+from ._trees import check_parents, tree_order
 from .base import classonlymethod, fit_data, register_model
 from .em import EMModel
 from .tree import ChowLiuTree
@@ -41,25 +40,6 @@ DENSITY_PRUNE = 1.0
 # ---------------------------------------------------------------------------------------
 # validation of tables and trees
 # ---------------------------------------------------------------------------------------
-def _check_parents(parents) -> np.ndarray:
-    try:
-        p = np.asarray(parents)
-    except Exception as exc:
-        raise TypeError(f"parents must be an integer array: {exc}") from None
-    if p.dtype.kind not in "iu":
-        raise TypeError(f"parents must have an integer dtype, got {p.dtype}")
-    if p.ndim != 2 or p.size == 0:
-        raise ValueError(f"parents must be a non-empty 2-d array (K, d), got shape {p.shape}")
-    out = np.empty(p.shape, dtype=np.int64)
-    for k in range(p.shape[0]):
-        try:
-            out[k] = check_parent(p[k])
-            tree_order(out[k])
-        except ValueError as exc:
-            raise ValueError(f"parents[{k}]: {exc}") from None
-    return out
-
-
 def _check_prune(prune) -> float:
     """``prune``: a float >= 0, inf allowed (every edge dropped)."""
     if isinstance(prune, (float, np.floating)) and prune == np.inf:
@@ -124,7 +104,7 @@ class TreeMixture(EMModel):
 
     def __init__(self, weights, parents, probs):
         lw = check_log_table(weights, None, name_p="weights", ndim=1, shape_doc="(K,)")
-        par = _check_parents(parents)
+        par = check_parents(parents)
         lt = check_log_table(probs, None, name_p="probs", ndim=4, shape_doc="(K, d, C, C)")
         K, d = par.shape
         if lw.shape[0] != K:
@@ -436,7 +416,7 @@ class TreeMixture(EMModel):
     @classmethod
     def from_params(cls, params):
         lw = check_log_probs(param(params, "log_weights", "TreeMixture"), "log_weights", ndim=1, shape_doc="(K,)")
-        par = _check_parents(param(params, "parents", "TreeMixture"))
+        par = check_parents(param(params, "parents", "TreeMixture"))
         lc = check_log_probs(param(params, "log_cond", "TreeMixture"), "log_cond", ndim=4,
                              shape_doc="(K, d, C, C)")
         K, d = par.shape
