@@ -34,7 +34,7 @@ def mutate(arr, kind, data):
     if kind == "dtype":
         try:
             return arr.astype(data.draw(st.sampled_from(DTYPES)))
-        except (ValueError, TypeError):          # e.g. "-1." as an int
+        except (ValueError, TypeError, OverflowError):   # e.g. "-1." as an int, "-1" as uint16
             return arr
     if kind == "value":
         if arr.size == 0:
